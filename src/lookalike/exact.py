@@ -1,0 +1,87 @@
+"""Stage 2, exact: find byte-identical files by the size → partial hash → full hash funnel.
+
+Guarantees: two files get the same `content_id` only when their bytes are identical (BLAKE2b-128 over the
+whole file); a file is read in full only when another file has its size and its first and last blocks. A file
+that cannot be read here is reported and dropped, not guessed at.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+
+from lookalike.walk import FileRecord, Problem, describe_os_error
+
+BLOCK = 16 * 1024
+CHUNK = 1024 * 1024
+
+
+def content_hash(data: bytes) -> bytes:
+    """The identity of a file's bytes: BLAKE2b with a 16-byte digest."""
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def hash_file(path: str) -> bytes:
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.digest()
+
+
+def partial_hash(path: str, size: int) -> bytes:
+    """Hash of the first and the last block: cheap, and tells most same-size files apart."""
+    with open(path, "rb") as handle:
+        head = handle.read(BLOCK)
+        if size > 2 * BLOCK:
+            handle.seek(-BLOCK, os.SEEK_END)
+            head += handle.read(BLOCK)
+    return content_hash(head)
+
+
+def find_identical(
+    records: Sequence[FileRecord],
+    known: dict[int, bytes],
+    on_progress: Callable[[int], None] = lambda _: None,
+) -> tuple[dict[int, bytes], list[Problem]]:
+    """Full content hashes for every file that might have a byte-identical twin among `records`.
+
+    `known` holds content hashes already trusted (from the cache) by record index; they are not re-read.
+    Returns the hashes by record index (known ones included) and the files that could not be read.
+    """
+    hashes = dict(known)
+    problems: list[Problem] = []
+    for same_size in _buckets(range(len(records)), lambda i: records[i].size):
+        if any(i not in hashes for i in same_size):
+            partials = _hash_each(same_size, lambda i: partial_hash(records[i].path, records[i].size),
+                                  records, problems)
+            for same_partial in _buckets(partials, partials.__getitem__):
+                unknown = [i for i in same_partial if i not in hashes]
+                hashes.update(_hash_each(unknown, lambda i: hash_file(records[i].path), records, problems))
+        on_progress(len(same_size))
+    return hashes, problems
+
+
+def _buckets(items: Iterable[int], key: Callable[[int], object]) -> Iterable[list[int]]:
+    """Groups of two or more items sharing a key."""
+    groups: dict[object, list[int]] = defaultdict(list)
+    for item in items:
+        groups[key(item)].append(item)
+    return (group for group in groups.values() if len(group) > 1)
+
+
+def _hash_each(
+    indices: Iterable[int],
+    hasher: Callable[[int], bytes],
+    records: Sequence[FileRecord],
+    problems: list[Problem],
+) -> dict[int, bytes]:
+    hashes: dict[int, bytes] = {}
+    for i in indices:
+        try:
+            hashes[i] = hasher(i)
+        except OSError as error:
+            problems.append(Problem(records[i].path, f"cannot read: {describe_os_error(error)}"))
+    return hashes

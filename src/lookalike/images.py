@@ -1,0 +1,47 @@
+"""The table of distinct images a scan works on: one row per distinct content, columns as NumPy arrays.
+
+Guarantees: every column has one entry per row, in the same order; rows are never reordered once built, so a
+row index names one image for the whole scan. Byte-identical files share one row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from lookalike.decode import THUMB, Decoded
+from lookalike.signatures import perceptual_hashes
+
+
+@dataclass(frozen=True, slots=True)
+class ImageTable:
+    content_hash: np.ndarray  # (N,) "S16": BLAKE2b of the file's bytes
+    pixel_hash: np.ndarray  # (N,) "S16": BLAKE2b of the decoded pixels (as far as decoded)
+    width: np.ndarray  # (N,) int32, as displayed
+    height: np.ndarray  # (N,) int32, as displayed
+    format: np.ndarray  # (N,) str
+    hashes: np.ndarray  # (N, 8) uint64: pHash in each orientation, see signatures.ORIENTATIONS
+    thumbs: np.ndarray  # (N, THUMB, THUMB, 3) uint8
+    taken: list[str | None]
+    camera: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.content_hash)
+
+
+def table_of(decoded: Sequence[Decoded]) -> ImageTable:
+    """Stack decoded images into a table, computing the perceptual hashes of all of them in one batch."""
+    thumbs = np.stack([d.thumb for d in decoded]) if decoded else np.zeros((0, THUMB, THUMB, 3), np.uint8)
+    return ImageTable(
+        content_hash=np.array([d.content_hash for d in decoded], dtype="S16"),
+        pixel_hash=np.array([d.pixel_hash for d in decoded], dtype="S16"),
+        width=np.array([d.width for d in decoded], dtype=np.int32),
+        height=np.array([d.height for d in decoded], dtype=np.int32),
+        format=np.array([d.format for d in decoded], dtype=str),
+        hashes=perceptual_hashes(thumbs),
+        thumbs=thumbs,
+        taken=[d.taken for d in decoded],
+        camera=[d.camera for d in decoded],
+    )

@@ -1,0 +1,251 @@
+"""The scan pipeline: its stages, in the order data flows through them, and the function that runs them.
+
+    walk → exact → decode → signatures → search → verify → group        (then report, at the edge)
+
+Each stage is a module of the same name. Data flows one way: file records from `walk`, content hashes from
+`exact`, thumbnails from `decode`, an `ImageTable` of perceptual hashes from `signatures`, candidate pairs
+from `search`, confirmed matches from `verify`, groups from `group`. The cache sits beside the pipeline: it
+answers for files that did not change, so they skip `exact` and `decode`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+
+from lookalike.cache import Cache, default_cache_path
+from lookalike.decode import DEFAULT_MAX_PIXELS, Decoded, decode_all
+from lookalike.exact import find_identical
+from lookalike.group import Group, Match, build_groups
+from lookalike.images import ImageTable, table_of
+from lookalike.search import hamming_join, hamming_pairs
+from lookalike.signatures import INVERSE
+from lookalike.verify import Candidate, compare
+from lookalike.walk import FileRecord, Problem, WalkOptions, walk
+
+
+class Stage(Enum):
+    WALK = "walk"
+    EXACT = "exact"
+    DECODE = "decode"
+    SIGNATURES = "signatures"
+    SEARCH = "search"
+    VERIFY = "verify"
+    GROUP = "group"
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    include: Sequence[str] = ()
+    exclude: Sequence[str] = ()
+    follow_symlinks: bool = False
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    cache: str | os.PathLike[str] | None = field(default_factory=default_cache_path)  # None: no cache
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    radius: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    roots: list[str]
+    files: list[FileRecord]  # every readable image file, in walk order
+    image_of_file: np.ndarray  # (len(files),) int: each file's row in `images`
+    images: ImageTable
+    groups: list[Group]
+    problems: list[Problem]
+    seconds: dict[Stage, float]
+    decoded: int  # files decoded by this scan (not answered by the cache)
+
+
+class Progress:
+    """How the pipeline tells the outside world how far it has got; silent unless overridden."""
+
+    @contextmanager
+    def stage(self, stage: Stage, total: int | None) -> Iterator[Callable[[int], None]]:
+        yield lambda _: None
+
+
+def scan(roots: Sequence[str | os.PathLike[str]], options: ScanOptions = ScanOptions(),
+         progress: Progress | None = None) -> ScanResult:
+    """Find exact and near-duplicate images under `roots`."""
+    with _open_cache(options.cache) as cache:
+        roots = [os.path.abspath(os.fspath(root)) for root in roots]
+        return _Scan(roots, options, progress or Progress(), cache).run()
+
+
+@contextmanager
+def _open_cache(path: str | os.PathLike[str] | None) -> Iterator[Cache]:
+    if path is not None:
+        with Cache(path) as cache:
+            yield cache
+        return
+    with tempfile.TemporaryDirectory(prefix="lookalike-") as folder, Cache(Path(folder) / "scan.sqlite") as cache:
+        yield cache
+
+
+class _Scan:
+    """One run of the pipeline; each method is one stage, called in order by `run`."""
+
+    def __init__(self, roots: list[str], options: ScanOptions, progress: Progress, cache: Cache) -> None:
+        self.roots, self.options, self.progress, self.cache = roots, options, progress, cache
+        self.seconds: dict[Stage, float] = {}
+        self.problems: list[Problem] = []
+
+    @contextmanager
+    def _stage(self, stage: Stage, total: int | None = None) -> Iterator[Callable[[int], None]]:
+        start = time.perf_counter()
+        with self.progress.stage(stage, total) as advance:
+            yield advance
+        self.seconds[stage] = time.perf_counter() - start
+
+    def run(self) -> ScanResult:
+        records = self.walk()
+        contents = self.exact(records)
+        decoded, contents = self.decode(records, contents)
+        readable = [i for i in range(len(records)) if i in contents]
+        files = [records[i] for i in readable]
+        images, image_of_file = self.signatures([contents[i] for i in readable], decoded)
+        candidates = self.search(images)
+        matches = self.verify(images, candidates)
+        groups = self.group(files, image_of_file, images, matches)
+        return ScanResult(self.roots, files, image_of_file, images, groups, self.problems, self.seconds,
+                          decoded=len(self.fresh))
+
+    def walk(self) -> list[FileRecord]:
+        records = []
+        with self._stage(Stage.WALK) as advance:
+            for found in walk(self.roots, WalkOptions(self.options.include, self.options.exclude,
+                                                      self.options.follow_symlinks)):
+                if isinstance(found, Problem):
+                    self.problems.append(found)
+                else:
+                    records.append(found)
+                    advance(1)
+        return records
+
+    def exact(self, records: list[FileRecord]) -> dict[int, bytes]:
+        """Content hashes: from the cache for unchanged files, by the hash funnel for possible twins."""
+        with self._stage(Stage.EXACT, len(records)) as advance:
+            self.known_failures = self.cache.known_failures(records)
+            known = self.cache.known_contents(records)
+            contents, problems = find_identical(records, known, advance)
+        self.problems += problems
+        unreadable = {problem.path for problem in problems}
+        return {i: h for i, h in contents.items() if records[i].path not in unreadable}
+
+    def decode(self, records: list[FileRecord], contents: dict[int, bytes]) -> tuple[dict[bytes, Decoded],
+                                                                                     dict[int, bytes]]:
+        """Each readable file's content hash, and the decoded images by content hash.
+
+        Contents the cache knows are not decoded; every other content is decoded exactly once, whichever of its
+        files comes first standing for its byte-identical copies.
+        """
+        decoded = self.cache.images(set(contents.values()))
+        self.fresh: list[Decoded] = []
+        failures = [(records[i], reason) for i, reason in self.known_failures.items()]
+        to_decode: list[int] = []
+        copies: dict[bytes, list[int]] = {}
+        for index in range(len(records)):
+            digest = contents.get(index)
+            if index in self.known_failures or digest in decoded:
+                continue
+            if digest in copies:
+                copies[digest].append(index)
+                continue
+            if digest is not None:
+                copies[digest] = []
+            to_decode.append(index)
+        contents = {i: h for i, h in contents.items() if i not in self.known_failures}
+        with self._stage(Stage.DECODE, len(to_decode)) as advance:
+            paths = [records[i].path for i in to_decode]
+            for position, result in decode_all(paths, self.options.jobs, self.options.max_pixels, advance):
+                index = to_decode[position]
+                if isinstance(result, Problem):
+                    for failed in [index, *copies.get(contents.pop(index, b""), [])]:
+                        contents.pop(failed, None)
+                        failures.append((records[failed], result.reason))
+                else:
+                    decoded[result.content_hash] = result
+                    contents[index] = result.content_hash
+                    self.fresh.append(result)
+        self.problems += [Problem(record.path, reason) for record, reason in failures]
+        self.cache.remember_failures(failures[len(self.known_failures):])
+        self.cache.remember_images(self.fresh)
+        self.cache.remember_contents((records[i], digest) for i, digest in contents.items())
+        return decoded, contents
+
+    def signatures(self, contents: list[bytes], decoded: dict[bytes, Decoded]) -> tuple[ImageTable, np.ndarray]:
+        with self._stage(Stage.SIGNATURES, len(decoded)):
+            row_of: dict[bytes, int] = {}
+            for digest in contents:
+                row_of.setdefault(digest, len(row_of))
+            images = table_of([decoded[digest] for digest in row_of])
+            image_of_file = np.array([row_of[digest] for digest in contents], dtype=np.int64)
+        return images, image_of_file
+
+    def search(self, images: ImageTable):
+        with self._stage(Stage.SEARCH, len(images)):
+            return find_candidates(images.hashes, self.options.radius)
+
+    def verify(self, images: ImageTable, candidates) -> list[Match]:
+        apart = self._not_duplicates(images)
+        matches = []
+        with self._stage(Stage.VERIFY, len(candidates)) as advance:
+            for candidate in candidates:
+                advance(1)
+                if (candidate.a, candidate.b) in apart:
+                    continue
+                evidence = compare(images.thumbs[candidate.a], images.thumbs[candidate.b], candidate.orientation)
+                if evidence.confirmed:
+                    matches.append(Match(candidate, evidence))
+        self.apart = apart
+        return matches
+
+    def group(self, files: list[FileRecord], image_of_file: np.ndarray, images: ImageTable,
+              matches: list[Match]) -> list[Group]:
+        with self._stage(Stage.GROUP, len(matches)):
+            return build_groups(files, image_of_file, images, matches, self.apart)
+
+    def _not_duplicates(self, images: ImageTable) -> set[tuple[int, int]]:
+        """Pairs of image rows, (lower, higher), that a person said are not the same picture."""
+        row_of = {digest: row for row, digest in enumerate(images.content_hash.tolist())}
+        apart = set()
+        for a, b in self.cache.not_duplicates():
+            if a in row_of and b in row_of:
+                apart.add((min(row_of[a], row_of[b]), max(row_of[a], row_of[b])))
+        return apart
+
+
+def find_candidates(hashes: np.ndarray, radius: int) -> list[Candidate]:
+    """Pairs of images whose hashes are within `radius` bits in some orientation, the closest one each.
+
+    `hashes` is (N, 8): each image's pHash in each orientation. Image b is a candidate copy of image a in
+    orientation k when a's k-th hash is near b's upright hash; a pair is listed once, as (a < b).
+    """
+    found = [_with_orientation(hamming_pairs(hashes[:, 0], radius), 0)]
+    for k in range(1, hashes.shape[1]):
+        found.append(_with_orientation(hamming_join(hashes[:, k], hashes[:, 0], radius), k))
+    pairs = np.concatenate(found)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    flipped = pairs[:, 0] > pairs[:, 1]
+    pairs[flipped] = pairs[flipped][:, [1, 0, 2]]
+    pairs[flipped, 2] = np.asarray(INVERSE)[pairs[flipped, 2]]
+    distances = np.bitwise_count(hashes[pairs[:, 0], pairs[:, 2]] ^ hashes[pairs[:, 1], 0]).astype(np.int64)
+    order = np.lexsort((distances, pairs[:, 1], pairs[:, 0]))
+    pairs, distances = pairs[order], distances[order]
+    first = np.ones(len(pairs), bool)
+    first[1:] = (pairs[1:, 0] != pairs[:-1, 0]) | (pairs[1:, 1] != pairs[:-1, 1])
+    return [Candidate(int(a), int(b), int(k), int(d)) for (a, b, k), d in zip(pairs[first], distances[first],
+                                                                               strict=True)]
+
+
+def _with_orientation(pairs: np.ndarray, orientation: int) -> np.ndarray:
+    return np.column_stack([pairs.reshape(-1, 2), np.full(len(pairs), orientation, np.int64)])

@@ -1,0 +1,122 @@
+"""Report: a scan's result as JSON, CSV and a terminal summary.
+
+JSON format, version 1 (fields may be added, never removed or changed in meaning):
+
+    {"version": 1, "roots": [PATH...], "files": N,
+     "groups": [{"kind": "exact" | "near", "keep": PATH, "reclaimable": BYTES,
+                 "members": [{"path": PATH, "match": "keeper" | "bytes" | "pixels" | "near",
+                              "relation": TEXT, "distance": BITS, "size": BYTES, "width": W, "height": H,
+                              "format": NAME, "mtime_ns": NS, "content_hash": HEX}, ...]}],
+     "errors": [{"path": PATH, "reason": TEXT}],
+     "seconds": {STAGE: SECONDS}}
+
+Paths are absolute. A file name that is not valid UTF-8 keeps its raw bytes as lone surrogates
+(U+DC80..U+DCFF, Python's "surrogateescape"), written as `\\udcXX` escapes: `os.fsencode` of the decoded
+string gives back the exact bytes. The CSV holds the same bytes unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from typing import IO, Any
+
+from lookalike.group import KEEPER
+from lookalike.pipeline import ScanResult
+
+VERSION = 1
+CSV_COLUMNS = ("group", "kind", "path", "match", "relation", "distance", "size", "width", "height", "format")
+
+
+def to_json(result: ScanResult) -> dict[str, Any]:
+    return {
+        "version": VERSION,
+        "roots": result.roots,
+        "files": len(result.files),
+        "groups": [_group_json(result, group) for group in result.groups],
+        "errors": [{"path": p.path, "reason": p.reason} for p in result.problems],
+        "seconds": {stage.value: round(seconds, 3) for stage, seconds in result.seconds.items()},
+    }
+
+
+def _group_json(result: ScanResult, group) -> dict[str, Any]:
+    members = [_member_json(result, member) for member in group.members]
+    return {
+        "kind": group.kind,
+        "keep": members[0]["path"],
+        "reclaimable": sum(member["size"] for member in members[1:]),
+        "members": members,
+    }
+
+
+def _member_json(result: ScanResult, member) -> dict[str, Any]:
+    record = result.files[member.file]
+    image = int(result.image_of_file[member.file])
+    images = result.images
+    return {
+        "path": record.path,
+        "match": member.match,
+        "relation": member.relation if member.match != KEEPER else "keeper",
+        "distance": member.distance,
+        "size": record.size,
+        "width": int(images.width[image]),
+        "height": int(images.height[image]),
+        "format": str(images.format[image]),
+        "mtime_ns": record.mtime_ns,
+        "content_hash": images.content_hash[image].hex(),
+    }
+
+
+def write_json(report: dict[str, Any], stream: IO[str]) -> None:
+    json.dump(report, stream, indent=1, ensure_ascii=True)
+    stream.write("\n")
+
+
+def read_json(stream: IO[str]) -> dict[str, Any]:
+    report = json.load(stream)
+    if report.get("version") != VERSION:
+        raise ValueError(f"not a lookalike report of version {VERSION}")
+    return report
+
+
+def write_csv(report: dict[str, Any], stream: IO[str]) -> None:
+    """One row per group member; the keeper's row has match "keeper"."""
+    writer = csv.writer(stream)
+    writer.writerow(CSV_COLUMNS)
+    for number, group in enumerate(report["groups"], start=1):
+        for member in group["members"]:
+            writer.writerow([number, group["kind"], *(member[column] for column in CSV_COLUMNS[2:])])
+
+
+def open_text_out(target: str) -> IO[str]:
+    """A text stream for `target` (`-` is standard output) that writes any file name's bytes unchanged."""
+    import sys
+
+    if target == "-":
+        return io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", errors="surrogateescape",
+                                newline="", write_through=True)
+    return open(target, "w", encoding="utf-8", errors="surrogateescape", newline="")
+
+
+def summary_lines(report: dict[str, Any]) -> Iterable[str]:
+    groups = report["groups"]
+    exact = sum(1 for g in groups if g["kind"] == "exact")
+    copies = sum(len(g["members"]) - 1 for g in groups)
+    reclaimable = sum(g["reclaimable"] for g in groups)
+    yield f"{report['files']:,} image files scanned in {sum(report['seconds'].values()):.1f} s"
+    yield (f"{len(groups):,} groups ({exact:,} exact, {len(groups) - exact:,} near): {copies:,} redundant copies, "
+           f"{human_bytes(reclaimable)} reclaimable")
+    if report["errors"]:
+        yield f"{len(report['errors']):,} files could not be read (see \"errors\" in the JSON report)"
+    yield "time per stage: " + ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in report["seconds"].items())
+
+
+def human_bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"

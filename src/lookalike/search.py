@@ -1,0 +1,317 @@
+"""Candidate search: every pair of 64-bit hashes within a Hamming radius.
+
+Guarantees
+----------
+`hamming_pairs` and `hamming_join` are exact: they return every pair whose
+Hamming distance is <= radius, each pair once, nothing else, as an int64 array
+of shape (k, 2) sorted lexicographically.  Identical hashes are ordinary
+matches (distance 0), so a cluster of c equal hashes yields c*(c-1)/2 pairs.
+
+Algorithm (multi-index hashing)
+-------------------------------
+The 64 bits are cut into m substrings.  If two hashes are within radius
+r = s*m + a (0 <= a < m), then one of the first a+1 substrings is within s,
+or one of the others is within s-1 (pigeonhole: otherwise the distance would
+be at least r+1).  Each searched substring gets a table of the hashes sorted
+by that substring (counting sort, so a dense offset array finds a bucket in
+O(1)); every query probes the buckets of all substring values within the
+substring's radius and checks the full 64-bit distance of what it finds.  A
+pair is reported only by the first substring that can find it, so it is
+reported once.  m is chosen by a cost model from r and the input sizes.
+
+Hashing speed comes from numba kernels that release the GIL and run one
+thread per core; queries are visited in substring order so that consecutive
+probes hit neighbouring table entries.
+"""
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cache
+from math import comb
+
+import numba
+import numpy as np
+
+HASH_BITS = 64
+# A dense offset table over 2**24 substring values is 64 MiB; wider substrings are never worth it.
+MAX_SUBSTRING_BITS = 24
+# Relative costs (measured) of one bucket probe, one candidate check and one table entry.
+PROBE_COST = 1.0
+CANDIDATE_COST = 0.5
+TABLE_ENTRY_COST = 0.3
+BLOCKS_PER_THREAD = 16
+MIN_BLOCK = 1024
+
+
+def hamming_pairs(hashes: np.ndarray, radius: int) -> np.ndarray:
+    """All (i, j), i < j, with popcount(hashes[i] ^ hashes[j]) <= radius."""
+    hashes = _as_hashes(hashes)
+    return _search(hashes, hashes, _check_radius(radius), self_join=True)
+
+
+def hamming_join(queries: np.ndarray, index: np.ndarray, radius: int) -> np.ndarray:
+    """All (qi, ii) with popcount(queries[qi] ^ index[ii]) <= radius."""
+    return _search(_as_hashes(queries), _as_hashes(index), _check_radius(radius), self_join=False)
+
+
+@dataclass(frozen=True)
+class Substring:
+    """Bits [shift, shift + bits) of a hash, searched up to `radius` flips (-1: not searched)."""
+
+    shift: int
+    bits: int
+    radius: int
+
+    @property
+    def probes(self) -> int:
+        return _ball_size(self.bits, self.radius)
+
+
+def plan_substrings(radius: int, n_queries: int, n_index: int, self_join: bool) -> list[Substring]:
+    """The searched substrings of the cheapest split of 64 bits for this search."""
+    fewest = -(-HASH_BITS // MAX_SUBSTRING_BITS)
+    splits = (_split(count, radius) for count in range(fewest, HASH_BITS + 1))
+    return min(splits, key=lambda split: _estimated_cost(split, n_queries, n_index, self_join))
+
+
+def _split(count: int, radius: int) -> list[Substring]:
+    base_radius, extra = divmod(radius, count)
+    widths = [HASH_BITS // count + (i < HASH_BITS % count) for i in range(count)]
+    shifts = np.cumsum([0, *widths[:-1]])
+    substrings = [
+        Substring(int(shift), width, base_radius if i <= extra else base_radius - 1)
+        for i, (shift, width) in enumerate(zip(shifts, widths))
+    ]
+    return [substring for substring in substrings if substring.radius >= 0]
+
+
+def _estimated_cost(split: list[Substring], n_queries: int, n_index: int, self_join: bool) -> float:
+    # A self-join probes each unordered pair of substring values from one side only.
+    share = 0.5 if self_join else 1.0
+    cost = 0.0
+    for substring in split:
+        probes = n_queries * substring.probes * share
+        candidates = probes * n_index / 2**substring.bits
+        tables = (1 if self_join else 2) * 2**substring.bits + n_queries + n_index
+        cost += PROBE_COST * probes + CANDIDATE_COST * candidates + TABLE_ENTRY_COST * tables
+    return cost
+
+
+def _ball_size(bits: int, radius: int) -> int:
+    return sum(comb(bits, flips) for flips in range(radius + 1))
+
+
+def _as_hashes(hashes: np.ndarray) -> np.ndarray:
+    hashes = np.asarray(hashes)
+    if hashes.ndim != 1 or not np.issubdtype(hashes.dtype, np.integer):
+        raise ValueError(f"expected a 1-D integer array of hashes, got {hashes.dtype} {hashes.shape}")
+    if len(hashes) >= 2**31:
+        raise ValueError("at most 2**31 - 1 hashes")
+    return np.ascontiguousarray(hashes.astype(np.uint64, copy=False))
+
+
+def _check_radius(radius: int) -> int:
+    if radius < 0:
+        raise ValueError(f"radius must be >= 0, got {radius}")
+    return min(int(radius), HASH_BITS)
+
+
+def _search(queries: np.ndarray, index: np.ndarray, radius: int, self_join: bool) -> np.ndarray:
+    if len(queries) == 0 or len(index) == 0:
+        return np.empty((0, 2), dtype=np.int64)
+    substrings = plan_substrings(radius, len(queries), len(index), self_join)
+    threads = len(os.sched_getaffinity(0))
+    with ThreadPoolExecutor(threads) as pool:
+        tables = list(pool.map(lambda substring: _SortedBy(index, substring), substrings))
+        sorted_queries = tables if self_join else list(pool.map(_SortedBy, [queries] * len(tables), substrings))
+        tasks = [
+            (position, block)
+            for position in range(len(substrings))
+            for block in _blocks(len(queries), threads * BLOCKS_PER_THREAD)
+        ]
+
+        def probe(task: tuple[int, range]) -> np.ndarray:
+            position, block = task
+            prior = substrings[:position]
+            return _probe_block(
+                sorted_queries[position],
+                tables[position],
+                block,
+                radius,
+                np.array([s.shift for s in prior], dtype=np.uint64),
+                np.array([(1 << s.bits) - 1 for s in prior], dtype=np.uint64),
+                np.array([s.radius for s in prior], dtype=np.int64),
+                self_join,
+            )
+
+        codes = np.concatenate(list(pool.map(probe, tasks)))
+    codes.sort()
+    return np.stack(np.divmod(codes, len(index)), axis=1)
+
+
+def _blocks(n: int, count: int) -> Iterator[range]:
+    size = max(MIN_BLOCK, -(-n // count))
+    return (range(start, min(start + size, n)) for start in range(0, n, size))
+
+
+class _SortedBy:
+    """Hashes stably sorted by one substring, with the offset of every substring value's bucket."""
+
+    def __init__(self, hashes: np.ndarray, substring: Substring) -> None:
+        self.substring = substring
+        keys = (hashes >> np.uint64(substring.shift)) & np.uint64((1 << substring.bits) - 1)
+        self.offsets, self.ids = _counting_sort(keys, 1 << substring.bits)
+        self.hashes = hashes[self.ids]
+
+
+def _probe_block(
+    queries: _SortedBy,
+    table: _SortedBy,
+    block: range,
+    radius: int,
+    prior_shifts: np.ndarray,
+    prior_masks: np.ndarray,
+    prior_radii: np.ndarray,
+    self_join: bool,
+) -> np.ndarray:
+    substring = table.substring
+    flips, group_starts = _flip_masks(substring.bits, substring.radius)
+    return _probe_kernel(
+        queries.hashes,
+        queries.ids,
+        block.start,
+        block.stop,
+        table.offsets,
+        table.hashes,
+        table.ids,
+        np.uint64(substring.shift),
+        np.uint64((1 << substring.bits) - 1),
+        flips,
+        group_starts,
+        radius,
+        prior_shifts,
+        prior_masks,
+        prior_radii,
+        self_join,
+    )
+
+
+@cache
+def _flip_masks(bits: int, radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """All masks of <= radius set bits among `bits`, grouped by highest set bit.
+
+    Returns (masks, group_starts): masks[0] == 0, and masks[group_starts[p]:group_starts[p + 1]]
+    are the masks whose highest set bit is p.
+    """
+    if radius == 0 or bits == 0:
+        return np.zeros(1, dtype=np.uint64), np.ones(bits + 1, dtype=np.int64)
+    groups = [np.uint64(1 << top) | _flip_masks(top, radius - 1)[0] for top in range(bits)]
+    masks = np.concatenate([np.zeros(1, dtype=np.uint64), *groups])
+    group_starts = np.cumsum([1] + [len(group) for group in groups])
+    return masks, group_starts
+
+
+@numba.njit(nogil=True, cache=True)
+def _counting_sort(keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, order): order stably sorts `keys`; bucket v is order[offsets[v]:offsets[v + 1]]."""
+    offsets = np.zeros(n_keys + 1, dtype=np.int32)
+    for key in keys:
+        offsets[key + 1] += 1
+    for value in range(n_keys):
+        offsets[value + 1] += offsets[value]
+    order = np.empty(len(keys), dtype=np.int32)
+    fill = offsets[:-1].copy()
+    for i, key in enumerate(keys):
+        order[fill[key]] = i
+        fill[key] += 1
+    return offsets, order
+
+
+@numba.njit(inline="always")
+def _popcount(x: np.uint64) -> np.int64:
+    # LLVM turns this idiom into a single popcnt instruction.
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@numba.njit(nogil=True, cache=True)
+def _probe_kernel(
+    query_hashes: np.ndarray,
+    query_ids: np.ndarray,
+    start: int,
+    stop: int,
+    offsets: np.ndarray,
+    table_hashes: np.ndarray,
+    table_ids: np.ndarray,
+    shift: np.uint64,
+    key_mask: np.uint64,
+    flips: np.ndarray,
+    group_starts: np.ndarray,
+    radius: int,
+    prior_shifts: np.ndarray,
+    prior_masks: np.ndarray,
+    prior_radii: np.ndarray,
+    self_join: bool,
+) -> np.ndarray:
+    """Codes query_id * len(table) + table_id of the matches this substring is first to find.
+
+    In a self-join the queries are the table itself; a bucket at a different value is probed
+    only from the smaller value (the highest flipped bit is 0 in the query), and the query's own
+    bucket only past the query, so every unordered pair is met once.
+    """
+    n_table = np.int64(len(table_hashes))
+    codes = np.empty(max(1024, 4 * (stop - start)), dtype=np.int64)
+    n_codes = 0
+    bits = len(group_starts) - 1
+    for position in range(start, stop):
+        query = query_hashes[position]
+        query_id = np.int64(query_ids[position])
+        key = (query >> shift) & key_mask
+        for group in range(-1, bits):
+            if group == -1:
+                first, last = 0, 1
+            elif self_join and (key >> np.uint64(group)) & np.uint64(1):
+                continue
+            else:
+                first, last = group_starts[group], group_starts[group + 1]
+            for flip in flips[first:last]:
+                probe = key ^ flip
+                bucket_start = offsets[probe]
+                if self_join and flip == 0:
+                    bucket_start = position + 1
+                for slot in range(bucket_start, offsets[probe + np.uint64(1)]):
+                    difference = query ^ table_hashes[slot]
+                    if _popcount(difference) > radius:
+                        continue
+                    if _found_earlier(difference, prior_shifts, prior_masks, prior_radii):
+                        continue
+                    table_id = np.int64(table_ids[slot])
+                    if n_codes == len(codes):
+                        codes = _grown(codes)
+                    if self_join and table_id < query_id:
+                        codes[n_codes] = table_id * n_table + query_id
+                    else:
+                        codes[n_codes] = query_id * n_table + table_id
+                    n_codes += 1
+    return codes[:n_codes].copy()
+
+
+@numba.njit(inline="always")
+def _found_earlier(
+    difference: np.uint64, prior_shifts: np.ndarray, prior_masks: np.ndarray, prior_radii: np.ndarray
+) -> bool:
+    for i in range(len(prior_shifts)):
+        if _popcount((difference >> prior_shifts[i]) & prior_masks[i]) <= prior_radii[i]:
+            return True
+    return False
+
+
+@numba.njit(inline="always")
+def _grown(codes: np.ndarray) -> np.ndarray:
+    grown = np.empty(2 * len(codes), dtype=codes.dtype)
+    grown[: len(codes)] = codes
+    return grown

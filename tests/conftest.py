@@ -1,0 +1,28 @@
+"""Shared fixtures: real photographs (the public-domain demo images shipped in the package) and helpers that
+write edited copies of them with Pillow, so every test works on real decoded images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from lookalike.demo import demo_photos
+
+
+@pytest.fixture(scope="session")
+def photos() -> dict[str, Path]:
+    """The demo photos by name: astronaut, chelsea, coffee, coins, hubble_deep_field, rocket."""
+    return {path.stem: path for path in demo_photos()}
+
+
+def open_rgb(path: Path) -> Image.Image:
+    with Image.open(path) as image:
+        return image.convert("RGB")
+
+
+def save(image: Image.Image, path: Path, **options) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, **options)
+    return path

@@ -1,0 +1,46 @@
+"""The command line: a thin layer over the library, with one-line errors and documented exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+
+def lookalike(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lookalike", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+def test_scan_writes_json_to_stdout(tmp_path, photos):
+    shutil.copy(photos["coins"], tmp_path / "a.jpg")
+    shutil.copy(photos["coins"], tmp_path / "b.jpg")
+    done = lookalike("scan", str(tmp_path), "--json", "-", "--no-cache", "-q")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["groups"][0]["kind"] == "exact"
+
+
+def test_csv_and_summary(tmp_path, photos):
+    shutil.copy(photos["coins"], tmp_path / "a.jpg")
+    shutil.copy(photos["coins"], tmp_path / "b.jpg")
+    done = lookalike("scan", str(tmp_path), "--csv", str(tmp_path / "out.csv"), "--cache",
+                     str(tmp_path / "c.sqlite"))
+    assert done.returncode == 0, done.stderr
+    assert "1 groups (1 exact, 0 near)" in done.stdout
+    assert (tmp_path / "out.csv").read_text().splitlines()[0].startswith("group,kind,path,match,relation")
+
+
+def test_bad_arguments_get_one_line_and_exit_2(tmp_path):
+    for args in (["scan", str(tmp_path / "missing")], ["scan", str(tmp_path), "--jobs", "0"], ["frobnicate"]):
+        done = lookalike(*args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert "error" in done.stderr
+
+
+def test_demo_runs_and_finds_its_copies():
+    done = lookalike("demo", "-q")
+    assert done.returncode == 0, done.stderr
+    done = lookalike("demo")
+    assert "4 groups (1 exact, 3 near): 16 redundant copies" in done.stdout

@@ -1,0 +1,76 @@
+"""The decode stage makes a canonical thumbnail of what a viewer shows, as cheaply as the format allows."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from lookalike.decode import THUMB, Decoded, decode_all, decode_file
+from lookalike.walk import Problem
+
+from .conftest import open_rgb, save
+
+
+def test_jpeg_reports_its_full_size_but_decodes_small(tmp_path, photos):
+    big = open_rgb(photos["astronaut"]).resize((2400, 2400))
+    path = save(big, tmp_path / "big.jpg", quality=90)
+    decoded = decode_file(str(path))
+    assert isinstance(decoded, Decoded)
+    assert (decoded.width, decoded.height, decoded.format) == (2400, 2400, "JPEG")
+    assert decoded.thumb.shape == (THUMB, THUMB, 3) and decoded.thumb.dtype == np.uint8
+
+
+def test_exif_orientation_is_applied(tmp_path, photos):
+    upright = open_rgb(photos["rocket"])  # landscape
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display"
+    stored = save(upright.transpose(Image.Transpose.ROTATE_90), tmp_path / "tagged.jpg", quality=95, exif=exif)
+    plain = save(upright, tmp_path / "plain.jpg", quality=95)
+    tagged, reference = decode_file(str(stored)), decode_file(str(plain))
+    assert (tagged.width, tagged.height) == (upright.width, upright.height)
+    assert np.abs(tagged.thumb.astype(int) - reference.thumb.astype(int)).mean() < 4
+
+
+def test_transparency_is_flattened_onto_white(tmp_path):
+    transparent = Image.new("RGBA", (50, 50), (255, 0, 0, 0))
+    decoded = decode_file(str(save(transparent, tmp_path / "clear.png")))
+    assert (decoded.thumb == 255).all()
+
+
+def test_sixteen_bit_greys_are_scaled_not_clipped(tmp_path):
+    ramp = np.tile(np.linspace(0, 65535, 64).astype(np.uint16), (64, 1))
+    decoded = decode_file(str(save(Image.fromarray(ramp), tmp_path / "deep.png")))
+    assert decoded.thumb[0, 0, 0] < 10 and decoded.thumb[0, -1, 0] > 245
+
+
+def test_animations_give_their_first_frame(tmp_path):
+    frames = [Image.new("RGB", (40, 40), colour) for colour in ("blue", "red", "green")]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100)
+    thumb = decode_file(str(path)).thumb
+    assert thumb[..., 2].mean() > 200 and thumb[..., 0].mean() < 50
+
+
+def test_truncated_and_bogus_files_become_problems(tmp_path, photos):
+    data = photos["coffee"].read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    (tmp_path / "noise.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    cut, noise = decode_file(str(tmp_path / "cut.jpg")), decode_file(str(tmp_path / "noise.png"))
+    assert isinstance(cut, Problem) and cut.reason == "damaged image: file is truncated"
+    assert isinstance(noise, Problem) and noise.reason.startswith(("damaged image", "not a readable image"))
+
+
+def test_decompression_bombs_are_refused_from_the_header(tmp_path):
+    path = save(Image.new("L", (20_000, 20_000)), tmp_path / "bomb.png", optimize=True)
+    refused = decode_file(str(path), max_pixels=100_000_000)
+    assert isinstance(refused, Problem)
+    assert refused.reason.startswith("refused: 20000×20000 is 400 megapixels")
+
+
+def test_worker_processes_give_the_same_results(tmp_path, photos):
+    paths = [str(path) for path in photos.values()] * 6
+    alone = dict(decode_all(paths, jobs=1))
+    pooled = dict(decode_all(paths, jobs=2))
+    assert sorted(alone) == sorted(pooled) == list(range(len(paths)))
+    assert all(alone[i].content_hash == pooled[i].content_hash for i in alone)
+    assert all((alone[i].thumb == pooled[i].thumb).all() for i in alone)

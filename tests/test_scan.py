@@ -1,0 +1,127 @@
+"""A whole scan: every edited copy of a photo lands in its photo's group, and nothing else does."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageEnhance
+
+import lookalike
+from lookalike.pipeline import ScanOptions
+
+from .conftest import open_rgb, save
+
+ISSUE_EDITS = {
+    "byte copy": lambda im, path, original: shutil.copyfile(original, path.with_suffix(".jpg")),
+    "metadata only": None,  # same JPEG data, a comment added: written by `metadata_copy`
+    "resized to 16 %": lambda im, path, _: save(im.resize((im.width * 16 // 100, im.height * 16 // 100),
+                                                          Image.Resampling.LANCZOS), path.with_suffix(".jpg")),
+    "recompressed at quality 25": lambda im, path, _: save(im, path.with_suffix(".jpg"), quality=25),
+    "as PNG": lambda im, path, _: save(im, path.with_suffix(".png")),
+    "as WebP": lambda im, path, _: save(im, path.with_suffix(".webp"), quality=80),
+    "brightened": lambda im, path, _: save(ImageEnhance.Brightness(im).enhance(1.3), path.with_suffix(".jpg")),
+    "rotated 90": lambda im, path, _: save(im.transpose(Image.Transpose.ROTATE_270), path.with_suffix(".jpg")),
+    "rotated 180": lambda im, path, _: save(im.transpose(Image.Transpose.ROTATE_180), path.with_suffix(".jpg")),
+    "rotated 270": lambda im, path, _: save(im.transpose(Image.Transpose.ROTATE_90), path.with_suffix(".jpg")),
+    "mirrored": lambda im, path, _: save(im.transpose(Image.Transpose.FLIP_LEFT_RIGHT), path.with_suffix(".jpg")),
+}
+
+
+def metadata_copy(original: Path, target: Path) -> None:
+    """The same compressed image data with an extra JPEG comment segment: different bytes, same pixels."""
+    data = original.read_bytes()
+    comment = b"\xff\xfe\x00\x10edited by test"
+    target.with_suffix(".jpg").write_bytes(data[:2] + comment + data[2:])
+
+
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory, photos) -> tuple[Path, dict[Path, str]]:
+    """Each demo photo with one copy per edit kind of issue 2, in folders of their own."""
+    root = tmp_path_factory.mktemp("collection")
+    truth = {}
+    for name, original in photos.items():
+        truth[Path(shutil.copyfile(original, root / f"{name}.jpg"))] = name
+        image = open_rgb(original)
+        for edit, make in ISSUE_EDITS.items():
+            target = root / "copies" / edit / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if make is None:
+                metadata_copy(original, target)
+            else:
+                make(image, target, original)
+            truth[next(target.parent.glob(f"{name}.*"))] = name
+    return root, truth
+
+
+def pairs_of(groups) -> set[frozenset[str]]:
+    return {frozenset(pair) for group in groups
+            for pair in itertools.combinations([m["path"] for m in group["members"]], 2)}
+
+
+def test_every_copy_is_found_and_no_photos_are_merged(collection, tmp_path):
+    root, truth = collection
+    report = lookalike.to_json(lookalike.scan([root], ScanOptions(cache=tmp_path / "cache.sqlite")))
+    expected = {frozenset((str(a), str(b))) for a, b in itertools.combinations(truth, 2) if truth[a] == truth[b]}
+    found = pairs_of(report["groups"])
+    assert found == expected
+    assert report["errors"] == []
+    assert report["files"] == len(truth)
+
+
+@pytest.mark.parametrize(("edit", "relation", "seen_from_the_copy"), [
+    ("byte copy", "identical bytes", "identical bytes"),
+    ("metadata only", "same pixels, different metadata", "same pixels, different metadata"),
+    ("resized to 16 %", "resized to 16 %", None),
+    ("rotated 90", "rotated 90° clockwise", "rotated 90° counter-clockwise"),
+    ("rotated 270", "rotated 90° counter-clockwise", "rotated 90° clockwise"),
+    ("rotated 180", "rotated 180°", "rotated 180°"),
+    ("mirrored", "mirrored", "mirrored"),
+    ("as PNG", "converted to PNG", "converted to JPEG"),
+])
+def test_members_say_how_they_relate_to_the_keeper(tmp_path, photos, edit, relation, seen_from_the_copy):
+    original = Path(shutil.copyfile(photos["astronaut"], tmp_path / "original.jpg"))
+    make = ISSUE_EDITS[edit]
+    if make is None:
+        metadata_copy(original, tmp_path / "copy")
+    else:
+        make(open_rgb(original), tmp_path / "copy", original)
+    [group] = lookalike.to_json(lookalike.scan([tmp_path], ScanOptions(cache=None, jobs=1)))["groups"]
+    [member] = group["members"][1:]
+    if Path(group["keep"]) == original:
+        assert member["relation"] == relation
+    else:  # the copy won as keeper (a larger file): the original is described from the copy's side
+        assert member["relation"] == seen_from_the_copy
+
+
+def test_a_second_scan_decodes_nothing(collection, tmp_path):
+    root, _ = collection
+    options = ScanOptions(cache=tmp_path / "cache.sqlite")
+    first, second = lookalike.scan([root], options), lookalike.scan([root], options)
+    assert first.decoded > 0 and second.decoded == 0
+    assert lookalike.to_json(first)["groups"] == lookalike.to_json(second)["groups"]
+
+
+def test_a_changed_file_is_read_again(tmp_path, photos):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(photos["coins"], folder / "a.jpg")
+    shutil.copy(photos["rocket"], folder / "b.jpg")
+    options = ScanOptions(cache=tmp_path / "cache.sqlite")
+    assert lookalike.scan([folder], options).groups == []
+    shutil.copy(photos["coins"], folder / "b.jpg")  # b now holds the same picture as a
+    rescan = lookalike.scan([folder], options)
+    assert rescan.decoded == 0  # its bytes are a's, which the cache knows
+    assert [g.kind for g in rescan.groups] == ["exact"]
+
+
+def test_unreadable_files_are_reported_and_the_scan_goes_on(tmp_path, photos):
+    shutil.copy(photos["coins"], tmp_path / "a.jpg")
+    shutil.copy(photos["coins"], tmp_path / "b.jpg")
+    data = photos["rocket"].read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 3])
+    report = lookalike.to_json(lookalike.scan([tmp_path], ScanOptions(cache=None)))
+    assert [e["reason"] for e in report["errors"]] == ["damaged image: file is truncated"]
+    assert len(report["groups"]) == 1

@@ -1,0 +1,49 @@
+"""Verification confirms edited copies on the pixels and refuses different photos."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from PIL import ImageEnhance, ImageFilter, ImageOps
+
+from lookalike.decode import decode_file
+from lookalike.verify import compare
+
+from .conftest import open_rgb, save
+
+EDITS = {
+    "resized to 16 %": lambda im: im.resize((max(1, im.width * 16 // 100), max(1, im.height * 16 // 100))),
+    "brighter": lambda im: ImageEnhance.Brightness(im).enhance(1.35),
+    "more contrast": lambda im: ImageEnhance.Contrast(im).enhance(1.4),
+    "less saturated": lambda im: ImageEnhance.Color(im).enhance(0.4),
+    "grayscale": lambda im: ImageOps.grayscale(im).convert("RGB"),
+    "mildly blurred": lambda im: im.filter(ImageFilter.GaussianBlur(1.5)),
+}
+
+
+@pytest.mark.parametrize("edit", EDITS)
+@pytest.mark.parametrize("name", ["astronaut", "chelsea", "coffee", "rocket"])
+def test_edited_copies_are_confirmed(tmp_path, photos, name, edit):
+    image = open_rgb(photos[name])
+    original = decode_file(str(photos[name]))
+    copy = decode_file(str(save(EDITS[edit](image), tmp_path / "copy.jpg", quality=25)))
+    evidence = compare(original.thumb, copy.thumb, 0)
+    assert evidence.confirmed, evidence
+
+
+def test_different_photos_are_refused(photos):
+    thumbs = {name: decode_file(str(path)).thumb for name, path in photos.items()}
+    for (a, thumb_a), (b, thumb_b) in itertools.combinations(thumbs.items(), 2):
+        for k in range(8):
+            assert not compare(thumb_a, thumb_b, k).confirmed, (a, b, k)
+
+
+def test_a_shifted_view_of_the_same_scene_is_refused(tmp_path, photos):
+    """Like a stereo pair or the next video frame: the same scene, a slightly different picture."""
+    image = open_rgb(photos["chelsea"])
+    left = image.crop((0, 0, image.width - 24, image.height))
+    right = image.crop((24, 0, image.width, image.height))
+    a = decode_file(str(save(left, tmp_path / "left.png")))
+    b = decode_file(str(save(right, tmp_path / "right.png")))
+    assert not compare(a.thumb, b.thumb, 0).confirmed
