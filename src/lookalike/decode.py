@@ -165,23 +165,28 @@ def decode_all(
     jobs: int,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     on_progress: Callable[[int], None] = lambda _: None,
+    work: Callable[[str, int], object] = decode_file,
 ) -> Iterator[tuple[int, Decoded | Problem]]:
-    """Decode `paths` on `jobs` worker processes, yielding (index into paths, result) as they finish."""
+    """Decode `paths` on `jobs` worker processes, yielding (index into paths, result) as they finish.
+
+    `work(path, max_pixels)` is what a worker does with each file: `decode_file` unless told otherwise (a
+    module-level function, so that it can be sent to the workers).
+    """
     batches = [range(start, min(start + BATCH, len(paths))) for start in range(0, len(paths), BATCH)]
     if jobs <= 1 or len(paths) <= BATCH:
         for batch in batches:
-            yield from zip(batch, _decode_batch([paths[i] for i in batch], max_pixels), strict=True)
+            yield from zip(batch, _decode_batch([paths[i] for i in batch], max_pixels, work), strict=True)
             on_progress(len(batch))
         return
     context = get_context("forkserver")
     context.set_forkserver_preload(["lookalike.decode"])
     with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        futures = [(batch, pool.submit(_decode_batch, [paths[i] for i in batch], max_pixels))
+        futures = [(batch, pool.submit(_decode_batch, [paths[i] for i in batch], max_pixels, work))
                    for batch in batches]
         for batch, future in futures:
             yield from zip(batch, future.result(), strict=True)
             on_progress(len(batch))
 
 
-def _decode_batch(paths: list[str], max_pixels: int) -> list[Decoded | Problem]:
-    return [decode_file(path, max_pixels) for path in paths]
+def _decode_batch(paths: list[str], max_pixels: int, work: Callable[[str, int], object]) -> list:
+    return [work(path, max_pixels) for path in paths]
