@@ -1,49 +1,81 @@
 """Stage 3, decode: turn each image file into a small canonical thumbnail, as cheaply as its format allows.
 
 Guarantees, for every file given:
-- it is read once, from disk into memory, and its bytes are hashed on the way (`content_hash`);
+- it is read once, from disk into memory, and its bytes are hashed on the way (`content_hash`); it is opened
+  with `walk.open_regular`, so a FIFO or device that took its place is never read;
+- the format is decided by content: JPEG (baseline, progressive, CMYK and YCCK), PNG, GIF, WebP, TIFF, BMP,
+  MPO, HEIC/HEIF, AVIF through Pillow and pillow-heif; camera RAW (CR2, CR3, RAF, ORF, RW2 by content, the
+  TIFF-based NEF, ARW, DNG, PEF... by extension, confirmed by LibRaw) through the optional rawpy, from the
+  embedded preview when it is large enough and shows the whole frame, else from a half-size development;
 - JPEGs are decoded with DCT scaling (libjpeg's 1/2 .. 1/8), never at full size when a thumbnail is wanted;
-- the thumbnail is what a viewer shows: EXIF orientation applied, first frame of an animation, transparency
-  flattened onto white, any bit depth or colour space turned into 8-bit RGB, squashed to THUMB × THUMB;
+- the thumbnail is what a viewer shows: EXIF orientation applied, first frame of an animation or first page of
+  a TIFF, transparency flattened onto white, CMYK inverted only when an Adobe marker says it is stored
+  inverted, any bit depth or colour space turned into 8-bit RGB, squashed to THUMB × THUMB;
 - `width` and `height` are the displayed size (after orientation), not the thumbnail's;
-- an image over `max_pixels` is refused from its header, before any pixel is decoded;
+- an image whose decoding would hold more than `max_pixels` pixels is refused from its header, before any pixel
+  is decoded. Counted is what the decoder must hold: a baseline JPEG is decoded at 1/8 of its sides, so it may
+  have up to 64 × max_pixels pixels; a progressive JPEG keeps coefficients for every pixel and counts in full;
 - anything that goes wrong becomes a `Problem` with a plain reason; nothing raises.
+
+`decode_all` runs the decoding in worker processes, each limited to `WORKER_MEMORY` bytes of data, so that a
+decompression bomb that lies in its header fails its own file with "needs more memory" instead of exhausting
+the machine; a worker that hangs longer than `timeout` on one file, or dies inside a C library, is killed and
+replaced, and only that file is reported.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
+import resource
+import signal
+import time
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lookalike.exact import content_hash
-from lookalike.formats import format_name
-from lookalike.walk import Problem, describe_os_error
+from lookalike.formats import format_name, raw_format, sniff_format
+from lookalike.walk import HEAD, Problem, describe_open_error, open_regular
 
 THUMB = 64
-DEFAULT_MAX_PIXELS = 200_000_000
+DEFAULT_MAX_PIXELS = 100_000_000
+DEFAULT_TIMEOUT = 60.0
+WORKER_MEMORY = 1536 * 2**20  # bytes of data one worker may hold: a 100-megapixel image and the file's bytes
+RAW_INSTALL = 'pip install "lookalike[raw]"'
+PREVIEW_MIN_SIDE = 4 * THUMB  # an embedded RAW preview smaller than this (a contact-sheet thumbnail) is not used
 
-try:  # HEIC/HEIF/AVIF: an optional plugin, a hard dependency of the package but tolerated if missing
+try:  # HEIC/HEIF: an optional plugin, a hard dependency of the package but tolerated if missing
     import pillow_heif
 
     pillow_heif.register_heif_opener()
     HEIF_INSTALL_HINT = ""
 except ImportError:  # pragma: no cover - depends on the environment
-    HEIF_INSTALL_HINT = " (HEIC/AVIF support needs: pip install pillow-heif)"
+    HEIF_INSTALL_HINT = " (HEIC support needs: pip install pillow-heif)"
+
+try:  # camera RAW: the optional extra lookalike[raw]
+    import rawpy
+except ImportError:  # pragma: no cover - depends on the environment
+    rawpy = None
 
 Image.MAX_IMAGE_PIXELS = None  # we enforce our own limit, before decoding, in one place: `_check_pixels`
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
 
+_ORIENTATION = 0x0112
 _EXIF_IFD = 0x8769
 _DATE_TAKEN = 0x9003
 _MAKE = 0x010F
 _MODEL = 0x0110
+_JPEG_FORMATS = ("JPEG", "MPO")
+_LIBRAW_TURNS = {3: Image.Transpose.ROTATE_180, 5: Image.Transpose.ROTATE_90, 6: Image.Transpose.ROTATE_270}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,87 +92,190 @@ class Decoded:
     camera: str | None
 
 
+class _Refused(Exception):
+    """A file that is not decoded on purpose; its message is the whole reason."""
+
+
 def decode_file(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded | Problem:
     """Decode one file into a `Decoded`, or say why it cannot be."""
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             data = handle.read()
     except OSError as error:
-        return Problem(path, f"cannot read: {describe_os_error(error)}")
+        return Problem(path, describe_open_error(error))
+    except MemoryError:
+        return Problem(path, _TOO_BIG)
     try:
-        return decode_bytes(data, max_pixels)
+        return decode_bytes(data, max_pixels, os.path.splitext(path)[1])
     except _Refused as refusal:
         return Problem(path, str(refusal))
-    except UnidentifiedImageError:
-        return Problem(path, f"not a readable image: unknown or unsupported format{HEIF_INSTALL_HINT}")
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as error:
-        return Problem(path, f"damaged image: {_describe_decode_error(error)}")
     except MemoryError:
-        return Problem(path, "damaged image: decoding needed more memory than available")
+        return Problem(path, _TOO_BIG)
+    except Exception as error:  # a decoder's bug on one file must not stop the scan
+        return Problem(path, describe_decode_error(error))
 
 
-def decode_bytes(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
+_TOO_BIG = f"refused: decoding needs more than the {WORKER_MEMORY // 2**20} MB a worker may use"
+
+
+def decode_bytes(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, extension: str = "") -> Decoded:
+    """Decode a file's bytes; `extension` (".nef") tells a TIFF-based camera RAW from a TIFF."""
+    raw_kind = raw_format(sniff_format(data[:HEAD]), extension)
+    if raw_kind is not None:
+        decoded = _decode_raw(data, raw_kind, max_pixels)
+        if decoded is not None:
+            return decoded
     with Image.open(io.BytesIO(data)) as image:
-        _check_pixels(image, max_pixels)
-        stored_size = image.size
-        image_format = format_name(image.format)
-        if image_format == "JPEG":
-            image.draft("RGB", (2 * THUMB, 2 * THUMB))
-        exif = image.getexif()
-        shown = ImageOps.exif_transpose(_as_rgb(image))
-        width, height = _displayed_size(stored_size, exif)
-        pixels = np.asarray(shown)
-        thumb = np.asarray(shown.resize((THUMB, THUMB), Image.Resampling.LANCZOS))
+        return _decode_image(image, content_hash(data), max_pixels)
+
+
+def _decode_image(image: Image.Image, digest: bytes, max_pixels: int, image_format: str | None = None,
+                  turn: Image.Transpose | None = None) -> Decoded:
+    """Decode an opened image; `turn` replaces its EXIF orientation (a RAW preview turned as its RAW says)."""
+    stored_size = image.size
+    if image.format in _JPEG_FORMATS:
+        image.draft("RGB", (2 * THUMB, 2 * THUMB))
+        _check_pixels(stored_size, stored_size if image.info.get("progressive") else image.size, max_pixels)
+    else:
+        _check_pixels(stored_size, stored_size, max_pixels)
+    exif = image.getexif()
+    swapped = turn in (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270) or exif.get(_ORIENTATION) in (5, 6, 7, 8)
+    width, height = reversed(stored_size) if swapped else stored_size
+    image.load()
+    shown = _as_rgb(_cmyk_as_stored(image))
+    if turn is not None:
+        shown = shown.transpose(turn)
+    else:
+        ImageOps.exif_transpose(shown, in_place=True)
     return Decoded(
-        content_hash=content_hash(data),
-        pixel_hash=content_hash(np.array(pixels.shape).tobytes() + pixels.tobytes()),
+        content_hash=digest,
+        pixel_hash=_pixel_hash(shown),
         width=width,
         height=height,
-        format=image_format,
-        thumb=thumb,
+        format=image_format or format_name(image.format),
+        thumb=np.asarray(shown.resize((THUMB, THUMB), Image.Resampling.LANCZOS)),
         taken=_text(exif.get_ifd(_EXIF_IFD).get(_DATE_TAKEN)),
         camera=_text(" ".join(str(exif.get(tag, "")).strip() for tag in (_MAKE, _MODEL)).strip()),
     )
 
 
-class _Refused(Exception):
-    pass
+def _check_pixels(stored: tuple[int, int], decoded: tuple[int, int], max_pixels: int) -> None:
+    """Refuse an image whose decoding holds more than `max_pixels` pixels (its `decoded` size)."""
+    pixels = decoded[0] * decoded[1]
+    if pixels <= max_pixels:
+        return
+    width, height = stored
+    scaled = "" if decoded == stored else f", {_megapixels(pixels)} even decoded at {decoded[0]}×{decoded[1]}"
+    raise _Refused(
+        f"refused: {width}×{height} is {_megapixels(width * height)} megapixels{scaled}, over the limit of "
+        f"{_megapixels(max_pixels)} (a decompression bomb, or raise --max-pixels)"
+    )
 
 
-def _check_pixels(image: Image.Image, max_pixels: int) -> None:
-    width, height = image.size
-    if width * height > max_pixels:
-        raise _Refused(
-            f"refused: {width}×{height} is {width * height / 1e6:.0f} megapixels, over the limit of "
-            f"{max_pixels / 1e6:.0f} (a decompression bomb, or raise --max-pixels)"
-        )
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1e6:.0f}" if pixels >= 1e6 else f"{pixels / 1e6:.2g}"
+
+
+def _cmyk_as_stored(image: Image.Image) -> Image.Image:
+    """Pillow reads every CMYK JPEG as Adobe-inverted; one without an Adobe marker is stored plain: undo."""
+    if image.mode == "CMYK" and image.format in _JPEG_FORMATS and "adobe" not in image.info:
+        return Image.eval(image, lambda value: 255 - value)
+    return image
 
 
 def _as_rgb(image: Image.Image) -> Image.Image:
-    """8-bit RGB as a viewer would show it: high bit depths scaled down, transparency over white."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+    """8-bit RGB as a viewer would show it: high bit depths scaled down, transparency over white.
+
+    Each step drops the previous full-size copy, so the peak is about two copies of the image.
+    """
+    if image.mode.startswith("I") or image.mode == "F":
         image = _scale_to_8bit(image)
-    if image.mode == "P" or image.mode == "PA":
-        image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "La", "RGBa"):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return image.convert("RGB")
+    if image.mode in ("P", "PA", "RGBa", "La"):
+        transparent = image.mode != "P" or "transparency" in image.info
+        image = image.convert("RGBA" if transparent else "RGB")
+    if image.mode in ("RGBA", "LA"):
+        background = Image.new("RGB", image.size, "white")
+        background.paste(image, mask=image)
+        return background
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def _scale_to_8bit(image: Image.Image) -> Image.Image:
-    values = np.asarray(image, dtype=np.float64)
-    top = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
-    scaled = np.clip(values * (255.0 / top), 0, 255).round().astype(np.uint8)
-    return Image.fromarray(scaled, mode="L")
+    values = np.asarray(image).astype(np.float32)
+    peak = float(values.max()) if values.size else 0.0
+    if image.mode.startswith("I;16") or peak > 255:
+        top = 65535.0
+    else:
+        top = 1.0 if image.mode == "F" and peak <= 1.0 else 255.0
+    values *= 255.0 / top
+    np.clip(values, 0, 255, out=values)
+    return Image.fromarray(np.rint(values).astype(np.uint8), mode="L")
 
 
-def _displayed_size(stored: tuple[int, int], exif: Image.Exif) -> tuple[int, int]:
-    width, height = stored
-    if exif.get(0x0112) in (5, 6, 7, 8):  # orientations that swap the axes
-        return height, width
-    return width, height
+def _pixel_hash(image: Image.Image) -> bytes:
+    """BLAKE2b of the shape and the RGB bytes, fed in strips so the pixels are never copied whole."""
+    width, height = image.size
+    digest = hashlib.blake2b(np.array((height, width, 3)).tobytes(), digest_size=16)
+    rows = max(1, 2**22 // (3 * width))
+    for top in range(0, height, rows):
+        digest.update(image.crop((0, top, width, min(height, top + rows))).tobytes())
+    return digest.digest()
+
+
+def _decode_raw(data: bytes, raw_kind: str, max_pixels: int) -> Decoded | None:
+    """Decode a camera RAW file, or None when LibRaw says it is not one (a TIFF named like a RAW)."""
+    if rawpy is None:
+        raise _Refused(f"camera RAW ({raw_kind}) needs the optional rawpy package: {RAW_INSTALL}")
+    with rawpy.RawPy() as raw:
+        try:
+            raw.open_buffer(io.BytesIO(data))
+        except rawpy.LibRawFileUnsupportedError:
+            if raw_format(sniff_format(data[:HEAD]), "") is not None:
+                raise  # RAW by content, not only by name: damaged
+            return None
+        sizes = raw.sizes
+        _check_pixels((sizes.raw_width, sizes.raw_height), (sizes.raw_width, sizes.raw_height), max_pixels)
+        decoded = _develop(raw, sizes, content_hash(data), raw_kind, max_pixels)
+        taken = _raw_taken(raw)
+    width, height = (sizes.height, sizes.width) if sizes.flip in (5, 6) else (sizes.width, sizes.height)
+    return Decoded(decoded.content_hash, decoded.pixel_hash, width, height, raw_kind, decoded.thumb, taken, None)
+
+
+def _develop(raw: rawpy.RawPy, sizes: rawpy.ImageSizes, digest: bytes, raw_kind: str, max_pixels: int) -> Decoded:
+    """The RAW's picture: its embedded preview turned as the RAW says, or else a half-size development."""
+    preview = _usable_preview(raw, sizes)
+    if preview is not None:
+        with preview:
+            return _decode_image(preview, digest, max_pixels, raw_kind, _LIBRAW_TURNS.get(sizes.flip))
+    raw.unpack()
+    developed = Image.fromarray(raw.postprocess(half_size=True, use_camera_wb=True, output_bps=8))
+    return _decode_image(developed, digest, max_pixels, raw_kind)
+
+
+def _raw_taken(raw: rawpy.RawPy) -> str | None:
+    """When the RAW was taken, written like EXIF's DateTimeOriginal."""
+    timestamp = raw.other.timestamp
+    if timestamp is None or timestamp.timestamp() <= 0:
+        return None
+    return timestamp.strftime("%Y:%m:%d %H:%M:%S")
+
+
+def _usable_preview(raw: rawpy.RawPy, sizes: rawpy.ImageSizes) -> Image.Image | None:
+    """The embedded preview, opened, when it shows the whole frame large enough; else None."""
+    try:
+        thumb = raw.extract_thumb()
+    except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
+        return None
+    if thumb.format == rawpy.ThumbFormat.JPEG:
+        preview = Image.open(io.BytesIO(thumb.data))
+    else:
+        preview = Image.fromarray(thumb.data)
+    short, long = sorted(preview.size)
+    frame_short, frame_long = sorted((sizes.width, sizes.height))
+    if short >= PREVIEW_MIN_SIDE and abs(short / long - frame_short / frame_long) < 0.02:
+        return preview
+    preview.close()
+    return None
 
 
 def _text(value: object) -> str | None:
@@ -150,14 +285,33 @@ def _text(value: object) -> str | None:
     return text or None
 
 
-def _describe_decode_error(error: Exception) -> str:
+def describe_decode_error(error: Exception) -> str:
+    """A decoder's exception in the words of a report: what is wrong with the file, not with the code."""
+    if isinstance(error, UnidentifiedImageError):
+        return f"not a readable image: unknown or unsupported format{HEIF_INSTALL_HINT}"
     message = str(error).strip()
-    if "truncated" in message.lower() or isinstance(error, EOFError):
-        return "file is truncated"
-    return message or type(error).__name__
+    if isinstance(error, EOFError) or "truncated" in message.lower():
+        return "damaged image: file is truncated"
+    if rawpy is not None and isinstance(error, rawpy.LibRawError):
+        message = f"LibRaw: {message or type(error).__name__}"
+    return f"damaged image: {message or type(error).__name__}"
 
+
+# --- the worker pool ---------------------------------------------------------------------------------------
 
 BATCH = 16
+_READY = "ready"
+
+
+@dataclass
+class _Worker:
+    """One worker process, the files of its batch it has not answered yet (in order), and its deadline."""
+
+    process: BaseProcess
+    connection: Connection
+    started: bool = False
+    batch: deque[int] = field(default_factory=deque)
+    deadline: float = float("inf")
 
 
 def decode_all(
@@ -166,27 +320,139 @@ def decode_all(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     on_progress: Callable[[int], None] = lambda _: None,
     work: Callable[[str, int], object] = decode_file,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Iterator[tuple[int, Decoded | Problem]]:
-    """Decode `paths` on `jobs` worker processes, yielding (index into paths, result) as they finish.
+    """Decode `paths` on `jobs` worker processes, yielding (index into paths, result) in index order.
 
     `work(path, max_pixels)` is what a worker does with each file: `decode_file` unless told otherwise (a
-    module-level function, so that it can be sent to the workers).
+    module-level function, so that it can be sent to the workers). A file on which a worker spends more than
+    `timeout` seconds, or during which it dies, gets a `Problem`; the worker is replaced and the rest of its
+    batch handed out again. Batches of BATCH files keep the traffic low; only thumbnails come back.
     """
-    batches = [range(start, min(start + BATCH, len(paths))) for start in range(0, len(paths), BATCH)]
-    if jobs <= 1 or len(paths) <= BATCH:
-        for batch in batches:
-            yield from zip(batch, _decode_batch([paths[i] for i in batch], max_pixels, work), strict=True)
-            on_progress(len(batch))
-        return
+    finished: dict[int, Decoded | Problem] = {}
+    next_out = 0
+    for index, result in _run_pool(paths, jobs, max_pixels, work, timeout):
+        finished[index] = result
+        on_progress(1)
+        while next_out in finished:
+            yield next_out, finished.pop(next_out)
+            next_out += 1
+
+
+def _run_pool(paths: Sequence[str], jobs: int, max_pixels: int, work: Callable[[str, int], object],
+              timeout: float) -> Iterator[tuple[int, Decoded | Problem]]:
+    """(index, result) for every path, as the workers finish them."""
+    pending = deque(deque(range(start, min(start + BATCH, len(paths)))) for start in range(0, len(paths), BATCH))
     context = get_context("forkserver")
     context.set_forkserver_preload(["lookalike.decode"])
-    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        futures = [(batch, pool.submit(_decode_batch, [paths[i] for i in batch], max_pixels, work))
-                   for batch in batches]
-        for batch, future in futures:
-            yield from zip(batch, future.result(), strict=True)
-            on_progress(len(batch))
+    workers: list[_Worker] = []
+    try:
+        while pending or any(worker.batch for worker in workers):
+            _hand_out(pending, paths, workers, jobs, timeout, lambda: _start_worker(context, work, max_pixels))
+            busy = [worker for worker in workers if worker.batch]
+            wait([worker.connection for worker in busy],
+                 timeout=max(0.0, min(worker.deadline for worker in busy) - time.monotonic()))
+            for worker in busy:
+                yield from _collect(worker, paths, pending, workers, timeout)
+    finally:
+        for worker in workers:
+            _stop(worker)
 
 
-def _decode_batch(paths: list[str], max_pixels: int, work: Callable[[str, int], object]) -> list:
-    return [work(path, max_pixels) for path in paths]
+def _hand_out(pending: deque[deque[int]], paths: Sequence[str], workers: list[_Worker], jobs: int,
+              timeout: float, start: Callable[[], _Worker]) -> None:
+    """Give each idle worker a batch, starting workers up to `jobs` while batches wait."""
+    for worker in workers:
+        if pending and not worker.batch:
+            _assign(worker, pending.popleft(), paths, timeout)
+    while pending and len(workers) < jobs:
+        worker = start()
+        workers.append(worker)
+        _assign(worker, pending.popleft(), paths, timeout)
+
+
+def _assign(worker: _Worker, batch: deque[int], paths: Sequence[str], timeout: float) -> None:
+    worker.batch = batch
+    worker.deadline = time.monotonic() + timeout
+    worker.connection.send([(index, paths[index]) for index in batch])
+
+
+def _collect(worker: _Worker, paths: Sequence[str], pending: deque[deque[int]], workers: list[_Worker],
+             timeout: float) -> Iterator[tuple[int, Decoded | Problem]]:
+    """The results `worker` has sent; if it died or overran its deadline, its file's problem, and it is gone."""
+    try:
+        while worker.connection.poll():
+            message = worker.connection.recv()
+            if message == _READY:
+                worker.started = True
+                continue
+            index, result = message
+            worker.batch.popleft()
+            worker.deadline = time.monotonic() + timeout
+            yield index, result
+    except (EOFError, OSError):
+        yield from _replace(worker, paths, pending, workers, _death_reason(worker))
+        return
+    if worker.batch and time.monotonic() > worker.deadline:
+        yield from _replace(worker, paths, pending, workers, f"decoding took longer than {timeout:g} s")
+
+
+def _replace(worker: _Worker, paths: Sequence[str], pending: deque[deque[int]], workers: list[_Worker],
+             reason: str) -> Iterator[tuple[int, Problem]]:
+    """Stop `worker`, blame the file it was on, and queue the rest of its batch again (first in line)."""
+    _stop(worker)
+    workers.remove(worker)
+    if not worker.started:
+        raise RuntimeError(f"a decoding worker process could not start ({reason})")
+    culprit = worker.batch.popleft()
+    if worker.batch:
+        pending.appendleft(worker.batch)
+    yield culprit, Problem(paths[culprit], reason)
+
+
+def _death_reason(worker: _Worker) -> str:
+    worker.process.join(5)
+    code = worker.process.exitcode
+    if code is not None and code < 0:
+        return f"decoder crashed (signal {-code}, {signal.Signals(-code).name})"
+    return f"decoder crashed (exit code {code})"
+
+
+def _start_worker(context, work: Callable[[str, int], object], max_pixels: int) -> _Worker:
+    ours, theirs = context.Pipe()
+    process = context.Process(target=_worker_main, args=(theirs, work, max_pixels), daemon=True)
+    process.start()
+    theirs.close()  # so that the worker's death reads as end of file here
+    return _Worker(process, ours)
+
+
+def _stop(worker: _Worker) -> None:
+    if worker.process.is_alive():
+        worker.process.kill()
+    worker.process.join()
+    worker.connection.close()
+
+
+def _worker_main(connection: Connection, work: Callable[[str, int], object], max_pixels: int) -> None:
+    """A worker's life: answer each file of each batch, in order, until told to stop or orphaned."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interruption stops
+    _limit_memory(WORKER_MEMORY)
+    connection.send(_READY)
+    try:
+        while True:
+            for index, path in connection.recv():
+                connection.send((index, _answer(work, path, max_pixels)))
+    except EOFError:
+        return
+
+
+def _answer(work: Callable[[str, int], object], path: str, max_pixels: int) -> object:
+    try:
+        return work(path, max_pixels)
+    except Exception as error:  # `work` should not raise; if it does, the file says why
+        return Problem(path, describe_decode_error(error))
+
+
+def _limit_memory(limit: int) -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))

@@ -1,20 +1,26 @@
 """Which files are images: recognised by their first bytes, with file name extensions only as a hint.
 
 Guarantees: `sniff_format` reads nothing but the bytes it is given and names each format once, in the words
-used in reports ("JPEG", "PNG", "HEIC", ...).
+used in reports ("JPEG", "PNG", "HEIC", ...). Camera RAW files that are TIFF inside (NEF, ARW, DNG, ...) sniff
+as "TIFF"; `raw_format` names them by their extension, and the decoder confirms by reading them as RAW.
 """
 
 from __future__ import annotations
 
+RAW_EXTENSIONS = {
+    ".cr2": "CR2", ".cr3": "CR3", ".nef": "NEF", ".nrw": "NRW", ".arw": "ARW", ".srf": "SRF", ".sr2": "SR2",
+    ".dng": "DNG", ".raf": "RAF", ".orf": "ORF", ".rw2": "RW2", ".pef": "PEF", ".srw": "SRW",
+}
+
 IMAGE_EXTENSIONS = frozenset({
     ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp", ".dib", ".mpo",
-    ".heic", ".heif", ".hif", ".avif",
-    ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".dng", ".raf", ".orf", ".rw2", ".pef", ".srw", ".x3f",
+    ".heic", ".heif", ".hif", ".avif", *RAW_EXTENSIONS,
 })
 
-RAW_FORMATS = frozenset({"CR2", "CR3", "NEF", "ARW", "DNG", "RAF", "ORF", "RW2", "PEF"})
+# RAW formats told apart by content; the others are TIFF inside and sniff as "TIFF"
+SNIFFED_RAW_FORMATS = frozenset({"CR2", "CR3", "RAF", "ORF", "RW2"})
 
-_HEIF_BRANDS = {
+_ISO_BRANDS = {
     b"heic": "HEIC", b"heix": "HEIC", b"heim": "HEIC", b"heis": "HEIC", b"hevc": "HEIC", b"hevx": "HEIC",
     b"mif1": "HEIF", b"msf1": "HEIF", b"avif": "AVIF", b"avis": "AVIF", b"crx ": "CR3",
 }
@@ -33,7 +39,7 @@ def sniff_format(head: bytes) -> str | None:
     if head[:2] == b"BM" and len(head) >= 26:
         return "BMP"
     if head[4:8] == b"ftyp":
-        return _HEIF_BRANDS.get(head[8:12])
+        return _iso_brand(head)
     if head.startswith(b"FUJIFILMCCD-RAW"):
         return "RAF"
     if head[:4] in (b"IIRO", b"IIRS", b"MMOR"):
@@ -45,11 +51,27 @@ def sniff_format(head: bytes) -> str | None:
     return None
 
 
+def _iso_brand(head: bytes) -> str | None:
+    """HEIF, AVIF or CR3 from an ISO media `ftyp` box: its major brand, else the first known compatible one."""
+    box_end = min(int.from_bytes(head[:4], "big"), len(head))
+    brands = [head[8:12]] + [head[offset:offset + 4] for offset in range(16, box_end - 3, 4)]
+    return next((_ISO_BRANDS[brand] for brand in brands if brand in _ISO_BRANDS), None)
+
+
 def _tiff_flavour(head: bytes) -> str:
     # Canon writes "CR" at offset 8; other raw formats are told apart by their decoder, not here.
     if head[8:10] == b"CR":
         return "CR2"
     return "TIFF"
+
+
+def raw_format(sniffed: str | None, extension: str) -> str | None:
+    """The camera RAW format of a file that sniffs as `sniffed` and is named `*extension`, or None."""
+    if sniffed in SNIFFED_RAW_FORMATS:
+        return sniffed
+    if sniffed == "TIFF":
+        return RAW_EXTENSIONS.get(extension.lower())
+    return None
 
 
 _PILLOW_NAMES = {"WEBP": "WebP", "JPEG2000": "JPEG 2000"}

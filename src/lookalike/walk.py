@@ -5,18 +5,22 @@ Guarantees:
   reported as a `Problem` (it claims to be an image by its name but is not one, or cannot be read), or
   silently passed over (it is neither an image by content nor by name);
 - a file reached through several hard links is yielded once (the first path in sorted walk order);
-- FIFOs, sockets and devices are never opened; symlinks are not followed unless asked, and a symlink loop is
-  never walked twice;
+- FIFOs, sockets and devices are never opened, not even when one takes a regular file's place during the scan
+  (`open_regular`); symlinks are not followed unless asked, a symlink loop is never walked twice, and one that
+  is not followed is reported as a loop or as dangling when it leads nowhere;
+- folders are walked with an explicit stack, so no nesting depth exhausts Python's recursion limit;
 - paths are `str` in the file system encoding with surrogate escapes, so any bytes survive losslessly.
 """
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from lookalike.formats import IMAGE_EXTENSIONS, sniff_format
 
@@ -55,6 +59,26 @@ SPECIAL_FILE_KINDS = {
     stat.S_IFBLK: "a block device",
 }
 
+HEAD = 64
+
+
+class NotRegularFile(OSError):
+    """A path that was a regular file when found is something else (a FIFO, a device...) when opened."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"not a regular file: {kind}")
+        self.kind = kind
+
+
+def open_regular(path: str) -> BinaryIO:
+    """Open `path` for reading without ever blocking: a FIFO or device in its place raises `NotRegularFile`."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        raise NotRegularFile(_kind_of(mode))
+    return os.fdopen(descriptor, "rb")
+
 
 def walk(roots: Sequence[str], options: WalkOptions = WalkOptions()) -> Iterator[FileRecord | Problem]:
     """Yield image files and problems under `roots`, depth first, in sorted order within each folder."""
@@ -68,61 +92,79 @@ def walk(roots: Sequence[str], options: WalkOptions = WalkOptions()) -> Iterator
             yield Problem(root, f"cannot open: {describe_os_error(error)}")
             continue
         if stat.S_ISDIR(st.st_mode):
-            yield from _walk_dir(root, root, options, seen_files, seen_dirs)
+            yield from _walk_tree(root, options, seen_files, seen_dirs)
         else:
-            yield from _visit_file(root, root, st, options, seen_files, explicit=True)
+            yield from _visit_file(root, st, seen_files, explicit=True)
 
 
-def _walk_dir(
+def _walk_tree(
     root: str,
-    folder: str,
     options: WalkOptions,
     seen_files: set[tuple[int, int]],
     seen_dirs: set[tuple[int, int]],
 ) -> Iterator[FileRecord | Problem]:
+    listings: list[Iterator[os.DirEntry[str]]] = []
+    problem = _enter(root, listings, seen_dirs)
+    if problem is not None:
+        yield problem
+    while listings:
+        entry = next(listings[-1], None)
+        if entry is None:
+            listings.pop()
+            continue
+        relative = os.path.relpath(entry.path, root)
+        if _matches(relative, entry.name, options.exclude):
+            continue
+        found = _stat_entry(entry, options.follow_symlinks)
+        if isinstance(found, Problem):
+            yield found
+        elif found is None:
+            continue
+        elif stat.S_ISDIR(found.st_mode):
+            problem = _enter(entry.path, listings, seen_dirs)
+            if problem is not None:
+                yield problem
+        elif not options.include or _matches(relative, entry.name, options.include):
+            yield from _visit_file(entry.path, found, seen_files, explicit=False)
+
+
+def _enter(folder: str, listings: list[Iterator[os.DirEntry[str]]],
+           seen_dirs: set[tuple[int, int]]) -> Problem | None:
+    """Push `folder`'s sorted listing onto `listings`, unless it was walked already (a loop, or a link)."""
     try:
         st = os.stat(folder)
         if (st.st_dev, st.st_ino) in seen_dirs:
-            return  # a symlink loop, or a folder reached twice through links
+            return None
         seen_dirs.add((st.st_dev, st.st_ino))
         with os.scandir(folder) as listing:
             entries = sorted(listing, key=lambda entry: entry.name)
     except OSError as error:
-        yield Problem(folder, f"cannot read folder: {describe_os_error(error)}")
-        return
-    for entry in entries:
-        relative = os.path.relpath(entry.path, root)
-        if _matches(relative, entry.name, options.exclude):
-            continue
-        try:
-            is_link = entry.is_symlink()
-            if is_link and not options.follow_symlinks:
-                if not os.path.exists(entry.path):
-                    yield Problem(entry.path, "dangling symbolic link")
-                continue
-            st = os.stat(entry.path)
-        except OSError as error:
-            yield Problem(entry.path, _link_or_file_error(entry.path, error))
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            yield from _walk_dir(root, entry.path, options, seen_files, seen_dirs)
-        elif not options.include or _matches(relative, entry.name, options.include):
-            yield from _visit_file(entry.path, root, st, options, seen_files, explicit=False)
+        return Problem(folder, f"cannot read folder: {describe_os_error(error)}")
+    listings.append(iter(entries))
+    return None
+
+
+def _stat_entry(entry: os.DirEntry[str], follow_symlinks: bool) -> os.stat_result | Problem | None:
+    """What `entry` is, as walked: its stat, a problem, or None for a symlink passed over."""
+    try:
+        if entry.is_symlink() and not follow_symlinks:
+            os.stat(entry.path)  # only to tell a loop or a dangling link from a good one
+            return None
+        return os.stat(entry.path)
+    except OSError as error:
+        return Problem(entry.path, _link_or_file_error(entry.path, error))
 
 
 def _visit_file(
     path: str,
-    root: str,
     st: os.stat_result,
-    options: WalkOptions,
     seen_files: set[tuple[int, int]],
     explicit: bool,
 ) -> Iterator[FileRecord | Problem]:
     named_like_image = has_image_extension(path)
-    special = SPECIAL_FILE_KINDS.get(stat.S_IFMT(st.st_mode))
-    if special is not None:
+    if not stat.S_ISREG(st.st_mode):
         if named_like_image or explicit:
-            yield Problem(path, f"not a regular file: {special}")
+            yield Problem(path, f"not a regular file: {_kind_of(st.st_mode)}")
         return
     identity = (st.st_dev, st.st_ino)
     if identity in seen_files:
@@ -133,10 +175,11 @@ def _visit_file(
             yield Problem(path, "empty file (0 bytes)")
         return
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(64)
+        with open_regular(path) as handle:
+            head = handle.read(HEAD)
     except OSError as error:
-        yield Problem(path, f"cannot open: {describe_os_error(error)}")
+        if named_like_image or explicit or not isinstance(error, NotRegularFile):
+            yield Problem(path, describe_open_error(error))
         return
     image_format = sniff_format(head)
     if image_format is not None:
@@ -153,11 +196,25 @@ def _matches(relative: str, name: str, globs: Sequence[str]) -> bool:
     return any(fnmatch.fnmatch(relative, glob) or fnmatch.fnmatch(name, glob) for glob in globs)
 
 
+def _kind_of(mode: int) -> str:
+    return SPECIAL_FILE_KINDS.get(stat.S_IFMT(mode), "not a file or folder")
+
+
 def _link_or_file_error(path: str, error: OSError) -> str:
     if os.path.islink(path):
-        if error.errno == 40:  # ELOOP
+        if error.errno == errno.ELOOP:
             return "symbolic link loop"
-        return "dangling symbolic link"
+        if error.errno == errno.ENOENT:
+            return "dangling symbolic link"
+    return describe_open_error(error)
+
+
+def describe_open_error(error: OSError) -> str:
+    """Why a file found by the walk cannot be opened now, in plain words."""
+    if isinstance(error, NotRegularFile):
+        return str(error)
+    if isinstance(error, FileNotFoundError):
+        return "vanished during the scan"
     return f"cannot open: {describe_os_error(error)}"
 
 
