@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.progress import Progress as RichBar
 
-from lookalike import report
+from lookalike import ignore, planning, report, resolve
 from lookalike.cache import default_cache_path
 from lookalike.decode import DEFAULT_MAX_PIXELS
 from lookalike.demo import make_demo_collection
@@ -129,6 +129,134 @@ def demo_command(folder: Path | None, quiet: bool) -> None:
         truth = make_demo_collection(target)
         print(f"demo collection: {len(truth)} files in {target}", flush=True)
         _scan_and_report([target], ScanOptions(cache=None), None, None, quiet)
+
+
+def _resolve_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The arguments and options `plan` and `apply` share."""
+    options = [
+        click.argument("report_file", metavar="REPORT", type=click.Path(exists=True, dir_okay=False)),
+        click.option("--action", required=True, type=click.Choice([action.value for action in planning.Action]),
+                     help="What to do with each redundant copy."),
+        click.option("--to", type=click.Path(file_okay=False), help="--action move: the folder to move into."),
+        click.option("--keep", default="", metavar="RULES",
+                     help="Which file stays, rules chained by commas: most-pixels, largest-file, oldest, newest, "
+                          "shortest-path, path:GLOB, format:NAME (default: the report's keeper)."),
+        click.option("--reference", multiple=True, type=click.Path(file_okay=False),
+                     help="Files in this folder are never touched and win as keepers (repeatable)."),
+        click.option("--within-folders", "scope", flag_value=planning.Scope.WITHIN_FOLDERS.value,
+                     help="Resolve each folder's copies on their own, one keeper per folder."),
+        click.option("--across-folders", "scope", flag_value=planning.Scope.ACROSS_FOLDERS.value,
+                     help="Only copies in another folder than their keeper's are redundant."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _make_plan(report_file: str, action: str, to: str | None, keep: str, reference: tuple[str, ...],
+               scope: str | None) -> planning.Plan:
+    if to is not None and action != planning.Action.MOVE:
+        raise click.UsageError("--to is for --action move only")
+    try:
+        return planning.plan(report_file, action, keep=keep, reference=reference, scope=scope, to=to)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+
+
+def _print_plan(plan: planning.Plan) -> None:
+    console = Console(highlight=False, soft_wrap=True)
+    for step in plan.steps:
+        target = step.destination if step.action in planning.MOVES else step.keeper.path
+        arrow = "→" if step.action in (*planning.MOVES, *planning.LINKS) else "keeping"
+        console.print(f"{step.action.value} {_shown(step.file.path)} {arrow} {_shown(target)}")
+    for skip in plan.skips:
+        console.print(f"skip {_shown(skip.path)}: {_shown(skip.reason)}")
+    console.print(planning.describe(plan))
+
+
+@app.command("plan")
+@_resolve_options
+def plan_command(report_file: str, action: str, to: str | None, keep: str, reference: tuple[str, ...],
+                 scope: str | None) -> None:
+    """Show what `apply` would do to the groups of REPORT, file by file, with totals. Touches nothing."""
+    _print_plan(_make_plan(report_file, action, to, keep, reference, scope))
+
+
+@app.command("apply")
+@_resolve_options
+@click.option("--dry-run", is_flag=True, help="Only show what would happen (same as `lookalike plan`).")
+@click.option("--journal", type=click.Path(dir_okay=False, path_type=Path),
+              help="Journal file; an unfinished one is resumed (default: a new one in your state folder, or "
+                   "the last one when it is an unfinished apply of the same report and action).")
+@click.option("--yes", is_flag=True, help="Confirm --action delete: files are deleted for good.")
+@quiet_option
+def apply_command(report_file: str, action: str, to: str | None, keep: str, reference: tuple[str, ...],
+                  scope: str | None, dry_run: bool, journal: Path | None, yes: bool, quiet: bool) -> None:
+    """Resolve the groups of REPORT: keep one file of each, act on the redundant copies. Undo with `undo`."""
+    plan = _make_plan(report_file, action, to, keep, reference, scope)
+    if dry_run:
+        _print_plan(plan)
+        return
+    if plan.action is planning.Action.DELETE and not yes:
+        raise click.UsageError("--action delete cannot be undone: add --yes, or use --action trash")
+    try:
+        outcome = resolve.apply(plan, journal)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    _print_outcome(outcome, "done", quiet)
+
+
+@app.command("undo")
+@click.argument("journal", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@quiet_option
+def undo_command(journal: Path | None, quiet: bool) -> None:
+    """Put back every file an apply touched, from its JOURNAL (default: the last apply)."""
+    try:
+        outcome = resolve.undo(journal)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    _print_outcome(outcome, "put back", quiet)
+
+
+def _print_outcome(outcome: resolve.Outcome, verb: str, quiet: bool) -> None:
+    console = Console(highlight=False, soft_wrap=True)
+    if not quiet:
+        for skip in outcome.skipped:
+            console.print(f"left alone {_shown(skip.path)}: {_shown(skip.reason)}")
+    size = report.human_bytes(sum(step.file.size for step in outcome.done))
+    console.print(f"{outcome.action.value}: {len(outcome.done):,} files {verb} ({size}), "
+                  f"{len(outcome.skipped):,} left alone; journal {_shown(str(outcome.journal))}")
+
+
+@app.command("ignore")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--group", type=click.IntRange(min=1), metavar="N", help="Group N (from 1) of the REPORT given.")
+@click.option("--list", "list_pairs", is_flag=True, help="List the pairs remembered as not duplicates.")
+@click.option("--forget", is_flag=True, help="Forget that these files are not duplicates.")
+@click.option("--cache", type=click.Path(dir_okay=False, path_type=Path), default=default_cache_path(),
+              show_default=True, help="Cache database.")
+def ignore_command(paths: tuple[str, ...], group: int | None, list_pairs: bool, forget: bool, cache: Path) -> None:
+    """Remember that PATHS (or group N of a REPORT) are not duplicates: later scans do not group them."""
+    if list_pairs:
+        pairs = ignore.ignored(cache)
+        for first, second in pairs:
+            print(first.hex(), second.hex())
+        print(f"{len(pairs):,} pairs of contents are not duplicates")
+        return
+    try:
+        if group is not None:
+            if len(paths) != 1:
+                raise click.UsageError("--group N takes one REPORT")
+            with open(paths[0], encoding="utf-8") as stream:
+                pairs = ignore.pairs_of_group(report.read_json(stream), group)
+        elif len(paths) < 2:
+            raise click.UsageError("give two or more files, or --group N REPORT")
+        else:
+            pairs = ignore.pairs_of_files(paths)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    ignore.ignore(pairs, cache, forget=forget)
+    print(f"{'forgot' if forget else 'remembered'} {len(pairs):,} pairs as not duplicates")
 
 
 def main() -> None:

@@ -1,0 +1,221 @@
+"""Plans: from a report and a person's choices to the exact list of file operations, before any is done.
+
+Guarantees:
+- every group keeps at least one member in place: the keeper of each group (or of each folder's share of it,
+  with --within-folders) is never a step, and no step is planned for a group whose keeper is missing or
+  changed;
+- files in a reference folder are never a step;
+- a file is planned only if it still has the size and modified time the scan saw, nothing is in the way of
+  its destination, and two steps never share a destination; anything else is a `Skip` with a reason;
+- a link replaces a file only when its bytes are the keeper's (a linked copy must lose nothing);
+- planning reads only metadata and touches nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from lookalike import report as reports
+from lookalike.exact import hash_file
+from lookalike.keep import Scanned, choose_keeper, parse_rules
+from lookalike.walk import describe_os_error
+
+EXACT_FOLDER = "exact duplicates"
+MAYBE_FOLDER = "maybe duplicates"
+
+
+class Action(StrEnum):
+    REVIEW_FOLDERS = "review-folders"
+    TRASH = "trash"
+    MOVE = "move"
+    HARDLINK = "hardlink"
+    SYMLINK = "symlink"
+    DELETE = "delete"
+
+
+MOVES = (Action.REVIEW_FOLDERS, Action.MOVE)
+LINKS = (Action.HARDLINK, Action.SYMLINK)
+
+
+class Scope(StrEnum):
+    WITHIN_FOLDERS = "within-folders"  # each folder's share of a group keeps its own keeper
+    ACROSS_FOLDERS = "across-folders"  # only copies in another folder than the keeper's are redundant
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    group: int  # the group's number in the report, from 1
+    action: Action
+    file: Scanned
+    keeper: Scanned
+    destination: str | None = None  # for moves
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    group: int
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    action: Action
+    steps: list[Step]
+    skips: list[Skip]
+    report: str | None = None  # the report file the plan was made from
+
+    @property
+    def bytes(self) -> int:
+        return sum(step.file.size for step in self.steps)
+
+
+def plan(report: dict[str, Any] | str | os.PathLike[str], action: Action | str, *, keep: str = "",
+         reference: Sequence[str | os.PathLike[str]] = (), scope: Scope | str | None = None,
+         to: str | os.PathLike[str] | None = None) -> Plan:
+    """What `action` would do to the groups of `report` (a report dict or JSON file); ValueError on bad input."""
+    document, source = _load(report)
+    action, scope = Action(action), Scope(scope) if scope else None
+    if action is Action.MOVE and to is None:
+        raise ValueError("move needs a folder to move to (--to DIR)")
+    folders = [os.path.abspath(os.fspath(folder)) for folder in reference]
+    planner = _Planner(action, document.get("roots", []), to and os.path.abspath(os.fspath(to)),
+                       lambda path: any(is_within(path, folder) for folder in folders))
+    rules = parse_rules(keep)
+    for number, group in enumerate(_groups(document), start=1):
+        for share in _shares(group, scope):
+            keeper = share[choose_keeper(share, rules, planner.is_reference)]
+            for file in share:
+                if file is not keeper:
+                    planner.decide(number, file, keeper, scope)
+    return Plan(action, planner.steps, planner.skips, source)
+
+
+class _Planner:
+    def __init__(self, action: Action, roots: list[str], to: str | None, is_reference: Callable[[str], bool]):
+        self.action, self.roots, self.to, self.is_reference = action, roots, to, is_reference
+        self.steps: list[Step] = []
+        self.skips: list[Skip] = []
+        self.destinations: set[str] = set()
+        self.keeper_problems: dict[str, str | None] = {}
+
+    def decide(self, number: int, file: Scanned, keeper: Scanned, scope: Scope | None) -> None:
+        destination = destination_of(self.action, file, keeper, self.roots, self.to)
+        reason = self._reason_to_leave(file, keeper, scope, destination)
+        if reason is None:
+            self.steps.append(Step(number, self.action, file, keeper, destination))
+            if destination is not None:
+                self.destinations.add(destination)
+        else:
+            self.skips.append(Skip(number, file.path, reason))
+
+    def _reason_to_leave(self, file: Scanned, keeper: Scanned, scope: Scope | None,
+                         destination: str | None) -> str | None:
+        if self.is_reference(file.path):
+            return "in a reference folder"
+        if scope is Scope.ACROSS_FOLDERS and os.path.dirname(file.path) == os.path.dirname(keeper.path):
+            return "in the keeper's folder (--across-folders)"
+        if keeper.path not in self.keeper_problems:
+            self.keeper_problems[keeper.path] = changed_since_scan(keeper, read_bytes=False)
+        if self.keeper_problems[keeper.path] is not None:
+            return f"its keeper {keeper.path!r} is {self.keeper_problems[keeper.path]}"
+        if self.action in MOVES and destination is None:
+            return "not under any scanned folder"
+        if destination in self.destinations:
+            return f"another file goes to {destination!r}"
+        return changed_since_scan(file, read_bytes=False) or obstacle(self.action, file, keeper, destination)
+
+
+def destination_of(action: Action, file: Scanned, keeper: Scanned, roots: Sequence[str],
+                   to: str | None) -> str | None:
+    """Where a move puts `file`: under its scan root's review folder, or its whole path under `to`."""
+    if action is Action.MOVE and to is not None:
+        drive, rest = os.path.splitdrive(file.path)
+        return os.path.join(to, drive.replace(":", "").lstrip("\\/"), rest.lstrip("\\/"))
+    if action is Action.REVIEW_FOLDERS:
+        containing = [root for root in roots if is_within(file.path, root)]
+        if containing:
+            root = max(containing, key=len)
+            folder = EXACT_FOLDER if file.content_hash == keeper.content_hash else MAYBE_FOLDER
+            return os.path.join(root, folder, os.path.relpath(file.path, root))
+    return None
+
+
+def changed_since_scan(file: Scanned, read_bytes: bool) -> str | None:
+    """Why `file` is no longer the file the scan saw (size, modified time, and with `read_bytes` the content)."""
+    try:
+        found = os.stat(file.path)
+        if found.st_size != file.size:
+            return "changed since the scan (size differs)"
+        if found.st_mtime_ns != file.mtime_ns:
+            return "changed since the scan (modified time differs)"
+        if read_bytes and hash_file(file.path).hex() != file.content_hash:
+            return "changed since the scan (content differs)"
+    except FileNotFoundError:
+        return "missing (moved or deleted since the scan)"
+    except OSError as error:
+        return f"unreadable: {describe_os_error(error)}"
+    return None
+
+
+def obstacle(action: Action, file: Scanned, keeper: Scanned, destination: str | None) -> str | None:
+    """What stands in the way of the step, on the disk as it is now."""
+    if os.path.samefile(file.path, keeper.path):
+        return "the same file as its keeper (a link to it)"
+    if destination is not None and os.path.lexists(destination):
+        return f"{destination!r} exists already"
+    if action in LINKS and file.content_hash != keeper.content_hash:
+        return "not identical to its keeper: a link would lose its own pixels or metadata"
+    if action is Action.HARDLINK and os.stat(file.path).st_dev != os.stat(keeper.path).st_dev:
+        return "on another file system than its keeper: cannot hard link"
+    return None
+
+
+def is_within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _load(report: dict[str, Any] | str | os.PathLike[str]) -> tuple[dict[str, Any], str | None]:
+    if isinstance(report, dict):
+        return report, None
+    with open(report, encoding="utf-8") as stream:
+        return reports.read_json(stream), os.path.abspath(os.fspath(report))
+
+
+def _groups(document: dict[str, Any]) -> list[list[Scanned]]:
+    """The report's groups as files, keeper first; ValueError when the report is not one lookalike writes."""
+    try:
+        groups = [[Scanned(m["path"], int(m["size"]), int(m["mtime_ns"]), str(m["content_hash"]),
+                           int(m["width"]), int(m["height"]), str(m["format"])) for m in group["members"]]
+                  for group in document["groups"]]
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"not a lookalike report: a group or member lacks {error}") from error
+    seen: set[str] = set()
+    for file in (file for group in groups for file in group):
+        if file.path in seen:
+            raise ValueError(f"not a lookalike report: {file.path!r} is listed twice")
+        seen.add(file.path)
+    return groups
+
+
+def _shares(group: list[Scanned], scope: Scope | None) -> list[list[Scanned]]:
+    """The parts of a group resolved on their own: one per folder with --within-folders, else the group."""
+    if scope is not Scope.WITHIN_FOLDERS:
+        return [group]
+    by_folder: dict[str, list[Scanned]] = {}
+    for file in group:
+        by_folder.setdefault(os.path.dirname(file.path), []).append(file)
+    return [share for share in by_folder.values() if len(share) > 1]
+
+
+def describe(plan: Plan) -> str:
+    """One line of totals: how many files, how many bytes, how many left alone."""
+    verb = {Action.REVIEW_FOLDERS: "to move into review folders", Action.TRASH: "to send to the trash",
+            Action.MOVE: "to move", Action.HARDLINK: "to replace by hard links",
+            Action.SYMLINK: "to replace by symbolic links", Action.DELETE: "to delete for good"}[plan.action]
+    return (f"{len(plan.steps):,} files {verb} ({reports.human_bytes(plan.bytes)}); "
+            f"{len(plan.skips):,} left alone")
