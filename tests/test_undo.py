@@ -1,0 +1,118 @@
+"""undo, and crashes: `lookalike apply` killed with SIGKILL at random points over a few hundred groups; after
+each kill `undo` restores the exact tree (even when it is killed itself and run again) and a resumed `apply`
+completes the plan. Nothing is lost or duplicated."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import lookalike
+from lookalike.exact import hash_file
+
+from .resolving import many_groups, member, report_of, snapshot, stored, write
+
+GROUPS = 200
+
+
+@pytest.fixture(autouse=True)
+def own_trash_and_journals(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
+def kill_midway(args: list[str], journal: Path, marker: bytes, count: int) -> None:
+    """Run `lookalike ARGS` and SIGKILL it once `journal` holds `count` lines with `marker`."""
+    process = subprocess.Popen([sys.executable, "-m", "lookalike", *args], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if journal.exists() and journal.read_bytes().count(marker) >= count:
+            process.kill()
+            break
+        time.sleep(0.002)
+    _, errors = process.communicate(timeout=120)
+    assert process.returncode == -9, f"not killed midway: {process.returncode} {errors.decode()}"
+
+
+def lines_with(journal: Path, marker: bytes) -> int:
+    return journal.read_bytes().count(marker)
+
+
+@pytest.mark.parametrize("action", ["trash", "review-folders", "hardlink", "symlink"])  # move is as review-folders
+def test_killed_apply_is_undone_or_resumed_and_nothing_is_lost(action, tmp_path):
+    chance = random.Random(action)
+    root = tmp_path / "tree"
+    report = many_groups(root, GROUPS, seed=len(action))
+    report_file = tmp_path / "report.json"
+    report_file.write_text(json.dumps(report))
+    original, contents = snapshot(root), stored(root)
+    plan = lookalike.plan(report, action)
+    places = [root, tmp_path / "data" / "Trash" / "files"]
+    keepers = {g["keep"]: g["members"][0]["content_hash"] for g in report["groups"]}
+
+    def nothing_lost() -> None:
+        assert set(stored(*places)) == set(contents)
+        assert all(hash_file(path).hex() == digest for path, digest in keepers.items())
+
+    def apply_killed(journal: Path) -> None:
+        kill_midway(["apply", str(report_file), "--action", action, "--journal", str(journal), "-q"],
+                    journal, b'"begin"', chance.randrange(1, len(plan.steps)))
+        nothing_lost()
+
+    def restored() -> bool:
+        trash = tmp_path / "data" / "Trash"
+        return snapshot(root) == original and all(not any(os.scandir(trash / part))
+                                                  for part in ("files", "info") if (trash / part).exists())
+
+    undone_first = tmp_path / "undone-first.jsonl"
+    apply_killed(undone_first)
+    kill_midway(["undo", str(undone_first), "-q"], undone_first, b'"undone"',
+                chance.randrange(1, lines_with(undone_first, b'"begin"') + 1))
+    nothing_lost()
+    assert not lookalike.undo(undone_first).skipped
+    assert restored()
+
+    resumed = tmp_path / "resumed.jsonl"
+    apply_killed(resumed)
+    outcome = lookalike.apply(plan, resumed)
+    assert len(outcome.done) == len(plan.steps) and outcome.skipped == plan.skips
+    nothing_lost()
+    removed = Counter(step.file.content_hash for step in plan.steps)
+    assert stored(root) == (contents if action == "review-folders" else contents - removed)
+    assert not lookalike.undo(resumed).skipped
+    assert restored()
+
+
+def test_undo_without_a_journal_undoes_the_last_apply(tmp_path):
+    folder = tmp_path / "photos"
+    keeper, copy = write(folder / "a.jpg", b"x" * 500), write(folder / "b.jpg", b"x" * 500)
+    report_file = tmp_path / "report.json"
+    report_file.write_text(json.dumps(report_of([folder], [[member(keeper, "keeper"), member(copy, "bytes")]])))
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_STATE_HOME": str(tmp_path / "state")}
+    for args in (["apply", str(report_file), "--action", "trash", "-q"], ["undo"]):
+        done = subprocess.run([sys.executable, "-m", "lookalike", *args], capture_output=True, text=True, env=env,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert copy.exists() == (args == ["undo"])
+    assert "1 files put back" in done.stdout
+
+
+def test_undo_leaves_a_file_that_took_the_place_of_one_it_moved(tmp_path):
+    folder = tmp_path / "photos"
+    keeper, copy = write(folder / "a.jpg", b"x" * 500), write(folder / "b.jpg", b"x" * 500)
+    report = report_of([folder], [[member(keeper, "keeper"), member(copy, "bytes")]])
+    outcome = lookalike.apply(lookalike.plan(report, "trash"))
+    copy.write_bytes(b"a new picture")
+    restored = lookalike.undo(outcome.journal)
+    assert copy.read_bytes() == b"a new picture"
+    assert "took its place" in restored.skipped[0].reason
+    assert list((tmp_path / "data" / "Trash" / "files").iterdir()) == [tmp_path / "data" / "Trash" / "files" / "b.jpg"]
