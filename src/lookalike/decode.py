@@ -75,6 +75,7 @@ _DATE_TAKEN = 0x9003
 _MAKE = 0x010F
 _MODEL = 0x0110
 _JPEG_FORMATS = ("JPEG", "MPO")
+_ISO_MEDIA_FORMATS = ("HEIC", "HEIF", "AVIF")
 _LIBRAW_TURNS = {3: Image.Transpose.ROTATE_180, 5: Image.Transpose.ROTATE_90, 6: Image.Transpose.ROTATE_270}
 
 
@@ -120,13 +121,16 @@ _TOO_BIG = f"refused: decoding needs more than the {WORKER_MEMORY // 2**20} MB a
 
 def decode_bytes(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, extension: str = "") -> Decoded:
     """Decode a file's bytes; `extension` (".nef") tells a TIFF-based camera RAW from a TIFF."""
-    raw_kind = raw_format(sniff_format(data[:HEAD]), extension)
+    sniffed = sniff_format(data[:HEAD])
+    raw_kind = raw_format(sniffed, extension)
     if raw_kind is not None:
         decoded = _decode_raw(data, raw_kind, max_pixels)
         if decoded is not None:
             return decoded
     with Image.open(io.BytesIO(data)) as image:
-        return _decode_image(image, content_hash(data), max_pixels)
+        # pillow-heif calls HEIC, HEIF and AVIF all "HEIF"; the file's brand tells them apart
+        image_format = sniffed if sniffed in _ISO_MEDIA_FORMATS else None
+        return _decode_image(image, content_hash(data), max_pixels, image_format)
 
 
 def _decode_image(image: Image.Image, digest: bytes, max_pixels: int, image_format: str | None = None,
@@ -165,7 +169,7 @@ def _check_pixels(stored: tuple[int, int], decoded: tuple[int, int], max_pixels:
     if pixels <= max_pixels:
         return
     width, height = stored
-    scaled = "" if decoded == stored else f", {_megapixels(pixels)} even decoded at {decoded[0]}×{decoded[1]}"
+    scaled = "" if decoded == stored else f" ({_megapixels(pixels)} decoded at {decoded[0]}×{decoded[1]})"
     raise _Refused(
         f"refused: {width}×{height} is {_megapixels(width * height)} megapixels{scaled}, over the limit of "
         f"{_megapixels(max_pixels)} (a decompression bomb, or raise --max-pixels)"
@@ -173,7 +177,7 @@ def _check_pixels(stored: tuple[int, int], decoded: tuple[int, int], max_pixels:
 
 
 def _megapixels(pixels: int) -> str:
-    return f"{pixels / 1e6:.0f}" if pixels >= 1e6 else f"{pixels / 1e6:.2g}"
+    return f"{pixels / 1e6:.0f}" if pixels >= 100e6 else f"{pixels / 1e6:.3g}"
 
 
 def _cmyk_as_stored(image: Image.Image) -> Image.Image:
@@ -449,6 +453,8 @@ def _worker_main(connection: Connection, work: Callable[[str, int], object], max
 def _answer(work: Callable[[str, int], object], path: str, max_pixels: int) -> object:
     try:
         return work(path, max_pixels)
+    except MemoryError:
+        return Problem(path, _TOO_BIG)
     except Exception as error:  # `work` should not raise; if it does, the file says why
         return Problem(path, describe_decode_error(error))
 
