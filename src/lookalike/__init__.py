@@ -8,7 +8,7 @@ resolve them safely.
     >>> outcome = lookalike.apply(plan)      # journaled: lookalike.undo(outcome.journal) puts it all back
 """
 
-from lookalike.ignore import ignore, ignored, pairs_of_files, pairs_of_group
+from lookalike.not_duplicates import ignore, ignored, pairs_of_files, pairs_of_group
 from lookalike.pipeline import ScanOptions, ScanResult, Stage, scan
 from lookalike.planning import Action, Plan, Scope, Skip, Step, plan
 from lookalike.report import to_json

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.progress import Progress as RichBar
 
-from lookalike import ignore, planning, report, resolve
+from lookalike import not_duplicates, planning, report, resolve
 from lookalike.cache import default_cache_path
 from lookalike.decode import DEFAULT_MAX_PIXELS
 from lookalike.demo import make_demo_collection
@@ -238,7 +238,7 @@ def _print_outcome(outcome: resolve.Outcome, verb: str, quiet: bool) -> None:
 def ignore_command(paths: tuple[str, ...], group: int | None, list_pairs: bool, forget: bool, cache: Path) -> None:
     """Remember that PATHS (or group N of a REPORT) are not duplicates: later scans do not group them."""
     if list_pairs:
-        pairs = ignore.ignored(cache)
+        pairs = not_duplicates.ignored(cache)
         for first, second in pairs:
             print(first.hex(), second.hex())
         print(f"{len(pairs):,} pairs of contents are not duplicates")
@@ -248,14 +248,14 @@ def ignore_command(paths: tuple[str, ...], group: int | None, list_pairs: bool, 
             if len(paths) != 1:
                 raise click.UsageError("--group N takes one REPORT")
             with open(paths[0], encoding="utf-8") as stream:
-                pairs = ignore.pairs_of_group(report.read_json(stream), group)
+                pairs = not_duplicates.pairs_of_group(report.read_json(stream), group)
         elif len(paths) < 2:
             raise click.UsageError("give two or more files, or --group N REPORT")
         else:
-            pairs = ignore.pairs_of_files(paths)
+            pairs = not_duplicates.pairs_of_files(paths)
     except ValueError as error:
         raise click.UsageError(str(error)) from error
-    ignore.ignore(pairs, cache, forget=forget)
+    not_duplicates.ignore(pairs, cache, forget=forget)
     print(f"{'forgot' if forget else 'remembered'} {len(pairs):,} pairs as not duplicates")
 
 
