@@ -24,7 +24,6 @@ thread per core; queries are visited in substring order so that consecutive
 probes hit neighbouring table entries.
 """
 
-import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ HASH_BITS = 64
 MAX_SUBSTRING_BITS = 24
 # Relative costs (measured) of one bucket probe, one candidate check and one table entry.
 PROBE_COST = 1.0
-CANDIDATE_COST = 0.5
+CANDIDATE_COST = 0.3
 TABLE_ENTRY_COST = 0.3
 BLOCKS_PER_THREAD = 16
 MIN_BLOCK = 1024
@@ -48,17 +47,23 @@ MIN_BLOCK = 1024
 def hamming_pairs(hashes: np.ndarray, radius: int) -> np.ndarray:
     """All (i, j), i < j, with popcount(hashes[i] ^ hashes[j]) <= radius."""
     hashes = _as_hashes(hashes)
-    return _search(hashes, hashes, _check_radius(radius), self_join=True)
+    codes = _match_codes(hashes, hashes, _checked_radius(radius), self_join=True)
+    return _sorted_pairs(codes, len(hashes))
 
 
 def hamming_join(queries: np.ndarray, index: np.ndarray, radius: int) -> np.ndarray:
     """All (qi, ii) with popcount(queries[qi] ^ index[ii]) <= radius."""
-    return _search(_as_hashes(queries), _as_hashes(index), _check_radius(radius), self_join=False)
+    queries, index, radius = _as_hashes(queries), _as_hashes(index), _checked_radius(radius)
+    if len(queries) <= len(index):
+        return _sorted_pairs(_match_codes(queries, index, radius, self_join=False), len(index))
+    # Probing costs per probing hash, so the smaller side probes a table of the larger one.
+    index_ids, query_ids = np.divmod(_match_codes(index, queries, radius, self_join=False), len(queries))
+    return _sorted_pairs(query_ids * len(index) + index_ids, len(index))
 
 
 @dataclass(frozen=True)
 class Substring:
-    """Bits [shift, shift + bits) of a hash, searched up to `radius` flips (-1: not searched)."""
+    """Bits [shift, shift + bits) of a hash, searched for values up to `radius` bit flips away."""
 
     shift: int
     bits: int
@@ -82,7 +87,7 @@ def _split(count: int, radius: int) -> list[Substring]:
     shifts = np.cumsum([0, *widths[:-1]])
     substrings = [
         Substring(int(shift), width, base_radius if i <= extra else base_radius - 1)
-        for i, (shift, width) in enumerate(zip(shifts, widths))
+        for i, (shift, width) in enumerate(zip(shifts, widths, strict=True))
     ]
     return [substring for substring in substrings if substring.radius >= 0]
 
@@ -112,17 +117,18 @@ def _as_hashes(hashes: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(hashes.astype(np.uint64, copy=False))
 
 
-def _check_radius(radius: int) -> int:
+def _checked_radius(radius: int) -> int:
     if radius < 0:
         raise ValueError(f"radius must be >= 0, got {radius}")
     return min(int(radius), HASH_BITS)
 
 
-def _search(queries: np.ndarray, index: np.ndarray, radius: int, self_join: bool) -> np.ndarray:
+def _match_codes(queries: np.ndarray, index: np.ndarray, radius: int, self_join: bool) -> np.ndarray:
+    """Unsorted codes query_id * len(index) + index_id of all matches (i < j in a self-join)."""
     if len(queries) == 0 or len(index) == 0:
-        return np.empty((0, 2), dtype=np.int64)
+        return np.empty(0, dtype=np.int64)
     substrings = plan_substrings(radius, len(queries), len(index), self_join)
-    threads = len(os.sched_getaffinity(0))
+    threads = numba.config.NUMBA_NUM_THREADS
     with ThreadPoolExecutor(threads) as pool:
         tables = list(pool.map(lambda substring: _SortedBy(index, substring), substrings))
         sorted_queries = tables if self_join else list(pool.map(_SortedBy, [queries] * len(tables), substrings))
@@ -146,9 +152,12 @@ def _search(queries: np.ndarray, index: np.ndarray, radius: int, self_join: bool
                 self_join,
             )
 
-        codes = np.concatenate(list(pool.map(probe, tasks)))
+        return np.concatenate(list(pool.map(probe, tasks)))
+
+
+def _sorted_pairs(codes: np.ndarray, n_second: int) -> np.ndarray:
     codes.sort()
-    return np.stack(np.divmod(codes, len(index)), axis=1)
+    return np.stack(np.divmod(codes, n_second), axis=1)
 
 
 def _blocks(n: int, count: int) -> Iterator[range]:
@@ -264,7 +273,7 @@ def _probe_kernel(
     bucket only past the query, so every unordered pair is met once.
     """
     n_table = np.int64(len(table_hashes))
-    codes = np.empty(max(1024, 4 * (stop - start)), dtype=np.int64)
+    codes = np.empty(max(1024, stop - start), dtype=np.int64)
     n_codes = 0
     bits = len(group_starts) - 1
     for position in range(start, stop):
