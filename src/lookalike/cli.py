@@ -23,7 +23,8 @@ from lookalike import not_duplicates, planning, report, resolve
 from lookalike.cache import default_cache_path
 from lookalike.decode import DEFAULT_MAX_PIXELS
 from lookalike.demo import make_demo_collection
-from lookalike.pipeline import Progress, ScanOptions, Stage, scan
+from lookalike.histogram import DEFAULT_THRESHOLD
+from lookalike.pipeline import METHODS, PHASH, Progress, ScanOptions, Stage, scan
 
 EXIT_FATAL = 1
 EXIT_USAGE = 2
@@ -76,13 +77,19 @@ quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="Refuse images with more pixels than this (decompression bombs).")
+@click.option("--method", type=click.Choice(METHODS), default=PHASH, show_default=True,
+              help="phash: perceptual hashes confirmed on the pixels; histogram: the original script's RMS of "
+                   "800×600 colour histograms over all pairs.")
+@click.option("--threshold", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_THRESHOLD,
+              show_default=True, help="--method histogram: RMS below which two images are duplicates.")
 @quiet_option
 def scan_command(paths: tuple[Path, ...], json_out: str | None, csv_out: str | None, include: tuple[str, ...],
                  exclude: tuple[str, ...], follow_symlinks: bool, jobs: int, cache: Path, no_cache: bool,
-                 max_pixels: int, quiet: bool) -> None:
+                 max_pixels: int, method: str, threshold: float, quiet: bool) -> None:
     """Scan PATHS for exact and near-duplicate images."""
     options = ScanOptions(include=include, exclude=exclude, follow_symlinks=follow_symlinks, jobs=jobs,
-                          cache=None if no_cache else cache, max_pixels=max_pixels)
+                          cache=None if no_cache else cache, max_pixels=max_pixels, method=method,
+                          threshold=threshold)
     _scan_and_report(list(paths), options, json_out, csv_out, quiet)
 
 

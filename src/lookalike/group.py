@@ -32,7 +32,7 @@ class Member:
     file: int  # index into the scan's files
     match: str  # KEEPER, SAME_BYTES, SAME_PIXELS or NEAR
     relation: str  # in words, relative to the keeper
-    distance: int  # perceptual hash bits apart from the keeper, in the best orientation
+    distance: float  # perceptual hash bits apart from the keeper, in the best orientation (RMS: --method histogram)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +68,7 @@ def build_groups(
     for file, image in enumerate(image_of_file):
         files_of_image[image].append(file)
     links = _links(matches)
-    rank = _keeper_rank(files, image_of_file, images)
+    rank = keeper_rank(files, image_of_file, images)
     groups: list[Group] = []
     for component in _components(files_of_image, links):
         groups.extend(_split_at_keepers(component, files_of_image, image_of_file, links, images, rank, apart))
@@ -167,7 +167,7 @@ def _orientation_from(
     return orientation, int(distances[orientation])
 
 
-def _keeper_rank(
+def keeper_rank(
     files: Sequence[FileRecord], image_of_file: Sequence[int], images: ImageTable
 ) -> Callable[[int], tuple]:
     def rank(file: int) -> tuple:

@@ -1,11 +1,14 @@
 """The scan pipeline: its stages, in the order data flows through them, and the function that runs them.
 
     walk → exact → decode → signatures → search → verify → group        (then report, at the edge)
+    walk → exact → decode → signatures → histogram → compare → group    (--method histogram)
 
 Each stage is a module of the same name. Data flows one way: file records from `walk`, content hashes from
 `exact`, thumbnails from `decode`, an `ImageTable` of perceptual hashes from `signatures`, candidate pairs
 from `search`, confirmed matches from `verify`, groups from `group`. The cache sits beside the pipeline: it
-answers for files that did not change, so they skip `exact` and `decode`.
+answers for files that did not change, so they skip `exact` and `decode`. The histogram method (the original
+script's definition of equal, `histogram.py`) takes each content's histogram in `histogram` and compares all
+pairs in `compare`; it ignores "not duplicates" decisions, as the original knows none.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from lookalike.cache import Cache, default_cache_path
 from lookalike.decode import DEFAULT_MAX_PIXELS, Decoded, decode_all
 from lookalike.exact import find_identical
 from lookalike.group import Group, Match, build_groups
+from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
 from lookalike.images import ImageTable, table_of
 from lookalike.search import hamming_join, hamming_pairs
 from lookalike.signatures import INVERSE
@@ -39,7 +43,13 @@ class Stage(Enum):
     SIGNATURES = "signatures"
     SEARCH = "search"
     VERIFY = "verify"
+    HISTOGRAM = "histogram"
+    COMPARE = "compare"
     GROUP = "group"
+
+
+PHASH, HISTOGRAM = "phash", "histogram"
+METHODS = (PHASH, HISTOGRAM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +61,8 @@ class ScanOptions:
     cache: str | os.PathLike[str] | None = field(default_factory=default_cache_path)  # None: no cache
     max_pixels: int = DEFAULT_MAX_PIXELS
     radius: int = 10
+    method: str = PHASH  # one of METHODS
+    threshold: float = DEFAULT_THRESHOLD  # RMS below which --method histogram calls two images duplicates
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +125,15 @@ class _Scan:
         readable = [i for i in range(len(records)) if i in contents]
         files = [records[i] for i in readable]
         images, image_of_file = self.signatures([contents[i] for i in readable], decoded)
-        candidates = self.search(images)
-        matches = self.verify(images, candidates)
-        groups = self.group(files, image_of_file, images, matches)
+        if self.options.method == HISTOGRAM:
+            histograms = self.histograms(files, image_of_file, images)
+            kept = [f for f in range(len(files)) if int(image_of_file[f]) in histograms]
+            files, image_of_file = [files[f] for f in kept], image_of_file[kept]
+            groups = self.histogram_group(files, image_of_file, images, histograms, self.compare(histograms))
+        else:
+            candidates = self.search(images)
+            matches = self.verify(images, candidates)
+            groups = self.group(files, image_of_file, images, matches)
         return ScanResult(self.roots, files, image_of_file, images, groups, self.problems, self.seconds,
                           decoded=len(self.fresh))
 
@@ -214,6 +232,36 @@ class _Scan:
         with self._stage(Stage.GROUP, len(matches)):
             return build_groups(files, image_of_file, images, matches, self.apart)
 
+    def histograms(self, files: list[FileRecord], image_of_file: np.ndarray,
+                   images: ImageTable) -> dict[int, np.ndarray]:
+        """The original's histogram of each image row, taken in the worker processes from one of its files."""
+        files_of_image: dict[int, list[int]] = {}
+        for file, image in enumerate(image_of_file.tolist()):
+            files_of_image.setdefault(image, []).append(file)
+        rows = list(files_of_image)
+        histograms = {}
+        with self._stage(Stage.HISTOGRAM, len(rows)) as advance:
+            paths = [files[files_of_image[row][0]].path for row in rows]
+            for position, result in decode_all(paths, self.options.jobs, self.options.max_pixels, advance,
+                                               work=histogram_file):
+                row = rows[position]
+                if isinstance(result, Histogram) and not _same_digest(result.content_hash, images.content_hash[row]):
+                    result = Problem(paths[position], "changed while being scanned")
+                if isinstance(result, Problem):
+                    self.problems += [Problem(files[f].path, result.reason) for f in files_of_image[row]]
+                else:
+                    histograms[row] = result.counts
+        return histograms
+
+    def compare(self, histograms: dict[int, np.ndarray]) -> ClosePairs:
+        with self._stage(Stage.COMPARE, len(histograms)):
+            return close_pairs(histograms, self.options.threshold)
+
+    def histogram_group(self, files: list[FileRecord], image_of_file: np.ndarray, images: ImageTable,
+                        histograms: dict[int, np.ndarray], pairs: ClosePairs) -> list[Group]:
+        with self._stage(Stage.GROUP, len(pairs)):
+            return histogram_groups(files, image_of_file, images, histograms, pairs, self.options.threshold)
+
     def _not_duplicates(self, images: ImageTable) -> set[tuple[int, int]]:
         """Pairs of image rows, (lower, higher), that a person said are not the same picture."""
         row_of = {digest: row for row, digest in enumerate(images.content_hash.tolist())}
@@ -249,3 +297,8 @@ def find_candidates(hashes: np.ndarray, radius: int) -> list[Candidate]:
 
 def _with_orientation(pairs: np.ndarray, orientation: int) -> np.ndarray:
     return np.column_stack([pairs.reshape(-1, 2), np.full(len(pairs), orientation, np.int64)])
+
+
+def _same_digest(digest: bytes, column_entry: np.bytes_) -> bool:
+    """Compared as the "S16" column stores it: reading an entry back drops a digest's trailing zero bytes."""
+    return bool(np.array(digest, dtype="S16") == column_entry)
