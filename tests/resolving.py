@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -27,6 +29,17 @@ def report_of(roots: list[str | os.PathLike[str]], groups: list[list[dict]]) -> 
                         "keep": group[0]["path"], "reclaimable": sum(m["size"] for m in group[1:]),
                         "members": group} for group in groups],
             "errors": [], "seconds": {}}
+
+
+def keeper_and_copy(folder: Path) -> tuple[Path, Path, dict]:
+    """Two files with the same bytes and their report: the smallest group there is."""
+    keeper, copy = write(folder / "a.jpg", b"x" * 500), write(folder / "b.jpg", b"x" * 500)
+    return keeper, copy, report_of([folder], [[member(keeper, "keeper"), member(copy, "bytes")]])
+
+
+def run_lookalike(*args: str) -> subprocess.CompletedProcess:
+    """The command line in a process of its own, with this process's environment."""
+    return subprocess.run([sys.executable, "-m", "lookalike", *args], capture_output=True, text=True, timeout=120)
 
 
 def write(path: Path, data: bytes) -> Path:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -21,7 +19,7 @@ from lookalike.exact import hash_file
 from lookalike.pipeline import ScanOptions
 
 from .conftest import open_rgb, save
-from .resolving import member, report_of, snapshot, stored, write
+from .resolving import keeper_and_copy, member, report_of, run_lookalike, snapshot, stored, write
 
 ODD_NAME = b"r\xe9sum\xe9 astronaut.jpg"  # Latin-1, not UTF-8
 
@@ -138,9 +136,7 @@ def test_a_file_changed_since_the_scan_is_skipped_with_the_reason(tmp_path):
 
 
 def test_a_group_whose_keeper_changed_is_left_whole(tmp_path):
-    folder = tmp_path / "photos"
-    keeper, copy = write(folder / "a.jpg", b"x" * 500), write(folder / "b.jpg", b"x" * 500)
-    report = report_of([folder], [[member(keeper, "keeper"), member(copy, "bytes")]])
+    keeper, copy, report = keeper_and_copy(tmp_path / "photos")
     plan = lookalike.plan(report, "delete")
     keeper.unlink()  # gone between plan and apply: its copy is now the last one
     outcome = lookalike.apply(plan)
@@ -149,9 +145,7 @@ def test_a_group_whose_keeper_changed_is_left_whole(tmp_path):
 
 
 def test_a_finished_journal_applied_again_does_nothing_more(tmp_path):
-    folder = tmp_path / "photos"
-    keeper, copy = write(folder / "a.jpg", b"x" * 500), write(folder / "b.jpg", b"x" * 500)
-    report = report_of([folder], [[member(keeper, "keeper"), member(copy, "bytes")]])
+    *_, report = keeper_and_copy(tmp_path / "photos")
     plan = lookalike.plan(report, "trash")
     first = lookalike.apply(plan, tmp_path / "j.jsonl")
     again = lookalike.apply(plan, tmp_path / "j.jsonl")
@@ -176,23 +170,16 @@ def test_a_move_across_file_systems_copies_verifies_then_deletes(tmp_path):
 
 
 def test_cli_plan_prints_each_step_and_totals_and_delete_needs_yes(tmp_path):
-    folder = tmp_path / "photos"
-    keeper, copy = write(folder / "a.jpg", b"x" * 500), write(folder / "b.jpg", b"x" * 500)
+    keeper, copy, report = keeper_and_copy(tmp_path / "photos")
     report_file = tmp_path / "report.json"
-    report_file.write_text(json.dumps(report_of([folder], [[member(keeper, "keeper"), member(copy, "bytes")]])))
-    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_STATE_HOME": str(tmp_path / "state")}
-
-    def run(*args):
-        return subprocess.run([sys.executable, "-m", "lookalike", *args], capture_output=True, text=True, env=env,
-                              timeout=120)
-
-    planned = run("plan", str(report_file), "--action", "review-folders")
+    report_file.write_text(json.dumps(report))
+    planned = run_lookalike("plan", str(report_file), "--action", "review-folders")
     assert planned.returncode == 0, planned.stderr
     assert planned.stdout.splitlines() == [
-        f"review-folders {copy} → {folder / 'exact duplicates' / 'b.jpg'}",
+        f"review-folders {copy} → {tmp_path / 'photos' / 'exact duplicates' / 'b.jpg'}",
         "1 files to move into review folders (500 B); 0 left alone"]
-    refused = run("apply", str(report_file), "--action", "delete")
+    refused = run_lookalike("apply", str(report_file), "--action", "delete")
     assert refused.returncode == 2 and "--yes" in refused.stderr and copy.exists()
-    deleted = run("apply", str(report_file), "--action", "delete", "--yes")
+    deleted = run_lookalike("apply", str(report_file), "--action", "delete", "--yes")
     assert deleted.returncode == 0, deleted.stderr
     assert not copy.exists() and keeper.exists()

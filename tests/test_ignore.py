@@ -6,17 +6,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import lookalike
 from lookalike.pipeline import ScanOptions
 
 from .conftest import open_rgb, save
-
-
-def lookalike_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lookalike", *args], capture_output=True, text=True, timeout=120)
+from .resolving import run_lookalike
 
 
 def groups_found(folder, cache) -> list[set[str]]:
@@ -36,12 +31,12 @@ def test_ignored_files_are_not_grouped_again_until_forgotten(tmp_path, photos):
     report_file.write_text(json.dumps(report))
     number = 1 + next(i for i, g in enumerate(report["groups"]) if g["keep"].endswith("coins.jpg"))
 
-    done = lookalike_cli("ignore", "--group", str(number), str(report_file), "--cache", str(cache))
+    done = run_lookalike("ignore", "--group", str(number), str(report_file), "--cache", str(cache))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "remembered 1 pairs as not duplicates"
     assert groups_found(folder, cache) == [{"rocket.jpg", "rocket-copy.jpg"}]
 
-    listed = lookalike_cli("ignore", "--list", "--cache", str(cache))
+    listed = run_lookalike("ignore", "--list", "--cache", str(cache))
     assert listed.stdout.splitlines()[-1] == "1 pairs of contents are not duplicates"
 
     lookalike.ignore(lookalike.pairs_of_files([folder / "coins-small.jpg", folder / "coins.jpg"]), cache, forget=True)
@@ -55,6 +50,6 @@ def test_ignored_files_are_not_grouped_again_until_forgotten(tmp_path, photos):
 def test_identical_bytes_cannot_be_called_different(tmp_path, photos):
     shutil.copyfile(photos["rocket"], tmp_path / "a.jpg")
     shutil.copyfile(photos["rocket"], tmp_path / "b.jpg")
-    done = lookalike_cli("ignore", str(tmp_path / "a.jpg"), str(tmp_path / "b.jpg"), "--cache",
+    done = run_lookalike("ignore", str(tmp_path / "a.jpg"), str(tmp_path / "b.jpg"), "--cache",
                          str(tmp_path / "cache.sqlite"))
     assert done.returncode == 2 and "same bytes" in done.stderr

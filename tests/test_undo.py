@@ -18,7 +18,7 @@ import pytest
 import lookalike
 from lookalike.exact import hash_file
 
-from .resolving import many_groups, member, report_of, snapshot, stored, write
+from .resolving import keeper_and_copy, many_groups, run_lookalike, snapshot, stored
 
 GROUPS = 200
 
@@ -93,23 +93,18 @@ def test_killed_apply_is_undone_or_resumed_and_nothing_is_lost(action, tmp_path)
 
 
 def test_undo_without_a_journal_undoes_the_last_apply(tmp_path):
-    folder = tmp_path / "photos"
-    keeper, copy = write(folder / "a.jpg", b"x" * 500), write(folder / "b.jpg", b"x" * 500)
+    _, copy, report = keeper_and_copy(tmp_path / "photos")
     report_file = tmp_path / "report.json"
-    report_file.write_text(json.dumps(report_of([folder], [[member(keeper, "keeper"), member(copy, "bytes")]])))
-    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_STATE_HOME": str(tmp_path / "state")}
+    report_file.write_text(json.dumps(report))
     for args in (["apply", str(report_file), "--action", "trash", "-q"], ["undo"]):
-        done = subprocess.run([sys.executable, "-m", "lookalike", *args], capture_output=True, text=True, env=env,
-                              timeout=120)
+        done = run_lookalike(*args)
         assert done.returncode == 0, done.stderr
         assert copy.exists() == (args == ["undo"])
     assert "1 files put back" in done.stdout
 
 
 def test_undo_leaves_a_file_that_took_the_place_of_one_it_moved(tmp_path):
-    folder = tmp_path / "photos"
-    keeper, copy = write(folder / "a.jpg", b"x" * 500), write(folder / "b.jpg", b"x" * 500)
-    report = report_of([folder], [[member(keeper, "keeper"), member(copy, "bytes")]])
+    _, copy, report = keeper_and_copy(tmp_path / "photos")
     outcome = lookalike.apply(lookalike.plan(report, "trash"))
     copy.write_bytes(b"a new picture")
     restored = lookalike.undo(outcome.journal)
