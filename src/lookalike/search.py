@@ -19,9 +19,11 @@ substring's radius and checks the full 64-bit distance of what it finds.  A
 pair is reported only by the first substring that can find it, so it is
 reported once.  m is chosen by a cost model from r and the input sizes.
 
-Hashing speed comes from numba kernels that release the GIL and run one
-thread per core; queries are visited in substring order so that consecutive
-probes hit neighbouring table entries.
+The probing runs in numba kernels that release the GIL, one thread per core
+(NUMBA_NUM_THREADS), over blocks of queries; queries are visited in substring
+order so that consecutive probes hit neighbouring table entries.  Memory is
+the tables (about 28 bytes per hash per searched substring at the default
+sizes) plus the result.  The kernels are compiled on first use and cached.
 """
 
 from collections.abc import Iterator
