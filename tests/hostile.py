@@ -340,15 +340,14 @@ def broken_files(photo_jpeg: bytes, photo_png: bytes) -> dict[bytes, tuple[bytes
         b"half.jpg": (photo_jpeg[: len(photo_jpeg) // 2], "damaged image: file is truncated"),
         b"half.png": (photo_png[: len(photo_png) // 2], "damaged image"),
         b"noise.jpg": (noise, "not an image: unknown binary content"),
-        b"noise after magic.jpg": (b"\xff\xd8\xff" + noise, "damaged image"),
+        b"noise after magic.jpg": (b"\xff\xd8\xff" + noise, "not a readable image"),
         b"zeros.gif": (b"\0" * 512, "not an image: only zero bytes"),
         b"letter.jpg": ("Dear reader, this is text, née plain. ".encode() * 4, "not an image: text"),
-        b"header only.png": (png_bytes(64, 64, b"")[:33], "damaged image"),
+        b"header only.png": (png_bytes(64, 64, b"")[:33], "not a readable image"),
         b"header only.jpg": (jpeg_header(640, 480, progressive=False), "damaged image"),
-        b"header only.gif": (b"GIF89a" + struct.pack("<HHBBB", 64, 64, 0, 0, 0), "damaged image"),
+        b"header only.gif": (b"GIF89a" + struct.pack("<HHBBB", 64, 64, 0, 0, 0), "not a readable image"),
         b"header only.webp": (b"RIFF\x10\x00\x00\x00WEBPVP8 ", "damaged image"),
         b"pixel bomb.png": (png_pixel_bomb(), "refused: 100000×100000"),
-        b"zlib bomb.png": (png_zlib_bomb(), "damaged image"),
         b"gif bomb.gif": (gif_bomb(), "refused: 65535×65535"),
         b"tiff bomb.tif": (tiff_bomb(), "refused: 1000000×1000000"),
         b"progressive bomb.jpg": (jpeg_header(65000, 65000, progressive=True), "refused: 65000×65000"),
@@ -357,11 +356,11 @@ def broken_files(photo_jpeg: bytes, photo_png: bytes) -> dict[bytes, tuple[bytes
 
 
 def special_files(folder: Path) -> dict[Path, str]:
-    """A FIFO, a socket, dangling links and link loops, all named like images: path: start of the reason."""
+    """A FIFO, a socket, dangling links and link loops, all named like images: path: the reason."""
     folder.mkdir(parents=True, exist_ok=True)
     made = {}
     os.mkfifo(folder / "pipe.jpg")
-    made[folder / "pipe.jpg"] = "not a regular file: a FIFO"
+    made[folder / "pipe.jpg"] = "not a regular file: a FIFO (named pipe)"
     made.update(_socket(folder / "socket.png"))
     (folder / "dangling.jpg").symlink_to(folder / "nowhere.jpg")
     made[folder / "dangling.jpg"] = "dangling symbolic link"
@@ -395,6 +394,7 @@ def build_corpus(root: Path, photos: dict[str, Path]) -> Corpus:
                        _write(root / "camera" / "IMG_0001.JPG", _encoded(chelsea, "JPEG", quality=90))]
     singles = [_write(odd(root / "singles", name), data) for name, data in readable_singles(_open(photos["rocket"]))
                .items()]
+    singles.append(_write(root / "singles" / "zlib bomb.png", png_zlib_bomb()))  # valid: a black square
     corpus.readable = corpus.same_picture + corpus.raw_pair + singles
     photo_jpeg, photo_png = photos["astronaut"].read_bytes(), _encoded(_open(photos["astronaut"]), "PNG")
     for name, (data, reason) in broken_files(photo_jpeg, photo_png).items():

@@ -43,7 +43,8 @@ def test_a_hanging_decoder_is_stopped_at_the_time_limit(tmp_path, photos):
 
 def test_a_decoder_that_raises_or_wants_too_much_memory_gets_a_problem(tmp_path, photos):
     paths = copies(tmp_path, photos, ["a", "b"])
-    assert [r.reason for _, r in decode_all(paths, jobs=1, work=raising_decoder)] == ["damaged image: a decoder bug"] * 2
+    reasons = [result.reason for _, result in decode_all(paths, jobs=1, work=raising_decoder)]
+    assert reasons == ["damaged image: a decoder bug"] * 2
     [(_, greedy)] = decode_all(paths[:1], jobs=1, work=greedy_decoder)
     assert greedy == Problem(paths[0], f"refused: decoding needs more than the {WORKER_MEMORY // 2**20} MB a worker "
                                        "may use")

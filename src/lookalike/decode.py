@@ -68,6 +68,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 Image.MAX_IMAGE_PIXELS = None  # we enforce our own limit, before decoding, in one place: `_check_pixels`
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")  # "Corrupt EXIF data": the file's problem
 
 _ORIENTATION = 0x0112
 _EXIF_IFD = 0x8769
