@@ -1,0 +1,333 @@
+"""The speed benchmark: one command builds its inputs, then measures every method on the same files, in one run.
+
+    python benchmarks/speed/run.py [--workdir artifacts/speed] [--jobs N] [--quick]
+
+Inputs, built on the first run and reused (the corpus must be fetched first:
+../shared/corpus/fetch-dev-photos.sh ../corpus/dev):
+- `collection/`: one flat folder of real photos from the corpus in the formats a library holds: 12 MP JPEGs
+  (corpus photos enlarged to 4000×3000, as a phone writes them), the corpus JPEGs and WebPs as they are, PNGs
+  and HEICs converted from corpus photos, and edited copies (resized, recompressed) of some;
+- `tiny/`: 100,000 generated 32×32 PNGs (noise and a shape each, all different): not photos, but 100 k real
+  files on disk, for the re-scan of 100 k unchanged files and for memory per file.
+
+Measured, each in its own subprocess, on the same files: lookalike cold (empty cache) and warm (same cache,
+nothing changed); the decode floor (every file read and decoded at the smallest scale Pillow offers, 1/8 DCT
+scaling for JPEGs, in a pool of as many processes, doing nothing else) and cold / floor; the original script as
+written (benchmarks/peers/original_script.py) on a subset, extrapolated to all pairs; `--method histogram`;
+imagededup's PHash where the peers' environment has it; bench_search.py (hamming_pairs against faiss and NumPy
+on 1 M clustered hashes); the warm re-scan of the 100 k tiny files, and memory extrapolated from them to 1 M.
+Peak memory is the ru_maxrss that wait4 reports for the subprocess: the largest single process of its tree,
+not the sum over worker processes. "Cold" means an empty lookalike cache, not an empty OS page cache: every
+method reads files the build step just wrote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+ORIGINAL_SCRIPT = REPO / "benchmarks/peers/original_script.py"
+PEERS_RUNNER = REPO / "benchmarks/accuracy/peers_runner.py"
+PEERS_PYTHON = Path(os.environ.get("LOOKALIKE_PEERS_PYTHON", "/work/venvs/peers/bin/python"))
+CORPUS = Path(os.environ.get("LOOKALIKE_DEV_CORPUS", REPO.parent / "corpus/dev"))
+ORIGINAL_RUN = (4566, 3 * 3600 + 18 * 60 + 36)  # the StackOverflow post: photos, seconds (23:51:05 → 03:09:41)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    large_jpegs: int = 40
+    small_jpegs: int = 150
+    webps: int = 150
+    pngs: int = 60
+    heics: int = 40
+    edited: int = 40
+    tiny: int = 100_000
+    original_subset: int = 60
+    hashes: int = 1_000_000
+
+
+QUICK = Sizes(large_jpegs=4, small_jpegs=20, webps=20, pngs=6, heics=4, edited=6, tiny=5_000, original_subset=20,
+              hashes=100_000)
+
+
+@dataclass(frozen=True)
+class Measured:
+    seconds: float
+    peak_mb: float
+    output: str
+
+
+def measure(command: list[str], **options) -> Measured:
+    """Run `command`, wall time and the peak RSS wait4 reports; raise with its stderr if it fails."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, stderr=err, text=True, **options)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if process.returncode != 0:
+            raise RuntimeError(f"{' '.join(map(str, command))} failed ({process.returncode}):\n{err.read()[-3000:]}")
+        return Measured(seconds, usage.ru_maxrss / 1024, out.read())
+
+
+# --- inputs ---------------------------------------------------------------------------------------------
+
+
+def corpus_photos() -> list[Path]:
+    manifest = CORPUS / "manifest.tsv"
+    if not manifest.exists():
+        sys.exit(f"no photo corpus at {CORPUS}: run ../shared/corpus/fetch-dev-photos.sh {CORPUS} first")
+    with open(manifest, newline="") as rows:
+        return sorted(CORPUS / row["path"] for row in csv.DictReader(rows, delimiter="\t"))
+
+
+def build_collection(folder: Path, sizes: Sizes) -> None:
+    if (folder / ".complete").exists():
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    photos = corpus_photos()
+    jpegs = [p for p in photos if p.suffix.lower() in (".jpg", ".jpeg")]
+    webps = [p for p in photos if p.suffix.lower() == ".webp"]
+    tasks = [("large", p, folder / f"large-{i:04d}.jpg") for i, p in enumerate(jpegs[: sizes.large_jpegs])]
+    tasks += [("copy", p, folder / f"jpeg-{i:04d}{p.suffix.lower()}") for i, p in enumerate(jpegs[-sizes.small_jpegs:])]
+    tasks += [("copy", p, folder / f"webp-{i:04d}.webp") for i, p in enumerate(webps[: sizes.webps])]
+    tasks += [("png", p, folder / f"png-{i:04d}.png") for i, p in enumerate(webps[-sizes.pngs:])]
+    tasks += [("heic", p, folder / f"heic-{i:04d}.heic") for i, p in enumerate(webps[-sizes.pngs - sizes.heics:
+                                                                                     -sizes.pngs])]
+    tasks += [(edit, p, folder / f"edited-{i:04d}-{edit}.jpg") for i, p in enumerate(jpegs[: sizes.edited])
+              for edit in ["resized" if i % 2 else "recompressed"]]
+    with multiprocessing.Pool() as pool:
+        pool.starmap(_make_file, tasks, chunksize=4)
+    (folder / ".complete").touch()
+
+
+def _register_heif() -> None:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
+
+def _make_file(kind: str, source: Path, target: Path) -> None:
+    if kind == "copy":
+        shutil.copyfile(source, target)
+        return
+    _register_heif()
+    with Image.open(source) as opened:
+        image = opened.convert("RGB")
+    if kind == "large":
+        image.resize((4000, 3000), Image.Resampling.LANCZOS).save(target, quality=90)
+    elif kind == "png":
+        image.save(target)
+    elif kind == "heic":
+        image.save(target, quality=80)
+    elif kind == "resized":
+        image.resize((image.width // 2, image.height // 2), Image.Resampling.LANCZOS).save(target, quality=85)
+    else:
+        image.save(target, quality=40)
+
+
+def build_tiny(folder: Path, count: int) -> None:
+    if (folder / ".complete").exists():
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    with multiprocessing.Pool() as pool:
+        pool.starmap(_make_tiny, [(folder, start, min(start + 1000, count)) for start in range(0, count, 1000)])
+    (folder / ".complete").touch()
+
+
+def _make_tiny(folder: Path, start: int, stop: int) -> None:
+    """32×32 PNGs: seeded noise, a random shape, and the file's number in the first pixels (all different)."""
+    subfolder = folder / f"{start // 1000:03d}"
+    subfolder.mkdir(exist_ok=True)
+    for number in range(start, stop):
+        rng = np.random.default_rng(number)
+        pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+        pixels[0, 0] = [number >> 16 & 255, number >> 8 & 255, number & 255]
+        image = Image.fromarray(pixels)
+        x, y = rng.integers(0, 24, 2)
+        ImageDraw.Draw(image).ellipse([int(x), int(y), int(x) + 8, int(y) + 8], fill=tuple(rng.integers(0, 256, 3)))
+        image.save(subfolder / f"{number:06d}.png", compress_level=1)
+
+
+# --- what is measured -----------------------------------------------------------------------------------
+
+
+def lookalike_scan(folder: Path, cache: Path | None, jobs: int, *extra: str) -> tuple[Measured, dict]:
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "report.json"
+        command = [sys.executable, "-m", "lookalike", "scan", str(folder), "--json", str(report), "-q", "-j",
+                   str(jobs), *(["--cache", str(cache)] if cache else ["--no-cache"]), *extra]
+        run = measure(command)
+        return run, json.loads(report.read_text())
+
+
+def decode_floor(folder: Path, jobs: int) -> Measured:
+    return measure([sys.executable, __file__, "--floor", str(folder), "--jobs", str(jobs)])
+
+
+def _floor_decode(path: str) -> int:
+    with open(path, "rb") as handle:
+        data = handle.read()
+    with Image.open(io.BytesIO(data)) as image:
+        image.draft("RGB", (128, 128))  # DCT scaling for JPEGs, as lookalike asks; no other format offers it
+        image.load()
+        return image.width * image.height
+
+
+def run_floor(folder: Path, jobs: int) -> None:
+    paths = sorted(str(p) for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    with multiprocessing.get_context("forkserver").Pool(jobs, initializer=_register_heif) as pool:
+        pixels = sum(pool.imap_unordered(_floor_decode, paths, chunksize=16))
+    print(json.dumps({"files": len(paths), "pixels": pixels}))
+
+
+def original_on_subset(folder: Path, count: int) -> dict:
+    """The original script as written on `count` files of the collection (symlinks in a flat folder)."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    subset = files[:: max(1, len(files) // count)][:count]
+    with tempfile.TemporaryDirectory() as scratch:
+        for path in subset:
+            os.symlink(path, Path(scratch) / path.name)
+        result_file = Path(scratch).parent / f"original-{os.getpid()}.json"
+        run = measure([sys.executable, str(ORIGINAL_SCRIPT), scratch, "--json", str(result_file)])
+        result = json.loads(result_file.read_text())
+        result_file.unlink()
+    result.update(peak_mb=run.peak_mb, wall=run.seconds, total_files=len(files))
+    return result
+
+
+def imagededup(folder: Path) -> Measured | str:
+    if not PEERS_PYTHON.exists():
+        return f"not installed ({PEERS_PYTHON} missing)"
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            return measure([str(PEERS_PYTHON), str(PEERS_RUNNER), "imagededup-phash", str(folder),
+                            str(Path(scratch) / "pairs.json")])
+        except RuntimeError as error:
+            return f"failed: {str(error).splitlines()[-1]}"
+
+
+def search_benchmark(count: int) -> Measured:
+    return measure([sys.executable, str(HERE / "bench_search.py"), "--n", str(count), "--radius", "8"])
+
+
+# --- the table ------------------------------------------------------------------------------------------
+
+
+def stage_line(report: dict) -> str:
+    return ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in report["seconds"].items())
+
+
+def main() -> None:
+    args = arguments()
+    if args.floor:
+        run_floor(args.floor, args.jobs)
+        return
+    sizes = QUICK if args.quick else Sizes()
+    work = args.workdir / ("quick" if args.quick else "full")
+    started = time.perf_counter()
+    collection, tiny = work / "collection", work / "tiny"
+    build_collection(collection, sizes)
+    build_tiny(tiny, sizes.tiny)
+    print(f"inputs ready in {time.perf_counter() - started:.0f} s; load average {os.getloadavg()[0]:.1f}",
+          flush=True)
+    rows: list[tuple[str, str, str, str]] = []
+    files = sum(1 for p in collection.iterdir() if not p.name.startswith("."))
+    megabytes = sum(p.stat().st_size for p in collection.iterdir()) / 1e6
+    what = f"{files} photos, {megabytes:.0f} MB"
+
+    floor = decode_floor(collection, args.jobs)
+    rows.append((f"decode floor ({args.jobs} processes, DCT-scaled JPEG)", what, f"{floor.seconds:.1f} s",
+                 f"{floor.peak_mb:.0f} MB"))
+    cache = work / "collection-cache.sqlite"
+    cache.unlink(missing_ok=True)
+    cold, report = lookalike_scan(collection, cache, args.jobs)
+    rows.append(("lookalike scan, cold (empty cache)", what, f"{cold.seconds:.1f} s "
+                 f"(= {cold.seconds / floor.seconds:.2f} × floor)", f"{cold.peak_mb:.0f} MB"))
+    print(f"cold stages: {stage_line(report)}", flush=True)
+    warm, report = lookalike_scan(collection, cache, args.jobs)
+    rows.append(("lookalike scan, warm (nothing changed)", what, f"{warm.seconds:.1f} s", f"{warm.peak_mb:.0f} MB"))
+    histogram, report = lookalike_scan(collection, None, args.jobs, "--method", "histogram")
+    rows.append(("lookalike scan --method histogram (no cache)", what, f"{histogram.seconds:.1f} s",
+                 f"{histogram.peak_mb:.0f} MB"))
+    print(f"histogram stages: {stage_line(report)}", flush=True)
+
+    original = original_on_subset(collection, sizes.original_subset)
+    per_file = original["seconds"]["resize"] / original["images"]
+    per_pair = original["seconds"]["compare"] / max(1, original["combinations"])
+    rows.append((f"original script as written, {original['images']} files", f"{original['combinations']:,} pairs",
+                 f"{original['wall']:.1f} s (resize {original['seconds']['resize']:.1f}, compare "
+                 f"{original['seconds']['compare']:.1f})", f"{original['peak_mb']:.0f} MB"))
+    for label, count in ((what, files), (f"{ORIGINAL_RUN[0]:,} photos (the post's)", ORIGINAL_RUN[0])):
+        pairs = count * (count - 1) // 2
+        rows.append(("original script, extrapolated", f"{label}: {pairs:,} pairs",
+                     f"{per_file * count + per_pair * pairs:,.0f} s ({per_pair * 1e6:.0f} µs per pair)", ""))
+    rows.append(("original script, as reported in the post", f"{ORIGINAL_RUN[0]:,} photos",
+                 f"{ORIGINAL_RUN[1]:,} s", ""))
+
+    peer = imagededup(collection)
+    rows.append(("imagededup PHash (peers' venv)", what, *((f"{peer.seconds:.1f} s", f"{peer.peak_mb:.0f} MB")
+                                                         if isinstance(peer, Measured) else (peer, ""))))
+
+    tiny_cache = work / "tiny-cache.sqlite"
+    tiny_cache.unlink(missing_ok=True)
+    tiny_cold, report = lookalike_scan(tiny, tiny_cache, args.jobs)
+    rows.append(("lookalike scan, cold", f"{sizes.tiny:,} tiny PNGs (generated)", f"{tiny_cold.seconds:.1f} s",
+                 f"{tiny_cold.peak_mb:.0f} MB"))
+    print(f"tiny cold stages: {stage_line(report)}", flush=True)
+    tiny_warm, report = lookalike_scan(tiny, tiny_cache, args.jobs)
+    rows.append(("lookalike scan, warm re-scan (target ≤ 10 s)", f"{sizes.tiny:,} tiny PNGs, unchanged",
+                 f"{tiny_warm.seconds:.1f} s", f"{tiny_warm.peak_mb:.0f} MB"))
+    print(f"tiny warm stages: {stage_line(report)}", flush=True)
+    baseline = measure([sys.executable, "-c", "import lookalike.cli"])
+    per_file_mb = (tiny_warm.peak_mb - baseline.peak_mb) / sizes.tiny
+    rows.append(("memory at 1,000,000 files (target ≤ 1 GB)",
+                 f"extrapolated linearly from the warm {sizes.tiny:,}-file re-scan", "",
+                 f"{baseline.peak_mb + per_file_mb * 1e6:,.0f} MB ({per_file_mb * 1e3:.1f} kB per file)"))
+
+    search = search_benchmark(sizes.hashes)
+    print_table(rows, args.jobs)
+    print("\nbench_search.py (hamming_pairs against faiss and NumPy brute force):\n")
+    print(search.output)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (other work on the machine slows every line)")
+
+
+def print_table(rows: list[tuple[str, str, str, str]], jobs: int) -> None:
+    print(f"\n{os.cpu_count()} cores, --jobs {jobs}, Python {sys.version.split()[0]}\n")
+    print("| what | on | time | peak memory |")
+    print("|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", type=Path, default=REPO / "artifacts/speed", help="inputs and caches go here")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
+    parser.add_argument("--quick", action="store_true", help="small inputs, to check the benchmark itself")
+    parser.add_argument("--floor", type=Path, help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    main()
