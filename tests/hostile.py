@@ -318,17 +318,18 @@ def same_picture_files(photo: Image.Image) -> dict[bytes, bytes]:
     }
 
 
-def readable_singles(photo: Image.Image) -> dict[bytes, bytes]:
-    """Valid images of other pictures: gray+alpha, palette with transparency, 16-bit grey."""
-    grey = photo.convert("L")
-    alpha = Image.linear_gradient("L").resize(photo.size)
-    clear = photo.convert("RGB").quantize(64)
+def readable_singles(rocket: Image.Image, coins: Image.Image, hubble: Image.Image,
+                     astronaut: Image.Image) -> dict[bytes, bytes]:
+    """Valid images of four other pictures, one each: grey+alpha, palette with transparency, 16-bit grey, and
+    a TIFF named like a camera RAW."""
+    alpha = Image.linear_gradient("L").resize(rocket.size)
+    clear = coins.quantize(64)
     clear.info["transparency"] = 0
     return {
-        b"grey with alpha.png": _encoded(Image.merge("LA", (grey, alpha)), "PNG"),
+        b"grey with alpha.png": _encoded(Image.merge("LA", (rocket.convert("L"), alpha)), "PNG"),
         b"palette with transparency.png": _encoded(clear, "PNG", transparency=0),
-        b"sixteen-bit grey.png": _encoded(Image.fromarray(np.asarray(grey, np.uint16) * 257), "PNG"),
-        b"really a tiff.nef": _encoded(photo.transpose(Image.Transpose.ROTATE_90), "TIFF"),
+        b"sixteen-bit grey.png": _encoded(Image.fromarray(np.asarray(hubble.convert("L"), np.uint16) * 257), "PNG"),
+        b"really a tiff.nef": _encoded(astronaut.transpose(Image.Transpose.ROTATE_90), "TIFF"),
     }
 
 
@@ -392,8 +393,8 @@ def build_corpus(root: Path, photos: dict[str, Path]) -> Corpus:
     chelsea = _open(photos["chelsea"])
     corpus.raw_pair = [_write(root / "camera" / "IMG_0001.DNG", dng_bytes(chelsea)),
                        _write(root / "camera" / "IMG_0001.JPG", _encoded(chelsea, "JPEG", quality=90))]
-    singles = [_write(odd(root / "singles", name), data) for name, data in readable_singles(_open(photos["rocket"]))
-               .items()]
+    others = (_open(photos[name]) for name in ("rocket", "coins", "hubble_deep_field", "astronaut"))
+    singles = [_write(odd(root / "singles", name), data) for name, data in readable_singles(*others).items()]
     singles.append(_write(root / "singles" / "zlib bomb.png", png_zlib_bomb()))  # valid: a black square
     corpus.readable = corpus.same_picture + corpus.raw_pair + singles
     photo_jpeg, photo_png = photos["astronaut"].read_bytes(), _encoded(_open(photos["astronaut"]), "PNG")

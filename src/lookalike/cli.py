@@ -21,7 +21,7 @@ from rich.progress import Progress as RichBar
 
 from lookalike import not_duplicates, planning, report, resolve
 from lookalike.cache import default_cache_path
-from lookalike.decode import DEFAULT_MAX_PIXELS
+from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT
 from lookalike.demo import make_demo_collection
 from lookalike.histogram import DEFAULT_THRESHOLD
 from lookalike.pipeline import METHODS, PHASH, Progress, ScanOptions, Stage, scan
@@ -76,7 +76,10 @@ quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar
               show_default=True, help="Cache database.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True,
-              help="Refuse images with more pixels than this (decompression bombs).")
+              help="Refuse images whose decoding holds more pixels than this (decompression bombs; a JPEG "
+                   "counts at the 1/8 scale it is decoded at, unless progressive).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_TIMEOUT, show_default=True,
+              metavar="SECONDS", help="Give up on a file whose decoding takes longer than this (it is reported).")
 @click.option("--method", type=click.Choice(METHODS), default=PHASH, show_default=True,
               help="phash: perceptual hashes confirmed on the pixels; histogram: the original script's RMS of "
                    "800×600 colour histograms over all pairs.")
@@ -85,10 +88,10 @@ quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar
 @quiet_option
 def scan_command(paths: tuple[Path, ...], json_out: str | None, csv_out: str | None, include: tuple[str, ...],
                  exclude: tuple[str, ...], follow_symlinks: bool, jobs: int, cache: Path, no_cache: bool,
-                 max_pixels: int, method: str, threshold: float, quiet: bool) -> None:
+                 max_pixels: int, timeout: float, method: str, threshold: float, quiet: bool) -> None:
     """Scan PATHS for exact and near-duplicate images."""
     options = ScanOptions(include=include, exclude=exclude, follow_symlinks=follow_symlinks, jobs=jobs,
-                          cache=None if no_cache else cache, max_pixels=max_pixels, method=method,
+                          cache=None if no_cache else cache, max_pixels=max_pixels, timeout=timeout, method=method,
                           threshold=threshold)
     _scan_and_report(list(paths), options, json_out, csv_out, quiet)
 

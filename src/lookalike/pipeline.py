@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from lookalike.cache import Cache, default_cache_path
-from lookalike.decode import DEFAULT_MAX_PIXELS, Decoded, decode_all
+from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, decode_all
 from lookalike.exact import find_identical
 from lookalike.group import Group, Match, build_groups
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
@@ -33,7 +33,7 @@ from lookalike.images import ImageTable, table_of
 from lookalike.search import hamming_join, hamming_pairs
 from lookalike.signatures import INVERSE
 from lookalike.verify import Candidate, compare
-from lookalike.walk import FileRecord, Problem, WalkOptions, walk
+from lookalike.walk import FileRecord, Problem, WalkOptions, check_unchanged, walk
 
 
 class Stage(Enum):
@@ -60,6 +60,7 @@ class ScanOptions:
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     cache: str | os.PathLike[str] | None = field(default_factory=default_cache_path)  # None: no cache
     max_pixels: int = DEFAULT_MAX_PIXELS
+    timeout: float = DEFAULT_TIMEOUT  # seconds one file may take to decode before it is given up
     radius: int = 10
     method: str = PHASH  # one of METHODS
     threshold: float = DEFAULT_THRESHOLD  # RMS below which --method histogram calls two images duplicates
@@ -184,8 +185,11 @@ class _Scan:
         contents = {i: h for i, h in contents.items() if i not in self.known_failures}
         with self._stage(Stage.DECODE, len(to_decode)) as advance:
             paths = [records[i].path for i in to_decode]
-            for position, result in decode_all(paths, self.options.jobs, self.options.max_pixels, advance):
+            for position, result in decode_all(paths, self.options.jobs, self.options.max_pixels, advance,
+                                               timeout=self.options.timeout):
                 index = to_decode[position]
+                if not isinstance(result, Problem):
+                    result = check_unchanged(records[index]) or result
                 if isinstance(result, Problem):
                     for failed in [index, *copies.get(contents.pop(index, b""), [])]:
                         contents.pop(failed, None)
@@ -243,7 +247,7 @@ class _Scan:
         with self._stage(Stage.HISTOGRAM, len(rows)) as advance:
             paths = [files[files_of_image[row][0]].path for row in rows]
             for position, result in decode_all(paths, self.options.jobs, self.options.max_pixels, advance,
-                                               work=histogram_file):
+                                               work=histogram_file, timeout=self.options.timeout):
                 row = rows[position]
                 if isinstance(result, Histogram) and not _same_digest(result.content_hash, images.content_hash[row]):
                     result = Problem(paths[position], "changed while being scanned")

@@ -231,3 +231,15 @@ def describe_content(head: bytes) -> str:
     except UnicodeDecodeError:
         return "unknown binary content"
     return "text"
+
+
+def check_unchanged(record: FileRecord) -> Problem | None:
+    """A problem if the file at `record.path` is no longer the one the walk found (gone, replaced or modified)."""
+    try:
+        st = os.stat(record.path)
+    except OSError as error:
+        return Problem(record.path, describe_open_error(error))
+    if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) != (record.device, record.inode, record.size,
+                                                             record.mtime_ns):
+        return Problem(record.path, "changed during the scan")
+    return None
