@@ -78,13 +78,18 @@ def snapshot(root: str | os.PathLike[str]) -> dict[bytes, tuple]:
     return found
 
 
-def stored(*roots: str | os.PathLike[str]) -> Counter:
-    """The contents held under `roots`: one count per distinct regular file (hard links count once)."""
+def stored(*roots: str | os.PathLike[str], but_scratch: bool = False) -> Counter:
+    """The contents held under `roots`: one count per distinct regular file (hard links count once).
+
+    `but_scratch` leaves out lookalike's temporary files (`.lookalike-*.tmp`), such as a copy a kill cut short.
+    """
     seen: set[tuple[int, int]] = set()
     contents: Counter = Counter()
     for root in roots:
         for folder, _, files in os.walk(os.fsencode(root)):
             for name in files:
+                if but_scratch and name.startswith(b".lookalike-") and name.endswith(b".tmp"):
+                    continue
                 path = os.path.join(folder, name)
                 found = os.lstat(path)
                 if not os.path.islink(path) and (found.st_dev, found.st_ino) not in seen:

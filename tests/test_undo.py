@@ -17,6 +17,7 @@ import pytest
 
 import lookalike
 from lookalike.exact import hash_file
+from lookalike.journal import journal_folder, last_journal
 
 from .resolving import keeper_and_copy, many_groups, run_lookalike, snapshot, stored
 
@@ -30,12 +31,14 @@ def own_trash_and_journals(tmp_path, monkeypatch):
 
 
 def kill_midway(args: list[str], journal: Path, marker: bytes, count: int) -> None:
-    """Run `lookalike ARGS` and SIGKILL it once `journal` holds `count` lines with `marker`."""
+    """Run `lookalike ARGS` and SIGKILL it once `journal` (or the newest journal in that folder) holds `count`
+    lines with `marker`."""
     process = subprocess.Popen([sys.executable, "-m", "lookalike", *args], stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while process.poll() is None and time.monotonic() < deadline:
-        if journal.exists() and journal.read_bytes().count(marker) >= count:
+        found = max(journal.glob("*.jsonl"), default=None) if journal.is_dir() else journal
+        if found and found.exists() and found.read_bytes().count(marker) >= count:
             process.kill()
             break
         time.sleep(0.002)
@@ -60,12 +63,14 @@ def test_killed_apply_is_undone_or_resumed_and_nothing_is_lost(action, tmp_path)
     keepers = {g["keep"]: g["members"][0]["content_hash"] for g in report["groups"]}
 
     def nothing_lost() -> None:
-        assert set(stored(*places)) == set(contents)
+        assert set(stored(*places, but_scratch=True)) == set(contents)
         assert all(hash_file(path).hex() == digest for path, digest in keepers.items())
 
     def apply_killed(journal: Path) -> None:
-        kill_midway(["apply", str(report_file), "--action", action, "--journal", str(journal), "-q"],
-                    journal, b'"begin"', chance.randrange(1, len(plan.steps)))
+        """Apply, killed midway; to the default journal folder when `journal` is a folder."""
+        where = [] if journal.is_dir() else ["--journal", str(journal)]
+        kill_midway(["apply", str(report_file), "--action", action, *where, "-q"], journal, b'"begin"',
+                    chance.randrange(1, len(plan.steps)))
         nothing_lost()
 
     def restored() -> bool:
@@ -81,14 +86,16 @@ def test_killed_apply_is_undone_or_resumed_and_nothing_is_lost(action, tmp_path)
     assert not lookalike.undo(undone_first).skipped
     assert restored()
 
-    resumed = tmp_path / "resumed.jsonl"
-    apply_killed(resumed)
-    outcome = lookalike.apply(plan, resumed)
+    journals = journal_folder()
+    journals.mkdir(parents=True, exist_ok=True)
+    apply_killed(journals)
+    outcome = lookalike.apply(lookalike.plan(report_file, action))  # the same apply again: it resumes
     assert len(outcome.done) == len(plan.steps) and outcome.skipped == plan.skips
+    assert outcome.journal == last_journal() and len(list(journals.iterdir())) == 1
     nothing_lost()
     removed = Counter(step.file.content_hash for step in plan.steps)
     assert stored(root) == (contents if action == "review-folders" else contents - removed)
-    assert not lookalike.undo(resumed).skipped
+    assert not lookalike.undo().skipped
     assert restored()
 
 

@@ -29,7 +29,7 @@ def temporary_name(path: str) -> str:
 
 def move(source: str, destination: str, content_hash: bytes) -> None:
     """Move `source` (whose bytes hash to `content_hash`) to `destination`, or finish an interrupted move."""
-    _remove_if_present(temporary_name(destination))
+    remove_if_present(temporary_name(destination))
     if not os.path.lexists(source):
         if os.path.lexists(destination):
             return  # already moved
@@ -75,7 +75,7 @@ def _is_copy_of(candidate: str, original: str, content_hash: bytes) -> bool:
 def replace_with_link(path: str, keeper: str, symbolic: bool) -> None:
     """Replace `path` by a hard or symbolic link to `keeper`; `path` exists at every instant."""
     temporary = temporary_name(path)
-    _remove_if_present(temporary)
+    remove_if_present(temporary)
     if is_link_to(path, keeper, symbolic):
         return
     if symbolic:
@@ -95,7 +95,7 @@ def restore_from_link(path: str, keeper: str, symbolic: bool, content_hash: byte
                       mtime_ns: int) -> None:
     """Undo `replace_with_link`: put a copy of the keeper's bytes back at `path`, with its mode and time."""
     temporary = temporary_name(path)
-    _remove_if_present(temporary)
+    remove_if_present(temporary)
     if not is_link_to(path, keeper, symbolic):
         return  # never replaced, or already restored
     _copy_durably(keeper, temporary)
@@ -118,6 +118,7 @@ def sync_folder(folder: str) -> None:
         os.close(descriptor)
 
 
-def _remove_if_present(path: str) -> None:
+def remove_if_present(path: str) -> None:
+    """Remove `path` if it is there (a temporary file of an operation that was cut off)."""
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)

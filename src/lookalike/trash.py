@@ -4,8 +4,8 @@ Windows) send2trash hands the file to the system, which gives nothing back to re
 
 Guarantees (freedesktop): the file goes to the trash of its own file system (`$XDG_DATA_HOME/Trash` when that
 is on the same device, else `$topdir/.Trash/$uid` or `$topdir/.Trash-$uid`) by one rename, so it is never
-copied; its `.trashinfo` is written before it moves, so a file manager can always restore it too; a slot is
-never shared with another trashed file.
+copied; its `.trashinfo` is written whole (by a rename) before the file moves, so a file manager can always
+restore it too; a slot is never shared with another trashed file.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from pathlib import Path
 from urllib.parse import quote, unquote_to_bytes
 
 from send2trash import send2trash
+
+from lookalike import fileops
 
 INFO_SUFFIX = ".trashinfo"
 UNDOABLE = sys.platform not in ("darwin", "win32")
@@ -62,9 +64,7 @@ def put(path: str, slot: Slot | None) -> None:
         raise FileExistsError(errno.EEXIST, "the trash slot was taken meanwhile", slot.info)
     for folder in (os.path.dirname(slot.file), os.path.dirname(slot.info)):
         os.makedirs(folder, mode=0o700, exist_ok=True)
-    with open(slot.info, "w", encoding="ascii") as info:
-        info.write(f"[Trash Info]\nPath={quote(os.fsencode(slot.info_path))}\n"
-                   f"DeletionDate={datetime.now().strftime('%Y-%m-%dT%H:%M:%S')}\n")
+    _write_info(slot)
     if os.path.lexists(slot.file):
         raise FileExistsError(errno.EEXIST, "the trash slot was taken meanwhile", slot.file)
     os.rename(path, slot.file)
@@ -72,6 +72,7 @@ def put(path: str, slot: Slot | None) -> None:
 
 def take_back(path: str, slot: Slot) -> None:
     """Undo `put`: the file returns to `path` and its info file goes; nothing happens if it never left."""
+    fileops.remove_if_present(fileops.temporary_name(slot.info))
     ours = _is_ours(slot)
     if not os.path.lexists(path):
         if not ours:
@@ -81,6 +82,16 @@ def take_back(path: str, slot: Slot) -> None:
         raise FileExistsError(errno.EEXIST, "another file took its place; it stays in the trash", path)
     if ours:
         os.unlink(slot.info)
+
+
+def _write_info(slot: Slot) -> None:
+    """Write the info file whole or not at all: a torn one could not be told from another program's."""
+    temporary = fileops.temporary_name(slot.info)
+    fileops.remove_if_present(temporary)
+    with open(temporary, "w", encoding="ascii") as info:
+        info.write(f"[Trash Info]\nPath={quote(os.fsencode(slot.info_path))}\n"
+                   f"DeletionDate={datetime.now().strftime('%Y-%m-%dT%H:%M:%S')}\n")
+    os.rename(temporary, slot.info)
 
 
 def _is_ours(slot: Slot) -> bool:
