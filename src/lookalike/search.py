@@ -21,9 +21,10 @@ reported once.  m is chosen by a cost model from r and the input sizes.
 
 The probing runs in numba kernels that release the GIL, one thread per core
 (NUMBA_NUM_THREADS), over blocks of queries; queries are visited in substring
-order so that consecutive probes hit neighbouring table entries.  Memory is
-the tables (about 28 bytes per hash per searched substring at the default
-sizes) plus the result.  The kernels are compiled on first use and cached.
+order so that consecutive probes hit neighbouring table entries.  Memory is,
+per searched substring of b bits, 12 bytes per hash plus a 4 * 2**b byte
+offset table, then 16 bytes per pair found.  The kernels are compiled on
+first use and cached (numba cache=True).
 """
 
 from collections.abc import Iterator
@@ -159,7 +160,9 @@ def _match_codes(queries: np.ndarray, index: np.ndarray, radius: int, self_join:
 
 def _sorted_pairs(codes: np.ndarray, n_second: int) -> np.ndarray:
     codes.sort()
-    return np.stack(np.divmod(codes, n_second), axis=1)
+    pairs = np.empty((len(codes), 2), dtype=np.int64)
+    np.divmod(codes, n_second, out=(pairs[:, 0], pairs[:, 1]))
+    return pairs
 
 
 def _blocks(n: int, count: int) -> Iterator[range]:
