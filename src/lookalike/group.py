@@ -5,7 +5,8 @@ Guarantees:
   chain of other members: a~b and b~c with a≁c never put a and c in one group;
 - each file is in at most one group, and a group has at least two files;
 - `exact` groups hold byte-identical files only; `near` groups hold at least two different contents;
-- the keeper is the file with the most pixels, then the largest file, then the oldest, then the first path.
+- the keeper is the file with the most pixels of picture (inside any uniform border), then the largest file,
+  then the oldest, then the first path.
 """
 
 from __future__ import annotations
@@ -17,8 +18,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from lookalike.images import ImageTable
-from lookalike.signatures import INVERSE, ORIENTATIONS
-from lookalike.verify import Candidate, Evidence, compare
+from lookalike.search import Candidate, candidates_between
+from lookalike.signatures import (
+    ABOVE_CAPTION,
+    CONTENT,
+    INVERSE,
+    ORIENTATIONS,
+    WHOLE,
+    WINDOWS,
+    orient,
+    resample,
+    window_box,
+)
+from lookalike.verify import Match, verify
 from lookalike.walk import FileRecord
 
 KEEPER = "keeper"
@@ -45,24 +57,19 @@ class Group:
         return self.members[0].file
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
-    """A confirmed candidate: image b is image a in `orientation`."""
-
-    candidate: Candidate
-    evidence: Evidence
-
-
 def build_groups(
     files: Sequence[FileRecord],
     image_of_file: Sequence[int],
     images: ImageTable,
     matches: Iterable[Match],
+    radius: int,
     apart: Set[tuple[int, int]] = frozenset(),
 ) -> list[Group]:
     """Groups of files that are the same picture; `image_of_file[f]` is file f's row in `images`.
 
-    `apart` holds pairs of rows (lower, higher) a person said are different pictures: never grouped together.
+    `radius` is the search's: a member not linked to its keeper by a match is aligned with it only by
+    hypotheses within that many bits. `apart` holds pairs of rows (lower, higher) a person said are different
+    pictures: never grouped together.
     """
     files_of_image: dict[int, list[int]] = defaultdict(list)
     for file, image in enumerate(image_of_file):
@@ -71,7 +78,7 @@ def build_groups(
     rank = keeper_rank(files, image_of_file, images)
     groups: list[Group] = []
     for component in _components(files_of_image, links):
-        groups.extend(_split_at_keepers(component, files_of_image, image_of_file, links, images, rank, apart))
+        groups.extend(_split_at_keepers(component, files_of_image, image_of_file, links, images, rank, radius, apart))
     groups.sort(key=lambda group: files[group.keeper].path)
     return groups
 
@@ -107,9 +114,15 @@ def _split_at_keepers(
     links: dict[int, dict[int, Match]],
     images: ImageTable,
     rank: Callable[[int], tuple],
+    radius: int,
     apart: Set[tuple[int, int]],
 ) -> Iterable[Group]:
-    """Take the best keeper, keep the images that match it directly, and start over with the rest."""
+    """Take the best keeper, keep the images that match it directly, and start over with the rest.
+
+    The rest are tried against each other again even without a link among them: verification links only
+    enough pairs to connect a set of copies, so two copies may be linked only through the keeper that both
+    failed to match.
+    """
     remaining = set(component)
     while remaining:
         keeper_file = max((f for image in remaining for f in files_of_image[image]), key=rank)
@@ -121,50 +134,36 @@ def _split_at_keepers(
         for image in sorted(remaining):
             if (min(keeper_image, image), max(keeper_image, image)) in apart:
                 continue
-            relation = _relate(keeper_image, image, links, images)
+            relation = _relate(keeper_image, image, links, images, radius)
             if relation is not None:
                 remaining.discard(image)
                 members += [Member(f, *relation) for f in sorted(files_of_image[image])]
         if len(members) > 1:
             kind = "exact" if all(m.match in (KEEPER, SAME_BYTES) for m in members) else "near"
             yield Group(kind, tuple(members))
-        remaining = _still_linked(remaining, links, files_of_image)
-
-
-def _still_linked(
-    remaining: set[int], links: dict[int, dict[int, Match]], files_of_image: dict[int, list[int]]
-) -> set[int]:
-    """The images left that can still form a group: linked to another one left, or held by several files."""
-    return {image for image in remaining
-            if len(files_of_image[image]) > 1 or any(other in remaining for other in links.get(image, ()))}
+        if len(remaining) == 1 and len(files_of_image[next(iter(remaining))]) == 1:
+            break  # a lone image left: nothing to group it with
 
 
 def _relate(
-    keeper: int, image: int, links: dict[int, dict[int, Match]], images: ImageTable
+    keeper: int, image: int, links: dict[int, dict[int, Match]], images: ImageTable, radius: int
 ) -> tuple[str, str, int] | None:
     """(match, relation, distance) of `image` to `keeper`, or None when they are not the same picture."""
     if images.pixel_hash[keeper] == images.pixel_hash[image]:
         return SAME_PIXELS, describe_same_pixels(images, keeper, image), 0
-    orientation, distance = _orientation_from(keeper, image, links, images)
-    evidence = compare(images.thumbs[keeper], images.thumbs[image], orientation)
-    if not evidence.confirmed:
+    match = links.get(keeper, {}).get(image) or _direct_match(images, keeper, image, radius)
+    if match is None:
         return None
-    return NEAR, describe_edit(images, keeper, image, orientation), distance
+    return NEAR, describe_edit(images, keeper, match), match.candidate.distance
 
 
-def _orientation_from(
-    keeper: int, image: int, links: dict[int, dict[int, Match]], images: ImageTable
-) -> tuple[int, int]:
-    """The orientation that turns keeper into image, and the hash distance in it."""
-    match = links.get(keeper, {}).get(image)
-    if match is not None:
-        candidate = match.candidate
-        if candidate.a == keeper:
-            return candidate.orientation, candidate.distance
-        return INVERSE[candidate.orientation], candidate.distance
-    distances = np.bitwise_count(images.hashes[keeper] ^ images.hashes[image][0])
-    orientation = int(np.argmin(distances))
-    return orientation, int(distances[orientation])
+def _direct_match(images: ImageTable, a: int, b: int, radius: int) -> Match | None:
+    """The first alignment of a and b that verification confirms, if any (for pairs the search did not link)."""
+    for candidate in candidates_between(images, a, b, radius):
+        evidence = verify(images, candidate)
+        if evidence.confirmed:
+            return Match(candidate, evidence)
+    return None
 
 
 def keeper_rank(
@@ -173,7 +172,9 @@ def keeper_rank(
     def rank(file: int) -> tuple:
         image = image_of_file[file]
         record = files[file]
-        pixels = int(images.width[image]) * int(images.height[image])
+        left, top, right, bottom = images.content_box[image]
+        # Pixels of picture: a border or letterbox adds pixels but shows nothing more.
+        pixels = round(int(images.width[image]) * int(images.height[image]) * (right - left) * (bottom - top))
         return pixels, record.size, -record.mtime_ns, _reversed(record.path)
 
     return rank
@@ -190,35 +191,71 @@ def describe_same_pixels(images: ImageTable, keeper: int, image: int) -> str:
     return "same pixels, different metadata"
 
 
-def describe_edit(images: ImageTable, keeper: int, image: int, orientation: int) -> str:
-    """The edits that turn the keeper into `image`, in words, most telling first."""
-    parts = [ORIENTATIONS[orientation].name]
-    parts.append(_describe_scale(images, keeper, image, orientation))
-    if images.format[keeper] != images.format[image]:
-        parts.append(f"converted to {images.format[image]}")
-    parts.extend(_describe_tone(images.thumbs[keeper], images.thumbs[image]))
+def describe_edit(images: ImageTable, keeper: int, match: Match) -> str:
+    """The edits that turn the keeper into the other image of `match`, in words, most telling first."""
+    candidate = match.candidate
+    keeper_is_a = candidate.a == keeper
+    member = candidate.b if keeper_is_a else candidate.a
+    parts = [*_describe_geometry(candidate, keeper_is_a), _describe_scale(images, match, keeper_is_a)]
+    if images.format[keeper] != images.format[member]:
+        parts.append(f"converted to {images.format[member]}")
+    parts.extend(_describe_tone(*_aligned_colours(images, match, keeper_is_a)))
     parts = [part for part in parts if part]
     return ", ".join(parts) if parts else "recompressed"
 
 
-def _describe_scale(images: ImageTable, keeper: int, image: int, orientation: int) -> str:
-    keeper_width, keeper_height = int(images.width[keeper]), int(images.height[keeper])
-    if ORIENTATIONS[orientation].transpose:
-        keeper_width, keeper_height = keeper_height, keeper_width
-    width_ratio = int(images.width[image]) / keeper_width
-    height_ratio = int(images.height[image]) / keeper_height
-    if abs(width_ratio / height_ratio - 1) > 0.03:
+def _describe_geometry(candidate: Candidate, keeper_is_a: bool) -> list[str]:
+    """Window a of a turned by k shows window b of b: say what the member is, seen from the keeper."""
+    if candidate.window_a == ABOVE_CAPTION:
+        return [WINDOWS[ABOVE_CAPTION].name]
+    if keeper_is_a:  # the member b shows the keeper turned, inside a larger frame
+        turned = ORIENTATIONS[candidate.orientation].name
+        if candidate.window_b == CONTENT:
+            return [turned, "border added"]
+        if candidate.window_b != WHOLE:
+            return [turned, f"uncropped (the keeper is {WINDOWS[candidate.window_b].name})"]
+        return [turned]
+    return [ORIENTATIONS[INVERSE[candidate.orientation]].name, WINDOWS[candidate.window_b].name]
+
+
+def _describe_scale(images: ImageTable, match: Match, keeper_is_a: bool) -> str:
+    """Resizing, from the sizes in pixels of the two matched windows."""
+    candidate = match.candidate
+    width_a, height_a = int(images.width[candidate.a]), int(images.height[candidate.a])
+    if ORIENTATIONS[candidate.orientation].transpose:
+        width_a, height_a = height_a, width_a
+    box_a = window_box(candidate.window_a, tuple(images.content_box[candidate.a]))
+    box_b = match.evidence.box_b
+    shown_a = (width_a * (box_a[2] - box_a[0]), height_a * (box_a[3] - box_a[1]))
+    shown_b = (int(images.width[candidate.b]) * (box_b[2] - box_b[0]),
+               int(images.height[candidate.b]) * (box_b[3] - box_b[1]))
+    keeper_shown, member_shown = (shown_a, shown_b) if keeper_is_a else (shown_b, shown_a)
+    width_ratio, height_ratio = member_shown[0] / keeper_shown[0], member_shown[1] / keeper_shown[1]
+    if abs(width_ratio / height_ratio - 1) > 0.06:
         return f"resized to {width_ratio:.0%} × {height_ratio:.0%} (aspect ratio changed)".replace("%", " %")
     side = (width_ratio * height_ratio) ** 0.5
-    if abs(side - 1) < 0.015:
+    if abs(side - 1) < 0.03:
         return ""
     word = "resized" if side < 1 else "enlarged"
     return f"{word} to {side * 100:.0f} %"
 
 
-def _describe_tone(keeper: np.ndarray, image: np.ndarray) -> list[str]:
-    keeper_pixels = keeper.astype(np.float32)
-    image_pixels = image.astype(np.float32)
+def _aligned_colours(images: ImageTable, match: Match, keeper_is_a: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The keeper's and the member's matched windows, in colour, on one grid."""
+    candidate = match.candidate
+    box_a = window_box(candidate.window_a, tuple(images.content_box[candidate.a]))
+    thumb_a = orient(images.thumbs[candidate.a], candidate.orientation).astype(np.float32)
+    thumb_b = images.thumbs[candidate.b].astype(np.float32)
+    grid = (COLOUR_GRID, COLOUR_GRID)
+    window_a = np.stack([resample(thumb_a[..., c], box_a, grid) for c in range(3)], axis=-1)
+    window_b = np.stack([resample(thumb_b[..., c], match.evidence.box_b, grid) for c in range(3)], axis=-1)
+    return (window_a, window_b) if keeper_is_a else (window_b, window_a)
+
+
+COLOUR_GRID = 32
+
+
+def _describe_tone(keeper_pixels: np.ndarray, image_pixels: np.ndarray) -> list[str]:
     words = []
     if _colourfulness(image_pixels) < 2 and _colourfulness(keeper_pixels) >= 8:
         words.append("grayscale")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lookalike.decode import THUMB, Decoded
-from lookalike.signatures import perceptual_hashes
+from lookalike.signatures import content_box, perceptual_hashes, window_hashes
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +23,8 @@ class ImageTable:
     height: np.ndarray  # (N,) int32, as displayed
     format: np.ndarray  # (N,) str
     hashes: np.ndarray  # (N, 8) uint64: pHash in each orientation, see signatures.ORIENTATIONS
+    windows: np.ndarray  # (N, len(WINDOWS)) uint64: pHash of each window, upright, see signatures.WINDOWS
+    content_box: np.ndarray  # (N, 4) float32: the frame inside any uniform border, as fractions
     thumbs: np.ndarray  # (N, THUMB, THUMB, 3) uint8
     taken: list[str | None]
     camera: list[str | None]
@@ -34,6 +36,7 @@ class ImageTable:
 def table_of(decoded: Sequence[Decoded]) -> ImageTable:
     """Stack decoded images into a table, computing the perceptual hashes of all of them in one batch."""
     thumbs = np.stack([d.thumb for d in decoded]) if decoded else np.zeros((0, THUMB, THUMB, 3), np.uint8)
+    content_boxes = np.array([content_box(thumb) for thumb in thumbs], dtype=np.float32).reshape(-1, 4)
     return ImageTable(
         content_hash=np.array([d.content_hash for d in decoded], dtype="S16"),
         pixel_hash=np.array([d.pixel_hash for d in decoded], dtype="S16"),
@@ -41,6 +44,8 @@ def table_of(decoded: Sequence[Decoded]) -> ImageTable:
         height=np.array([d.height for d in decoded], dtype=np.int32),
         format=np.array([d.format for d in decoded], dtype=str),
         hashes=perceptual_hashes(thumbs),
+        windows=window_hashes(thumbs, content_boxes),
+        content_box=content_boxes,
         thumbs=thumbs,
         taken=[d.taken for d in decoded],
         camera=[d.camera for d in decoded],

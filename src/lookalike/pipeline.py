@@ -27,12 +27,11 @@ import numpy as np
 from lookalike.cache import Cache, default_cache_path
 from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, decode_all
 from lookalike.exact import find_identical
-from lookalike.group import Group, Match, build_groups
+from lookalike.group import Group, build_groups
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
 from lookalike.images import ImageTable, table_of
-from lookalike.search import hamming_join, hamming_pairs
-from lookalike.signatures import INVERSE
-from lookalike.verify import Candidate, compare
+from lookalike.search import Candidate, find_candidates
+from lookalike.verify import Match, verify_all
 from lookalike.walk import FileRecord, Problem, WalkOptions, check_unchanged, walk
 
 
@@ -213,28 +212,19 @@ class _Scan:
             image_of_file = np.array([row_of[digest] for digest in contents], dtype=np.int64)
         return images, image_of_file
 
-    def search(self, images: ImageTable):
+    def search(self, images: ImageTable) -> list[Candidate]:
         with self._stage(Stage.SEARCH, len(images)):
-            return find_candidates(images.hashes, self.options.radius)
+            return find_candidates(images, self.options.radius)
 
-    def verify(self, images: ImageTable, candidates) -> list[Match]:
-        apart = self._not_duplicates(images)
-        matches = []
+    def verify(self, images: ImageTable, candidates: list[Candidate]) -> list[Match]:
+        self.apart = self._not_duplicates(images)
         with self._stage(Stage.VERIFY, len(candidates)) as advance:
-            for candidate in candidates:
-                advance(1)
-                if (candidate.a, candidate.b) in apart:
-                    continue
-                evidence = compare(images.thumbs[candidate.a], images.thumbs[candidate.b], candidate.orientation)
-                if evidence.confirmed:
-                    matches.append(Match(candidate, evidence))
-        self.apart = apart
-        return matches
+            return verify_all(images, candidates, self.apart, advance)
 
     def group(self, files: list[FileRecord], image_of_file: np.ndarray, images: ImageTable,
               matches: list[Match]) -> list[Group]:
         with self._stage(Stage.GROUP, len(matches)):
-            return build_groups(files, image_of_file, images, matches, self.apart)
+            return build_groups(files, image_of_file, images, matches, self.options.radius, self.apart)
 
     def histograms(self, files: list[FileRecord], image_of_file: np.ndarray,
                    images: ImageTable) -> dict[int, np.ndarray]:
@@ -274,33 +264,6 @@ class _Scan:
             if a in row_of and b in row_of:
                 apart.add((min(row_of[a], row_of[b]), max(row_of[a], row_of[b])))
         return apart
-
-
-def find_candidates(hashes: np.ndarray, radius: int) -> list[Candidate]:
-    """Pairs of images whose hashes are within `radius` bits in some orientation, the closest one each.
-
-    `hashes` is (N, 8): each image's pHash in each orientation. Image b is a candidate copy of image a in
-    orientation k when a's k-th hash is near b's upright hash; a pair is listed once, as (a < b).
-    """
-    found = [_with_orientation(hamming_pairs(hashes[:, 0], radius), 0)]
-    for k in range(1, hashes.shape[1]):
-        found.append(_with_orientation(hamming_join(hashes[:, k], hashes[:, 0], radius), k))
-    pairs = np.concatenate(found)
-    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    flipped = pairs[:, 0] > pairs[:, 1]
-    pairs[flipped] = pairs[flipped][:, [1, 0, 2]]
-    pairs[flipped, 2] = np.asarray(INVERSE)[pairs[flipped, 2]]
-    distances = np.bitwise_count(hashes[pairs[:, 0], pairs[:, 2]] ^ hashes[pairs[:, 1], 0]).astype(np.int64)
-    order = np.lexsort((distances, pairs[:, 1], pairs[:, 0]))
-    pairs, distances = pairs[order], distances[order]
-    first = np.ones(len(pairs), bool)
-    first[1:] = (pairs[1:, 0] != pairs[:-1, 0]) | (pairs[1:, 1] != pairs[:-1, 1])
-    return [Candidate(int(a), int(b), int(k), int(d)) for (a, b, k), d in zip(pairs[first], distances[first],
-                                                                               strict=True)]
-
-
-def _with_orientation(pairs: np.ndarray, orientation: int) -> np.ndarray:
-    return np.column_stack([pairs.reshape(-1, 2), np.full(len(pairs), orientation, np.int64)])
 
 
 def _same_digest(digest: bytes, column_entry: np.bytes_) -> bool:

@@ -36,6 +36,9 @@ from math import comb
 import numba
 import numpy as np
 
+from lookalike.images import ImageTable
+from lookalike.signatures import ABOVE_CAPTION, CONTENT, WHOLE, WHOLE_BOX, WINDOWS
+
 HASH_BITS = 64
 # A dense offset table over 2**24 substring values is 64 MiB; wider substrings are never worth it.
 MAX_SUBSTRING_BITS = 24
@@ -329,3 +332,101 @@ def _grown(codes: np.ndarray) -> np.ndarray:
     grown = np.empty(2 * len(codes), dtype=codes.dtype)
     grown[: len(codes)] = codes
     return grown
+
+
+# --- candidate pairs of images: which hashes are searched against which --------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """Window `window_a` of image a turned by `orientation` may show window `window_b` of image b."""
+
+    a: int
+    b: int
+    orientation: int
+    window_a: int
+    window_b: int
+    distance: int  # perceptual hash bits apart
+
+
+def find_candidates(images: ImageTable, radius: int) -> list[Candidate]:
+    """Pairs of images that may show the same picture, each with the alignment under which its hashes met.
+
+    Searched: the whole frame of each image, in each orientation, against every window of every other image
+    (crops, and the content inside borders), and the part above a bottom caption band against the same part
+    (captions and overlays). An unordered pair appears at most `HYPOTHESES_PER_PAIR` times, closest first.
+    """
+    queries, index = _queries(images, np.arange(len(images))), _index(images, np.arange(len(images)))
+    pairs = hamming_join(queries.hashes, index.hashes, radius)
+    return _candidates(queries, index, pairs[:, 0], pairs[:, 1])
+
+
+def candidates_between(images: ImageTable, a: int, b: int, radius: int) -> list[Candidate]:
+    """Every alignment of images a and b that `find_candidates` could propose within `radius`, closest first."""
+    rows = np.array([a, b])
+    queries, index = _queries(images, rows), _index(images, rows)
+    query_rows, index_rows = np.divmod(np.arange(len(queries.hashes) * len(index.hashes)), len(index.hashes))
+    near = np.bitwise_count(queries.hashes[query_rows] ^ index.hashes[index_rows]) <= radius
+    return _candidates(queries, index, query_rows[near], index_rows[near])
+
+
+HYPOTHESES_PER_PAIR = 3
+# The simplest explanation first: whole frames, then a border, then crops, then a caption band.
+WINDOW_RANK = np.array([{WHOLE: 0, CONTENT: 1, ABOVE_CAPTION: 3}.get(window, 2) for window in range(len(WINDOWS))])
+
+
+@dataclass(frozen=True, slots=True)
+class _Hashes:
+    """Hashes to search, each with the image it belongs to, the orientation and the window it was taken in."""
+
+    hashes: np.ndarray
+    owner: np.ndarray
+    orientation: np.ndarray
+    window: np.ndarray
+
+
+def _queries(images: ImageTable, rows: np.ndarray) -> _Hashes:
+    """Each image's whole frame in all orientations, and its part above a caption band, upright."""
+    n, orientations = len(rows), images.hashes.shape[1]
+    return _Hashes(
+        hashes=np.concatenate([images.hashes[rows].T.reshape(-1), images.windows[rows, ABOVE_CAPTION]]),
+        owner=np.concatenate([np.tile(rows, orientations), rows]),
+        orientation=np.concatenate([np.repeat(np.arange(orientations), n), np.zeros(n, np.int64)]),
+        window=np.concatenate([np.full(n * orientations, WHOLE), np.full(n, ABOVE_CAPTION)]),
+    )
+
+
+def _index(images: ImageTable, rows: np.ndarray) -> _Hashes:
+    """Every window of every image, upright; content windows only where there is a border to remove."""
+    n, count = len(rows), images.windows.shape[1]
+    bordered = (images.content_box[rows] != np.array(WHOLE_BOX, np.float32)).any(axis=1)
+    window = np.repeat(np.arange(count), n)
+    keep = (window != CONTENT) | np.tile(bordered, count)
+    return _Hashes(
+        hashes=images.windows[rows].T.reshape(-1)[keep],
+        owner=np.tile(rows, count)[keep],
+        orientation=np.zeros(int(keep.sum()), np.int64),
+        window=window[keep],
+    )
+
+
+def _candidates(queries: _Hashes, index: _Hashes, query_rows: np.ndarray, index_rows: np.ndarray) -> list[Candidate]:
+    """Matched hashes → candidates: different images, compatible windows, closest hypotheses per pair."""
+    a, b = queries.owner[query_rows], index.owner[index_rows]
+    query_window, index_window = queries.window[query_rows], index.window[index_rows]
+    compatible = np.where(query_window == WHOLE, index_window != ABOVE_CAPTION, index_window == ABOVE_CAPTION)
+    keep = (a != b) & compatible
+    query_rows, index_rows, a, b = query_rows[keep], index_rows[keep], a[keep], b[keep]
+    query_window, index_window = query_window[keep], index_window[keep]
+    distances = np.bitwise_count(queries.hashes[query_rows] ^ index.hashes[index_rows]).astype(np.int64)
+    candidates: list[Candidate] = []
+    per_pair: dict[tuple[int, int], int] = {}
+    complexity = np.maximum(WINDOW_RANK[query_window], WINDOW_RANK[index_window])
+    for row in np.lexsort((distances, complexity, np.maximum(a, b), np.minimum(a, b))):
+        pair = (int(min(a[row], b[row])), int(max(a[row], b[row])))
+        per_pair[pair] = per_pair.get(pair, 0) + 1
+        if per_pair[pair] <= HYPOTHESES_PER_PAIR:
+            query, entry = query_rows[row], index_rows[row]
+            candidates.append(Candidate(int(a[row]), int(b[row]), int(queries.orientation[query]),
+                                        int(queries.window[query]), int(index.window[entry]), int(distances[row])))
+    return candidates

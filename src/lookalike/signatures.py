@@ -5,8 +5,14 @@ coefficient (above the block's median or not). Mirroring an image only flips the
 DCT coefficients and transposing it transposes them, so the hashes of all eight orientations of an image
 (the dihedral group: rotations by 90° and mirror images) come from one DCT, without touching pixels again.
 
+Crops and borders move the picture inside the frame, so one hash of the whole frame cannot match them. Each
+image also gets the hashes of a few windows (`WINDOWS`): the centre, each two-thirds side, the part above a
+bottom caption band, and its content inside any uniform border. A crop's whole-frame hash matches its
+original's window hash; a bordered copy's content hash matches its original's whole-frame hash.
+
 Guarantees: `perceptual_hashes(thumbs)[i, k]` is the pHash of `orient(thumbs[i], k)` (up to rounding in the
-grey conversion), so a copy rotated or mirrored by orientation k matches its original's k-th hash.
+grey conversion), so a copy rotated or mirrored by orientation k matches its original's k-th hash;
+`window_hashes(thumbs, boxes)[i, w]` is the pHash of window w of thumbnail i, upright.
 """
 
 from __future__ import annotations
@@ -55,6 +61,36 @@ def orient(pixels: np.ndarray, k: int) -> np.ndarray:
     return pixels
 
 
+Box = tuple[float, float, float, float]  # left, top, right, bottom, as fractions of the frame
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A part of the frame that a copy may show on its own; `box` is None for the image's own content box."""
+
+    name: str  # what a copy showing only this window is, relative to its original
+    box: Box | None
+
+
+WINDOWS = (
+    Window("", (0.0, 0.0, 1.0, 1.0)),
+    Window("cropped to 90 % (centre)", (0.05, 0.05, 0.95, 0.95)),
+    Window("cropped to 67 % (left)", (0.0, 0.0, 2 / 3, 1.0)),
+    Window("cropped to 67 % (right)", (1 / 3, 0.0, 1.0, 1.0)),
+    Window("cropped to 67 % (top)", (0.0, 0.0, 1.0, 2 / 3)),
+    Window("cropped to 67 % (bottom)", (0.0, 1 / 3, 1.0, 1.0)),
+    Window("caption or overlay at bottom", (0.0, 0.0, 1.0, 0.88)),
+    Window("border removed", None),
+)
+WHOLE, CENTRE, LEFT, RIGHT, TOP, BOTTOM, ABOVE_CAPTION, CONTENT = range(len(WINDOWS))
+WHOLE_BOX: Box = (0.0, 0.0, 1.0, 1.0)
+
+
+def window_box(window: int, content_box: Box) -> Box:
+    box = WINDOWS[window].box
+    return content_box if box is None else box
+
+
 def grey(thumbs: np.ndarray) -> np.ndarray:
     """(N, S, S, 3) uint8 RGB → (N, S, S) float32 luma (ITU-R 601, as Pillow's "L")."""
     return thumbs.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -65,6 +101,84 @@ def perceptual_hashes(thumbs: np.ndarray) -> np.ndarray:
     coefficients = low_frequencies(_shrink(grey(thumbs), GREY_SIDE))
     variants = np.stack([_orient_coefficients(coefficients, k) for k in range(len(ORIENTATIONS))], axis=1)
     return pack_bits(variants > np.median(variants, axis=(2, 3), keepdims=True))
+
+
+def window_hashes(thumbs: np.ndarray, content_boxes: np.ndarray) -> np.ndarray:
+    """(N, S, S, 3) thumbnails and (N, 4) content boxes → (N, len(WINDOWS)) uint64: each window's pHash."""
+    tones = grey(thumbs)
+    columns = [_window_hash(tones, content_boxes if window.box is None else window.box) for window in WINDOWS]
+    return np.stack(columns, axis=1)
+
+
+def _window_hash(tones: np.ndarray, boxes: Box | np.ndarray) -> np.ndarray:
+    """pHashes of one box of every image (a shared `Box`), or of each image's own box ((N, 4) array)."""
+    grid = (GREY_SIDE, GREY_SIDE)
+    if isinstance(boxes, tuple):
+        crops = resample_boxes_of_many(tones, boxes, grid)
+    else:
+        crops = np.stack([resample(tone, tuple(box), grid) for tone, box in zip(tones, boxes, strict=True)])
+    coefficients = low_frequencies(crops.reshape(-1, *grid))
+    return pack_bits(coefficients > np.median(coefficients, axis=(1, 2), keepdims=True))
+
+
+def content_box(thumb: np.ndarray, tolerance: float = 12.0) -> Box:
+    """The part of the frame inside a uniform border (white, black or any flat colour), or the whole frame."""
+    pixels = thumb.astype(np.float32)
+    side_rows, side_columns = pixels.shape[:2]
+    flat_rows = _flat_lines(pixels, tolerance)
+    flat_columns = _flat_lines(pixels.swapaxes(0, 1), tolerance)
+    top, bottom = _run_length(flat_rows), _run_length(flat_rows[::-1])
+    left, right = _run_length(flat_columns), _run_length(flat_columns[::-1])
+    if top + bottom >= side_rows - 4 or left + right >= side_columns - 4:
+        return WHOLE_BOX  # a flat image: no content to find inside it
+    return (left / side_columns, top / side_rows, 1 - right / side_columns, 1 - bottom / side_rows)
+
+
+def _flat_lines(pixels: np.ndarray, tolerance: float) -> np.ndarray:
+    """Rows of one colour, the colour of the image's corner (a border is the same colour all round)."""
+    corner = pixels[0, 0]
+    return (np.abs(pixels - corner).max(axis=(1, 2)) <= tolerance)
+
+
+def _run_length(flags: np.ndarray) -> int:
+    """How many leading entries are True, plus one for the blended edge pixel when there are any."""
+    count = int(np.argmin(flags)) if not flags.all() else len(flags)
+    return count + 1 if count else 0
+
+
+def resample(image: np.ndarray, box: Box, shape: tuple[int, int]) -> np.ndarray:
+    """Bilinear samples of `box` (fractions of the frame) of a grey `image` on a grid of `shape` (rows, columns)."""
+    return resample_boxes(image, np.array([box], dtype=np.float64), shape)[0]
+
+
+def resample_boxes_of_many(images: np.ndarray, box: Box, shape: tuple[int, int]) -> np.ndarray:
+    """`resample` of the same box of each of (N, rows, columns) grey images: (N, *shape)."""
+    boxes = np.array([box], dtype=np.float64)
+    down = _interpolation(boxes[:, 1], boxes[:, 3], shape[0], images.shape[1])[0]
+    across = _interpolation(boxes[:, 0], boxes[:, 2], shape[1], images.shape[2])[0]
+    return (down @ images.astype(np.float32) @ across.T).astype(np.float32)
+
+
+def resample_boxes(image: np.ndarray, boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """`resample` for each of (M, 4) boxes at once, as two batched matrix products: (M, rows, columns)."""
+    rows, columns = image.shape
+    down = _interpolation(boxes[:, 1], boxes[:, 3], shape[0], rows)  # (M, rows out, rows in)
+    across = _interpolation(boxes[:, 0], boxes[:, 2], shape[1], columns)  # (M, columns out, columns in)
+    return (down @ image.astype(np.float32) @ across.transpose(0, 2, 1)).astype(np.float32)
+
+
+def _interpolation(start: np.ndarray, end: np.ndarray, count: int, size: int) -> np.ndarray:
+    """(M, count, size) matrices of linear interpolation weights: row i samples position i of each span."""
+    fractions = (np.arange(count) + 0.5) / count
+    positions = np.clip((start[:, None] + fractions[None, :] * (end - start)[:, None]) * size - 0.5, 0, size - 1)
+    lower = np.floor(positions).astype(np.intp)
+    upper = np.minimum(lower + 1, size - 1)
+    weight = (positions - lower).astype(np.float32)
+    matrices = np.zeros((len(start), count, size), np.float32)
+    spans, samples = np.indices(lower.shape)
+    np.add.at(matrices, (spans, samples, lower), 1 - weight)
+    np.add.at(matrices, (spans, samples, upper), weight)
+    return matrices
 
 
 def low_frequencies(images: np.ndarray) -> np.ndarray:
