@@ -449,12 +449,12 @@ def _worker_main(connection: Connection, work: Callable[[str, int], object], max
     """A worker's life: answer each file of each batch, in order, until told to stop or orphaned."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interruption stops
     _limit_memory(WORKER_MEMORY)
-    connection.send(_READY)
     try:
+        connection.send(_READY)
         while True:
             for index, path in connection.recv():
                 connection.send((index, _answer(work, path, max_pixels)))
-    except EOFError:
+    except (EOFError, OSError):  # the parent is gone (finished, interrupted or killed): so is this worker
         return
 
 
