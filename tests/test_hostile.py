@@ -166,3 +166,8 @@ def test_random_bytes_behind_any_magic_become_a_problem(tmp_path_factory, conten
     assert isinstance(result, Decoded | Problem)
     if isinstance(result, Problem):
         assert result.reason and "\n" not in result.reason
+
+
+def test_text_is_text_even_when_a_character_is_cut_at_the_sniffed_length(tmp_path):
+    (tmp_path / "notes.jpg").write_bytes(("x" * 63 + "élan").encode())  # byte 64 is half of "é"
+    assert walked([tmp_path])[1] == {str(tmp_path / "notes.jpg"): "not an image: text"}

@@ -43,7 +43,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lookalike.exact import content_hash
-from lookalike.formats import format_name, raw_format, sniff_format
+from lookalike.formats import SNIFFED_RAW_FORMATS, format_name, raw_format, sniff_format
 from lookalike.walk import HEAD, Problem, describe_open_error, open_regular
 
 THUMB = 64
@@ -51,6 +51,7 @@ DEFAULT_MAX_PIXELS = 100_000_000
 DEFAULT_TIMEOUT = 60.0
 WORKER_MEMORY = 1536 * 2**20  # bytes of data one worker may hold: a 100-megapixel image and the file's bytes
 RAW_INSTALL = 'pip install "lookalike[raw]"'
+_TOO_BIG = f"refused: decoding needs more than the {WORKER_MEMORY // 2**20} MB a worker may use"
 REDUCING_GAP = 4.0
 PREVIEW_MIN_SIDE = 4 * THUMB  # an embedded RAW preview smaller than this (a contact-sheet thumbnail) is not used
 
@@ -116,9 +117,6 @@ def decode_file(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded | Pr
         return Problem(path, _TOO_BIG)
     except Exception as error:  # a decoder's bug on one file must not stop the scan
         return Problem(path, describe_decode_error(error))
-
-
-_TOO_BIG = f"refused: decoding needs more than the {WORKER_MEMORY // 2**20} MB a worker may use"
 
 
 def decode_bytes(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, extension: str = "") -> Decoded:
@@ -242,8 +240,8 @@ def _decode_raw(data: bytes, raw_kind: str, max_pixels: int) -> Decoded | None:
         try:
             raw.open_buffer(io.BytesIO(data))
         except rawpy.LibRawFileUnsupportedError:
-            if raw_format(sniff_format(data[:HEAD]), "") is not None:
-                raise  # RAW by content, not only by name: damaged
+            if sniff_format(data[:HEAD]) in SNIFFED_RAW_FORMATS:
+                raise  # a RAW by its content, not only by its name: a damaged one
             return None
         sizes = raw.sizes
         _check_pixels((sizes.raw_width, sizes.raw_height), (sizes.raw_width, sizes.raw_height), max_pixels)

@@ -9,11 +9,13 @@ Guarantees:
   (`open_regular`); symlinks are not followed unless asked, a symlink loop is never walked twice, and one that
   is not followed is reported as a loop or as dangling when it leads nowhere;
 - folders are walked with an explicit stack, so no nesting depth exhausts Python's recursion limit;
+- `check_unchanged` tells, later in the scan, whether a file is still the one the walk found;
 - paths are `str` in the file system encoding with surrogate escapes, so any bytes survive losslessly.
 """
 
 from __future__ import annotations
 
+import codecs
 import errno
 import fnmatch
 import os
@@ -226,8 +228,8 @@ def describe_content(head: bytes) -> str:
     """Name what a file that is not an image seems to be, from its first bytes."""
     if not head.strip(b"\x00"):
         return "only zero bytes"
-    try:
-        head.decode("utf-8")
+    try:  # not final: a character cut at the end of `head` is still text
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
         return "unknown binary content"
     return "text"
