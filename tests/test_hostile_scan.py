@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import ctypes
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -17,7 +18,8 @@ from pathlib import Path
 from lookalike import report, scan
 from lookalike.pipeline import Progress, ScanOptions, Stage
 
-from .hostile import Corpus, build_corpus
+from .conftest import open_rgb
+from .hostile import Corpus, build_corpus, dng_bytes
 
 MEMORY_BUDGET = 2 * 10**9  # bytes of resident memory the scan (its largest process) may reach
 _PR_CAPBSET_DROP = 24
@@ -119,3 +121,27 @@ def test_files_that_change_or_vanish_during_the_scan_are_reported(tmp_path, phot
         str(tmp_path / "coffee.jpg"): "vanished during the scan",
     }
     assert [record.path for record in result.files] == [str(tmp_path / "coins.jpg")]
+
+
+def test_a_raw_read_without_rawpy_is_read_once_rawpy_is_installed(tmp_path, photos):
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    (camera / "IMG_0002.DNG").write_bytes(dng_bytes(open_rgb(photos["coffee"])))
+    blocker = tmp_path / "without rawpy" / "rawpy"  # an importable rawpy that is not there, for every process
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('rawpy is not installed')\n")
+    args = ["scan", str(camera), "--json", "-", "--cache", str(tmp_path / "cache.sqlite"), "-q"]
+    without = subprocess.run([sys.executable, "-m", "lookalike", *args], capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": str(blocker.parent)}, check=True)
+    [error] = json.loads(without.stdout)["errors"]
+    assert error["reason"] == 'camera RAW (DNG) needs the optional rawpy package: pip install "lookalike[raw]"'
+    with_rawpy = subprocess.run([sys.executable, "-m", "lookalike", *args], capture_output=True, text=True,
+                                check=True)
+    assert json.loads(with_rawpy.stdout)["errors"] == []  # the failure was not remembered against the file
+
+
+def test_a_folder_of_nothing_but_broken_files_is_scanned(tmp_path):
+    (tmp_path / "empty.jpg").touch()
+    (tmp_path / "text.png").write_text("not a picture")
+    result = scan([tmp_path], ScanOptions(cache=None, jobs=1))
+    assert (len(result.files), len(result.groups), len(result.problems)) == (0, 0, 2)

@@ -295,6 +295,12 @@ def _text(value: object) -> str | None:
     return text or None
 
 
+def needs_install(reason: str) -> bool:
+    """Whether a failure's reason is a missing optional package: not the file's fault, so not to be
+    remembered against the file (after the install, the next scan must try it again)."""
+    return "pip install" in reason
+
+
 def describe_decode_error(error: Exception) -> str:
     """A decoder's exception in the words of a report: what is wrong with the file, not with the code."""
     if isinstance(error, UnidentifiedImageError):

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from lookalike.cache import Cache, default_cache_path
-from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, decode_all
+from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, decode_all, needs_install
 from lookalike.exact import find_identical
 from lookalike.group import Group, build_groups
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
@@ -198,7 +198,8 @@ class _Scan:
                     contents[index] = result.content_hash
                     self.fresh.append(result)
         self.problems += [Problem(record.path, reason) for record, reason in failures]
-        self.cache.remember_failures(failures[len(self.known_failures):])
+        self.cache.remember_failures((record, reason) for record, reason in failures[len(self.known_failures):]
+                                     if not needs_install(reason))
         self.cache.remember_images(self.fresh)
         self.cache.remember_contents((records[i], digest) for i, digest in contents.items())
         return decoded, contents

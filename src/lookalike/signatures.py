@@ -98,6 +98,8 @@ def grey(thumbs: np.ndarray) -> np.ndarray:
 
 def perceptual_hashes(thumbs: np.ndarray) -> np.ndarray:
     """(N, S, S, 3) uint8 thumbnails → (N, 8) uint64: the pHash of each thumbnail in each orientation."""
+    if len(thumbs) == 0:  # a scan in which no file could be read
+        return np.zeros((0, len(ORIENTATIONS)), np.uint64)
     coefficients = low_frequencies(_shrink(grey(thumbs), GREY_SIDE))
     variants = np.stack([_orient_coefficients(coefficients, k) for k in range(len(ORIENTATIONS))], axis=1)
     return pack_bits(variants > np.median(variants, axis=(2, 3), keepdims=True))
@@ -105,6 +107,8 @@ def perceptual_hashes(thumbs: np.ndarray) -> np.ndarray:
 
 def window_hashes(thumbs: np.ndarray, content_boxes: np.ndarray) -> np.ndarray:
     """(N, S, S, 3) thumbnails and (N, 4) content boxes → (N, len(WINDOWS)) uint64: each window's pHash."""
+    if len(thumbs) == 0:
+        return np.zeros((0, len(WINDOWS)), np.uint64)
     tones = grey(thumbs)
     columns = [_window_hash(tones, content_boxes if window.box is None else window.box) for window in WINDOWS]
     return np.stack(columns, axis=1)
