@@ -305,7 +305,8 @@ def describe_decode_error(error: Exception) -> str:
     """A decoder's exception in the words of a report: what is wrong with the file, not with the code."""
     if isinstance(error, UnidentifiedImageError):
         return f"not a readable image: unknown or unsupported format{HEIF_INSTALL_HINT}"
-    message = str(error).strip()
+    first = error.args[0] if error.args else ""
+    message = (first.decode("utf-8", "replace") if isinstance(first, bytes) else str(error)).strip()  # LibRaw: bytes
     if isinstance(error, EOFError) or "truncated" in message.lower():
         return "damaged image: file is truncated"
     if rawpy is not None and isinstance(error, rawpy.LibRawError):
