@@ -400,8 +400,9 @@ def _collect(worker: _Worker, paths: Sequence[str], pending: deque[deque[int]], 
     try:
         while worker.connection.poll():
             message = worker.connection.recv()
-            if message == _READY:
+            if message == _READY:  # the time limit is for decoding, not for starting a process
                 worker.started = True
+                worker.deadline = time.monotonic() + timeout
                 continue
             index, result = message
             worker.batch.popleft()
