@@ -18,9 +18,9 @@ Guarantees, for every file given:
 - anything that goes wrong becomes a `Problem` with a plain reason; nothing raises.
 
 `decode_all` runs the decoding in worker processes, each limited to `WORKER_MEMORY` bytes of data, so that a
-decompression bomb that lies in its header fails its own file with "needs more memory" instead of exhausting
-the machine; a worker that hangs longer than `timeout` on one file, or dies inside a C library, is killed and
-replaced, and only that file is reported.
+decompression bomb that lies in its header fails its own file ("decoding needs more than the 1536 MB a worker
+may use") instead of exhausting the machine; a worker that hangs longer than `timeout` on one file, or dies
+inside a C library, is killed and replaced, and only that file is reported.
 """
 
 from __future__ import annotations
