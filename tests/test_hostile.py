@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from lookalike.decode import Decoded, decode_bytes, decode_file
 from lookalike.formats import IMAGE_EXTENSIONS, sniff_format
-from lookalike.walk import FileRecord, NotRegularFile, Problem, open_regular, walk
+from lookalike.walk import FileRecord, NotRegularFile, Problem, has_image_extension, open_regular, walk
 
 from .conftest import open_rgb
 from .hostile import _encoded, broken_files, odd, special_files
@@ -113,7 +113,7 @@ def test_the_walk_accounts_for_every_file_whatever_its_name_and_bytes(tmp_path_f
         shown = os.fsdecode(path)
         if content and sniff_format(content) is not None:
             assert shown in records
-        elif os.path.splitext(shown)[1].lower() in IMAGE_EXTENSIONS:
+        elif has_image_extension(shown):
             assert problems.get(shown)
         else:
             assert shown not in records and shown not in problems
@@ -171,3 +171,8 @@ def test_random_bytes_behind_any_magic_become_a_problem(tmp_path_factory, conten
 def test_text_is_text_even_when_a_character_is_cut_at_the_sniffed_length(tmp_path):
     (tmp_path / "notes.jpg").write_bytes(("x" * 63 + "élan").encode())  # byte 64 is half of "é"
     assert walked([tmp_path])[1] == {str(tmp_path / "notes.jpg"): "not an image: text"}
+
+
+def test_a_file_named_only_by_its_extension_is_named_like_an_image(tmp_path):
+    (tmp_path / ".jpeg").write_text("text")  # a name another tool froze on
+    assert walked([tmp_path])[1] == {str(tmp_path / ".jpeg"): "not an image: text"}

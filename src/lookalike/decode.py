@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import resource
 import signal
 import time
@@ -43,7 +42,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lookalike.exact import content_hash
-from lookalike.formats import SNIFFED_RAW_FORMATS, format_name, raw_format, sniff_format
+from lookalike.formats import SNIFFED_RAW_FORMATS, extension_of, format_name, raw_format, sniff_format
 from lookalike.walk import HEAD, Problem, describe_open_error, open_regular
 
 THUMB = 64
@@ -110,7 +109,7 @@ def decode_file(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded | Pr
     except MemoryError:
         return Problem(path, _TOO_BIG)
     try:
-        return decode_bytes(data, max_pixels, os.path.splitext(path)[1])
+        return decode_bytes(data, max_pixels, extension_of(path))
     except _Refused as refusal:
         return Problem(path, str(refusal))
     except MemoryError:

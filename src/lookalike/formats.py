@@ -7,6 +7,8 @@ as "TIFF"; `raw_format` names them by their extension, and the decoder confirms 
 
 from __future__ import annotations
 
+import os
+
 RAW_EXTENSIONS = {
     ".cr2": "CR2", ".cr3": "CR3", ".nef": "NEF", ".nrw": "NRW", ".arw": "ARW", ".srf": "SRF", ".sr2": "SR2",
     ".dng": "DNG", ".raf": "RAF", ".orf": "ORF", ".rw2": "RW2", ".pef": "PEF", ".srw": "SRW",
@@ -63,6 +65,12 @@ def _tiff_flavour(head: bytes) -> str:
     if head[8:10] == b"CR":
         return "CR2"
     return "TIFF"
+
+
+def extension_of(path: str) -> str:
+    """The lower-case extension of a file's name; a dot-file's whole name counts (".jpeg" is named like a JPEG)."""
+    name = os.path.basename(path)
+    return name[name.rfind("."):].lower() if "." in name else ""
 
 
 def raw_format(sniffed: str | None, extension: str) -> str | None:

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from lookalike.formats import IMAGE_EXTENSIONS, sniff_format
+from lookalike.formats import IMAGE_EXTENSIONS, extension_of, sniff_format
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +191,7 @@ def _visit_file(
 
 
 def has_image_extension(path: str) -> bool:
-    return os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS
+    return extension_of(path) in IMAGE_EXTENSIONS
 
 
 def _matches(relative: str, name: str, globs: Sequence[str]) -> bool:
