@@ -176,3 +176,11 @@ def test_text_is_text_even_when_a_character_is_cut_at_the_sniffed_length(tmp_pat
 def test_a_file_named_only_by_its_extension_is_named_like_an_image(tmp_path):
     (tmp_path / ".jpeg").write_text("text")  # a name another tool froze on
     assert walked([tmp_path])[1] == {str(tmp_path / ".jpeg"): "not an image: text"}
+
+
+def test_a_file_larger_than_a_worker_may_hold_is_refused_unread(tmp_path):
+    path = tmp_path / "sparse.jpg"
+    with open(path, "wb") as handle:  # 8 GB on paper, a few bytes on disk
+        handle.write(b"\xff\xd8\xff\xe0")
+        handle.truncate(8 * 2**30)
+    assert decode_file(str(path)).reason.startswith("refused: decoding needs more than the")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import resource
 import signal
 import time
@@ -103,6 +104,8 @@ def decode_file(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded | Pr
     """Decode one file into a `Decoded`, or say why it cannot be."""
     try:
         with open_regular(path) as handle:
+            if os.fstat(handle.fileno()).st_size > WORKER_MEMORY:  # a worker could not even hold its bytes
+                return Problem(path, _TOO_BIG)
             data = handle.read()
     except OSError as error:
         return Problem(path, describe_open_error(error))
