@@ -354,7 +354,8 @@ def find_candidates(images: ImageTable, radius: int) -> list[Candidate]:
 
     Searched: the whole frame of each image, in each orientation, against every window of every other image
     (crops, and the content inside borders), and the part above a bottom caption band against the same part
-    (captions and overlays). An unordered pair appears at most `HYPOTHESES_PER_PAIR` times, closest first.
+    (captions and overlays). A pair appears once per kind of alignment (whole frames, a border, a crop, a
+    caption band), with its closest hypothesis of that kind, the simplest kind first.
     """
     queries, index = _queries(images, np.arange(len(images))), _index(images, np.arange(len(images)))
     pairs = hamming_join(queries.hashes, index.hashes, radius)
@@ -370,7 +371,6 @@ def candidates_between(images: ImageTable, a: int, b: int, radius: int) -> list[
     return _candidates(queries, index, query_rows[near], index_rows[near])
 
 
-HYPOTHESES_PER_PAIR = 3
 # The simplest explanation first: whole frames, then a border, then crops, then a caption band.
 WINDOW_RANK = np.array([{WHOLE: 0, CONTENT: 1, ABOVE_CAPTION: 3}.get(window, 2) for window in range(len(WINDOWS))])
 
@@ -419,14 +419,15 @@ def _candidates(queries: _Hashes, index: _Hashes, query_rows: np.ndarray, index_
     query_rows, index_rows, a, b = query_rows[keep], index_rows[keep], a[keep], b[keep]
     query_window, index_window = query_window[keep], index_window[keep]
     distances = np.bitwise_count(queries.hashes[query_rows] ^ index.hashes[index_rows]).astype(np.int64)
-    candidates: list[Candidate] = []
-    per_pair: dict[tuple[int, int], int] = {}
     complexity = np.maximum(WINDOW_RANK[query_window], WINDOW_RANK[index_window])
-    for row in np.lexsort((distances, complexity, np.maximum(a, b), np.minimum(a, b))):
-        pair = (int(min(a[row], b[row])), int(max(a[row], b[row])))
-        per_pair[pair] = per_pair.get(pair, 0) + 1
-        if per_pair[pair] <= HYPOTHESES_PER_PAIR:
-            query, entry = query_rows[row], index_rows[row]
-            candidates.append(Candidate(int(a[row]), int(b[row]), int(queries.orientation[query]),
-                                        int(queries.window[query]), int(index.window[entry]), int(distances[row])))
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    order = np.lexsort((distances, complexity, high, low))
+    key = np.stack([low, high, complexity])[:, order]
+    first = np.ones(len(order), bool)
+    first[1:] = (key[:, 1:] != key[:, :-1]).any(axis=0)
+    candidates = []
+    for row in order[first]:
+        query, entry = query_rows[row], index_rows[row]
+        candidates.append(Candidate(int(a[row]), int(b[row]), int(queries.orientation[query]),
+                                    int(queries.window[query]), int(index.window[entry]), int(distances[row])))
     return candidates
