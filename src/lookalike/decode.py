@@ -165,6 +165,11 @@ def _decode_image(image: Image.Image, digest: bytes, max_pixels: int, image_form
     )
 
 
+def as_shown(image: Image.Image) -> Image.Image:
+    """An opened image as a viewer shows it (8-bit RGB, EXIF orientation applied), for the review page."""
+    return _as_rgb(ImageOps.exif_transpose(_cmyk_as_stored(image)))
+
+
 def _thumbnail(image: Image.Image) -> np.ndarray:
     """THUMB × THUMB by LANCZOS; a large image is first box-reduced to at least REDUCING_GAP × THUMB a side,
     which Pillow documents as indistinguishable from a full LANCZOS and which is ten times faster at 100 MP."""
@@ -381,19 +386,30 @@ def _run_pool(paths: Sequence[str], jobs: int, max_pixels: int, work: Callable[[
 def _hand_out(pending: deque[deque[int]], paths: Sequence[str], workers: list[_Worker], jobs: int,
               timeout: float, start: Callable[[], _Worker]) -> None:
     """Give each idle worker a batch, starting workers up to `jobs` while batches wait."""
-    for worker in workers:
-        if pending and not worker.batch:
-            _assign(worker, pending.popleft(), paths, timeout)
+    for worker in [worker for worker in workers if not worker.batch]:
+        if pending:
+            _assign(worker, pending, paths, workers, timeout)
     while pending and len(workers) < jobs:
         worker = start()
         workers.append(worker)
-        _assign(worker, pending.popleft(), paths, timeout)
+        _assign(worker, pending, paths, workers, timeout)
 
 
-def _assign(worker: _Worker, batch: deque[int], paths: Sequence[str], timeout: float) -> None:
+def _assign(worker: _Worker, pending: deque[deque[int]], paths: Sequence[str], workers: list[_Worker],
+            timeout: float) -> None:
+    """Send `worker` the next batch; one that died while idle is dropped, and the batch waits for another."""
+    batch = pending.popleft()
+    try:
+        worker.connection.send([(index, paths[index]) for index in batch])
+    except OSError as error:
+        if not worker.started:
+            raise RuntimeError("a decoding worker process could not start") from error
+        pending.appendleft(batch)
+        _stop(worker)
+        workers.remove(worker)
+        return
     worker.batch = batch
     worker.deadline = time.monotonic() + timeout
-    worker.connection.send([(index, paths[index]) for index in batch])
 
 
 def _collect(worker: _Worker, paths: Sequence[str], pending: deque[deque[int]], workers: list[_Worker],
