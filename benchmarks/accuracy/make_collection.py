@@ -227,16 +227,12 @@ def write_files(plan: Plan, target: Target) -> list[LabelledFile]:
     files = [file for source in plan.untouched for file in copy_untouched(target, source, group_of[source.key])]
     for source in plan.originals:
         files += copy_natural_copies(target, source, group_of[source.key])
-    jobs = [EditJob(source.key, group_of[source.key], target) for source in plan.originals]
-    jobs.sort(key=lambda job: -source_area(plan, job.source))  # biggest first, so no worker idles at the end
+    biggest_first = sorted(plan.originals, key=lambda source: -source.main.area)  # no worker idles at the end
+    jobs = [EditJob(source.key, group_of[source.key], target) for source in biggest_first]
     with multiprocessing.Pool() as pool:
         for written in pool.imap_unordered(write_original_and_edits, jobs):
             files += written
     return sorted(files, key=lambda file: file.name)
-
-
-def source_area(plan: Plan, key: str) -> int:
-    return next(source.main.area for source in plan.originals if source.key == key)
 
 
 def share(part: int, whole: int) -> str:

@@ -263,7 +263,7 @@ def main() -> None:
         sys.exit("no tool could be run")
     print(f"{args.collection}: {len(labels.group_of):,} files, {scores[0].true_pairs:,} true pairs\n")
     print(summary_table(scores))
-    print("\nShare of the copies of each kind found with at least one file of their group:\n")
+    print("\nPer edit kind, share of files grouped with their original (for originals: with a copy):\n")
     print(kind_table(scores))
 
 
