@@ -269,6 +269,31 @@ def ignore_command(paths: tuple[str, ...], group: int | None, list_pairs: bool, 
     print(f"{'forgot' if forget else 'remembered'} {len(pairs):,} pairs as not duplicates")
 
 
+@app.command("review")
+@click.argument("sources", metavar="REPORT.json | PATH...", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port on 127.0.0.1 (default: any free one).")
+@click.option("--no-browser", is_flag=True, help="Print the page's address; do not open a browser.")
+@click.option("--cache", type=click.Path(dir_okay=False, path_type=Path), default=default_cache_path(),
+              show_default=True, help="Cache database (scan, and where \"not duplicates\" is kept).")
+@quiet_option
+def review_command(sources: tuple[Path, ...], port: int, no_browser: bool, cache: Path, quiet: bool) -> None:
+    """Compare and resolve groups in a local web page: a REPORT.json, or PATHS scanned first. Ctrl+C stops."""
+    from lookalike.review import Review, ReviewServer  # the web stack loads only for this command
+
+    if len(sources) == 1 and sources[0].is_file() and sources[0].suffix.lower() == ".json":
+        try:
+            with open(sources[0], encoding="utf-8") as stream:
+                document = report.read_json(stream)
+        except ValueError as error:
+            raise click.UsageError(f"{sources[0]}: {error}") from error
+    else:
+        document = _scan_and_report(list(sources), ScanOptions(cache=cache), None, None, quiet)
+    server = ReviewServer(Review(document, cache), port)
+    print(f"review at {server.url}  (Ctrl+C to stop)", flush=True)
+    server.run(open_browser=not no_browser)
+
+
 def main() -> None:
     """Entry point: usage errors become one line and exit code 2."""
     try:

@@ -252,15 +252,16 @@ def _decode_raw(data: bytes, raw_kind: str, max_pixels: int) -> Decoded | None:
             return None
         sizes = raw.sizes
         _check_pixels((sizes.raw_width, sizes.raw_height), (sizes.raw_width, sizes.raw_height), max_pixels)
-        decoded = _develop(raw, sizes, content_hash(data), raw_kind, max_pixels)
+        decoded = _develop(raw, sizes, data, raw_kind, max_pixels)
         taken = _raw_taken(raw)
     width, height = (sizes.height, sizes.width) if sizes.flip in (5, 6) else (sizes.width, sizes.height)
     return Decoded(decoded.content_hash, decoded.pixel_hash, width, height, raw_kind, decoded.thumb, taken, None)
 
 
-def _develop(raw: rawpy.RawPy, sizes: rawpy.ImageSizes, digest: bytes, raw_kind: str, max_pixels: int) -> Decoded:
+def _develop(raw: rawpy.RawPy, sizes: rawpy.ImageSizes, data: bytes, raw_kind: str, max_pixels: int) -> Decoded:
     """The RAW's picture: its embedded preview turned as the RAW says, or else a half-size development."""
-    preview = _usable_preview(raw, sizes)
+    digest = content_hash(data)
+    preview = _usable_preview(raw, sizes, len(data))
     if preview is not None:
         with preview:
             return _decode_image(preview, digest, max_pixels, raw_kind, _LIBRAW_TURNS.get(sizes.flip))
@@ -277,22 +278,28 @@ def _raw_taken(raw: rawpy.RawPy) -> str | None:
     return timestamp.strftime("%Y:%m:%d %H:%M:%S")
 
 
-def _usable_preview(raw: rawpy.RawPy, sizes: rawpy.ImageSizes) -> Image.Image | None:
-    """The embedded preview, opened, when it shows the whole frame large enough; else None."""
+def _usable_preview(raw: rawpy.RawPy, sizes: rawpy.ImageSizes, file_size: int) -> Image.Image | None:
+    """The embedded preview, opened, when it shows the whole frame large enough; else None.
+
+    An uncompressed preview is checked against the file's size before a pixel of it is touched: LibRaw hands
+    over an array as large as the preview's header claims, and reading past what the file holds crashes.
+    """
     try:
         thumb = raw.extract_thumb()
     except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
         return None
     if thumb.format == rawpy.ThumbFormat.JPEG:
         preview = Image.open(io.BytesIO(thumb.data))
+        size = preview.size
     else:
-        preview = Image.fromarray(thumb.data)
-    short, long = sorted(preview.size)
+        size = (thumb.data.shape[1], thumb.data.shape[0])
+        if thumb.data.nbytes > file_size:
+            return None
+    short, long = sorted(size)
     frame_short, frame_long = sorted((sizes.width, sizes.height))
-    if short >= PREVIEW_MIN_SIDE and abs(short / long - frame_short / frame_long) < 0.02:
-        return preview
-    preview.close()
-    return None
+    if short < PREVIEW_MIN_SIDE or abs(short / long - frame_short / frame_long) >= 0.02:
+        return None
+    return preview if thumb.format == rawpy.ThumbFormat.JPEG else Image.fromarray(thumb.data)
 
 
 def _text(value: object) -> str | None:
@@ -472,6 +479,7 @@ def _stop(worker: _Worker) -> None:
 def _worker_main(connection: Connection, work: Callable[[str, int], object], max_pixels: int) -> None:
     """A worker's life: answer each file of each batch, in order, until told to stop or orphaned."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interruption stops
+    _silence_stderr()  # C libraries print their complaints about a file; the file's Problem says it instead
     _limit_memory(WORKER_MEMORY)
     try:
         connection.send(_READY)
@@ -489,6 +497,12 @@ def _answer(work: Callable[[str, int], object], path: str, max_pixels: int) -> o
         return Problem(path, _TOO_BIG)
     except Exception as error:  # `work` should not raise; if it does, the file says why
         return Problem(path, describe_decode_error(error))
+
+
+def _silence_stderr() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
 
 
 def _limit_memory(limit: int) -> None:

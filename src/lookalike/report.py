@@ -6,7 +6,8 @@ JSON format, version 1 (fields may be added, never removed or changed in meaning
      "groups": [{"kind": "exact" | "near", "keep": PATH, "reclaimable": BYTES,
                  "members": [{"path": PATH, "match": "keeper" | "bytes" | "pixels" | "near",
                               "relation": TEXT, "distance": BITS, "size": BYTES, "width": W, "height": H,
-                              "format": NAME, "mtime_ns": NS, "content_hash": HEX}, ...]}],
+                              "format": NAME, "mtime_ns": NS, "content_hash": HEX,
+                              "taken": EXIF_DATE | null, "camera": TEXT | null}, ...]}],
      "errors": [{"path": PATH, "reason": TEXT}],
      "seconds": {STAGE: SECONDS}}
 
@@ -66,6 +67,8 @@ def _member_json(result: ScanResult, member) -> dict[str, Any]:
         "format": str(images.format[image]),
         "mtime_ns": record.mtime_ns,
         "content_hash": images.content_hash[image].hex(),
+        "taken": images.taken[image],
+        "camera": images.camera[image],
     }
 
 

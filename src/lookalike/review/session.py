@@ -1,0 +1,186 @@
+"""One review: a loaded report, the order the page shows its groups in, and resolution through the engine.
+
+Guarantees:
+- every file operation is a `lookalike.plan` applied with `lookalike.apply` and journaled (undo with
+  `lookalike.undo`); this module moves, deletes and links nothing itself;
+- a person's marks become a report of the marked groups alone, each with the chosen keeper first and only the
+  members marked for removal after it, so the engine's own guard (a group's keeper is never a step) is the
+  last-copy guard; a group with every member marked for removal is refused before any plan is made;
+- files are named to the outside world by group and member index only; `member` is the one way back to a path;
+- "not duplicates" goes to the same store as `lookalike ignore` (the cache, by content hash).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from lookalike import not_duplicates, planning, resolve
+from lookalike.planning import Action, Plan
+
+ACTIONS = (Action.TRASH, Action.REVIEW_FOLDERS, Action.HARDLINK, Action.SYMLINK)  # those undo fully puts back
+KINDS = ("exact", "near")
+OPEN, RESOLVED, IGNORED = "open", "resolved", "not duplicates"
+
+
+@dataclass(slots=True)
+class _Pending:
+    plan: Plan
+    groups: list[int]  # the report's group index of each group of the plan's report, in order
+
+
+@dataclass(slots=True)
+class _Applied:
+    outcome: resolve.Outcome
+    groups: list[int]
+    undone: bool = False
+
+
+@dataclass(slots=True)
+class Review:
+    report: dict[str, Any]
+    cache: str | os.PathLike[str] | None = None  # where "not duplicates" is kept (None: the default cache)
+    order: list[int] = field(init=False)  # group indices, most reclaimable first
+    state: dict[int, str] = field(default_factory=dict)
+    plans: dict[str, _Pending] = field(default_factory=dict)
+    journals: list[_Applied] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        groups = self.report["groups"]
+        self.order = sorted(range(len(groups)), key=lambda index: (-groups[index]["reclaimable"], index))
+
+    # reading
+
+    def page(self, kind: str = "", folder: str = "", offset: int = 0, limit: int = 50) -> dict[str, Any]:
+        shown = self.shown(kind, folder)
+        return {"total": len(shown), "offset": offset, "groups": [self._summary(i) for i in
+                                                                    shown[offset:offset + limit]]}
+
+    def shown(self, kind: str = "", folder: str = "") -> list[int]:
+        """Group indices in page order, of `kind` (all when empty) with a member whose folder contains `folder`."""
+        groups = self.report["groups"]
+        return [index for index in self.order if (not kind or groups[index]["kind"] == kind)
+                and (not folder or any(folder in os.path.dirname(m["path"]) for m in groups[index]["members"]))]
+
+    def _summary(self, index: int) -> dict[str, Any]:
+        group = self.report["groups"][index]
+        return {"index": index, "kind": group["kind"], "reclaimable": group["reclaimable"],
+                "members": len(group["members"]), "keep": _shown_path(group["keep"]),
+                "state": self.state.get(index, OPEN)}
+
+    def group(self, index: int) -> dict[str, Any]:
+        group = self._group(index)
+        return {**self._summary(index), "members": [_member_view(m) for m in group["members"]]}
+
+    def member(self, index: int, number: int) -> dict[str, Any]:
+        """The report's member `number` of group `index`; KeyError when there is none."""
+        members = self._group(index)["members"]
+        if not 0 <= number < len(members):
+            raise KeyError(number)
+        return members[number]
+
+    def _group(self, index: int) -> dict[str, Any]:
+        groups = self.report["groups"]
+        if not 0 <= index < len(groups):
+            raise KeyError(index)
+        return groups[index]
+
+    # resolving
+
+    def plan_marked(self, action: str, marks: dict[int, dict[str, list[int]]]) -> dict[str, Any]:
+        """A plan for the groups a person marked: {group: {"keep": [member...], "remove": [member...]}}."""
+        chosen = [(index, self._marked_members(index, mark)) for index, mark in sorted(marks.items())]
+        return self._plan(action, [(index, members) for index, members in chosen if len(members) > 1])
+
+    def _marked_members(self, index: int, mark: dict[str, list[int]]) -> list[dict[str, Any]]:
+        """The keeper (first kept, else the report's keeper unless marked) and then the members to remove."""
+        members = self._group(index)["members"]
+        remove = sorted(set(mark.get("remove", ())))
+        keep = [number for number in mark.get("keep", ()) if number not in remove]
+        if not keep:
+            keep = [number for number in range(len(members)) if number not in remove][:1]
+        if not keep:
+            raise ValueError(f"group {index + 1}: every copy is marked for removal; keep at least one")
+        self.member(index, keep[0])
+        return [members[keep[0]], *(self.member(index, number) for number in remove)]
+
+    def plan_bulk(self, action: str, keep: str, kind: str = "", folder: str = "") -> dict[str, Any]:
+        """A plan for every open group shown with `kind` and `folder`, each keeper chosen by the `keep` rules."""
+        groups = self.report["groups"]
+        chosen = [(i, groups[i]["members"]) for i in self.shown(kind, folder) if self.state.get(i, OPEN) == OPEN]
+        return self._plan(action, chosen, keep)
+
+    def _plan(self, action: str, chosen: list[tuple[int, list[dict[str, Any]]]], keep: str = "") -> dict[str, Any]:
+        if Action(action) not in ACTIONS:
+            raise ValueError(f"the review page does not {action}: use `lookalike apply` for it")
+        groups = self.report["groups"]
+        partial = {**self.report, "groups": [_group_of(groups[index]["kind"], members) for index, members in chosen]}
+        plan = planning.plan(partial, action, keep=keep)
+        key = secrets.token_hex(8)
+        numbers = [index for index, _ in chosen]  # the report's index of each group of `partial`
+        self.plans[key] = _Pending(plan, numbers)
+        return {"id": key, "action": plan.action.value, "summary": planning.describe(plan),
+                "steps": [_step_view(step, numbers) for step in plan.steps],
+                "skips": [{"group": numbers[skip.group - 1], **_skip_view(skip)} for skip in plan.skips]}
+
+    def apply(self, key: str) -> dict[str, Any]:
+        pending = self.plans.pop(key, None)
+        if pending is None:
+            raise ValueError("no such plan (already applied?): make the plan again")
+        outcome = resolve.apply(pending.plan)
+        touched = sorted({pending.groups[step.group - 1] for step in outcome.done})
+        self.state.update(dict.fromkeys(touched, RESOLVED))
+        self.journals.append(_Applied(outcome, touched))
+        return self._journal_view(len(self.journals) - 1)
+
+    def undo(self, number: int) -> dict[str, Any]:
+        if not 0 <= number < len(self.journals) or self.journals[number].undone:
+            raise ValueError("no such journal to undo")
+        applied = self.journals[number]
+        restored = resolve.undo(applied.outcome.journal)
+        applied.undone = True
+        for index in applied.groups:
+            self.state.pop(index, None)
+        return {**self._journal_view(number), "restored": len(restored.done),
+                "not_restored": [_skip_view(skip) for skip in restored.skipped]}
+
+    def journal_list(self) -> list[dict[str, Any]]:
+        return [self._journal_view(number) for number in range(len(self.journals))]
+
+    def _journal_view(self, number: int) -> dict[str, Any]:
+        applied = self.journals[number]
+        outcome = applied.outcome
+        return {"number": number, "journal": _shown_path(os.fspath(outcome.journal)), "action": outcome.action.value,
+                "done": [_shown_path(step.file.path) for step in outcome.done],
+                "skipped": [_skip_view(skip) for skip in outcome.skipped], "undone": applied.undone}
+
+    def not_duplicates(self, index: int) -> None:
+        not_duplicates.ignore(not_duplicates.pairs_of_group(self.report, index + 1), self.cache)
+        self.state[index] = IGNORED
+
+
+def _group_of(kind: str, members: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"kind": kind, "keep": members[0]["path"], "reclaimable": sum(m["size"] for m in members[1:]),
+            "members": members}
+
+
+def _member_view(member: dict[str, Any]) -> dict[str, Any]:
+    fields = ("match", "relation", "distance", "size", "width", "height", "format", "mtime_ns")
+    return {"path": _shown_path(member["path"]), "taken": member.get("taken"), "camera": member.get("camera"),
+            **{name: member[name] for name in fields}}
+
+
+def _step_view(step: planning.Step, groups: list[int]) -> dict[str, Any]:
+    return {"group": groups[step.group - 1], "path": _shown_path(step.file.path),
+            "keeper": _shown_path(step.keeper.path), "destination": step.destination and _shown_path(step.destination)}
+
+
+def _skip_view(skip: planning.Skip) -> dict[str, Any]:
+    return {"path": _shown_path(skip.path), "reason": skip.reason}
+
+
+def _shown_path(path: str) -> str:
+    """A path as text a page can show: bytes that are not UTF-8 as \\xNN."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
