@@ -3,15 +3,14 @@ report, and the odd names and special files a real disk holds.
 
 Everything is written by real encoders (Pillow, pillow-heif) or, where no encoder writes such a file (a camera
 DNG, a YCCK JPEG, decompression bombs, header-only files), byte by byte after the format's specification. The
-decoders that misbehave on purpose (`crashing_decoder`, `hanging_decoder`) live here too, at module level, so
-that they can be sent to worker processes through `decode_all(..., work=...)`.
+decoders that misbehave on purpose (`naive_raw_decoder`, `hanging_decoder`, ...) live here too, at module level,
+so that they can be sent to worker processes through `decode_all(..., work=...)`.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import signal
 import socket
 import struct
 import time
@@ -94,9 +93,10 @@ def _ifd_bytes(entries: Entries, offset: int, strip_offset: int, next_ifd: int) 
 _XYZ_TO_LINEAR_SRGB = [[3.2406, -1.5372, -0.4986], [-0.9689, 1.8758, 0.0415], [0.0557, -0.2040, 1.0570]]
 
 
-def dng_bytes(image: Image.Image, preview: Image.Image | None = None) -> bytes:
+def dng_bytes(image: Image.Image, preview: Image.Image | None = None, preview_rows: int | None = None) -> bytes:
     """A camera DNG of `image`: a 16-bit RGGB Bayer mosaic of its linear light, as a sensor records it, with
-    camera tags and a colour matrix for linear sRGB; `preview`, if given, is the embedded 8-bit preview."""
+    camera tags and a colour matrix for linear sRGB; `preview`, if given, is the embedded 8-bit preview, and
+    `preview_rows` what its header claims instead of its true height (a lie LibRaw believes)."""
     rgb = np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0
     height, width = rgb.shape[0] // 2 * 2, rgb.shape[1] // 2 * 2
     linear = np.rint(rgb[:height, :width] ** 2.2 * 65535).astype("<u2")
@@ -118,7 +118,7 @@ def dng_bytes(image: Image.Image, preview: Image.Image | None = None) -> bytes:
         return tiff_bytes([({**camera, **sensor}, mosaic.tobytes())])
     small = np.asarray(preview.convert("RGB"))
     shown: Entries = {
-        254: (4, [1]), 256: (4, [small.shape[1]]), 257: (4, [small.shape[0]]), 258: (3, [8, 8, 8]),
+        254: (4, [1]), 256: (4, [small.shape[1]]), 257: (4, [preview_rows or small.shape[0]]), 258: (3, [8, 8, 8]),
         259: (3, [1]), 262: (3, [2]), 273: (4, STRIP), 277: (3, [3]), 278: (4, [small.shape[0]]),
         279: (4, [small.nbytes]), 284: (3, [1]), 330: (4, NEXT_IFD), **camera,
     }
@@ -235,14 +235,23 @@ def jpeg_header(width: int, height: int, progressive: bool) -> bytes:
 
 # --- decoders that misbehave on purpose (sent to workers through `decode_all(..., work=...)`) ----------------
 
-CRASH_TRIGGER = "crash-me"
 HANG_TRIGGER = "hang-me"
 
 
-def crashing_decoder(path: str, max_pixels: int) -> object:
-    """`decode_file`, except that a file named *crash-me* kills the process as a C library's bug would."""
-    if CRASH_TRIGGER in os.path.basename(path):
-        os.kill(os.getpid(), signal.SIGSEGV)
+def lying_preview_dng(image: Image.Image) -> bytes:
+    """A DNG whose embedded preview claims 55,340 rows it does not hold (found by fuzzing lookalike's decoder):
+    LibRaw believes it and hands over an array larger than the file, which crashes whoever reads it."""
+    return dng_bytes(image, preview=image, preview_rows=55_340)
+
+
+def naive_raw_decoder(path: str, max_pixels: int) -> object:
+    """`decode_file`, except that a DNG's preview is taken as LibRaw hands it over, unchecked, as a naive
+    decoder would: on `lying_preview_dng` that is a real segmentation fault inside C code."""
+    import rawpy
+
+    if path.endswith(".dng"):
+        with rawpy.imread(path) as raw:
+            return Image.fromarray(raw.extract_thumb().data).size
     return decode_file(path, max_pixels)
 
 

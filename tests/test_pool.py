@@ -7,7 +7,15 @@ import shutil
 from lookalike.decode import WORKER_MEMORY, Decoded, decode_all
 from lookalike.walk import Problem
 
-from .hostile import CRASH_TRIGGER, HANG_TRIGGER, crashing_decoder, greedy_decoder, hanging_decoder, raising_decoder
+from .conftest import open_rgb
+from .hostile import (
+    HANG_TRIGGER,
+    greedy_decoder,
+    hanging_decoder,
+    lying_preview_dng,
+    naive_raw_decoder,
+    raising_decoder,
+)
 
 
 def copies(tmp_path, photos, names: list[str]) -> list[str]:
@@ -19,18 +27,28 @@ def copies(tmp_path, photos, names: list[str]) -> list[str]:
     return paths
 
 
-def test_a_crashing_decoder_costs_one_file_and_the_rest_are_decoded(tmp_path, photos):
-    names = ["ok"] * 5 + [CRASH_TRIGGER] + ["ok"] * 30 + [CRASH_TRIGGER] + ["ok"] * 3
-    paths = copies(tmp_path, photos, names)
+def test_a_decoder_crashing_in_c_code_costs_one_file_and_the_rest_are_decoded(tmp_path, photos):
+    paths = copies(tmp_path, photos, ["ok"] * 40)
+    hostile = lying_preview_dng(open_rgb(photos["chelsea"]).resize((64, 44)))
+    for position in (5, 36):
+        paths[position] = str(tmp_path / f"{position:02d}-hostile.dng")
+        (tmp_path / f"{position:02d}-hostile.dng").write_bytes(hostile)
     progress = []
-    results = list(decode_all(paths, jobs=2, work=crashing_decoder, on_progress=progress.append))
+    results = list(decode_all(paths, jobs=2, work=naive_raw_decoder, on_progress=progress.append))
     assert [index for index, _ in results] == list(range(len(paths)))  # every file, in order
     assert sum(progress) == len(paths)
-    for (_, result), name in zip(results, names, strict=True):
-        if name == CRASH_TRIGGER:
-            assert isinstance(result, Problem) and result.reason == "decoder crashed (signal 11, SIGSEGV)"
+    for index, result in results:
+        if index in (5, 36):
+            assert result == Problem(paths[index], "decoder crashed (signal 11, SIGSEGV)")
         else:
             assert isinstance(result, Decoded)
+
+
+def test_lookalikes_own_decoder_does_not_believe_the_lying_preview(tmp_path, photos):
+    path = tmp_path / "hostile.dng"
+    path.write_bytes(lying_preview_dng(open_rgb(photos["chelsea"]).resize((64, 44))))
+    [(_, result)] = decode_all([str(path)], jobs=1)
+    assert isinstance(result, Decoded) and result.format == "DNG"  # developed from the sensor data instead
 
 
 def test_a_hanging_decoder_is_stopped_at_the_time_limit(tmp_path, photos):
