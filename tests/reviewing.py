@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import http.client
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import lookalike
 from lookalike.pipeline import ScanOptions
+from lookalike.review import Previews, Review, ReviewServer
 
 from .conftest import open_rgb, save
 
@@ -24,6 +27,16 @@ def review_collection(root: Path, photos: dict[str, Path], cache: Path) -> dict:
     report = lookalike.to_json(lookalike.scan([root], ScanOptions(cache=cache, jobs=1)))
     assert sorted(g["kind"] for g in report["groups"]) == ["exact", "near"]
     return report
+
+
+@contextmanager
+def reviewing(folder: Path, photos: dict[str, Path]) -> Iterator[tuple[ReviewServer, dict, Path]]:
+    """A running review of a fresh collection under `folder`: the server, the report, the cache file."""
+    cache = folder / "cache.sqlite"
+    report = review_collection(folder / "photos", photos, cache)
+    server = ReviewServer(Review(report, cache), previews=Previews(folder / "previews"))
+    with server.running():
+        yield server, report, cache
 
 
 def request(url: str, path: str, method: str = "GET", headers: dict[str, str] | None = None,

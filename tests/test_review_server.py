@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 import lookalike
-from lookalike.review import Previews, Review, ReviewServer
+from lookalike.review import Previews, ReviewServer
 from lookalike.review.server import TOKEN_HEADER
 
-from .reviewing import request, review_collection
+from .reviewing import request, reviewing
 
 
 @pytest.fixture(autouse=True)
@@ -27,12 +27,8 @@ def own_trash_and_journals(tmp_path, monkeypatch):
 
 @pytest.fixture
 def served(tmp_path, photos):
-    """A running review of a fresh collection: (server, report, collection root, cache file)."""
-    root, cache = tmp_path / "photos", tmp_path / "cache.sqlite"
-    report = review_collection(root, photos, cache)
-    server = ReviewServer(Review(report, cache), previews=Previews(tmp_path / "previews"))
-    with server.running():
-        yield server, report, root, cache
+    with reviewing(tmp_path, photos) as running:
+        yield running
 
 
 def get(server: ReviewServer, path: str, token: bool = True) -> tuple[int, bytes]:
@@ -52,7 +48,7 @@ def group_index(report: dict, kind: str) -> int:
 
 
 def test_every_request_needs_the_token_and_changes_need_it_in_a_header(served):
-    server, _, _, _ = served
+    server, _, _ = served
     for path in ("/", "/api/groups", "/api/groups/0", "/preview/0/0/thumb", "/static/app.js", "/nothing"):
         assert request(server.url, path)[0] == 401, path
         assert request(server.url, f"{path}?token=wrong{server.token}")[0] == 401, path
@@ -69,7 +65,7 @@ def test_every_request_needs_the_token_and_changes_need_it_in_a_header(served):
 
 
 def test_the_page_sets_a_session_cookie_and_sends_no_cors_headers(served):
-    server, _, _, _ = served
+    server, _, _ = served
     host = server.url.split("//")[1].split("/")[0]
     connection = http.client.HTTPConnection(host, timeout=30)
     connection.request("GET", f"/?token={server.token}", headers={"Origin": "http://attacker.example"})
@@ -84,7 +80,7 @@ def test_the_page_sets_a_session_cookie_and_sends_no_cors_headers(served):
 
 
 def test_the_server_listens_on_loopback_only(served):
-    server, _, _, _ = served
+    server, _, _ = served
     assert server.socket.getsockname()[0] == "127.0.0.1"
     outside = [address for *_, (address, *_) in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
                if not address.startswith("127.")]
@@ -103,7 +99,7 @@ HOSTILE_PATHS = [
 
 
 def test_nothing_outside_the_scan_can_be_read(served):
-    server, _, _, _ = served
+    server, _, _ = served
     for path in HOSTILE_PATHS:
         status, body = get(server, path)
         assert status == 404, path
@@ -111,7 +107,7 @@ def test_nothing_outside_the_scan_can_be_read(served):
 
 
 def test_a_scanned_file_replaced_by_a_link_out_of_the_scan_is_not_served(served, tmp_path, photos):
-    server, report, _, _ = served
+    server, report, _ = served
     near = group_index(report, "near")
     members = report["groups"][near]["members"]
     outside = tmp_path / "secret.jpg"
@@ -125,7 +121,7 @@ def test_a_scanned_file_replaced_by_a_link_out_of_the_scan_is_not_served(served,
 
 
 def test_previews_are_made_once_from_the_scanned_bytes_and_kept_by_content(served, tmp_path):
-    server, report, _, _ = served
+    server, report, _ = served
     exact = group_index(report, "exact")
     status, first = get(server, f"/preview/{exact}/1/thumb")
     assert status == 200
@@ -136,7 +132,7 @@ def test_previews_are_made_once_from_the_scanned_bytes_and_kept_by_content(serve
 
 
 def test_groups_come_most_reclaimable_first_and_filter_by_kind_and_folder(served):
-    server, report, _, _ = served
+    server, report, _ = served
     page = json.loads(get(server, "/api/groups")[1])
     reclaimable = [group["reclaimable"] for group in page["groups"]]
     assert page["total"] == 2 and reclaimable == sorted(reclaimable, reverse=True)
@@ -149,7 +145,7 @@ def test_groups_come_most_reclaimable_first_and_filter_by_kind_and_folder(served
 
 
 def test_marks_plan_apply_and_undo_through_the_engine_with_the_last_copy_guard(served):
-    server, report, _, _ = served
+    server, report, _ = served
     token = server.token
     near = group_index(report, "near")
     paths = [m["path"] for m in report["groups"][near]["members"]]
@@ -173,7 +169,7 @@ def test_marks_plan_apply_and_undo_through_the_engine_with_the_last_copy_guard(s
 
 
 def test_bulk_keep_rule_on_exact_groups_and_not_duplicates(served):
-    server, report, _, cache = served
+    server, report, cache = served
     token, exact, near = server.token, group_index(report, "exact"), group_index(report, "near")
     bulk = {"action": "review-folders", "bulk": {"kind": "exact", "keep": "shortest-path"}}
     plan = json.loads(post(server, "/api/plan", bulk, token)[1])
