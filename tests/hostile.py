@@ -405,6 +405,8 @@ def build_corpus(root: Path, photos: dict[str, Path]) -> Corpus:
     others = (_open(photos[name]) for name in ("rocket", "coins", "hubble_deep_field", "astronaut"))
     singles = [_write(odd(root / "singles", name), data) for name, data in readable_singles(*others).items()]
     singles.append(_write(root / "singles" / "zlib bomb.png", png_zlib_bomb()))  # valid: a black square
+    noise = Image.fromarray(np.random.default_rng(3).integers(0, 256, (44, 64, 3), dtype=np.uint8))
+    singles.append(_write(root / "singles" / "lying preview.dng", lying_preview_dng(noise)))  # valid sensor data
     corpus.readable = corpus.same_picture + corpus.raw_pair + singles
     photo_jpeg, photo_png = photos["astronaut"].read_bytes(), _encoded(_open(photos["astronaut"]), "PNG")
     for name, (data, reason) in broken_files(photo_jpeg, photo_png).items():
