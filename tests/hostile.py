@@ -93,10 +93,12 @@ def _ifd_bytes(entries: Entries, offset: int, strip_offset: int, next_ifd: int) 
 _XYZ_TO_LINEAR_SRGB = [[3.2406, -1.5372, -0.4986], [-0.9689, 1.8758, 0.0415], [0.0557, -0.2040, 1.0570]]
 
 
-def dng_bytes(image: Image.Image, preview: Image.Image | None = None, preview_rows: int | None = None) -> bytes:
+def dng_bytes(image: Image.Image, preview: Image.Image | None = None, preview_rows: int | None = None,
+              orientation: int = 1) -> bytes:
     """A camera DNG of `image`: a 16-bit RGGB Bayer mosaic of its linear light, as a sensor records it, with
     camera tags and a colour matrix for linear sRGB; `preview`, if given, is the embedded 8-bit preview, and
-    `preview_rows` what its header claims instead of its true height (a lie LibRaw believes)."""
+    `preview_rows` what its header claims instead of its true height (a lie LibRaw believes); `orientation` is
+    the EXIF orientation the camera records (6: turn 90° clockwise to show it upright)."""
     rgb = np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0
     height, width = rgb.shape[0] // 2 * 2, rgb.shape[1] // 2 * 2
     linear = np.rint(rgb[:height, :width] ** 2.2 * 65535).astype("<u2")
@@ -104,7 +106,7 @@ def dng_bytes(image: Image.Image, preview: Image.Image | None = None, preview_ro
     for row, column, channel in ((0, 0, 0), (0, 1, 1), (1, 0, 1), (1, 1, 2)):
         mosaic[row::2, column::2] = linear[row::2, column::2, channel]
     camera: Entries = {
-        271: (2, "Lookalike"), 272: (2, "Synthetic"), 274: (3, [1]),
+        271: (2, "Lookalike"), 272: (2, "Synthetic"), 274: (3, [orientation]),
         50706: (1, [1, 4, 0, 0]), 50707: (1, [1, 1, 0, 0]), 50708: (2, "Lookalike Synthetic"),
         50721: (10, [(round(v * 10000), 10000) for row in _XYZ_TO_LINEAR_SRGB for v in row]),
         50778: (3, [21]), 50728: (5, [(1, 1)] * 3),

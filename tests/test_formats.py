@@ -109,3 +109,14 @@ def test_a_jpeg_is_refused_by_the_pixels_it_decodes(tmp_path, photos):
     assert refused.reason.startswith("refused: 1600×1600 is 2.56 megapixels (0.04 decoded at 200×200), over")
     open_rgb(photos["coffee"]).resize((1600, 1600)).save(path, quality=80, progressive=True)
     assert decode_file(str(path), max_pixels=100_000).reason.startswith("refused: 1600×1600 is 2.56 megapixels, over")
+
+
+def test_a_raw_turned_by_the_camera_shows_upright_from_its_preview_and_from_its_sensor_data(photos):
+    chelsea = open_rgb(photos["chelsea"]).resize((600, 400))
+    stored = chelsea.transpose(Image.Transpose.ROTATE_90)  # the camera held sideways; orientation 6 undoes it
+    upright = decode_bytes(_encoded(chelsea, "JPEG", quality=90))
+    developed = decode_bytes(dng_bytes(stored, orientation=6), extension=".dng")
+    from_preview = decode_bytes(dng_bytes(stored, preview=stored, orientation=6), extension=".dng")
+    assert (developed.width, developed.height) == (from_preview.width, from_preview.height) == (600, 400)
+    assert np.corrcoef(developed.thumb.ravel(), upright.thumb.ravel())[0, 1] > 0.9
+    assert thumb_difference(from_preview, upright) < 4

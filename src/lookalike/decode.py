@@ -79,7 +79,12 @@ _MAKE = 0x010F
 _MODEL = 0x0110
 _JPEG_FORMATS = ("JPEG", "MPO")
 _ISO_MEDIA_FORMATS = ("HEIC", "HEIF", "AVIF")
-_LIBRAW_TURNS = {3: Image.Transpose.ROTATE_180, 5: Image.Transpose.ROTATE_90, 6: Image.Transpose.ROTATE_270}
+_TRANSPOSE_OF_ORIENTATION = {  # EXIF orientation: what shows the stored pixels upright
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_ORIENTATION_OF_LIBRAW_FLIP = {3: 3, 5: 8, 6: 6}
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +141,8 @@ def decode_bytes(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, extension: s
 
 
 def _decode_image(image: Image.Image, digest: bytes, max_pixels: int, image_format: str | None = None,
-                  turn: Image.Transpose | None = None) -> Decoded:
-    """Decode an opened image; `turn` replaces its EXIF orientation (a RAW preview turned as its RAW says)."""
+                  orientation: int | None = None) -> Decoded:
+    """Decode an opened image; `orientation` (EXIF's 1-8) replaces its own (a RAW preview turns as its RAW)."""
     stored_size = image.size
     if image.format in _JPEG_FORMATS:
         image.draft("RGB", (2 * THUMB, 2 * THUMB))
@@ -145,14 +150,16 @@ def _decode_image(image: Image.Image, digest: bytes, max_pixels: int, image_form
     else:
         _check_pixels(stored_size, stored_size, max_pixels)
     exif = image.getexif()
-    swapped = turn in (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270) or exif.get(_ORIENTATION) in (5, 6, 7, 8)
-    width, height = reversed(stored_size) if swapped else stored_size
+    if orientation is None:
+        orientation = exif.get(_ORIENTATION)
+    if not isinstance(orientation, int) or orientation not in _TRANSPOSE_OF_ORIENTATION:
+        orientation = 1  # none, or a damaged tag: as stored
+    turn = _TRANSPOSE_OF_ORIENTATION.get(orientation)
+    width, height = reversed(stored_size) if orientation in (5, 6, 7, 8) else stored_size
     image.load()
     shown = _as_rgb(_cmyk_as_stored(image))
     if turn is not None:
         shown = shown.transpose(turn)
-    else:
-        ImageOps.exif_transpose(shown, in_place=True)
     return Decoded(
         content_hash=digest,
         pixel_hash=_pixel_hash(shown),
@@ -264,7 +271,7 @@ def _develop(raw: rawpy.RawPy, sizes: rawpy.ImageSizes, data: bytes, raw_kind: s
     preview = _usable_preview(raw, sizes, len(data))
     if preview is not None:
         with preview:
-            return _decode_image(preview, digest, max_pixels, raw_kind, _LIBRAW_TURNS.get(sizes.flip))
+            return _decode_image(preview, digest, max_pixels, raw_kind, _ORIENTATION_OF_LIBRAW_FLIP.get(sizes.flip, 1))
     raw.unpack()
     developed = Image.fromarray(raw.postprocess(half_size=True, use_camera_wb=True, output_bps=8))
     return _decode_image(developed, digest, max_pixels, raw_kind)
