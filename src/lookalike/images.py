@@ -17,8 +17,8 @@ from lookalike.signatures import content_box, perceptual_hashes, window_hashes
 
 @dataclass(frozen=True, slots=True)
 class ImageTable:
-    content_hash: np.ndarray  # (N,) "S16": BLAKE2b of the file's bytes
-    pixel_hash: np.ndarray  # (N,) "S16": BLAKE2b of the decoded pixels (as far as decoded)
+    content_hash: np.ndarray  # (N,) object: 16-byte BLAKE2b of the file's bytes
+    pixel_hash: np.ndarray  # (N,) object: 16-byte BLAKE2b of the decoded pixels (as far as decoded)
     width: np.ndarray  # (N,) int32, as displayed
     height: np.ndarray  # (N,) int32, as displayed
     format: np.ndarray  # (N,) str
@@ -38,8 +38,8 @@ def table_of(decoded: Sequence[Decoded]) -> ImageTable:
     thumbs = np.stack([d.thumb for d in decoded]) if decoded else np.zeros((0, THUMB, THUMB, 3), np.uint8)
     content_boxes = np.array([content_box(thumb) for thumb in thumbs], dtype=np.float32).reshape(-1, 4)
     return ImageTable(
-        content_hash=np.array([d.content_hash for d in decoded], dtype="S16"),
-        pixel_hash=np.array([d.pixel_hash for d in decoded], dtype="S16"),
+        content_hash=_digests([d.content_hash for d in decoded]),
+        pixel_hash=_digests([d.pixel_hash for d in decoded]),
         width=np.array([d.width for d in decoded], dtype=np.int32),
         height=np.array([d.height for d in decoded], dtype=np.int32),
         format=np.array([d.format for d in decoded], dtype=str),
@@ -50,3 +50,10 @@ def table_of(decoded: Sequence[Decoded]) -> ImageTable:
         taken=[d.taken for d in decoded],
         camera=[d.camera for d in decoded],
     )
+
+
+def _digests(digests: list[bytes]) -> np.ndarray:
+    """Digests as Python bytes in an object array: NumPy's fixed-width "S" strings drop trailing zero bytes."""
+    column = np.empty(len(digests), dtype=object)
+    column[:] = digests
+    return column

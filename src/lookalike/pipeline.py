@@ -25,13 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from lookalike.cache import Cache, default_cache_path
-from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, decode_all, needs_install
+from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, needs_install
+from lookalike.engine import Engine, LocalEngine
 from lookalike.exact import find_identical
 from lookalike.group import Group, build_groups
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
-from lookalike.images import ImageTable, table_of
+from lookalike.images import ImageTable
 from lookalike.search import Candidate, find_candidates
-from lookalike.verify import Match, verify_all
+from lookalike.verify import Match
 from lookalike.walk import FileRecord, Problem, WalkOptions, check_unchanged, walk
 
 
@@ -63,6 +64,7 @@ class ScanOptions:
     radius: int = 10
     method: str = PHASH  # one of METHODS
     threshold: float = DEFAULT_THRESHOLD  # RMS below which --method histogram calls two images duplicates
+    engine: Engine = field(default_factory=LocalEngine)  # where decode, signatures, search and verify run
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +186,8 @@ class _Scan:
         contents = {i: h for i, h in contents.items() if i not in self.known_failures}
         with self._stage(Stage.DECODE, len(to_decode)) as advance:
             paths = [records[i].path for i in to_decode]
-            for position, result in decode_all(paths, self.options.jobs, self.options.max_pixels, advance,
-                                               timeout=self.options.timeout):
+            for position, result in self.options.engine.decode_all(paths, self.options.jobs, self.options.max_pixels,
+                                                                   advance, timeout=self.options.timeout):
                 index = to_decode[position]
                 if not isinstance(result, Problem):
                     result = check_unchanged(records[index]) or result
@@ -209,18 +211,18 @@ class _Scan:
             row_of: dict[bytes, int] = {}
             for digest in contents:
                 row_of.setdefault(digest, len(row_of))
-            images = table_of([decoded[digest] for digest in row_of])
+            images = self.options.engine.table_of([decoded[digest] for digest in row_of])
             image_of_file = np.array([row_of[digest] for digest in contents], dtype=np.int64)
         return images, image_of_file
 
     def search(self, images: ImageTable) -> list[Candidate]:
         with self._stage(Stage.SEARCH, len(images)):
-            return find_candidates(images, self.options.radius)
+            return find_candidates(images, self.options.radius, self.options.engine.join)
 
     def verify(self, images: ImageTable, candidates: list[Candidate]) -> list[Match]:
         self.apart = self._not_duplicates(images)
         with self._stage(Stage.VERIFY, len(candidates)) as advance:
-            return verify_all(images, candidates, self.apart, advance)
+            return self.options.engine.verify_all(images, candidates, self.apart, advance)
 
     def group(self, files: list[FileRecord], image_of_file: np.ndarray, images: ImageTable,
               matches: list[Match]) -> list[Group]:
@@ -237,10 +239,11 @@ class _Scan:
         histograms = {}
         with self._stage(Stage.HISTOGRAM, len(rows)) as advance:
             paths = [files[files_of_image[row][0]].path for row in rows]
-            for position, result in decode_all(paths, self.options.jobs, self.options.max_pixels, advance,
-                                               work=histogram_file, timeout=self.options.timeout):
+            for position, result in self.options.engine.decode_all(paths, self.options.jobs, self.options.max_pixels,
+                                                                   advance, work=histogram_file,
+                                                                   timeout=self.options.timeout):
                 row = rows[position]
-                if isinstance(result, Histogram) and not _same_digest(result.content_hash, images.content_hash[row]):
+                if isinstance(result, Histogram) and result.content_hash != images.content_hash[row]:
                     result = Problem(paths[position], "changed while being scanned")
                 if isinstance(result, Problem):
                     self.problems += [Problem(files[f].path, result.reason) for f in files_of_image[row]]
@@ -265,8 +268,3 @@ class _Scan:
             if a in row_of and b in row_of:
                 apart.add((min(row_of[a], row_of[b]), max(row_of[a], row_of[b])))
         return apart
-
-
-def _same_digest(digest: bytes, column_entry: np.bytes_) -> bool:
-    """Compared as the "S16" column stores it: reading an entry back drops a digest's trailing zero bytes."""
-    return bool(np.array(digest, dtype="S16") == column_entry)
