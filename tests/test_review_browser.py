@@ -40,7 +40,7 @@ def browser():
 
 def test_compare_zoom_mark_apply_and_undo_in_the_browser(browser, tmp_path, photos):
     with reviewing(tmp_path, photos) as (server, report, _):
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page = browser.new_page(viewport={"width": 1366, "height": 768}, bypass_csp=True)  # lets wait_for_function poll
         expect = sync_api.expect
         page.goto(server.url)
         expect(page.locator("#group-list li")).to_have_count(2)

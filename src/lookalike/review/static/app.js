@@ -62,13 +62,14 @@ async function loadPage() {
     : "No groups match.";
   $("page-prev").disabled = state.offset === 0;
   $("page-next").disabled = last >= state.total;
-  document.body.dataset.listed = String(page.groups.length);
+  performance.mark("groups-listed"); // User Timing marks: benchmarks/review reads them
   return page;
 }
 
 function listItem(group) {
   const button = el("button", { type: "button" },
-    el("img", { src: preview(group.index, 0, "thumb"), alt: "", loading: "lazy", width: 56, height: 56 }),
+    el("img", { src: preview(group.index, 0, "thumb"), alt: "", loading: "lazy", fetchPriority: "low",
+                width: 56, height: 56 }),
     el("span", { className: "meta" },
       el("span", { className: "name", textContent: `#${group.index + 1} ${group.kind}: ${baseName(group.keep)}` }),
       el("span", { className: "muted",
@@ -101,6 +102,7 @@ async function openGroup(index) {
   showMarks();
   applyView();
   select(0, false);
+  performance.mark("group-shown");
 }
 
 function memberPanel(group, member, number) {
