@@ -7,8 +7,8 @@ Inputs, built on the first run and reused (the corpus must be fetched first:
 - `collection/`: one flat folder of real photos from the corpus in the formats a library holds: 12 MP JPEGs
   (corpus photos enlarged to 4000×3000, as a phone writes them), the corpus JPEGs and WebPs as they are, PNGs
   and HEICs converted from corpus photos, and edited copies (resized, recompressed) of some;
-- `tiny/`: 100,000 generated 32×32 PNGs (noise and a shape each, all different): not photos, but 100 k real
-  files on disk, for the re-scan of 100 k unchanged files and for memory per file.
+- `tiny/`: 100,000 generated 32×32 PNGs (random coarse colours and noise, all different): not photos, but
+  100 k real files on disk, for the re-scan of 100 k unchanged files and for memory per file.
 
 Measured, each in its own subprocess, on the same files: lookalike cold (empty cache) and warm (same cache,
 nothing changed); the decode floor (every file read and decoded at the smallest scale Pillow offers, 1/8 DCT
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -156,17 +156,20 @@ def build_tiny(folder: Path, count: int) -> None:
 
 
 def _make_tiny(folder: Path, start: int, stop: int) -> None:
-    """32×32 PNGs: seeded noise, a random shape, and the file's number in the first pixels (all different)."""
+    """32×32 PNGs, all different: a random 8×8 colour grid enlarged, plus noise, the file's number in one pixel.
+
+    Random coarse colours give random perceptual hashes (a drawn shape would make thousands of candidate pairs,
+    a benchmark of verification instead of re-scanning).
+    """
     subfolder = folder / f"{start // 1000:03d}"
     subfolder.mkdir(exist_ok=True)
     for number in range(start, stop):
         rng = np.random.default_rng(number)
-        pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+        coarse = Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8))
+        pixels = np.asarray(coarse.resize((32, 32), Image.Resampling.BICUBIC)).astype(np.int16)
+        pixels = np.clip(pixels + rng.integers(-24, 25, pixels.shape), 0, 255).astype(np.uint8)
         pixels[0, 0] = [number >> 16 & 255, number >> 8 & 255, number & 255]
-        image = Image.fromarray(pixels)
-        x, y = rng.integers(0, 24, 2)
-        ImageDraw.Draw(image).ellipse([int(x), int(y), int(x) + 8, int(y) + 8], fill=tuple(rng.integers(0, 256, 3)))
-        image.save(subfolder / f"{number:06d}.png", compress_level=1)
+        Image.fromarray(pixels).save(subfolder / f"{number:06d}.png", compress_level=1)
 
 
 # --- what is measured -----------------------------------------------------------------------------------
@@ -313,11 +316,20 @@ def main() -> None:
 
 
 def print_table(rows: list[tuple[str, str, str, str]], jobs: int) -> None:
-    print(f"\n{os.cpu_count()} cores, --jobs {jobs}, Python {sys.version.split()[0]}\n")
+    print(f"\n{os.cpu_count()} cores, --jobs {jobs}, Python {sys.version.split()[0]}, lookalike {code_version()}\n")
     print("| what | on | time | peak memory |")
     print("|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+
+
+def code_version() -> str:
+    """The commit measured, and whether the working tree differed from it."""
+    def git(*words: str) -> str:
+        return subprocess.run(["git", *words], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--untracked-files=no", "src")
+    return git("rev-parse", "--short", "HEAD") + (" with uncommitted changes in src/" if dirty else "")
 
 
 def arguments() -> argparse.Namespace:
