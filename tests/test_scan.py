@@ -125,3 +125,31 @@ def test_unreadable_files_are_reported_and_the_scan_goes_on(tmp_path, photos):
     report = lookalike.to_json(lookalike.scan([tmp_path], ScanOptions(cache=None)))
     assert [e["reason"] for e in report["errors"]] == ["damaged image: file is truncated"]
     assert len(report["groups"]) == 1
+
+
+def test_similar_pictures_are_offered_apart_from_duplicates_only_when_asked(tmp_path, photos):
+    """The same scene with something changed in a sixth of the frame is similar, never a duplicate."""
+    image = open_rgb(photos["chelsea"])
+    save(image, tmp_path / "before.png")
+    changed = image.copy()
+    strip = image.crop((0, 0, image.width * 15 // 100, image.height)).transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    changed.paste(strip, (image.width * 85 // 100, 0))
+    save(changed, tmp_path / "after.png")
+    plain = lookalike.to_json(lookalike.scan([tmp_path], ScanOptions(cache=None, jobs=1)))
+    assert plain["groups"] == [] and "similar" not in plain
+    asked = lookalike.to_json(lookalike.scan([tmp_path], ScanOptions(cache=None, jobs=1, similar=True)))
+    assert asked["groups"] == []
+    [pair] = asked["similar"]
+    assert pair["kind"] == "similar"
+    assert sorted(m["match"] for m in pair["members"]) == ["keeper", "similar"]
+
+
+@pytest.mark.parametrize("level", ["strict", "normal", "loose"])
+def test_every_strictness_finds_plain_copies_and_keeps_photos_apart(tmp_path, photos, level):
+    for name in ("astronaut", "coffee", "rocket"):
+        image = open_rgb(photos[name])
+        save(image, tmp_path / f"{name}.png")
+        save(image.resize((image.width // 2, image.height // 2)), tmp_path / f"{name}-small.jpg", quality=80)
+    report = lookalike.to_json(lookalike.scan([tmp_path], ScanOptions(cache=None, jobs=1, strictness=level)))
+    assert sorted(sorted(Path(m["path"]).name for m in g["members"]) for g in report["groups"]) == [
+        [f"{name}-small.jpg", f"{name}.png"] for name in ("astronaut", "coffee", "rocket")]

@@ -23,8 +23,10 @@ from lookalike import not_duplicates, planning, report, resolve
 from lookalike.cache import default_cache_path
 from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT
 from lookalike.demo import make_demo_collection
+from lookalike.engine import ENGINES, LOCAL, engine_named
 from lookalike.histogram import DEFAULT_THRESHOLD
 from lookalike.pipeline import METHODS, PHASH, Progress, ScanOptions, Stage, scan
+from lookalike.verify import STRICTNESS
 
 EXIT_FATAL = 1
 EXIT_USAGE = 2
@@ -83,16 +85,31 @@ quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar
 @click.option("--method", type=click.Choice(METHODS), default=PHASH, show_default=True,
               help="phash: perceptual hashes confirmed on the pixels; histogram: the original script's RMS of "
                    "800×600 colour histograms over all pairs.")
+@click.option("--strictness", type=click.Choice(list(STRICTNESS)), default="normal", show_default=True,
+              help="How alike images must be to be called duplicates: strict finds fewer heavy edits (crops, "
+                   "captions), loose proposes more.")
+@click.option("--similar", is_flag=True,
+              help="Also list pictures that look alike but are not the same (separately, never to resolve).")
 @click.option("--threshold", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_THRESHOLD,
               show_default=True, help="--method histogram: RMS below which two images are duplicates.")
+@click.option("--engine", type=click.Choice(ENGINES), default=LOCAL, show_default=True,
+              help="Where decoding, hashing, search and verification run: this machine, or a Ray cluster "
+                   "(files on storage every node mounts at the same path; needs lookalike[ray]).")
+@click.option("--address", metavar="ADDR", help="--engine ray: the cluster's address (default: RAY_ADDRESS, "
+                                                "else a Ray started on this machine).")
 @quiet_option
 def scan_command(paths: tuple[Path, ...], json_out: str | None, csv_out: str | None, include: tuple[str, ...],
                  exclude: tuple[str, ...], follow_symlinks: bool, jobs: int, cache: Path, no_cache: bool,
-                 max_pixels: int, timeout: float, method: str, threshold: float, quiet: bool) -> None:
+                 max_pixels: int, timeout: float, method: str, strictness: str, similar: bool, threshold: float,
+                 engine: str, address: str | None, quiet: bool) -> None:
     """Scan PATHS for exact and near-duplicate images."""
+    try:
+        chosen_engine = engine_named(engine, address)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
     options = ScanOptions(include=include, exclude=exclude, follow_symlinks=follow_symlinks, jobs=jobs,
                           cache=None if no_cache else cache, max_pixels=max_pixels, timeout=timeout, method=method,
-                          threshold=threshold)
+                          strictness=strictness, similar=similar, threshold=threshold, engine=chosen_engine)
     _scan_and_report(list(paths), options, json_out, csv_out, quiet)
 
 

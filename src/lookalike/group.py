@@ -30,13 +30,14 @@ from lookalike.signatures import (
     resample,
     window_box,
 )
-from lookalike.verify import Match, verify
+from lookalike.verify import NORMAL, Match, Strictness, verify
 from lookalike.walk import FileRecord
 
 KEEPER = "keeper"
 SAME_BYTES = "bytes"
 SAME_PIXELS = "pixels"
 NEAR = "near"
+SIMILAR_MATCH = "similar"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,23 +63,24 @@ def build_groups(
     image_of_file: Sequence[int],
     images: ImageTable,
     matches: Iterable[Match],
-    radius: int,
+    strictness: Strictness = NORMAL,
     apart: Set[tuple[int, int]] = frozenset(),
 ) -> list[Group]:
     """Groups of files that are the same picture; `image_of_file[f]` is file f's row in `images`.
 
-    `radius` is the search's: a member not linked to its keeper by a match is aligned with it only by
-    hypotheses within that many bits. `apart` holds pairs of rows (lower, higher) a person said are different
-    pictures: never grouped together.
+    Only duplicate matches link images. A member not linked to its keeper by a match is verified against it
+    directly, at `strictness`, under the alignments the search could have proposed. `apart` holds pairs of
+    rows (lower, higher) a person said are different pictures: never grouped together.
     """
     files_of_image: dict[int, list[int]] = defaultdict(list)
     for file, image in enumerate(image_of_file):
         files_of_image[image].append(file)
-    links = _links(matches)
+    links = _links(match for match in matches if match.duplicate)
     rank = keeper_rank(files, image_of_file, images)
     groups: list[Group] = []
     for component in _components(files_of_image, links):
-        groups.extend(_split_at_keepers(component, files_of_image, image_of_file, links, images, rank, radius, apart))
+        groups.extend(_split_at_keepers(component, files_of_image, image_of_file, links, images, rank, strictness,
+                                        apart))
     groups.sort(key=lambda group: files[group.keeper].path)
     return groups
 
@@ -114,7 +116,7 @@ def _split_at_keepers(
     links: dict[int, dict[int, Match]],
     images: ImageTable,
     rank: Callable[[int], tuple],
-    radius: int,
+    strictness: Strictness,
     apart: Set[tuple[int, int]],
 ) -> Iterable[Group]:
     """Take the best keeper, keep the images that match it directly, and start over with the rest.
@@ -134,7 +136,7 @@ def _split_at_keepers(
         for image in sorted(remaining):
             if (min(keeper_image, image), max(keeper_image, image)) in apart:
                 continue
-            relation = _relate(keeper_image, image, links, images, radius)
+            relation = _relate(keeper_image, image, links, images, strictness)
             if relation is not None:
                 remaining.discard(image)
                 members += [Member(f, *relation) for f in sorted(files_of_image[image])]
@@ -146,24 +148,55 @@ def _split_at_keepers(
 
 
 def _relate(
-    keeper: int, image: int, links: dict[int, dict[int, Match]], images: ImageTable, radius: int
+    keeper: int, image: int, links: dict[int, dict[int, Match]], images: ImageTable, strictness: Strictness
 ) -> tuple[str, str, int] | None:
     """(match, relation, distance) of `image` to `keeper`, or None when they are not the same picture."""
     if images.pixel_hash[keeper] == images.pixel_hash[image]:
         return SAME_PIXELS, describe_same_pixels(images, keeper, image), 0
-    match = links.get(keeper, {}).get(image) or _direct_match(images, keeper, image, radius)
+    match = links.get(keeper, {}).get(image) or _direct_match(images, keeper, image, strictness)
     if match is None:
         return None
     return NEAR, describe_edit(images, keeper, match), match.candidate.distance
 
 
-def _direct_match(images: ImageTable, a: int, b: int, radius: int) -> Match | None:
+def _direct_match(images: ImageTable, a: int, b: int, strictness: Strictness) -> Match | None:
     """The first alignment of a and b that verification confirms, if any (for pairs the search did not link)."""
-    for candidate in candidates_between(images, a, b, radius):
-        evidence = verify(images, candidate)
-        if evidence.confirmed:
+    for candidate in candidates_between(images, a, b, strictness.radius):
+        evidence = verify(images, candidate, strictness)
+        if evidence.passes(strictness):
             return Match(candidate, evidence)
     return None
+
+
+def similar_groups(
+    files: Sequence[FileRecord],
+    image_of_file: Sequence[int],
+    images: ImageTable,
+    matches: Iterable[Match],
+    duplicates: Sequence[Group],
+) -> list[Group]:
+    """Pictures that are alike but not the same (near misses of verification), one group per connected set.
+
+    Pairs already in one duplicate group are left out. Each image is stood for by its best file; these groups
+    are offered for a look, never for resolving.
+    """
+    group_of_image = {image_of_file[m.file]: number for number, g in enumerate(duplicates) for m in g.members}
+    links = _links(match for match in matches if not match.duplicate and
+                   group_of_image.get(match.candidate.a, -1) != group_of_image.get(match.candidate.b, -2))
+    files_of_image: dict[int, list[int]] = defaultdict(list)
+    for file, image in enumerate(image_of_file):
+        files_of_image[image].append(file)
+    rank = keeper_rank(files, image_of_file, images)
+    groups = []
+    for component in _components({image: [] for image in links}, links):
+        best = sorted((max(files_of_image[image], key=rank) for image in component), key=rank, reverse=True)
+        keeper = image_of_file[best[0]]
+        members = [Member(best[0], KEEPER, "", 0)]
+        for file in best[1:]:
+            distance = int(np.bitwise_count(images.hashes[keeper] ^ images.hashes[image_of_file[file]][0]).min())
+            members.append(Member(file, SIMILAR_MATCH, "similar, not the same picture", distance))
+        groups.append(Group("similar", tuple(members)))
+    return groups
 
 
 def keeper_rank(

@@ -28,11 +28,11 @@ from lookalike.cache import Cache, default_cache_path
 from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, needs_install
 from lookalike.engine import Engine, LocalEngine
 from lookalike.exact import find_identical
-from lookalike.group import Group, build_groups
+from lookalike.group import Group, build_groups, similar_groups
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
 from lookalike.images import ImageTable
 from lookalike.search import Candidate, find_candidates
-from lookalike.verify import Match
+from lookalike.verify import SIMILAR, STRICTNESS, Match
 from lookalike.walk import FileRecord, Problem, WalkOptions, check_unchanged, walk
 
 
@@ -61,7 +61,8 @@ class ScanOptions:
     cache: str | os.PathLike[str] | None = field(default_factory=default_cache_path)  # None: no cache
     max_pixels: int = DEFAULT_MAX_PIXELS
     timeout: float = DEFAULT_TIMEOUT  # seconds one file may take to decode before it is given up
-    radius: int = 10
+    strictness: str = "normal"  # one of verify.STRICTNESS: how alike two images must be to be duplicates
+    similar: bool = False  # also report pictures that are alike but not the same, apart from the duplicates
     method: str = PHASH  # one of METHODS
     threshold: float = DEFAULT_THRESHOLD  # RMS below which --method histogram calls two images duplicates
     engine: Engine = field(default_factory=LocalEngine)  # where decode, signatures, search and verify run
@@ -74,6 +75,7 @@ class ScanResult:
     image_of_file: np.ndarray  # (len(files),) int: each file's row in `images`
     images: ImageTable
     groups: list[Group]
+    similar: list[Group] | None  # with ScanOptions.similar: alike but not the same picture; never to resolve
     problems: list[Problem]
     seconds: dict[Stage, float]
     decoded: int  # files decoded by this scan (not answered by the cache)
@@ -112,6 +114,7 @@ class _Scan:
         self.roots, self.options, self.progress, self.cache = roots, options, progress, cache
         self.seconds: dict[Stage, float] = {}
         self.problems: list[Problem] = []
+        self._strictness = STRICTNESS[options.strictness]
 
     @contextmanager
     def _stage(self, stage: Stage, total: int | None = None) -> Iterator[Callable[[int], None]]:
@@ -132,11 +135,13 @@ class _Scan:
             kept = [f for f in range(len(files)) if int(image_of_file[f]) in histograms]
             files, image_of_file = [files[f] for f in kept], image_of_file[kept]
             groups = self.histogram_group(files, image_of_file, images, histograms, self.compare(histograms))
+            similar = None
         else:
             candidates = self.search(images)
             matches = self.verify(images, candidates)
             groups = self.group(files, image_of_file, images, matches)
-        return ScanResult(self.roots, files, image_of_file, images, groups, self.problems, self.seconds,
+            similar = similar_groups(files, image_of_file, images, matches, groups) if self.options.similar else None
+        return ScanResult(self.roots, files, image_of_file, images, groups, similar, self.problems, self.seconds,
                           decoded=len(self.fresh))
 
     def walk(self) -> list[FileRecord]:
@@ -217,17 +222,19 @@ class _Scan:
 
     def search(self, images: ImageTable) -> list[Candidate]:
         with self._stage(Stage.SEARCH, len(images)):
-            return find_candidates(images, self.options.radius, self.options.engine.join)
+            radius = max(self._strictness.radius, SIMILAR.radius) if self.options.similar else self._strictness.radius
+            return find_candidates(images, radius, self.options.engine.join)
 
     def verify(self, images: ImageTable, candidates: list[Candidate]) -> list[Match]:
         self.apart = self._not_duplicates(images)
         with self._stage(Stage.VERIFY, len(candidates)) as advance:
-            return self.options.engine.verify_all(images, candidates, self.apart, advance)
+            return self.options.engine.verify_all(images, candidates, self.apart, advance,
+                                                  strictness=self._strictness, similar=self.options.similar)
 
     def group(self, files: list[FileRecord], image_of_file: np.ndarray, images: ImageTable,
               matches: list[Match]) -> list[Group]:
         with self._stage(Stage.GROUP, len(matches)):
-            return build_groups(files, image_of_file, images, matches, self.options.radius, self.apart)
+            return build_groups(files, image_of_file, images, matches, self._strictness, self.apart)
 
     def histograms(self, files: list[FileRecord], image_of_file: np.ndarray,
                    images: ImageTable) -> dict[int, np.ndarray]:

@@ -8,8 +8,13 @@ JSON format, version 1 (fields may be added, never removed or changed in meaning
                               "relation": TEXT, "distance": BITS, "size": BYTES, "width": W, "height": H,
                               "format": NAME, "mtime_ns": NS, "content_hash": HEX,
                               "taken": EXIF_DATE | null, "camera": TEXT | null}, ...]}],
+     "similar": [GROUP, ...],
      "errors": [{"path": PATH, "reason": TEXT}],
      "seconds": {STAGE: SECONDS}}
+
+"similar" is present only when the scan was asked for it (`--similar`): groups of kind "similar" whose
+members (match "similar") look alike but are not the same picture: consecutive frames, the same scene
+shot twice. They are for a person to look at; `lookalike apply` never acts on them.
 
 Paths are absolute. A file name that is not valid UTF-8 keeps its raw bytes as lone surrogates
 (U+DC80..U+DCFF, Python's "surrogateescape"), written as `\\udcXX` escapes: `os.fsencode` of the decoded
@@ -37,6 +42,7 @@ def to_json(result: ScanResult) -> dict[str, Any]:
         "roots": result.roots,
         "files": len(result.files),
         "groups": [_group_json(result, group) for group in result.groups],
+        **({} if result.similar is None else {"similar": [_group_json(result, g) for g in result.similar]}),
         "errors": [{"path": p.path, "reason": p.reason} for p in result.problems],
         "seconds": {stage.value: round(seconds, 3) for stage, seconds in result.seconds.items()},
     }
@@ -111,6 +117,8 @@ def summary_lines(report: dict[str, Any]) -> Iterable[str]:
     yield f"{report['files']:,} image files scanned in {sum(report['seconds'].values()):.1f} s"
     yield (f"{len(groups):,} groups ({exact:,} exact, {len(groups) - exact:,} near): {copies:,} redundant copies, "
            f"{human_bytes(reclaimable)} reclaimable")
+    if "similar" in report:
+        yield f"{len(report['similar']):,} sets of similar pictures (not duplicates; see \"similar\" in the report)"
     if report["errors"]:
         yield f"{len(report['errors']):,} files could not be read (see \"errors\" in the JSON report)"
     yield "time per stage: " + ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in report["seconds"].items())

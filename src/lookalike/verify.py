@@ -24,13 +24,35 @@ from lookalike.images import ImageTable
 from lookalike.search import Candidate
 from lookalike.signatures import Box, grey, orient, resample, resample_boxes, window_box
 
-MIN_TONE_CORRELATION = 0.90
-MIN_DETAIL_CORRELATION = 0.55
 WORTH_NUDGING = 0.6  # below this tone correlation no nudge of the windows will find a match
 NUDGE_SHIFTS = (-0.04, 0.0, 0.04)  # fractions of the window
 NUDGE_SCALES = (0.95, 1.0, 1.05)
 COARSE_SIDE = 24
 SMALLEST_GRID = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Strictness:
+    """How alike two images must be to be called the same picture: how far apart their hashes may be for the
+    search to propose them, and how closely their aligned tones and details must correlate."""
+
+    name: str
+    radius: int  # perceptual hash bits
+    tone: float
+    detail: float
+
+
+# Chosen on the accuracy benchmark's dev collection (benchmarks/accuracy, README "Accuracy"): "normal" keeps
+# every look-alike pair apart while finding every edit kind; "strict" trades recall of heavy edits (crops,
+# captions, letterboxes) for a wider margin; "loose" proposes and accepts more.
+STRICTNESS = {level.name: level for level in (
+    Strictness("strict", radius=8, tone=0.96, detail=0.75),
+    Strictness("normal", radius=10, tone=0.90, detail=0.55),
+    Strictness("loose", radius=12, tone=0.86, detail=0.45),
+)}
+NORMAL = STRICTNESS["normal"]
+# Near misses offered as "similar" (never as duplicates) when the user asks: the same scene, a close shot.
+SIMILAR = Strictness("similar", radius=12, tone=0.75, detail=0.25)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,17 +63,17 @@ class Evidence:
     detail: float
     box_b: Box  # where, in b's frame, a's window was found
 
-    @property
-    def confirmed(self) -> bool:
-        return self.tone >= MIN_TONE_CORRELATION and self.detail >= MIN_DETAIL_CORRELATION
+    def passes(self, strictness: Strictness) -> bool:
+        return self.tone >= strictness.tone and self.detail >= strictness.detail
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """A confirmed candidate."""
+    """A verified candidate: the same picture (`duplicate`), or only a similar one (offered with --similar)."""
 
     candidate: Candidate
     evidence: Evidence
+    duplicate: bool = True
 
 
 def verify_all(
@@ -59,13 +81,16 @@ def verify_all(
     candidates: Iterable[Candidate],
     apart: Set[tuple[int, int]] = frozenset(),
     on_progress: Callable[[int], None] = lambda _: None,
+    *,
+    strictness: Strictness = NORMAL,
+    similar: bool = False,
 ) -> list[Match]:
     """The candidates confirmed on the pixels, enough of them to link every set of copies together.
 
     A candidate is skipped when its two images are already linked through confirmed matches: the group stage
     checks every member against its keeper directly, so further links inside a linked set would be wasted work
     (a cluster of 30 copies has 435 pairs, and 29 links suffice). Pairs in `apart` (rows, lower first) are
-    never confirmed.
+    never confirmed. With `similar`, near misses are returned too, as matches that are not duplicates.
     """
     linked = _Linked(len(images))
     matches = []
@@ -74,10 +99,12 @@ def verify_all(
         pair = (min(candidate.a, candidate.b), max(candidate.a, candidate.b))
         if pair in apart or linked.together(*pair):
             continue
-        evidence = verify(images, candidate)
-        if evidence.confirmed:
+        evidence = verify(images, candidate, strictness)
+        if evidence.passes(strictness):
             matches.append(Match(candidate, evidence))
             linked.join(*pair)
+        elif similar and evidence.passes(SIMILAR):
+            matches.append(Match(candidate, evidence, duplicate=False))
     return matches
 
 
@@ -100,17 +127,17 @@ class _Linked:
         self.parent[self.root(a)] = self.root(b)
 
 
-def verify(images: ImageTable, candidate: Candidate) -> Evidence:
+def verify(images: ImageTable, candidate: Candidate, strictness: Strictness = NORMAL) -> Evidence:
     """Compare the candidate's windows, nudging b's window when the first alignment is close but not enough."""
     tone_a = grey(orient(images.thumbs[candidate.a], candidate.orientation)[None])[0]
     tone_b = grey(images.thumbs[candidate.b][None])[0]
     box_a = window_box(candidate.window_a, tuple(images.content_box[candidate.a]))
     box_b = window_box(candidate.window_b, tuple(images.content_box[candidate.b]))
     evidence = compare(tone_a, box_a, tone_b, box_b)
-    if evidence.confirmed or evidence.tone < WORTH_NUDGING:
+    if evidence.passes(strictness) or evidence.tone < WORTH_NUDGING:
         return evidence
-    nudged = _best_nudge(tone_a, box_a, tone_b, box_b)
-    return max(evidence, compare(tone_a, box_a, tone_b, nudged), key=lambda e: (e.confirmed, e.tone))
+    nudged = compare(tone_a, box_a, tone_b, _best_nudge(tone_a, box_a, tone_b, box_b))
+    return max(evidence, nudged, key=lambda e: (e.passes(strictness), e.tone))
 
 
 def compare(tone_a: np.ndarray, box_a: Box, tone_b: np.ndarray, box_b: Box) -> Evidence:

@@ -1,0 +1,65 @@
+"""Where the heavy stages run: on this machine (the default) or on a Ray cluster.
+
+An engine decides only where work runs, never what it computes: every engine runs the same stage functions
+(`decode.decode_all`, `images.table_of`, `search.hamming_join`, `verify.verify_all`) and must return what
+they return, so a scan gives the same report on any engine. Ray is imported only when the Ray engine is
+asked for, so the local engine needs nothing beyond the package's own dependencies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from lookalike.decode import Decoded, decode_all
+from lookalike.images import ImageTable, table_of
+from lookalike.search import Candidate, hamming_join
+from lookalike.verify import Match, Strictness, verify_all
+from lookalike.walk import Problem
+
+LOCAL, RAY = "local", "ray"
+ENGINES = (LOCAL, RAY)
+RAY_INSTALL = 'pip install "lookalike[ray]"'
+
+
+class Engine(Protocol):
+    """The stage functions a scan hands to its engine; each has the signature of the function it stands for."""
+
+    def decode_all(self, paths: Sequence[str], jobs: int, max_pixels: int, on_progress: Callable[[int], None],
+                   work: Callable[[str, int], object] = ..., timeout: float = ...
+                   ) -> Iterator[tuple[int, Decoded | Problem]]: ...
+
+    def table_of(self, decoded: Sequence[Decoded]) -> ImageTable: ...
+
+    def join(self, queries: np.ndarray, index: np.ndarray, radius: int) -> np.ndarray: ...
+
+    def verify_all(self, images: ImageTable, candidates: Iterable[Candidate], apart: Set[tuple[int, int]],
+                   on_progress: Callable[[int], None], *, strictness: Strictness, similar: bool) -> list[Match]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LocalEngine:
+    """This machine: decoding in `jobs` worker processes, the rest in this process."""
+
+    decode_all = staticmethod(decode_all)
+    table_of = staticmethod(table_of)
+    join = staticmethod(hamming_join)
+    verify_all = staticmethod(verify_all)
+
+
+def engine_named(name: str, address: str | None = None) -> Engine:
+    """The engine called `name` (one of ENGINES); `address` is the Ray cluster's (None: Ray's own default)."""
+    if name == LOCAL:
+        if address is not None:
+            raise ValueError("an address is for --engine ray")
+        return LocalEngine()
+    if name != RAY:
+        raise ValueError(f"unknown engine {name!r}: expected one of {', '.join(ENGINES)}")
+    try:
+        from lookalike.ray_engine import RayEngine
+    except ImportError as error:
+        raise ValueError(f"the ray engine needs Ray ({error}): {RAY_INSTALL}") from error
+    return RayEngine(address)

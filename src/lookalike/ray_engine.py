@@ -1,0 +1,160 @@
+"""The Ray engine: the heavy stages of a scan on a Ray cluster, with the same results as on this machine.
+
+- decode: Ray Data `map_batches` over the file list; each batch runs `decode.decode_all` on its worker, so a
+  file that hangs or crashes its decoder is killed and reported there exactly as on one machine. The workers
+  read the files by their paths: the files must be on a filesystem every node mounts at the same path.
+- signatures: Ray Data `map_batches` of `images.table_of` over the decoded thumbnails.
+- join: the shards of `shards.sharded_join` (one per multi-index-hashing chunk key) as Ray tasks.
+- verify: chunks of the candidates verified by `verify.verify_all` on the workers; this process then keeps,
+  in the candidates' order, the confirmed ones `verify_all` would have kept (it verifies them once more, as
+  the chunks could not know each other's links), so the matches are the local engine's.
+
+Results come back in order and every stage returns what its local function returns. Ray is connected on first
+use: to the running cluster of this process, else the one at `address` (or RAY_ADDRESS), else a new local one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+
+import numpy as np
+import ray
+import ray.data
+
+from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, decode_all, decode_file
+from lookalike.images import ImageTable, table_of
+from lookalike.search import Candidate
+from lookalike.shards import Shard, ShardPlan, shard_pairs, sharded_join
+from lookalike.verify import NORMAL, Match, Strictness, verify_all
+from lookalike.walk import Problem
+
+FILES_PER_BATCH = 64  # a batch starts one decoding process on its worker: enough files to pay for it
+SHARDS_PER_CPU = 4
+CHUNKS_PER_CPU = 4
+
+
+@dataclass(frozen=True, slots=True)
+class RayEngine:
+    address: str | None = None  # None: RAY_ADDRESS, or a local Ray started for this process
+    shards: int | None = None  # shards of the join; None: SHARDS_PER_CPU per CPU of the cluster
+
+    def decode_all(self, paths: Sequence[str], jobs: int, max_pixels: int = DEFAULT_MAX_PIXELS,
+                   on_progress: Callable[[int], None] = lambda _: None,
+                   work: Callable[[str, int], object] = decode_file,
+                   timeout: float = DEFAULT_TIMEOUT) -> Iterator[tuple[int, Decoded | Problem]]:
+        """`decode.decode_all`; `jobs` is not used: the cluster's CPUs decide how many files decode at once."""
+        if not paths:
+            return
+        self._connect()
+        files = ray.data.from_items([{"position": i, "path": os.fsencode(path)} for i, path in enumerate(paths)])
+        answers = files.map_batches(_decode_batch, batch_size=FILES_PER_BATCH,
+                                    fn_kwargs={"work": work, "max_pixels": max_pixels, "timeout": timeout})
+        for position, result in _in_order(answers, "position", "result"):
+            on_progress(1)
+            yield position, result
+
+    def table_of(self, decoded: Sequence[Decoded]) -> ImageTable:
+        """`images.table_of`, a batch of thumbnails at a time on the workers."""
+        if not decoded:
+            return table_of(decoded)
+        self._connect()
+        images = ray.data.from_items([{"position": i, "decoded": pickle.dumps(d)} for i, d in enumerate(decoded)])
+        tables = images.map_batches(_table_batch, batch_size=self._batch(len(decoded)))
+        return _concatenated([table for _, table in _in_order(tables, "first", "table")])
+
+    def join(self, queries: np.ndarray, index: np.ndarray, radius: int) -> np.ndarray:
+        """`search.hamming_join`, one Ray task per shard; the hashes go to the object store once."""
+        self._connect()
+        return sharded_join(queries, index, radius, self.shards or SHARDS_PER_CPU * _cpus(), _run_on_ray)
+
+    def verify_all(self, images: ImageTable, candidates: Iterable[Candidate],
+                   apart: Set[tuple[int, int]] = frozenset(),
+                   on_progress: Callable[[int], None] = lambda _: None, *, strictness: Strictness = NORMAL,
+                   similar: bool = False) -> list[Match]:
+        """`verify.verify_all`, chunks of candidates on the workers (see the module's doc)."""
+        candidates = list(candidates)
+        self._connect()
+        images_ref, apart_ref = ray.put(images), ray.put(apart)
+        size = self._batch(len(candidates))
+        chunks = [candidates[start:start + size] for start in range(0, len(candidates), size)]
+        pending = [_verify_chunk.remote(images_ref, chunk, apart_ref, strictness, similar) for chunk in chunks]
+        confirmed = set()
+        for chunk, matches in zip(chunks, pending, strict=True):
+            confirmed.update(match.candidate for match in ray.get(matches))
+            on_progress(len(chunk))
+        return verify_all(images, [candidate for candidate in candidates if candidate in confirmed], apart,
+                          strictness=strictness, similar=similar)
+
+    def _connect(self) -> None:
+        if not ray.is_initialized():
+            ray.init(address=self.address, logging_level=logging.WARNING, log_to_driver=False)
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False  # the scan shows its own progress
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
+
+    @staticmethod
+    def _batch(count: int) -> int:
+        return max(1, -(-count // (CHUNKS_PER_CPU * _cpus())))
+
+
+def _cpus() -> int:
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def _decode_batch(batch: dict[str, np.ndarray], work: Callable[[str, int], object], max_pixels: int,
+                  timeout: float) -> dict[str, np.ndarray]:
+    paths = [os.fsdecode(bytes(path)) for path in batch["path"]]
+    results = [pickle.dumps(result) for _, result in decode_all(paths, 1, max_pixels, work=work, timeout=timeout)]
+    return {"position": batch["position"], "result": np.array(results, dtype=object)}
+
+
+def _table_batch(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    table = table_of([pickle.loads(blob) for blob in batch["decoded"]])
+    return {"first": batch["position"][:1], "table": np.array([pickle.dumps(table)], dtype=object)}
+
+
+def _in_order(answers: ray.data.Dataset, key: str, blob: str) -> Iterator[tuple[int, object]]:
+    """(key, unpickled blob) of each row, in the order of `key`, as the batches come back."""
+    with _order_kept():
+        for batch in answers.iter_batches(batch_size=None, batch_format="numpy"):
+            for position, data in zip(batch[key], batch[blob], strict=True):
+                yield int(position), pickle.loads(data)
+
+
+@contextmanager
+def _order_kept() -> Iterator[None]:
+    options = ray.data.DataContext.get_current().execution_options
+    before, options.preserve_order = options.preserve_order, True
+    try:
+        yield
+    finally:
+        options.preserve_order = before
+
+
+def _concatenated(tables: list[ImageTable]) -> ImageTable:
+    columns = {}
+    for column in fields(ImageTable):
+        parts = [getattr(table, column.name) for table in tables]
+        listed = isinstance(parts[0], list)
+        columns[column.name] = [value for part in parts for value in part] if listed else np.concatenate(parts)
+    return ImageTable(**columns)
+
+
+def _run_on_ray(plan: ShardPlan, shards: Sequence[Shard], queries: np.ndarray,
+                index: np.ndarray) -> Iterable[np.ndarray]:
+    queries_ref, index_ref = ray.put(queries), ray.put(index)
+    return ray.get([_shard_pairs.remote(plan, shard, queries_ref, index_ref) for shard in shards])
+
+
+_shard_pairs = ray.remote(shard_pairs)
+
+
+@ray.remote
+def _verify_chunk(images: ImageTable, candidates: list[Candidate], apart: Set[tuple[int, int]],
+                  strictness: Strictness, similar: bool) -> list[Match]:
+    return verify_all(images, candidates, apart, strictness=strictness, similar=similar)
