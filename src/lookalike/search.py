@@ -27,7 +27,7 @@ offset table, then 16 bytes per pair found.  The kernels are compiled on
 first use and cached (numba cache=True).
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -349,16 +349,18 @@ class Candidate:
     distance: int  # perceptual hash bits apart
 
 
-def find_candidates(images: ImageTable, radius: int) -> list[Candidate]:
+def find_candidates(images: ImageTable, radius: int,
+                    join: Callable[[np.ndarray, np.ndarray, int], np.ndarray] = hamming_join) -> list[Candidate]:
     """Pairs of images that may show the same picture, each with the alignment under which its hashes met.
 
     Searched: the whole frame of each image, in each orientation, against every window of every other image
     (crops, and the content inside borders), and the part above a bottom caption band against the same part
     (captions and overlays). A pair appears once per kind of alignment (whole frames, a border, a crop, a
-    caption band), with its closest hypothesis of that kind, the simplest kind first.
+    caption band), with its closest hypothesis of that kind, the simplest kind first. `join` is `hamming_join`
+    or what an engine runs in its place.
     """
     queries, index = _queries(images, np.arange(len(images))), _index(images, np.arange(len(images)))
-    pairs = hamming_join(queries.hashes, index.hashes, radius)
+    pairs = join(queries.hashes, index.hashes, radius)
     return _candidates(queries, index, pairs[:, 0], pairs[:, 1])
 
 

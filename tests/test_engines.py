@@ -1,0 +1,78 @@
+"""The Ray engine gives the local engine's results: same groups, same errors, same pairs from the join.
+
+One Ray session (2 CPUs, as CI has) serves the whole module, since starting Ray takes seconds. Where Ray
+cannot be installed the Ray tests are skipped and say so; the local engine needs no Ray.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+
+from lookalike import report
+from lookalike.demo import make_demo_collection
+from lookalike.engine import LocalEngine, engine_named
+from lookalike.pipeline import ScanOptions, scan
+from lookalike.search import hamming_join
+
+from .test_shards import clustered_hashes
+
+
+@pytest.fixture(scope="module")
+def ray_engine():
+    ray = pytest.importorskip("ray", reason='Ray is not installed here (pip install "lookalike[ray]")')
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield engine_named("ray")
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """The demo collection (originals, edited copies, byte copies) and a file that is not an image."""
+    root = tmp_path_factory.mktemp("collection")
+    make_demo_collection(root)
+    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a JPEG after all")
+    return root
+
+
+def scanned(folder, engine, cache) -> dict:
+    document = report.to_json(scan([folder], ScanOptions(jobs=2, cache=cache, engine=engine)))
+    del document["seconds"]
+    return document
+
+
+def test_the_ray_engine_finds_the_groups_and_errors_of_the_local_engine(ray_engine, folder, tmp_path):
+    local = scanned(folder, LocalEngine(), tmp_path / "local.sqlite")
+    on_ray = scanned(folder, ray_engine, tmp_path / "ray.sqlite")
+    assert len(local["groups"]) >= 3 and len(local["errors"]) == 1
+    assert on_ray == local
+    with sqlite3.connect(tmp_path / "local.sqlite") as one, sqlite3.connect(tmp_path / "ray.sqlite") as other:
+        for table in ("files", "images", "failures"):
+            query = f"SELECT * FROM {table} ORDER BY 1"
+            assert one.execute(query).fetchall() == other.execute(query).fetchall(), table
+
+
+def test_the_ray_join_in_sixteen_shards_is_exact(ray_engine):
+    hashes = clustered_hashes(20_000, 2_000, seed=3)
+    queries, index = hashes[:8_000], hashes[8_000:]
+    pairs = ray_engine.__class__(shards=16).join(queries, index, 10)
+    assert len(pairs) > 1000
+    assert np.array_equal(pairs, hamming_join(queries, index, 10))
+
+
+def test_scan_on_ray_from_the_command_line(ray_engine, folder, tmp_path):
+    from lookalike.cli import app
+
+    out = tmp_path / "report.json"
+    app.main(["scan", str(folder), "--engine", "ray", "--no-cache", "-q", "--json", str(out)], standalone_mode=False)
+    assert json.loads(out.read_text())["groups"] == scanned(folder, LocalEngine(), None)["groups"]
+
+
+def test_engine_names_are_checked():
+    with pytest.raises(ValueError, match="unknown engine"):
+        engine_named("spark")
+    with pytest.raises(ValueError, match="--engine ray"):
+        engine_named("local", "ray://head:10001")
