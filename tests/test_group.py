@@ -12,8 +12,6 @@ from lookalike.signatures import WHOLE, WHOLE_BOX
 from lookalike.verify import Evidence, Match
 from lookalike.walk import FileRecord
 
-RADIUS = 10
-
 
 def record(path: str, size: int = 1000, mtime_ns: int = 0) -> FileRecord:
     return FileRecord(path, 1, hash(path), size, mtime_ns, "JPEG")
@@ -27,7 +25,7 @@ def test_a_chain_of_likeness_does_not_merge_different_photos(photos):
     """a~b and b~c were both confirmed, but a and c are different photos: no group holds both."""
     images = table_of([decode_file(str(photos[name])) for name in ("astronaut", "astronaut", "rocket")])
     files = [record("/a.jpg", 3000), record("/b.jpg", 2000), record("/c.jpg", 1000)]
-    groups = build_groups(files, [0, 1, 2], images, [linked(0, 1), linked(1, 2)], RADIUS)
+    groups = build_groups(files, [0, 1, 2], images, [linked(0, 1), linked(1, 2)])
     for group in groups:
         assert {0, 2} - {member.file for member in group.members}, "a and c grouped together"
     assert [[m.file for m in g.members] for g in groups] == [[0, 1]]
@@ -39,15 +37,15 @@ def test_the_keeper_has_most_pixels_then_largest_file_then_oldest(tmp_path, phot
     big = type(big)(**{**{f: getattr(big, f) for f in big.__slots__}, "width": 2000, "height": 1600})
     images = table_of([small, big, small])
     files = [record("/x/small.jpg", 5000), record("/x/big.jpg", 10), record("/x/old.jpg", 5000, mtime_ns=-1)]
-    [group] = build_groups(files, [0, 1, 2], images, [linked(0, 1), linked(1, 2), linked(0, 2)], RADIUS)
+    [group] = build_groups(files, [0, 1, 2], images, [linked(0, 1), linked(1, 2), linked(0, 2)])
     assert group.keeper == 1  # most pixels, although the smallest file
     files[1] = record("/x/big.jpg", 10)
-    [group] = build_groups(files, [0, 0, 0], table_of([small]), [], RADIUS)
+    [group] = build_groups(files, [0, 0, 0], table_of([small]), [])
     assert group.kind == "exact" and group.keeper == 2  # same pixels and size: the oldest
 
 
 def test_pairs_a_person_said_are_different_stay_apart(photos):
     images = table_of([decode_file(str(photos["coins"]))] * 2)
     files = [record("/a.jpg"), record("/b.jpg")]
-    assert build_groups(files, [0, 1], images, [linked(0, 1)], RADIUS, apart={(0, 1)}) == []
+    assert build_groups(files, [0, 1], images, [linked(0, 1)], apart={(0, 1)}) == []
     assert np.array_equal(images.hashes[0], images.hashes[1])
