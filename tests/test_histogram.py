@@ -6,8 +6,11 @@ from __future__ import annotations
 import csv
 import importlib.util
 import itertools
+import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -166,3 +169,27 @@ def test_200_real_photos_and_edited_copies_get_the_originals_decisions(tmp_path)
             if convertible:
                 write_copies(target, tmp_path, ["copy", "recompressed", "resized", "mirrored", "grey"])
     assert_same_decisions(tmp_path)
+
+
+def test_the_command_line_takes_the_method_and_the_threshold(tmp_path, photos):
+    shutil.copyfile(photos["astronaut"], tmp_path / "astronaut.jpg")
+    save(ImageOps.mirror(open_rgb(photos["astronaut"])), tmp_path / "astronaut-mirrored.jpg", quality=95)
+
+    def scan(*options: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "lookalike", "scan", str(tmp_path), "--no-cache", "-q",
+                               "--json", "-", "--method", "histogram", *options], capture_output=True, text=True,
+                              timeout=300)
+
+    [group] = json.loads(scan().stdout)["groups"]
+    [copy] = group["members"][1:]
+    assert copy["relation"] == f"histogram RMS {copy['distance']:.1f}" and 0 < copy["distance"] < THRESHOLD
+    assert json.loads(scan("--threshold", f"{copy['distance']}").stdout)["groups"] == []  # RMS < threshold only
+    refused = scan("--threshold", "0")
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_a_folder_without_duplicates_gives_no_groups(tmp_path, photos):
+    for name in ("coins", "rocket"):
+        shutil.copyfile(photos[name], tmp_path / f"{name}.jpg")
+    result = lookalike.scan([tmp_path], ScanOptions(cache=None, jobs=1, method=HISTOGRAM, threshold=1))
+    assert result.groups == [] and len(result.files) == 2

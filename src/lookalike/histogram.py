@@ -180,6 +180,8 @@ def _components(first: np.ndarray, second: np.ndarray,
     """Connected sets of image rows, linked by the pairs or held by several files, by label propagation."""
     shared = [image for image, held in files_of_image.items() if len(held) > 1]
     nodes = np.unique(np.concatenate([first, second, np.array(shared, dtype=np.int64)]))
+    if not len(nodes):
+        return []
     a, b = np.searchsorted(nodes, first), np.searchsorted(nodes, second)
     label = np.arange(len(nodes))
     while True:
