@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -103,12 +103,18 @@ class Cache:
                 rows[row[0]] = row[1:]
         return rows
 
+    def file_rows(self) -> Iterator[tuple[bytes, int, int, int, int, bytes]]:
+        """Every cached file: (path as bytes, device, inode, size, mtime_ns, content hash), by path."""
+        yield from self.db.execute("SELECT path, device, inode, size, mtime_ns, content_hash FROM files ORDER BY path")
+
     def remember_contents(self, records: Iterable[tuple[FileRecord, bytes]]) -> None:
+        self.remember_file_rows((os.fsencode(r.path), r.device, r.inode, r.size, r.mtime_ns, digest)
+                                for r, digest in records)
+
+    def remember_file_rows(self, rows: Iterable[tuple[bytes, int, int, int, int, bytes]]) -> None:
+        """Rows as `file_rows` gives them."""
         with self.db:
-            self.db.executemany(
-                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
-                ((os.fsencode(r.path), r.device, r.inode, r.size, r.mtime_ns, digest) for r, digest in records),
-            )
+            self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     # images: content hash → decoded image
 
@@ -120,6 +126,10 @@ class Cache:
             found[digest] = Decoded(digest, pixel_hash, width, height, image_format,
                                     np.frombuffer(thumb, np.uint8).reshape(THUMB, THUMB, 3), taken, camera)
         return found
+
+    def image_hashes(self) -> list[bytes]:
+        """The content hash of every cached image, sorted."""
+        return [row[0] for row in self.db.execute("SELECT content_hash FROM images ORDER BY content_hash")]
 
     def remember_images(self, decoded: Iterable[Decoded]) -> None:
         with self.db:

@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsed
 from rich.progress import Progress as RichBar
 
 from lookalike import not_duplicates, planning, report, resolve
-from lookalike.cache import default_cache_path
+from lookalike.cache import Cache, default_cache_path
 from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT
 from lookalike.demo import make_demo_collection
 from lookalike.engine import ENGINES, LOCAL, engine_named
@@ -310,6 +310,50 @@ def review_command(sources: tuple[Path, ...], port: int, no_browser: bool, cache
     print(f"review at {server.url}  (Ctrl+C to stop)", flush=True)
     server.run(open_browser=not no_browser)
 
+
+@app.group("signatures")
+def signatures_group() -> None:
+    """Move a cache's signatures (hashes, thumbnails, file contents) in and out as Parquet tables."""
+
+
+parquet_option = click.option("--parquet", "folder", required=True, type=click.Path(file_okay=False, path_type=Path),
+                              metavar="DIR", help="Folder of images.parquet and files.parquet.")
+cache_option = click.option("--cache", type=click.Path(dir_okay=False, path_type=Path), default=default_cache_path(),
+                            show_default=True, help="Cache database.")
+
+
+@signatures_group.command("export")
+@parquet_option
+@click.option("--cache", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=default_cache_path(),
+              show_default=True, help="Cache database.")
+def export_command(folder: Path, cache: Path) -> None:
+    """Write the cache's images (hashes, thumbnails) and files to Parquet tables in DIR."""
+    parquet = _parquet_module()
+    with Cache(cache) as opened:
+        counts = parquet.export_parquet(opened, folder)
+    print(f"exported {counts.images:,} images and {counts.files:,} files to {folder}")
+
+
+@signatures_group.command("import")
+@parquet_option
+@cache_option
+def import_command(folder: Path, cache: Path) -> None:
+    """Add the images and files of DIR's Parquet tables (from `signatures export`) to the cache."""
+    parquet = _parquet_module()
+    with Cache(cache) as opened:
+        try:
+            counts = parquet.import_parquet(folder, opened)
+        except ValueError as error:
+            raise click.UsageError(str(error)) from error
+    print(f"imported {counts.images:,} images and {counts.files:,} files into {cache}")
+
+
+def _parquet_module():
+    try:
+        from lookalike import parquet
+    except ImportError as error:
+        raise click.UsageError(f'Parquet needs pyarrow ({error}): pip install "lookalike[parquet]"') from error
+    return parquet
 
 def main() -> None:
     """Entry point: usage errors become one line and exit code 2."""
