@@ -232,9 +232,21 @@ def describe_edit(images: ImageTable, keeper: int, match: Match) -> str:
     parts = [*_describe_geometry(candidate, keeper_is_a), _describe_scale(images, match, keeper_is_a)]
     if images.format[keeper] != images.format[member]:
         parts.append(f"converted to {images.format[member]}")
-    parts.extend(_describe_tone(*_aligned_colours(images, match, keeper_is_a)))
+    keeper_colours, member_colours = _aligned_colours(images, match, keeper_is_a)
+    parts.extend(_describe_tone(keeper_colours, member_colours))
+    if candidate.window_a != ABOVE_CAPTION and _bottom_band_differs(keeper_colours, member_colours):
+        parts.append(WINDOWS[ABOVE_CAPTION].name)
     parts = [part for part in parts if part]
     return ", ".join(parts) if parts else "recompressed"
+
+
+def _bottom_band_differs(keeper: np.ndarray, member: np.ndarray) -> bool:
+    """A caption bar or watermark: the bottom band differs far more than the rest, once tones are matched."""
+    keeper_grey, member_grey = keeper.mean(axis=-1), member.mean(axis=-1)
+    slope, offset = np.polyfit(keeper_grey.ravel(), member_grey.ravel(), 1)
+    residual = np.abs(member_grey - (slope * keeper_grey + offset)).mean(axis=1)
+    band = max(1, round(len(residual) * (1 - WINDOWS[ABOVE_CAPTION].box[3])))
+    return bool(residual[-band:].mean() > max(12.0, 4 * residual[:-band].mean()))
 
 
 def _describe_geometry(candidate: Candidate, keeper_is_a: bool) -> list[str]:

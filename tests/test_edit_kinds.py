@@ -1,0 +1,130 @@
+"""Every kind of edited copy of issue 3 is found, explained, and kept apart from other photos.
+
+Each test writes one edited copy of a real photo next to its original and three other photos, scans the
+folder, and checks that exactly the original and the copy are grouped, with the relation that says what
+was done.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
+
+import lookalike
+from lookalike.pipeline import ScanOptions
+
+from .conftest import open_rgb
+
+Edit = Callable[[Image.Image], Image.Image]
+
+
+def cropped(left: float, top: float, right: float, bottom: float) -> Edit:
+    return lambda im: im.crop((round(im.width * left), round(im.height * top),
+                               round(im.width * (1 - right)), round(im.height * (1 - bottom))))
+
+
+def caption_bar(image: Image.Image) -> Image.Image:
+    edited = image.copy()
+    band = image.height // 10
+    draw = ImageDraw.Draw(edited)
+    draw.rectangle((0, image.height - band, image.width, image.height), fill="black")
+    draw.text((8, image.height - band + 4), "Summer 2019, day 3", fill="white", font_size=band * 0.6)
+    return edited
+
+
+def watermark(image: Image.Image) -> Image.Image:
+    layer = Image.new("RGBA", image.size)
+    ImageDraw.Draw(layer).text((image.width // 4, image.height * 0.9), "(c) someone", fill=(255, 255, 255, 140),
+                               font_size=image.height // 14)
+    return Image.alpha_composite(image.convert("RGBA"), layer).convert("RGB")
+
+
+EDITS: dict[str, tuple[Edit, str]] = {
+    "cropped 5 % off each side": (cropped(0.05, 0.05, 0.05, 0.05), "cropped to 90 % (centre)"),
+    "one third off the right": (cropped(0, 0, 1 / 3, 0), "cropped to 67 % (left)"),
+    "one third off the top": (cropped(0, 1 / 3, 0, 0), "cropped to 67 % (bottom)"),
+    "caption bar": (caption_bar, "caption or overlay at bottom"),
+    "watermark": (watermark, ""),
+    "white border": (lambda im: ImageOps.expand(im, border=im.width // 20, fill="white"), "border added"),
+    "letterbox": (lambda im: ImageOps.expand(im, border=(0, im.height // 8), fill="black"), "border added"),
+    "squashed by 20 %": (lambda im: im.resize((im.width * 8 // 10, im.height)), "aspect ratio changed"),
+    "contrast": (lambda im: ImageEnhance.Contrast(im).enhance(1.4), "more contrast"),
+    "saturation": (lambda im: ImageEnhance.Color(im).enhance(1.5), ""),
+    "grayscale": (lambda im: im.convert("L"), "grayscale"),
+    "mild blur": (lambda im: im.filter(ImageFilter.GaussianBlur(1.2)), ""),
+    "resized to 16 %": (lambda im: im.resize((im.width * 16 // 100, im.height * 16 // 100)), "resized to 16 %"),
+}
+PHOTOS = ["astronaut", "chelsea", "coffee", "rocket"]
+
+
+def scan_pair(folder: Path, photos: dict[str, Path], name: str, write_copy: Callable[[Path], Path]) -> list:
+    for other in PHOTOS:
+        shutil.copy(photos[other], folder / f"{other}.jpg")
+    copy = write_copy(folder / "copy")
+    report = lookalike.to_json(lookalike.scan([folder], ScanOptions(cache=None, jobs=1)))
+    assert [sorted(Path(m["path"]).name for m in g["members"]) for g in report["groups"]] == [
+        sorted([f"{name}.jpg", copy.name])]
+    return report["groups"][0]["members"]
+
+
+@pytest.mark.parametrize("edit", EDITS)
+@pytest.mark.parametrize("name", ["astronaut", "coffee"])
+def test_edited_copy_is_found_with_its_relation(tmp_path, photos, name, edit):
+    make, relation = EDITS[edit]
+
+    def write_copy(path: Path) -> Path:
+        target = path.with_suffix(".jpg")
+        make(open_rgb(photos[name])).save(target, quality=80)  # smaller than the original: it stays the keeper
+        return target
+
+    members = scan_pair(tmp_path, photos, name, write_copy)
+    assert Path(members[0]["path"]).name == f"{name}.jpg"
+    assert relation in members[1]["relation"], members
+
+
+@pytest.mark.parametrize(("container", "suffix"), [("HEIF", ".heic"), ("WEBP", ".webp"), ("PNG", ".png")])
+def test_format_conversions_are_found(tmp_path, photos, container, suffix):
+    def write_copy(path: Path) -> Path:
+        target = path.with_suffix(suffix)
+        open_rgb(photos["rocket"]).save(target, format=container)
+        return target
+
+    members = scan_pair(tmp_path, photos, "rocket", write_copy)
+    assert any("converted to" in m["relation"] for m in members[1:])
+
+
+def test_heic_converted_back_to_jpeg_is_found(tmp_path, photos):
+    def write_copy(path: Path) -> Path:
+        heic = io.BytesIO()
+        open_rgb(photos["chelsea"]).save(heic, format="HEIF")
+        target = path.with_suffix(".jpg")
+        Image.open(heic).convert("RGB").save(target, quality=85)
+        return target
+
+    scan_pair(tmp_path, photos, "chelsea", write_copy)
+
+
+def test_exif_orientation_instead_of_turned_pixels(tmp_path, photos):
+    def write_copy(path: Path) -> Path:
+        exif = Image.Exif()
+        exif[0x0112] = 8  # "rotate 90° counter-clockwise to display"
+        target = path.with_suffix(".jpg")
+        open_rgb(photos["coffee"]).transpose(Image.Transpose.ROTATE_270).save(target, quality=90, exif=exif)
+        return target
+
+    members = scan_pair(tmp_path, photos, "coffee", write_copy)
+    assert "rotated" not in members[1]["relation"]  # shown upright, like the original
+
+
+def test_lookalike_photos_of_one_scene_stay_apart(tmp_path, photos):
+    """Overlapping views of one scene, like a stereo pair or the next frame of a video: not duplicates."""
+    image = open_rgb(photos["chelsea"])
+    image.crop((0, 0, image.width - 24, image.height)).save(tmp_path / "left.png")
+    image.crop((24, 0, image.width, image.height)).save(tmp_path / "right.png")
+    report = lookalike.to_json(lookalike.scan([tmp_path], ScanOptions(cache=None, jobs=1)))
+    assert report["groups"] == []
