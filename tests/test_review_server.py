@@ -7,7 +7,10 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +19,8 @@ import lookalike
 from lookalike.review import Previews, ReviewServer
 from lookalike.review.server import TOKEN_HEADER
 
-from .reviewing import request, reviewing
+from .resolving import run_lookalike
+from .reviewing import request, review_collection, reviewing
 
 
 @pytest.fixture(autouse=True)
@@ -182,3 +186,28 @@ def test_bulk_keep_rule_on_exact_groups_and_not_duplicates(served):
     assert status == 200 and len(lookalike.ignored(cache)) == 1  # coins and its smaller copy
     states = {g["index"]: g["state"] for g in json.loads(get(server, "/api/groups")[1])["groups"]}
     assert states == {exact: "resolved", near: "not duplicates"}
+
+
+def test_the_command_scans_prints_the_address_and_serves_until_interrupted(tmp_path, photos):
+    review_collection(tmp_path / "photos", photos, tmp_path / "cache.sqlite")
+    environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "lookalike", "review", str(tmp_path / "photos"), "--no-browser", "-q",
+               "--cache", str(tmp_path / "cache.sqlite")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=environment)
+    try:
+        url = process.stdout.readline().split()[2]
+        assert url.startswith("http://127.0.0.1:") and "?token=" in url
+        status, body = request(url, "/api/groups?" + url.split("?")[1])
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 130  # interrupted, as every command
+    finally:
+        process.kill()
+        process.wait()
+        process.stdout.close()
+    assert status == 200 and json.loads(body)["total"] == 2
+
+
+def test_the_command_refuses_a_json_file_that_is_not_a_report(tmp_path):
+    (tmp_path / "notes.json").write_text('{"version": 7}')
+    done = run_lookalike("review", str(tmp_path / "notes.json"), "--no-browser")
+    assert done.returncode == 2 and "not a lookalike report" in done.stderr

@@ -188,6 +188,7 @@ class ReviewServer:
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind((HOST, port))
+        self.socket.listen(128)  # connections wait in the queue from now on, before uvicorn starts accepting
         self.port = self.socket.getsockname()[1]
         app = make_app(review, self.token, previews or Previews())
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
