@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageEnhance
 
 import lookalike
+from lookalike.cache import Cache
 from lookalike.pipeline import ScanOptions
 
 from .conftest import open_rgb, save
@@ -101,6 +102,8 @@ def test_a_second_scan_decodes_nothing(collection, tmp_path):
     options = ScanOptions(cache=tmp_path / "cache.sqlite")
     first, second = lookalike.scan([root], options), lookalike.scan([root], options)
     assert first.decoded > 0 and second.decoded == 0
+    with Cache(options.cache) as cache:  # signatures are kept too: a re-scan computes none
+        assert len(cache.signatures(second.images.content_hash)) == len(second.images)
     assert lookalike.to_json(first)["groups"] == lookalike.to_json(second)["groups"]
 
 

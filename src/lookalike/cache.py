@@ -25,7 +25,7 @@ from platformdirs import user_cache_dir
 from lookalike.decode import THUMB, Decoded
 from lookalike.walk import FileRecord
 
-SIGNATURE_VERSION = "1"
+SIGNATURE_VERSION = "2"
 LOOKUP_CHUNK = 500  # keys per SELECT ... IN (...), below the 999 variables old SQLite builds allow
 
 SCHEMA = """
@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS files (
     content_hash BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS images (
     content_hash BLOB PRIMARY KEY, pixel_hash BLOB, width INTEGER, height INTEGER, format TEXT,
-    thumb BLOB, taken TEXT, camera TEXT);
+    thumb BLOB, taken TEXT, camera TEXT, signature BLOB);
 CREATE TABLE IF NOT EXISTS failures (
     path BLOB PRIMARY KEY, device INTEGER, inode INTEGER, size INTEGER, mtime_ns INTEGER, reason TEXT);
 CREATE TABLE IF NOT EXISTS not_duplicates (
@@ -72,7 +72,8 @@ class Cache:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'signature_version'").fetchone()
         if row is None or row[0] != SIGNATURE_VERSION:
             with self.db:
-                self.db.execute("DELETE FROM images")
+                self.db.execute("DROP TABLE images")  # its columns may have changed with the version
+                self.db.executescript(SCHEMA)
                 self.db.execute("DELETE FROM failures")
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES ('signature_version', ?)", (SIGNATURE_VERSION,))
 
@@ -134,10 +135,22 @@ class Cache:
     def remember_images(self, decoded: Iterable[Decoded]) -> None:
         with self.db:
             self.db.executemany(
-                "INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO images (content_hash, pixel_hash, width, height, format, thumb, taken, camera) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 ((d.content_hash, d.pixel_hash, d.width, d.height, d.format, d.thumb.tobytes(), d.taken,
                   d.camera) for d in decoded),
             )
+
+    def signatures(self, content_hashes: Iterable[bytes]) -> dict[bytes, bytes]:
+        """The signatures (`images.signature_of`) stored for these contents, where there are any."""
+        rows = self._rows_by_key("SELECT content_hash, signature FROM images WHERE content_hash",
+                                 list(content_hashes))
+        return {digest: signature for digest, (signature,) in rows.items() if signature is not None}
+
+    def remember_signatures(self, signatures: Iterable[tuple[bytes, bytes]]) -> None:
+        with self.db:
+            self.db.executemany("UPDATE images SET signature = ? WHERE content_hash = ?",
+                                ((signature, digest) for digest, signature in signatures))
 
     # failures: files that could not be decoded, until they change
 

@@ -8,7 +8,7 @@ asked for, so the local engine needs nothing beyond the package's own dependenci
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -32,7 +32,7 @@ class Engine(Protocol):
                    work: Callable[[str, int], object] = ..., timeout: float = ...
                    ) -> Iterator[tuple[int, Decoded | Problem]]: ...
 
-    def table_of(self, decoded: Sequence[Decoded]) -> ImageTable: ...
+    def table_of(self, decoded: Sequence[Decoded], known: Mapping[bytes, bytes] | None = None) -> ImageTable: ...
 
     def join(self, queries: np.ndarray, index: np.ndarray, radius: int) -> np.ndarray: ...
 

@@ -6,13 +6,13 @@ row index names one image for the whole scan. Byte-identical files share one row
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from lookalike.decode import THUMB, Decoded
-from lookalike.signatures import content_box, perceptual_hashes, window_hashes
+from lookalike.signatures import ORIENTATIONS, WINDOWS, content_box, perceptual_hashes, window_hashes
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,23 +33,53 @@ class ImageTable:
         return len(self.content_hash)
 
 
-def table_of(decoded: Sequence[Decoded]) -> ImageTable:
-    """Stack decoded images into a table, computing the perceptual hashes of all of them in one batch."""
+SIGNATURE_BYTES = 8 * 8 + 8 * 8 + 4 * 4  # hashes, window hashes, content box
+
+
+def table_of(decoded: Sequence[Decoded], known: Mapping[bytes, bytes] | None = None) -> ImageTable:
+    """Stack decoded images into a table, computing the signatures of all of them in one batch.
+
+    `known` holds signatures already computed (`signature_of`), by content hash: those are not recomputed.
+    """
     thumbs = np.stack([d.thumb for d in decoded]) if decoded else np.zeros((0, THUMB, THUMB, 3), np.uint8)
-    content_boxes = np.array([content_box(thumb) for thumb in thumbs], dtype=np.float32).reshape(-1, 4)
+    hashes, windows, content_boxes = _signatures(thumbs, [(known or {}).get(d.content_hash) for d in decoded])
     return ImageTable(
         content_hash=_digests([d.content_hash for d in decoded]),
         pixel_hash=_digests([d.pixel_hash for d in decoded]),
         width=np.array([d.width for d in decoded], dtype=np.int32),
         height=np.array([d.height for d in decoded], dtype=np.int32),
         format=np.array([d.format for d in decoded], dtype=str),
-        hashes=perceptual_hashes(thumbs),
-        windows=window_hashes(thumbs, content_boxes),
+        hashes=hashes,
+        windows=windows,
         content_box=content_boxes,
         thumbs=thumbs,
         taken=[d.taken for d in decoded],
         camera=[d.camera for d in decoded],
     )
+
+
+def signature_of(images: ImageTable, row: int) -> bytes:
+    """One image's signatures as bytes, for the cache: they depend only on its thumbnail."""
+    return images.hashes[row].tobytes() + images.windows[row].tobytes() + images.content_box[row].tobytes()
+
+
+def _signatures(thumbs: np.ndarray, known: list[bytes | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(hashes, windows, content boxes) of every thumbnail, unpacked where known, computed in one batch where not."""
+    hashes = np.zeros((len(thumbs), len(ORIENTATIONS)), np.uint64)
+    windows = np.zeros((len(thumbs), len(WINDOWS)), np.uint64)
+    boxes = np.zeros((len(thumbs), 4), np.float32)
+    missing = [row for row, blob in enumerate(known) if blob is None or len(blob) != SIGNATURE_BYTES]
+    for row, blob in enumerate(known):
+        if blob is not None and len(blob) == SIGNATURE_BYTES:
+            hashes[row] = np.frombuffer(blob, np.uint64, len(ORIENTATIONS))
+            windows[row] = np.frombuffer(blob, np.uint64, len(WINDOWS), offset=8 * len(ORIENTATIONS))
+            boxes[row] = np.frombuffer(blob, np.float32, 4, offset=8 * (len(ORIENTATIONS) + len(WINDOWS)))
+    if missing:
+        fresh = thumbs[missing]
+        boxes[missing] = np.array([content_box(thumb) for thumb in fresh], dtype=np.float32).reshape(-1, 4)
+        hashes[missing] = perceptual_hashes(fresh)
+        windows[missing] = window_hashes(fresh, boxes[missing])
+    return hashes, windows, boxes
 
 
 def _digests(digests: list[bytes]) -> np.ndarray:

@@ -30,7 +30,7 @@ from lookalike.engine import Engine, LocalEngine
 from lookalike.exact import find_identical
 from lookalike.group import Group, build_groups, similar_groups
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
-from lookalike.images import ImageTable
+from lookalike.images import ImageTable, signature_of
 from lookalike.search import Candidate, find_candidates
 from lookalike.verify import SIMILAR, STRICTNESS, Match
 from lookalike.walk import FileRecord, Problem, WalkOptions, check_unchanged, walk
@@ -216,8 +216,11 @@ class _Scan:
             row_of: dict[bytes, int] = {}
             for digest in contents:
                 row_of.setdefault(digest, len(row_of))
-            images = self.options.engine.table_of([decoded[digest] for digest in row_of])
+            known = self.cache.signatures(row_of)
+            images = self.options.engine.table_of([decoded[digest] for digest in row_of], known)
             image_of_file = np.array([row_of[digest] for digest in contents], dtype=np.int64)
+            self.cache.remember_signatures((digest, signature_of(images, row)) for digest, row in row_of.items()
+                                           if digest not in known)
         return images, image_of_file
 
     def search(self, images: ImageTable) -> list[Candidate]:

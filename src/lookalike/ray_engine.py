@@ -18,8 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-from collections.abc import Callable, Iterable, Iterator, Sequence, Set
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -51,21 +50,21 @@ class RayEngine:
         if not paths:
             return
         self._connect()
-        files = ray.data.from_items([{"position": i, "path": os.fsencode(path)} for i, path in enumerate(paths)])
-        answers = files.map_batches(_decode_batch, batch_size=FILES_PER_BATCH,
-                                    fn_kwargs={"work": work, "max_pixels": max_pixels, "timeout": timeout})
-        for position, result in _in_order(answers, "position", "result"):
+        files = [{"position": i, "path": os.fsencode(path)} for i, path in enumerate(paths)]
+        answers = _mapped_in_order(files, _decode_batch, FILES_PER_BATCH, work=work, max_pixels=max_pixels,
+                                   timeout=timeout)
+        for position, result in _unpickled(answers, "position", "result"):
             on_progress(1)
             yield position, result
 
-    def table_of(self, decoded: Sequence[Decoded]) -> ImageTable:
-        """`images.table_of`, a batch of thumbnails at a time on the workers."""
+    def table_of(self, decoded: Sequence[Decoded], known: Mapping[bytes, bytes] | None = None) -> ImageTable:
+        """`images.table_of`, a batch of thumbnails at a time on the workers (signatures all computed anew)."""
         if not decoded:
             return table_of(decoded)
         self._connect()
-        images = ray.data.from_items([{"position": i, "decoded": pickle.dumps(d)} for i, d in enumerate(decoded)])
-        tables = images.map_batches(_table_batch, batch_size=self._batch(len(decoded)))
-        return _concatenated([table for _, table in _in_order(tables, "first", "table")])
+        images = [{"position": i, "decoded": pickle.dumps(d)} for i, d in enumerate(decoded)]
+        tables = _mapped_in_order(images, _table_batch, self._batch(len(decoded)))
+        return _concatenated([table for _, table in _unpickled(tables, "first", "table")])
 
     def join(self, queries: np.ndarray, index: np.ndarray, radius: int) -> np.ndarray:
         """`search.hamming_join`, one Ray task per shard; the hashes go to the object store once."""
@@ -118,22 +117,26 @@ def _table_batch(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {"first": batch["position"][:1], "table": np.array([pickle.dumps(table)], dtype=object)}
 
 
-def _in_order(answers: ray.data.Dataset, key: str, blob: str) -> Iterator[tuple[int, object]]:
-    """(key, unpickled blob) of each row, in the order of `key`, as the batches come back."""
-    with _order_kept():
-        for batch in answers.iter_batches(batch_size=None, batch_format="numpy"):
-            for position, data in zip(batch[key], batch[blob], strict=True):
-                yield int(position), pickle.loads(data)
+def _mapped_in_order(rows: list[dict[str, object]], function: Callable[..., dict[str, np.ndarray]],
+                     batch_size: int, **options: object) -> ray.data.Dataset:
+    """Ray Data `map_batches(function)` over `rows`, whose output keeps the rows' order.
 
-
-@contextmanager
-def _order_kept() -> Iterator[None]:
-    options = ray.data.DataContext.get_current().execution_options
-    before, options.preserve_order = options.preserve_order, True
+    A dataset keeps the DataContext of its creation, so the order is asked for while creating it; without it,
+    batches come back in the order they finish (seen on a loaded machine), not in the rows' order.
+    """
+    options_of_all = ray.data.DataContext.get_current().execution_options
+    before, options_of_all.preserve_order = options_of_all.preserve_order, True
     try:
-        yield
+        return ray.data.from_items(rows).map_batches(function, batch_size=batch_size, fn_kwargs=options)
     finally:
-        options.preserve_order = before
+        options_of_all.preserve_order = before
+
+
+def _unpickled(answers: ray.data.Dataset, key: str, blob: str) -> Iterator[tuple[int, object]]:
+    """(key, unpickled blob) of each row, as the batches come back."""
+    for batch in answers.iter_batches(batch_size=None, batch_format="numpy"):
+        for position, data in zip(batch[key], batch[blob], strict=True):
+            yield int(position), pickle.loads(data)
 
 
 def _concatenated(tables: list[ImageTable]) -> ImageTable:
