@@ -50,3 +50,20 @@ def test_names_that_are_not_utf8_survive_json_and_csv(tmp_path, photos):
         rows = list(csv.DictReader(stream))
     assert sorted(os.fsencode(row["path"]) for row in rows) == [os.path.join(raw_folder, p + name)
                                                                   for p in (b"1", b"2")]
+
+
+def test_a_content_hash_ending_in_a_zero_byte_is_reported_whole(tmp_path, photos):
+    """NumPy's fixed-width bytes drop trailing NULs; the report must still hold all 16 bytes of the hash."""
+    from PIL import Image
+
+    from lookalike.exact import hash_file
+
+    picture = Image.open(photos["rocket"]).convert("RGB").resize((64, 48))
+    for shade in range(5000):
+        picture.putpixel((0, 0), (shade % 256, shade // 256, 0))
+        picture.save(tmp_path / "a.png")
+        if hash_file(str(tmp_path / "a.png")).endswith(b"\0"):
+            break
+    shutil.copy(tmp_path / "a.png", tmp_path / "b.png")
+    members = scanned(tmp_path)["groups"][0]["members"]
+    assert [m["content_hash"] for m in members] == [hash_file(str(tmp_path / "a.png")).hex()] * 2
