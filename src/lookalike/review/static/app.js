@@ -42,6 +42,12 @@ function bytes(count) {
 }
 
 const baseName = (path) => path.slice(path.lastIndexOf("/") + 1);
+const MISSING = "No preview: the file changed or moved since the scan, or could not be decoded.";
+
+function noPreview(event) {
+  const text = event.target.closest(".viewport") ? MISSING : "no preview";
+  event.target.replaceWith(el("span", { className: "no-preview", textContent: text, title: MISSING }));
+}
 const preview = (group, member, size) => `/preview/${group}/${member}/${size}`;
 
 // the list of groups
@@ -69,7 +75,7 @@ async function loadPage() {
 function listItem(group) {
   const button = el("button", { type: "button" },
     el("img", { src: preview(group.index, 0, "thumb"), alt: "", loading: "lazy", fetchPriority: "low",
-                width: 56, height: 56 }),
+                width: 56, height: 56, onerror: noPreview }),
     el("span", { className: "meta" },
       el("span", { className: "name", textContent: `#${group.index + 1} ${group.kind}: ${baseName(group.keep)}` }),
       el("span", { className: "muted",
@@ -96,6 +102,7 @@ async function openGroup(index) {
   $("group-title").textContent = `Group ${index + 1} of the report: ${group.kind}, ${group.members.length} copies, ` +
     `${bytes(group.reclaimable)} reclaimable${group.state === "open" ? "" : ` (${group.state})`}`;
   $("members").replaceChildren(...group.members.map((member, number) => memberPanel(group, member, number)));
+  $("members").classList.toggle("many", group.members.length > 3);
   for (const button of document.querySelectorAll("#group-list button")) {
     button.setAttribute("aria-current", String(Number(button.dataset.index) === index));
   }
@@ -109,7 +116,7 @@ function memberPanel(group, member, number) {
   const viewport = el("div", { className: "viewport" },
     number === 0 ? null : el("img", { className: "base", src: preview(group.index, 0, "full"), alt: "",
                                       draggable: false }),
-    el("img", { className: "top", src: preview(group.index, number, "full"), draggable: false,
+    el("img", { className: "top", src: preview(group.index, number, "full"), draggable: false, onerror: noPreview,
                 alt: `Copy ${number + 1}: ${baseName(member.path)}` }));
   viewport.addEventListener("wheel", onWheel, { passive: false });
   viewport.addEventListener("pointerdown", onDrag);
