@@ -157,6 +157,8 @@ def test_marks_plan_apply_and_undo_through_the_engine_with_the_last_copy_guard(s
     status, reason = post(server, "/api/plan", everything, token)
     assert status == 400 and b"keep at least one" in reason
     assert post(server, "/api/plan", {"action": "delete", "marks": {str(near): {"remove": [1]}}}, token)[0] == 400
+    for bad in ({str(near): {"remove": [7]}}, {"99": {"remove": [1]}}, {"x": {}}, [1]):
+        assert post(server, "/api/plan", {"action": "trash", "marks": bad}, token)[0] == 400
 
     marks = {"action": "trash", "marks": {str(near): {"keep": [2, 0], "remove": [1]}}}
     plan = json.loads(post(server, "/api/plan", marks, token)[1])

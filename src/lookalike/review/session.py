@@ -97,14 +97,13 @@ class Review:
     def _marked_members(self, index: int, mark: dict[str, list[int]]) -> list[dict[str, Any]]:
         """The keeper (first kept, else the report's keeper unless marked) and then the members to remove."""
         members = self._group(index)["members"]
-        remove = sorted(set(mark.get("remove", ())))
-        keep = [number for number in mark.get("keep", ()) if number not in remove]
-        if not keep:
-            keep = [number for number in range(len(members)) if number not in remove][:1]
-        if not keep:
+        remove, keep = sorted(set(mark.get("remove", ()))), list(mark.get("keep", ()))
+        if not set(remove + keep) <= set(range(len(members))):
+            raise ValueError(f"group {index + 1} has copies 0 to {len(members) - 1} only")
+        kept = [number for number in keep + list(range(len(members))) if number not in remove]
+        if not kept:
             raise ValueError(f"group {index + 1}: every copy is marked for removal; keep at least one")
-        self.member(index, keep[0])
-        return [members[keep[0]], *(self.member(index, number) for number in remove)]
+        return [members[kept[0]], *(members[number] for number in remove)]
 
     def plan_bulk(self, action: str, keep: str, kind: str = "", folder: str = "") -> dict[str, Any]:
         """A plan for every open group shown with `kind` and `folder`, each keeper chosen by the `keep` rules."""
