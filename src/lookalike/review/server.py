@@ -36,6 +36,7 @@ from lookalike.review.previews import SIZES, Previews
 from lookalike.review.session import ACTIONS, Review
 
 HOST = "127.0.0.1"
+_CHANGES = threading.Lock()  # plans, applies, undos and "not duplicates" never run side by side
 STATIC = Path(__file__).parent / "static"
 TOKEN_HEADER = "x-lookalike-token"
 SECURITY_HEADERS = {
@@ -168,13 +169,17 @@ class _Handlers:
 
 
 def _mutation(handler: Callable[[Request, dict[str, Any]], Any]) -> Callable[[Request], Awaitable[Response]]:
-    """A POST handler taking a JSON body, run in the thread pool (it touches files); bad input is a 400 with
-    the reason, never a traceback."""
+    """A POST handler taking a JSON body, run in the thread pool (it touches files) one change at a time; bad
+    input is a 400 with the reason, never a traceback."""
+
+    def one_at_a_time(request: Request, body: dict[str, Any]) -> Any:
+        with _CHANGES:
+            return handler(request, body)
 
     async def endpoint(request: Request) -> Response:
         try:
             body = json.loads(await request.body())
-            return JSONResponse(await run_in_threadpool(handler, request, body))
+            return JSONResponse(await run_in_threadpool(one_at_a_time, request, body))
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             return PlainTextResponse(str(error) or "bad request", 400)
     return endpoint
