@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,11 +15,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 import lookalike
-from lookalike.review import Previews, ReviewServer
+from lookalike.pipeline import ScanOptions
+from lookalike.review import Previews, Review, ReviewServer
 from lookalike.review.server import TOKEN_HEADER
 
+from .conftest import open_rgb, save
 from .resolving import run_lookalike
 from .reviewing import request, review_collection, reviewing
 
@@ -213,3 +217,20 @@ def test_the_command_refuses_a_json_file_that_is_not_a_report(tmp_path):
     (tmp_path / "notes.json").write_text('{"version": 7}')
     done = run_lookalike("review", str(tmp_path / "notes.json"), "--no-browser")
     assert done.returncode == 2 and "not a lookalike report" in done.stderr
+
+
+def test_date_taken_and_camera_come_from_the_report_or_else_from_the_cache(tmp_path, photos):
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Canon", "EOS 5D"
+    exif.get_ifd(0x8769)[0x9003] = "2019:07:01 10:30:00"
+    folder, cache = tmp_path / "photos", tmp_path / "cache.sqlite"
+    save(open_rgb(photos["chelsea"]), folder / "cat.jpg", exif=exif, quality=90)
+    shutil.copyfile(folder / "cat.jpg", folder / "cat-copy.jpg")
+    report = lookalike.to_json(lookalike.scan([folder], ScanOptions(cache=cache, jobs=1)))
+    expected = [("2019:07:01 10:30:00", "Canon EOS 5D")] * 2
+    members = Review(report, cache).group(0)["members"]
+    assert [(m["taken"], m["camera"]) for m in members] == expected
+    for member in report["groups"][0]["members"]:  # as a report of an earlier version has them
+        del member["taken"], member["camera"]
+    assert [(m["taken"], m["camera"]) for m in Review(report, cache).group(0)["members"]] == expected
+    assert Review(report, tmp_path / "empty.sqlite").group(0)["members"][0]["taken"] is None

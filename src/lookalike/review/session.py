@@ -7,7 +7,8 @@ Guarantees:
   members marked for removal after it, so the engine's own guard (a group's keeper is never a step) is the
   last-copy guard; a group with every member marked for removal is refused before any plan is made;
 - files are named to the outside world by group and member index only; `member` is the one way back to a path;
-- "not duplicates" goes to the same store as `lookalike ignore` (the cache, by content hash).
+- "not duplicates" goes to the same store as `lookalike ignore` (the cache, by content hash); a report written
+  before reports held the date taken and camera gets them from the cache, when it knows those bytes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lookalike import not_duplicates, planning, resolve
+from lookalike.cache import Cache, default_cache_path
 from lookalike.planning import Action, Plan
 
 ACTIONS = (Action.TRASH, Action.REVIEW_FOLDERS, Action.HARDLINK, Action.SYMLINK)  # those undo fully puts back
@@ -71,8 +73,17 @@ class Review:
                 "state": self.state.get(index, OPEN)}
 
     def group(self, index: int) -> dict[str, Any]:
-        group = self._group(index)
-        return {**self._summary(index), "members": [_member_view(m) for m in group["members"]]}
+        members = self._group(index)["members"]
+        exif = self._exif_from_cache([m["content_hash"] for m in members if "taken" not in m])
+        return {**self._summary(index), "members": [_member_view(m, exif) for m in members]}
+
+    def _exif_from_cache(self, content_hashes: list[str]) -> dict[str, tuple[str | None, str | None]]:
+        """Date taken and camera by content hash, for a report written before it held them."""
+        if not content_hashes:
+            return {}
+        with Cache(self.cache or default_cache_path()) as cache:
+            found = cache.images(bytes.fromhex(digest) for digest in content_hashes)
+        return {digest.hex(): (image.taken, image.camera) for digest, image in found.items()}
 
     def member(self, index: int, number: int) -> dict[str, Any]:
         """The report's member `number` of group `index`; KeyError when there is none."""
@@ -165,9 +176,10 @@ def _group_of(kind: str, members: list[dict[str, Any]]) -> dict[str, Any]:
             "members": members}
 
 
-def _member_view(member: dict[str, Any]) -> dict[str, Any]:
+def _member_view(member: dict[str, Any], exif: dict[str, tuple[str | None, str | None]]) -> dict[str, Any]:
     fields = ("match", "relation", "distance", "size", "width", "height", "format", "mtime_ns")
-    return {"path": _shown_path(member["path"]), "taken": member.get("taken"), "camera": member.get("camera"),
+    taken, camera = exif.get(member["content_hash"], (member.get("taken"), member.get("camera")))
+    return {"path": _shown_path(member["path"]), "taken": taken, "camera": camera,
             **{name: member[name] for name in fields}}
 
 
