@@ -12,13 +12,12 @@ import sqlite3
 import numpy as np
 import pytest
 
+from benchmarks.speed.clustered_hashes import clustered_hashes
 from lookalike import report
 from lookalike.demo import make_demo_collection
 from lookalike.engine import LocalEngine, engine_named
 from lookalike.pipeline import ScanOptions, scan
 from lookalike.search import hamming_join
-
-from .test_shards import clustered_hashes
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +37,8 @@ def folder(tmp_path_factory):
     return root
 
 
-def scanned(folder, engine, cache) -> dict:
-    document = report.to_json(scan([folder], ScanOptions(jobs=2, cache=cache, engine=engine)))
+def scanned(folder, engine, cache, **options) -> dict:
+    document = report.to_json(scan([folder], ScanOptions(jobs=2, cache=cache, engine=engine, **options)))
     del document["seconds"]
     return document
 
@@ -55,10 +54,17 @@ def test_the_ray_engine_finds_the_groups_and_errors_of_the_local_engine(ray_engi
             assert one.execute(query).fetchall() == other.execute(query).fetchall(), table
 
 
+def test_loose_and_similar_matches_are_the_same_on_ray(ray_engine, folder):
+    options = {"strictness": "loose", "similar": True}
+    assert scanned(folder, ray_engine, None, **options) == scanned(folder, LocalEngine(), None, **options)
+
+
 def test_the_ray_join_in_sixteen_shards_is_exact(ray_engine):
-    hashes = clustered_hashes(20_000, 2_000, seed=3)
+    from lookalike.ray_engine import RayEngine
+
+    hashes = clustered_hashes(20_000, seed=3)
     queries, index = hashes[:8_000], hashes[8_000:]
-    pairs = ray_engine.__class__(shards=16).join(queries, index, 10)
+    pairs = RayEngine(shards=16).join(queries, index, 10)
     assert len(pairs) > 1000
     assert np.array_equal(pairs, hamming_join(queries, index, 10))
 

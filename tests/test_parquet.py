@@ -83,3 +83,19 @@ def test_export_and_import_from_the_command_line(scanned, tmp_path):
     (tmp_path / "tables" / "files.parquet").write_bytes(b"not parquet")
     done = lookalike("import", "--parquet", str(tmp_path / "tables"), "--cache", str(tmp_path / "new.sqlite"))
     assert done.returncode == 2 and "not a readable Parquet file" in done.stderr
+
+
+def test_hashes_that_are_not_their_thumbnails_are_refused(scanned, tmp_path):
+    _, cache, _ = scanned
+    with Cache(cache) as source:
+        export_parquet(source, tmp_path)
+    table = pq.read_table(tmp_path / "images.parquet")
+    hashes = np.array(table.column("hashes").to_pylist(), np.uint64)
+    hashes[0, 0] ^= np.uint64(1)
+    changed = pa.FixedSizeListArray.from_arrays(pa.array(hashes.reshape(-1)), hashes.shape[1])
+    pq.write_table(table.set_column(table.schema.get_field_index("hashes"), "hashes", changed),
+                   tmp_path / "images.parquet")
+    with Cache(tmp_path / "target.sqlite") as target, pytest.raises(ValueError, match="hashes in the table"):
+        import_parquet(tmp_path, target)
+    with sqlite3.connect(tmp_path / "target.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM images").fetchone() == (0,)

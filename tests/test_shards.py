@@ -7,26 +7,14 @@ import time
 import numpy as np
 import pytest
 
+from benchmarks.speed.clustered_hashes import clustered_hashes
 from lookalike.search import hamming_join, hamming_pairs
 from lookalike.shards import plan_shards, sharded_join, sharded_pairs
 
 
-def clustered_hashes(count: int, clusters: int, seed: int = 0) -> np.ndarray:
-    """Hashes around `clusters` centres, each a few random bit flips away from its centre, one in 20 a copy of
-    its neighbour, so that there are pairs at every distance from 0 to about 20 bits, and unrelated hashes."""
-    rng = np.random.default_rng(seed)
-    centres = rng.integers(0, 2**64, clusters, dtype=np.uint64)
-    hashes = centres[rng.integers(0, clusters, count)]
-    for _ in range(6):
-        flip = np.uint64(1) << rng.integers(0, 64, count).astype(np.uint64)
-        hashes ^= np.where(rng.random(count) < 0.7, flip, np.uint64(0))
-    hashes[1::20] = hashes[:-1:20]
-    return hashes
-
-
 @pytest.mark.parametrize("radius", [0, 3, 10])
 def test_sixteen_shards_find_the_pairs_of_hamming_pairs(radius):
-    hashes = clustered_hashes(20_000, 2_000)
+    hashes = clustered_hashes(20_000, seed=0)
     expected = hamming_pairs(hashes, radius)
     assert len(expected) > 500
     assert np.array_equal(sharded_pairs(hashes, radius, 16), expected)
@@ -34,7 +22,7 @@ def test_sixteen_shards_find_the_pairs_of_hamming_pairs(radius):
 
 @pytest.mark.parametrize("shards", [1, 5, 64])
 def test_a_join_of_two_sets_in_any_number_of_shards_finds_the_pairs_of_hamming_join(shards):
-    hashes = clustered_hashes(12_000, 1_500, seed=1)
+    hashes = clustered_hashes(12_000, seed=1)
     queries, index = hashes[:3_000], hashes[3_000:]
     assert np.array_equal(sharded_join(queries, index, 10, shards), hamming_join(queries, index, 10))
 
@@ -48,12 +36,12 @@ def test_shards_are_cut_by_substring_and_prefix():
 def test_empty_input_and_bad_arguments():
     assert sharded_pairs(np.empty(0, np.uint64), 4, 16).shape == (0, 2)
     with pytest.raises(ValueError, match="shards"):
-        sharded_pairs(clustered_hashes(10, 2), 4, 0)
+        sharded_pairs(clustered_hashes(10), 4, 0)
 
 
 @pytest.mark.slow
 def test_a_million_hashes_in_sixteen_shards():
-    hashes = clustered_hashes(1_000_000, 200_000, seed=2)
+    hashes = clustered_hashes(1_000_000, seed=2)
     start = time.perf_counter()
     expected = hamming_pairs(hashes, 10)
     one_join = time.perf_counter() - start

@@ -9,9 +9,10 @@ as for any cached file, so on another machine they are hashed again but not deco
 
 Guarantees: a row's hashes are `images.table_of` of its thumbnail, so a join of these tables finds what a
 scan's search would; the tables carry the signature version, and an import refuses another version (its
-hashes would not be comparable) or a malformed table before writing anything. Files are written whole under
-a temporary name and then renamed, so an interrupted export leaves no half table. Tables are written and read
-BATCH rows at a time, so memory stays bounded on caches of millions of images.
+hashes would not be comparable) or a malformed table before writing anything. An import recomputes each
+batch's hashes from its thumbnails and stops at a batch whose hashes differ, before writing that batch.
+Files are written whole under a temporary name and then renamed, so an interrupted export leaves no half table.
+Tables are written and read BATCH rows at a time, so memory stays bounded on caches of millions of images.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import pyarrow.parquet as pq
 
 from lookalike.cache import SIGNATURE_VERSION, Cache
 from lookalike.decode import THUMB, Decoded
-from lookalike.images import table_of
+from lookalike.images import signature_of, table_of
 from lookalike.signatures import ORIENTATIONS, WINDOWS
 
 IMAGES, FILES = "images.parquet", "files.parquet"
@@ -80,7 +81,7 @@ def import_parquet(folder: str | os.PathLike[str], cache: Cache) -> Counts:
     images, files = (_checked(Path(folder) / name, schema) for name, schema in ((IMAGES, IMAGES_SCHEMA),
                                                                                 (FILES, FILES_SCHEMA)))
     for batch in images.iter_batches(BATCH):
-        cache.remember_images(_decoded(batch))
+        _import_images(batch, cache)
     for batch in files.iter_batches(BATCH):
         columns = batch.to_pydict()
         cache.remember_file_rows(zip(columns["path"], columns["device"], columns["inode"], columns["size"],
@@ -93,7 +94,7 @@ def _image_batches(cache: Cache) -> Iterator[pa.RecordBatch]:
     for start in range(0, len(hashes), BATCH):
         chunk = hashes[start:start + BATCH]
         found = cache.images(chunk)
-        table = table_of([found[digest] for digest in chunk])
+        table = table_of([found[digest] for digest in chunk], cache.signatures(chunk))
         yield pa.record_batch([
             pa.array(list(table.content_hash), pa.binary()),
             pa.array(list(table.pixel_hash), pa.binary()),
@@ -149,6 +150,18 @@ def _checked(path: Path, schema: pa.Schema) -> pq.ParquetFile:
     if not table.schema_arrow.remove_metadata().equals(schema.remove_metadata()):
         raise ValueError(f"{path}: columns are not those of a lookalike {path.stem} table")
     return table
+
+
+def _import_images(batch: pa.RecordBatch, cache: Cache) -> None:
+    """Write one batch of images, with signatures recomputed from the thumbnails and checked against the table's."""
+    table = table_of(_decoded(batch))
+    for column in ("hashes", "windows", "content_box"):
+        theirs = batch.column(column).flatten().to_numpy().reshape(getattr(table, column).shape)
+        if not np.array_equal(theirs, getattr(table, column)):
+            raise ValueError(f"{column} in the table are not those of its thumbnails: not written by this lookalike "
+                             f"(or changed since); nothing from this batch of {batch.num_rows} images was written")
+    cache.remember_images(_decoded(batch))
+    cache.remember_signatures((digest, signature_of(table, row)) for row, digest in enumerate(table.content_hash))
 
 
 def _decoded(batch: pa.RecordBatch) -> list[Decoded]:
