@@ -72,8 +72,7 @@ def _member_json(result: ScanResult, member) -> dict[str, Any]:
         "height": int(images.height[image]),
         "format": str(images.format[image]),
         "mtime_ns": record.mtime_ns,
-        # NumPy drops the trailing NUL bytes of an "S16" value: padded back, or one hash in 256 loses its last byte
-        "content_hash": images.content_hash[image].ljust(images.content_hash.dtype.itemsize, b"\0").hex(),
+        "content_hash": images.content_hash[image].hex(),
         "taken": images.taken[image],
         "camera": images.camera[image],
     }
