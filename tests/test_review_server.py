@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 import lookalike
+from lookalike.exact import hash_file
 from lookalike.pipeline import ScanOptions
 from lookalike.review import Previews, Review, ReviewServer
 from lookalike.review.server import TOKEN_HEADER
@@ -234,3 +235,12 @@ def test_date_taken_and_camera_come_from_the_report_or_else_from_the_cache(tmp_p
         del member["taken"], member["camera"]
     assert [(m["taken"], m["camera"]) for m in Review(report, cache).group(0)["members"]] == expected
     assert Review(report, tmp_path / "empty.sqlite").group(0)["members"][0]["taken"] is None
+
+
+def test_a_preview_is_upright_as_a_viewer_shows_it_and_bounded_in_size(tmp_path, photos):
+    sideways = Image.Exif()
+    sideways[0x0112] = 6  # stored turned: a viewer turns it 90° clockwise
+    photo = save(open_rgb(photos["astronaut"]).resize((600, 300)), tmp_path / "a.jpg", exif=sideways)
+    made = Previews(tmp_path / "previews").get(str(photo), hash_file(str(photo)).hex(), "thumb")
+    with Image.open(made) as preview:
+        assert preview.format == "JPEG" and preview.size == (128, 256)

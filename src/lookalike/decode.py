@@ -40,7 +40,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from lookalike.exact import content_hash
 from lookalike.formats import SNIFFED_RAW_FORMATS, extension_of, format_name, raw_format, sniff_format
@@ -174,7 +174,9 @@ def _decode_image(image: Image.Image, digest: bytes, max_pixels: int, image_form
 
 def as_shown(image: Image.Image) -> Image.Image:
     """An opened image as a viewer shows it (8-bit RGB, EXIF orientation applied), for the review page."""
-    return _as_rgb(ImageOps.exif_transpose(_cmyk_as_stored(image)))
+    turn = _TRANSPOSE_OF_ORIENTATION.get(image.getexif().get(_ORIENTATION))  # a damaged tag: as stored
+    shown = _as_rgb(_cmyk_as_stored(image))
+    return shown.transpose(turn) if turn is not None else shown
 
 
 def _thumbnail(image: Image.Image) -> np.ndarray:
