@@ -27,7 +27,7 @@ offset table, then 16 bytes per pair found.  The kernels are compiled on
 first use and cached (numba cache=True).
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -85,6 +85,30 @@ def plan_substrings(radius: int, n_queries: int, n_index: int, self_join: bool) 
     fewest = -(-HASH_BITS // MAX_SUBSTRING_BITS)
     splits = (_split(count, radius) for count in range(fewest, HASH_BITS + 1))
     return min(splits, key=lambda split: _estimated_cost(split, n_queries, n_index, self_join))
+
+
+def substring_join(queries: np.ndarray, index: np.ndarray, radius: int, substring: Substring,
+                   prior: Sequence[Substring] = ()) -> np.ndarray:
+    """One substring's share of `hamming_join`, unsorted, in this thread: the pairs within `radius` whose bits of
+    `substring` differ in at most its radius and that no substring of `prior` finds within its own radius.
+
+    A join cut into parts that can run anywhere (`shards.py`) calls this for each part.
+    """
+    queries, index, radius = _as_hashes(queries), _as_hashes(index), _checked_radius(radius)
+    if len(queries) == 0 or len(index) == 0:
+        return np.empty((0, 2), dtype=np.int64)
+    codes = _probe_block(_SortedBy(queries, substring), _SortedBy(index, substring), range(len(queries)), radius,
+                         *_prior_checks(prior), self_join=False)
+    pairs = np.empty((len(codes), 2), dtype=np.int64)
+    np.divmod(codes, len(index), out=(pairs[:, 0], pairs[:, 1]))
+    return pairs
+
+
+def _prior_checks(prior: Sequence[Substring]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shifts, masks and radii of the substrings that find a pair before the one probing."""
+    return (np.array([s.shift for s in prior], dtype=np.uint64),
+            np.array([(1 << s.bits) - 1 for s in prior], dtype=np.uint64),
+            np.array([s.radius for s in prior], dtype=np.int64))
 
 
 def _split(count: int, radius: int) -> list[Substring]:
@@ -146,17 +170,8 @@ def _match_codes(queries: np.ndarray, index: np.ndarray, radius: int, self_join:
 
         def probe(task: tuple[int, range]) -> np.ndarray:
             position, block = task
-            prior = substrings[:position]
-            return _probe_block(
-                sorted_queries[position],
-                tables[position],
-                block,
-                radius,
-                np.array([s.shift for s in prior], dtype=np.uint64),
-                np.array([(1 << s.bits) - 1 for s in prior], dtype=np.uint64),
-                np.array([s.radius for s in prior], dtype=np.int64),
-                self_join,
-            )
+            return _probe_block(sorted_queries[position], tables[position], block, radius,
+                                *_prior_checks(substrings[:position]), self_join)
 
         return np.concatenate(list(pool.map(probe, tasks)))
 

@@ -8,20 +8,21 @@ How: the 64 bits are cut into the substrings `search.plan_substrings` chooses. T
 agree on some substring within that substring's radius (pigeonhole); the first such substring owns the pair.
 A shard is one substring and one value of its top `prefix_bits` bits (the join key): its index side is the
 index hashes with that prefix, its query side every query whose prefix is within the substring's radius of it,
-so a shard sees every pair its substring owns. Each shard joins its two sides with `hamming_join` and keeps the
-pairs it owns, so every pair is found by exactly one shard. Queries are copied to a fraction
-`ball(prefix_bits, radius) / 2**prefix_bits` of their substring's shards: few prefix bits copy queries to
-nearly every shard, many make many small shards.
+so a shard sees every pair its substring owns. Each shard probes only its substring (`search.substring_join`),
+only the values with its prefix, and keeps only the pairs its substring owns, so every pair is found by exactly
+one shard and the shards together do the work of one `hamming_join`, plus building their tables. Queries are
+copied to a fraction `ball(prefix_bits, radius) / 2**prefix_bits` of their substring's shards: more shards
+spread the work thinner and copy each query to more of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from lookalike.search import HASH_BITS, Substring, hamming_join, plan_substrings
+from lookalike.search import HASH_BITS, Substring, plan_substrings, substring_join
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +67,21 @@ def shard_members(plan: ShardPlan, shard: Shard, queries: np.ndarray,
 def join_shard(plan: ShardPlan, shard: Shard, queries: np.ndarray, index: np.ndarray) -> np.ndarray:
     """The pairs (query position, index position) within the radius that this shard owns, unsorted.
 
-    `queries` and `index` are the shard's own hashes (see `shard_members`); positions are into them.
+    `queries` and `index` are the shard's own hashes (see `shard_members`); positions are into them. A query
+    whose prefix is d bits from the shard's probes the rest of the substring within the substring's radius
+    less d, so each shard probes only its share of the substring's ball, and the shards of a substring
+    together probe it once.
     """
-    pairs = hamming_join(queries, index, plan.radius)
-    differences = queries[pairs[:, 0]] ^ index[pairs[:, 1]]
-    return pairs[_owner(plan, differences) == shard.substring]
+    substring = plan.substrings[shard.substring]
+    rest = Substring(substring.shift, substring.bits - plan.prefix_bits, substring.radius)
+    prefix_distance = np.bitwise_count(_prefixes(plan, substring, queries) ^ np.uint64(shard.prefix))
+    parts = [np.empty((0, 2), dtype=np.int64)]
+    for distance in range(substring.radius + 1):
+        members = np.flatnonzero(prefix_distance == distance)
+        pairs = substring_join(queries[members], index, plan.radius, replace(rest, radius=substring.radius - distance),
+                               plan.substrings[:shard.substring])
+        parts.append(np.stack([members[pairs[:, 0]], pairs[:, 1]], axis=1))
+    return np.concatenate(parts)
 
 
 RunShards = Callable[[ShardPlan, Sequence[Shard], np.ndarray, np.ndarray], Iterable[np.ndarray]]
@@ -117,12 +128,3 @@ def merged_pairs(parts: list[np.ndarray], n_index: int) -> np.ndarray:
 def _prefixes(plan: ShardPlan, substring: Substring, hashes: np.ndarray) -> np.ndarray:
     shift = substring.shift + substring.bits - plan.prefix_bits
     return (hashes >> np.uint64(shift)) & np.uint64((1 << plan.prefix_bits) - 1)
-
-
-def _owner(plan: ShardPlan, differences: np.ndarray) -> np.ndarray:
-    """For each XOR of a pair within the radius, the first substring within its own radius."""
-    owner = np.full(len(differences), len(plan.substrings), dtype=np.int64)
-    for position, substring in reversed(list(enumerate(plan.substrings))):
-        bits = (differences >> np.uint64(substring.shift)) & np.uint64((1 << substring.bits) - 1)
-        owner[np.bitwise_count(bits) <= substring.radius] = position
-    return owner
