@@ -32,7 +32,9 @@ from lookalike.shards import Shard, ShardPlan, shard_pairs, sharded_join
 from lookalike.verify import NORMAL, Match, Strictness, verify_all
 from lookalike.walk import Problem
 
-FILES_PER_BATCH = 64  # a batch starts one decoding process on its worker: enough files to pay for it
+# A batch starts one decoding process on its worker (about 0.4 s): enough files to pay for it, few enough that
+# the batches share the files out evenly.
+FILES_PER_BATCH = range(64, 257)
 SHARDS_PER_CPU = 4
 CHUNKS_PER_CPU = 4
 
@@ -51,8 +53,8 @@ class RayEngine:
             return
         self._connect()
         files = [{"position": i, "path": os.fsencode(path)} for i, path in enumerate(paths)]
-        answers = _mapped_in_order(files, _decode_batch, FILES_PER_BATCH, work=work, max_pixels=max_pixels,
-                                   timeout=timeout)
+        batch = min(max(self._batch(len(files)), FILES_PER_BATCH.start), FILES_PER_BATCH.stop - 1)
+        answers = _mapped_in_order(files, _decode_batch, batch, work=work, max_pixels=max_pixels, timeout=timeout)
         for position, result in _unpickled(answers, "position", "result"):
             on_progress(1)
             yield position, result
