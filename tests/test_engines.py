@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -82,3 +84,12 @@ def test_engine_names_are_checked():
         engine_named("spark")
     with pytest.raises(ValueError, match="--engine ray"):
         engine_named("local", "ray://head:10001")
+
+
+def test_without_ray_the_ray_engine_is_a_usage_error_with_the_install_command(tmp_path):
+    without_ray = ("import sys; sys.modules['ray'] = None; sys.argv = ['lookalike', *sys.argv[1:]]; "
+                   "from lookalike.cli import main; main()")
+    done = subprocess.run([sys.executable, "-c", without_ray, "scan", str(tmp_path), "--engine", "ray"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert 'pip install "lookalike[ray]"' in done.stderr and len(done.stderr.strip().splitlines()) == 1

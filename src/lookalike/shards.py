@@ -35,6 +35,8 @@ class Shard:
 
 @dataclass(frozen=True, slots=True)
 class ShardPlan:
+    """How one join is cut: the search's substrings, and how many top bits of each make a shard's key."""
+
     radius: int
     substrings: tuple[Substring, ...]
     prefix_bits: int
