@@ -50,6 +50,7 @@ def test_the_ray_engine_finds_the_groups_and_errors_of_the_local_engine(ray_engi
     on_ray = scanned(folder, ray_engine, tmp_path / "ray.sqlite")
     assert len(local["groups"]) >= 3 and len(local["errors"]) == 1
     assert on_ray == local
+    assert scanned(folder, ray_engine, tmp_path / "ray.sqlite") == local  # again, from the cache
     with sqlite3.connect(tmp_path / "local.sqlite") as one, sqlite3.connect(tmp_path / "ray.sqlite") as other:
         for table in ("files", "images", "failures"):
             query = f"SELECT * FROM {table} ORDER BY 1"

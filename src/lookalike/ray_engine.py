@@ -3,11 +3,13 @@
 - decode: Ray Data `map_batches` over the file list; each batch runs `decode.decode_all` on its worker, so a
   file that hangs or crashes its decoder is killed and reported there exactly as on one machine. The workers
   read the files by their paths: the files must be on a filesystem every node mounts at the same path.
-- signatures: Ray Data `map_batches` of `images.table_of` over the decoded thumbnails.
+- signatures: Ray Data `map_batches` of `images.table_of` over the thumbnails whose signatures the cache does
+  not know; the workers send back only the signatures.
 - join: the shards of `shards.sharded_join` (one per multi-index-hashing chunk key) as Ray tasks.
-- verify: chunks of the candidates verified by `verify.verify_all` on the workers; this process then keeps,
-  in the candidates' order, the confirmed ones `verify_all` would have kept (it verifies them once more, as
-  the chunks could not know each other's links), so the matches are the local engine's.
+- verify: chunks of the candidates verified by `verify.verify_all` on the workers; this process then runs
+  `verify_all` once more over only the candidates some chunk matched, in their order. A chunk skips only pairs
+  that its own earlier matches linked, and those are linked in one pass over all the candidates too, so this
+  gives the local engine's matches, verifying here only the matched candidates.
 
 Results come back in order and every stage returns what its local function returns. Ray is connected on first
 use: to the running cluster of this process, else the one at `address` (or RAY_ADDRESS), else a new local one.
@@ -19,14 +21,14 @@ import logging
 import os
 import pickle
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import ray
 import ray.data
 
 from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, decode_all, decode_file
-from lookalike.images import ImageTable, table_of
+from lookalike.images import ImageTable, signature_of, table_of
 from lookalike.search import Candidate
 from lookalike.shards import Shard, ShardPlan, shard_pairs, sharded_join
 from lookalike.verify import NORMAL, Match, Strictness, verify_all
@@ -60,13 +62,16 @@ class RayEngine:
             yield position, result
 
     def table_of(self, decoded: Sequence[Decoded], known: Mapping[bytes, bytes] | None = None) -> ImageTable:
-        """`images.table_of`, a batch of thumbnails at a time on the workers (signatures all computed anew)."""
-        if not decoded:
-            return table_of(decoded)
-        self._connect()
-        images = [{"position": i, "decoded": pickle.dumps(d)} for i, d in enumerate(decoded)]
-        tables = _mapped_in_order(images, _table_batch, self._batch(len(decoded)))
-        return _concatenated([table for _, table in _unpickled(tables, "first", "table")])
+        """`images.table_of`: the signatures not `known` computed a batch of thumbnails at a time on the workers,
+        which send back only the signatures; the table is then stacked here from them."""
+        known = dict(known or {})
+        missing = [d for d in decoded if d.content_hash not in known]
+        if missing:
+            self._connect()
+            images = [{"position": i, "decoded": pickle.dumps(d)} for i, d in enumerate(missing)]
+            signatures = _mapped_in_order(images, _signature_batch, self._batch(len(missing)))
+            known.update(pair for _, pair in _unpickled(signatures, "position", "signature"))
+        return table_of(decoded, known)
 
     def join(self, queries: np.ndarray, index: np.ndarray, radius: int) -> np.ndarray:
         """`search.hamming_join`, one Ray task per shard; the hashes go to the object store once."""
@@ -114,9 +119,10 @@ def _decode_batch(batch: dict[str, np.ndarray], work: Callable[[str, int], objec
     return {"position": batch["position"], "result": np.array(results, dtype=object)}
 
 
-def _table_batch(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _signature_batch(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     table = table_of([pickle.loads(blob) for blob in batch["decoded"]])
-    return {"first": batch["position"][:1], "table": np.array([pickle.dumps(table)], dtype=object)}
+    pairs = [pickle.dumps((digest, signature_of(table, row))) for row, digest in enumerate(table.content_hash)]
+    return {"position": batch["position"], "signature": np.array(pairs, dtype=object)}
 
 
 def _mapped_in_order(rows: list[dict[str, object]], function: Callable[..., dict[str, np.ndarray]],
@@ -139,15 +145,6 @@ def _unpickled(answers: ray.data.Dataset, key: str, blob: str) -> Iterator[tuple
     for batch in answers.iter_batches(batch_size=None, batch_format="numpy"):
         for position, data in zip(batch[key], batch[blob], strict=True):
             yield int(position), pickle.loads(data)
-
-
-def _concatenated(tables: list[ImageTable]) -> ImageTable:
-    columns = {}
-    for column in fields(ImageTable):
-        parts = [getattr(table, column.name) for table in tables]
-        listed = isinstance(parts[0], list)
-        columns[column.name] = [value for part in parts for value in part] if listed else np.concatenate(parts)
-    return ImageTable(**columns)
 
 
 def _run_on_ray(plan: ShardPlan, shards: Sequence[Shard], queries: np.ndarray,
