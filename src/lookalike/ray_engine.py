@@ -6,10 +6,9 @@
 - signatures: Ray Data `map_batches` of `images.table_of` over the thumbnails whose signatures the cache does
   not know; the workers send back only the signatures.
 - join: the shards of `shards.sharded_join` (one per multi-index-hashing chunk key) as Ray tasks.
-- verify: chunks of the candidates verified by `verify.verify_all` on the workers; this process then runs
-  `verify_all` once more over only the candidates some chunk matched, in their order. A chunk skips only pairs
-  that its own earlier matches linked, and those are linked in one pass over all the candidates too, so this
-  gives the local engine's matches, verifying here only the matched candidates.
+- verify: every candidate's evidence (`verify.verify`) computed on the workers, in chunks; this process then
+  runs `verify.verify_all`'s sequential pass over that evidence (closest first, pairs already linked and
+  crowded images skipped), so the matches are the local engine's, with no verifying here.
 
 Results come back in order and every stage returns what its local function returns. Ray is connected on first
 use: to the running cluster of this process, else the one at `address` (or RAY_ADDRESS), else a new local one.
@@ -31,7 +30,7 @@ from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, decod
 from lookalike.images import ImageTable, signature_of, table_of
 from lookalike.search import Candidate
 from lookalike.shards import Shard, ShardPlan, shard_pairs, sharded_join
-from lookalike.verify import NORMAL, Match, Strictness, verify_all
+from lookalike.verify import NORMAL, Evidence, Match, Strictness, verify, verify_all
 from lookalike.walk import Problem
 
 # A batch starts one decoding process on its worker (about 0.4 s): enough files to pay for it, few enough that
@@ -82,19 +81,20 @@ class RayEngine:
                    apart: Set[tuple[int, int]] = frozenset(),
                    on_progress: Callable[[int], None] = lambda _: None, *, strictness: Strictness = NORMAL,
                    similar: bool = False) -> list[Match]:
-        """`verify.verify_all`, chunks of candidates on the workers (see the module's doc)."""
+        """`verify.verify_all`: every candidate's evidence computed on the workers, in chunks, then the same
+        sequential pass as on one machine (closest first, linked pairs and crowded images skipped) over it."""
         candidates = list(candidates)
         self._connect()
-        images_ref, apart_ref = ray.put(images), ray.put(apart)
+        images_ref = ray.put(images)
         size = self._batch(len(candidates))
         chunks = [candidates[start:start + size] for start in range(0, len(candidates), size)]
-        pending = [_verify_chunk.remote(images_ref, chunk, apart_ref, strictness, similar) for chunk in chunks]
-        confirmed = set()
-        for chunk, matches in zip(chunks, pending, strict=True):
-            confirmed.update(match.candidate for match in ray.get(matches))
+        pending = [_evidence_of.remote(images_ref, chunk, strictness) for chunk in chunks]
+        evidence: dict[Candidate, Evidence] = {}
+        for chunk, answers in zip(chunks, pending, strict=True):
+            evidence.update(zip(chunk, ray.get(answers), strict=True))
             on_progress(len(chunk))
-        return verify_all(images, [candidate for candidate in candidates if candidate in confirmed], apart,
-                          strictness=strictness, similar=similar)
+        return verify_all(images, candidates, apart, strictness=strictness, similar=similar,
+                          check=lambda _, candidate, __: evidence[candidate])
 
     def _connect(self) -> None:
         if not ray.is_initialized():
@@ -157,6 +157,5 @@ _shard_pairs = ray.remote(shard_pairs)
 
 
 @ray.remote
-def _verify_chunk(images: ImageTable, candidates: list[Candidate], apart: Set[tuple[int, int]],
-                  strictness: Strictness, similar: bool) -> list[Match]:
-    return verify_all(images, candidates, apart, strictness=strictness, similar=similar)
+def _evidence_of(images: ImageTable, candidates: list[Candidate], strictness: Strictness) -> list[Evidence]:
+    return [verify(images, candidate, strictness) for candidate in candidates]

@@ -24,7 +24,8 @@ from lookalike.images import ImageTable
 from lookalike.search import Candidate
 from lookalike.signatures import Box, grey, orient, resample, resample_boxes, window_box
 
-WORTH_NUDGING = 0.6  # below this tone correlation no nudge of the windows will find a match
+MAX_FAILURES_PER_IMAGE = 16
+WORTH_NUDGING = 0.8  # below this tone correlation no nudge of the windows will find a match
 NUDGE_SHIFTS = (-0.04, 0.0, 0.04)  # fractions of the window
 NUDGE_SCALES = (0.95, 1.0, 1.05)
 COARSE_SIDE = 24
@@ -84,6 +85,7 @@ def verify_all(
     *,
     strictness: Strictness = NORMAL,
     similar: bool = False,
+    check: Callable[[ImageTable, Candidate, Strictness], Evidence] | None = None,
 ) -> list[Match]:
     """The candidates confirmed on the pixels, enough of them to link every set of copies together.
 
@@ -91,21 +93,40 @@ def verify_all(
     checks every member against its keeper directly, so further links inside a linked set would be wasted work
     (a cluster of 30 copies has 435 pairs, and 29 links suffice). Pairs in `apart` (rows, lower first) are
     never confirmed. With `similar`, near misses are returned too, as matches that are not duplicates.
+
+    Pairs are tried closest first, and an image whose hash has met `MAX_FAILURES_PER_IMAGE` candidates
+    that all failed is tried no further: in a crowd of look-alikes (screenshots, scans of forms, flat
+    graphics) its hash says little, and verifying every pair of the crowd would cost quadratic time.
+    `check` gives a candidate's evidence (default: `verify`); an engine that verified elsewhere passes it.
     """
+    check = check or verify
     linked = _Linked(len(images))
+    failures = np.zeros(len(images), np.int64)
     matches = []
-    for candidate in candidates:
+    for candidate in _closest_pairs_first(candidates):
         on_progress(1)
         pair = (min(candidate.a, candidate.b), max(candidate.a, candidate.b))
-        if pair in apart or linked.together(*pair):
+        if pair in apart or linked.together(*pair) or failures[list(pair)].max() >= MAX_FAILURES_PER_IMAGE:
             continue
-        evidence = verify(images, candidate, strictness)
+        evidence = check(images, candidate, strictness)
         if evidence.passes(strictness):
             matches.append(Match(candidate, evidence))
             linked.join(*pair)
-        elif similar and evidence.passes(SIMILAR):
+            continue
+        failures[list(pair)] += 1
+        if similar and evidence.passes(SIMILAR):
             matches.append(Match(candidate, evidence, duplicate=False))
     return matches
+
+
+def _closest_pairs_first(candidates: Iterable[Candidate]) -> list[Candidate]:
+    """Pairs by their closest hypothesis; a pair's hypotheses stay in the search's order, simplest first."""
+    candidates = list(candidates)
+    closest: dict[tuple[int, int], int] = {}
+    for c in candidates:
+        pair = (min(c.a, c.b), max(c.a, c.b))
+        closest[pair] = min(closest.get(pair, c.distance), c.distance)
+    return sorted(candidates, key=lambda c: (closest[min(c.a, c.b), max(c.a, c.b)], min(c.a, c.b), max(c.a, c.b)))
 
 
 class _Linked:
