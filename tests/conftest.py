@@ -11,6 +11,13 @@ from PIL import Image
 from lookalike.demo import demo_photos
 
 
+@pytest.fixture(autouse=True)
+def own_trash_and_journals(tmp_path, monkeypatch):
+    """Every test gets its own trash and journal folders: none touches the user's."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
 @pytest.fixture(scope="session")
 def photos() -> dict[str, Path]:
     """The demo photos by name: astronaut, chelsea, coffee, coins, hubble_deep_field, rocket."""

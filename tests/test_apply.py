@@ -24,12 +24,6 @@ from .resolving import keeper_and_copy, member, report_of, run_lookalike, snapsh
 ODD_NAME = b"r\xe9sum\xe9 astronaut.jpg"  # Latin-1, not UTF-8
 
 
-@pytest.fixture(autouse=True)
-def own_trash_and_journals(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-
-
 @pytest.fixture(scope="module")
 def scanned_collection(tmp_path_factory, photos) -> tuple[Path, dict]:
     """Real photos with byte copies, edited copies and a name that is not UTF-8, and their scan report."""

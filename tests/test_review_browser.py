@@ -24,12 +24,6 @@ if not os.path.exists(CHROMIUM) and not os.environ.get("CI"):
     pytest.skip("chromium is not installed (./scripts/test installs it)", allow_module_level=True)
 
 
-@pytest.fixture(autouse=True)
-def own_trash_and_journals(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-
-
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as playwright:

@@ -28,12 +28,6 @@ from .resolving import run_lookalike
 from .reviewing import request, review_collection, reviewing
 
 
-@pytest.fixture(autouse=True)
-def own_trash_and_journals(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-
-
 @pytest.fixture
 def served(tmp_path, photos):
     with reviewing(tmp_path, photos) as running:

@@ -24,12 +24,6 @@ from .resolving import keeper_and_copy, many_groups, run_lookalike, snapshot, st
 GROUPS = 200
 
 
-@pytest.fixture(autouse=True)
-def own_trash_and_journals(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-
-
 def kill_midway(args: list[str], journal: Path, marker: bytes, count: int) -> None:
     """Run `lookalike ARGS` and SIGKILL it once `journal` (or the newest journal in that folder) holds `count`
     lines with `marker`."""
