@@ -32,7 +32,8 @@ def test_csv_and_summary(tmp_path, photos):
 
 
 def test_bad_arguments_get_one_line_and_exit_2(tmp_path):
-    for args in (["scan", str(tmp_path / "missing")], ["scan", str(tmp_path), "--jobs", "0"], ["frobnicate"]):
+    for args in (["scan", str(tmp_path / "missing")], ["scan", str(tmp_path), "--jobs", "0"], ["frobnicate"],
+                 ["scan", str(tmp_path), "--threshold", "100"]):  # a histogram option without that method
         done = lookalike(*args)
         assert done.returncode == 2, (args, done.stderr)
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr

@@ -25,7 +25,7 @@ from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT
 from lookalike.demo import make_demo_collection
 from lookalike.engine import ENGINES, LOCAL, engine_named
 from lookalike.histogram import DEFAULT_THRESHOLD
-from lookalike.pipeline import METHODS, PHASH, Progress, ScanOptions, Stage, scan
+from lookalike.pipeline import HISTOGRAM, METHODS, PHASH, Progress, ScanOptions, Stage, scan
 from lookalike.verify import STRICTNESS
 
 EXIT_FATAL = 1
@@ -103,6 +103,7 @@ def scan_command(paths: tuple[Path, ...], json_out: str | None, csv_out: str | N
                  max_pixels: int, timeout: float, method: str, strictness: str, similar: bool, threshold: float,
                  engine: str, address: str | None, quiet: bool) -> None:
     """Scan PATHS for exact and near-duplicate images."""
+    _refuse_unless_histogram(method, "threshold")
     try:
         chosen_engine = engine_named(engine, address)
     except ValueError as error:
@@ -111,6 +112,13 @@ def scan_command(paths: tuple[Path, ...], json_out: str | None, csv_out: str | N
                           cache=None if no_cache else cache, max_pixels=max_pixels, timeout=timeout, method=method,
                           strictness=strictness, similar=similar, threshold=threshold, engine=chosen_engine)
     _scan_and_report(list(paths), options, json_out, csv_out, quiet)
+
+
+def _refuse_unless_histogram(method: str, option: str) -> None:
+    """An option of the histogram method given with another method would be silently ignored: refuse it."""
+    context = click.get_current_context()
+    if method != HISTOGRAM and context.get_parameter_source(option) == click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError(f"--{option} goes with --method histogram")
 
 
 def _scan_and_report(paths: list[Path], options: ScanOptions, json_out: str | None, csv_out: str | None,
