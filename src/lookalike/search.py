@@ -27,13 +27,14 @@ offset table, then 16 bytes per pair found.  The kernels are compiled on
 first use and cached (numba cache=True).
 """
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from math import comb
+from types import ModuleType
 
-import numba
 import numpy as np
 
 from lookalike.images import ImageTable
@@ -158,7 +159,7 @@ def _match_codes(queries: np.ndarray, index: np.ndarray, radius: int, self_join:
     if len(queries) == 0 or len(index) == 0:
         return np.empty(0, dtype=np.int64)
     substrings = plan_substrings(radius, len(queries), len(index), self_join)
-    threads = numba.config.NUMBA_NUM_THREADS
+    threads = os.cpu_count() or 1
     with ThreadPoolExecutor(threads) as pool:
         tables = list(pool.map(lambda substring: _SortedBy(index, substring), substrings))
         sorted_queries = tables if self_join else list(pool.map(_SortedBy, [queries] * len(tables), substrings))
@@ -194,7 +195,7 @@ class _SortedBy:
     def __init__(self, hashes: np.ndarray, substring: Substring) -> None:
         self.substring = substring
         keys = (hashes >> np.uint64(substring.shift)) & np.uint64((1 << substring.bits) - 1)
-        self.offsets, self.ids = _counting_sort(keys, 1 << substring.bits)
+        self.offsets, self.ids = _kernels().counting_sort(keys, 1 << substring.bits)
         self.hashes = hashes[self.ids]
 
 
@@ -210,7 +211,7 @@ def _probe_block(
 ) -> np.ndarray:
     substring = table.substring
     flips, group_starts = _flip_masks(substring.bits, substring.radius)
-    return _probe_kernel(
+    return _kernels().probe_kernel(
         queries.hashes,
         queries.ids,
         block.start,
@@ -230,6 +231,13 @@ def _probe_block(
     )
 
 
+def _kernels() -> ModuleType:
+    """The numba kernels, imported on first use (importing numba costs a quarter of a second)."""
+    from lookalike import search_kernels
+
+    return search_kernels
+
+
 @cache
 def _flip_masks(bits: int, radius: int) -> tuple[np.ndarray, np.ndarray]:
     """All masks of <= radius set bits among `bits`, grouped by highest set bit.
@@ -243,113 +251,6 @@ def _flip_masks(bits: int, radius: int) -> tuple[np.ndarray, np.ndarray]:
     masks = np.concatenate([np.zeros(1, dtype=np.uint64), *groups])
     group_starts = np.cumsum([1] + [len(group) for group in groups])
     return masks, group_starts
-
-
-@numba.njit(nogil=True, cache=True)
-def _counting_sort(keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
-    """(offsets, order): order stably sorts `keys`; bucket v is order[offsets[v]:offsets[v + 1]]."""
-    offsets = np.zeros(n_keys + 1, dtype=np.int32)
-    for key in keys:
-        offsets[key + 1] += 1
-    for value in range(n_keys):
-        offsets[value + 1] += offsets[value]
-    order = np.empty(len(keys), dtype=np.int32)
-    fill = offsets[:-1].copy()
-    for i, key in enumerate(keys):
-        order[fill[key]] = i
-        fill[key] += 1
-    return offsets, order
-
-
-@numba.njit(inline="always")
-def _popcount(x: np.uint64) -> np.int64:
-    # LLVM turns this idiom into a single popcnt instruction.
-    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
-    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
-    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
-
-
-@numba.njit(nogil=True, cache=True)
-def _probe_kernel(
-    query_hashes: np.ndarray,
-    query_ids: np.ndarray,
-    start: int,
-    stop: int,
-    offsets: np.ndarray,
-    table_hashes: np.ndarray,
-    table_ids: np.ndarray,
-    shift: np.uint64,
-    key_mask: np.uint64,
-    flips: np.ndarray,
-    group_starts: np.ndarray,
-    radius: int,
-    prior_shifts: np.ndarray,
-    prior_masks: np.ndarray,
-    prior_radii: np.ndarray,
-    self_join: bool,
-) -> np.ndarray:
-    """Codes query_id * len(table) + table_id of the matches this substring is first to find.
-
-    In a self-join the queries are the table itself; a bucket at a different value is probed
-    only from the smaller value (the highest flipped bit is 0 in the query), and the query's own
-    bucket only past the query, so every unordered pair is met once.
-    """
-    n_table = np.int64(len(table_hashes))
-    codes = np.empty(max(1024, stop - start), dtype=np.int64)
-    n_codes = 0
-    bits = len(group_starts) - 1
-    for position in range(start, stop):
-        query = query_hashes[position]
-        query_id = np.int64(query_ids[position])
-        key = (query >> shift) & key_mask
-        for group in range(-1, bits):
-            if group == -1:
-                first, last = 0, 1
-            elif self_join and (key >> np.uint64(group)) & np.uint64(1):
-                continue
-            else:
-                first, last = group_starts[group], group_starts[group + 1]
-            for flip in flips[first:last]:
-                probe = key ^ flip
-                bucket_start = offsets[probe]
-                if self_join and flip == 0:
-                    bucket_start = position + 1
-                for slot in range(bucket_start, offsets[probe + np.uint64(1)]):
-                    difference = query ^ table_hashes[slot]
-                    if _popcount(difference) > radius:
-                        continue
-                    if _found_earlier(difference, prior_shifts, prior_masks, prior_radii):
-                        continue
-                    table_id = np.int64(table_ids[slot])
-                    if n_codes == len(codes):
-                        codes = _grown(codes)
-                    if self_join and table_id < query_id:
-                        codes[n_codes] = table_id * n_table + query_id
-                    else:
-                        codes[n_codes] = query_id * n_table + table_id
-                    n_codes += 1
-    return codes[:n_codes].copy()
-
-
-@numba.njit(inline="always")
-def _found_earlier(
-    difference: np.uint64, prior_shifts: np.ndarray, prior_masks: np.ndarray, prior_radii: np.ndarray
-) -> bool:
-    for i in range(len(prior_shifts)):
-        if _popcount((difference >> prior_shifts[i]) & prior_masks[i]) <= prior_radii[i]:
-            return True
-    return False
-
-
-@numba.njit(inline="always")
-def _grown(codes: np.ndarray) -> np.ndarray:
-    grown = np.empty(2 * len(codes), dtype=codes.dtype)
-    grown[: len(codes)] = codes
-    return grown
-
-
-# --- candidate pairs of images: which hashes are searched against which --------------------------------
 
 
 @dataclass(frozen=True, slots=True)

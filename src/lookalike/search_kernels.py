@@ -1,0 +1,116 @@
+"""The compiled inner loops of the search stage (numba), kept apart so that importing `lookalike.search`, and
+so every command, does not pay numba's import: they are loaded on the first search.
+
+Guarantees: each function does exactly what its docstring says, on the arrays `search` gives it; the kernels
+release the GIL so `search` runs them on one thread per core.
+"""
+
+import numba
+import numpy as np
+
+
+@numba.njit(nogil=True, cache=True)
+def counting_sort(keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, order): order stably sorts `keys`; bucket v is order[offsets[v]:offsets[v + 1]]."""
+    offsets = np.zeros(n_keys + 1, dtype=np.int32)
+    for key in keys:
+        offsets[key + 1] += 1
+    for value in range(n_keys):
+        offsets[value + 1] += offsets[value]
+    order = np.empty(len(keys), dtype=np.int32)
+    fill = offsets[:-1].copy()
+    for i, key in enumerate(keys):
+        order[fill[key]] = i
+        fill[key] += 1
+    return offsets, order
+
+
+@numba.njit(inline="always")
+def _popcount(x: np.uint64) -> np.int64:
+    # LLVM turns this idiom into a single popcnt instruction.
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@numba.njit(nogil=True, cache=True)
+def probe_kernel(
+    query_hashes: np.ndarray,
+    query_ids: np.ndarray,
+    start: int,
+    stop: int,
+    offsets: np.ndarray,
+    table_hashes: np.ndarray,
+    table_ids: np.ndarray,
+    shift: np.uint64,
+    key_mask: np.uint64,
+    flips: np.ndarray,
+    group_starts: np.ndarray,
+    radius: int,
+    prior_shifts: np.ndarray,
+    prior_masks: np.ndarray,
+    prior_radii: np.ndarray,
+    self_join: bool,
+) -> np.ndarray:
+    """Codes query_id * len(table) + table_id of the matches this substring is first to find.
+
+    In a self-join the queries are the table itself; a bucket at a different value is probed
+    only from the smaller value (the highest flipped bit is 0 in the query), and the query's own
+    bucket only past the query, so every unordered pair is met once.
+    """
+    n_table = np.int64(len(table_hashes))
+    codes = np.empty(max(1024, stop - start), dtype=np.int64)
+    n_codes = 0
+    bits = len(group_starts) - 1
+    for position in range(start, stop):
+        query = query_hashes[position]
+        query_id = np.int64(query_ids[position])
+        key = (query >> shift) & key_mask
+        for group in range(-1, bits):
+            if group == -1:
+                first, last = 0, 1
+            elif self_join and (key >> np.uint64(group)) & np.uint64(1):
+                continue
+            else:
+                first, last = group_starts[group], group_starts[group + 1]
+            for flip in flips[first:last]:
+                probe = key ^ flip
+                bucket_start = offsets[probe]
+                if self_join and flip == 0:
+                    bucket_start = position + 1
+                for slot in range(bucket_start, offsets[probe + np.uint64(1)]):
+                    difference = query ^ table_hashes[slot]
+                    if _popcount(difference) > radius:
+                        continue
+                    if _found_earlier(difference, prior_shifts, prior_masks, prior_radii):
+                        continue
+                    table_id = np.int64(table_ids[slot])
+                    if n_codes == len(codes):
+                        codes = _grown(codes)
+                    if self_join and table_id < query_id:
+                        codes[n_codes] = table_id * n_table + query_id
+                    else:
+                        codes[n_codes] = query_id * n_table + table_id
+                    n_codes += 1
+    return codes[:n_codes].copy()
+
+
+@numba.njit(inline="always")
+def _found_earlier(
+    difference: np.uint64, prior_shifts: np.ndarray, prior_masks: np.ndarray, prior_radii: np.ndarray
+) -> bool:
+    for i in range(len(prior_shifts)):
+        if _popcount((difference >> prior_shifts[i]) & prior_masks[i]) <= prior_radii[i]:
+            return True
+    return False
+
+
+@numba.njit(inline="always")
+def _grown(codes: np.ndarray) -> np.ndarray:
+    grown = np.empty(2 * len(codes), dtype=codes.dtype)
+    grown[: len(codes)] = codes
+    return grown
+
+
+# --- candidate pairs of images: which hashes are searched against which --------------------------------
