@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lookalike.images import ImageTable
+from lookalike.images import ImageTable, files_of_images
 from lookalike.search import Candidate, candidates_between
 from lookalike.signatures import (
     ABOVE_CAPTION,
@@ -72,9 +72,7 @@ def build_groups(
     directly, at `strictness`, under the alignments the search could have proposed. `apart` holds pairs of
     rows (lower, higher) a person said are different pictures: never grouped together.
     """
-    files_of_image: dict[int, list[int]] = defaultdict(list)
-    for file, image in enumerate(image_of_file):
-        files_of_image[image].append(file)
+    files_of_image = files_of_images(image_of_file)
     links = _links(match for match in matches if match.duplicate)
     rank = keeper_rank(files, image_of_file, images)
     groups: list[Group] = []
@@ -183,9 +181,7 @@ def similar_groups(
     group_of_image = {image_of_file[m.file]: number for number, g in enumerate(duplicates) for m in g.members}
     links = _links(match for match in matches if not match.duplicate and
                    group_of_image.get(match.candidate.a, -1) != group_of_image.get(match.candidate.b, -2))
-    files_of_image: dict[int, list[int]] = defaultdict(list)
-    for file, image in enumerate(image_of_file):
-        files_of_image[image].append(file)
+    files_of_image = files_of_images(image_of_file)
     rank = keeper_rank(files, image_of_file, images)
     groups = []
     for component in _components({image: [] for image in links}, links):

@@ -40,7 +40,7 @@ from PIL import Image
 
 from lookalike.exact import content_hash
 from lookalike.group import KEEPER, NEAR, SAME_BYTES, Group, Member, keeper_rank
-from lookalike.images import ImageTable
+from lookalike.images import ImageTable, files_of_images
 from lookalike.walk import FileRecord, Problem
 
 SIZE = (800, 600)
@@ -165,9 +165,7 @@ def histogram_groups(files: Sequence[FileRecord], image_of_file: Sequence[int], 
     `histograms` maps an image row to its histogram; every file's row must have one. Byte-identical files share
     a row and are an RMS-0 pair of their own, as the original finds them.
     """
-    files_of_image: dict[int, list[int]] = defaultdict(list)
-    for file, image in enumerate(image_of_file):
-        files_of_image[int(image)].append(file)
+    files_of_image = files_of_images(image_of_file)
     rank = keeper_rank(files, image_of_file, images)
     groups = [_group_of(component, files_of_image, histograms, rank, threshold)
               for component in _components(pairs.first, pairs.second, files_of_image)]

@@ -58,6 +58,14 @@ def table_of(decoded: Sequence[Decoded], known: Mapping[bytes, bytes] | None = N
     )
 
 
+def files_of_images(image_of_file: Sequence[int]) -> dict[int, list[int]]:
+    """The files of each image row, in file order, keyed in the order rows first appear."""
+    files: dict[int, list[int]] = {}
+    for file, image in enumerate(image_of_file):
+        files.setdefault(int(image), []).append(file)
+    return files
+
+
 def signature_of(images: ImageTable, row: int) -> bytes:
     """One image's signatures as bytes, for the cache: they depend only on its thumbnail."""
     return images.hashes[row].tobytes() + images.windows[row].tobytes() + images.content_box[row].tobytes()

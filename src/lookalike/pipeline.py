@@ -30,7 +30,7 @@ from lookalike.engine import Engine, LocalEngine
 from lookalike.exact import find_identical
 from lookalike.group import Group, build_groups, similar_groups
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
-from lookalike.images import ImageTable, signature_of
+from lookalike.images import ImageTable, files_of_images, signature_of
 from lookalike.search import Candidate, find_candidates
 from lookalike.verify import SIMILAR, STRICTNESS, Match
 from lookalike.walk import FileRecord, Problem, WalkOptions, check_unchanged, walk
@@ -242,9 +242,7 @@ class _Scan:
     def histograms(self, files: list[FileRecord], image_of_file: np.ndarray,
                    images: ImageTable) -> dict[int, np.ndarray]:
         """The original's histogram of each image row, taken in the worker processes from one of its files."""
-        files_of_image: dict[int, list[int]] = {}
-        for file, image in enumerate(image_of_file.tolist()):
-            files_of_image.setdefault(image, []).append(file)
+        files_of_image = files_of_images(image_of_file)
         rows = list(files_of_image)
         histograms = {}
         with self._stage(Stage.HISTOGRAM, len(rows)) as advance:
