@@ -97,13 +97,15 @@ def test_members_say_how_they_relate_to_the_keeper(tmp_path, photos, edit, relat
         assert member["relation"] == seen_from_the_copy
 
 
-def test_a_second_scan_decodes_nothing(collection, tmp_path):
+def test_a_second_scan_decodes_nothing_and_verifies_nothing(collection, tmp_path):
     root, _ = collection
     options = ScanOptions(cache=tmp_path / "cache.sqlite")
     first, second = lookalike.scan([root], options), lookalike.scan([root], options)
     assert first.decoded > 0 and second.decoded == 0
+    assert first.verified > 0 and second.verified == 0  # the evidence of every pair tried came from the cache
     with Cache(options.cache) as cache:  # signatures are kept too: a re-scan computes none
-        assert len(cache.signatures(second.images.content_hash)) == len(second.images)
+        rows = cache.image_rows(second.images.content_hash)
+        assert sorted(rows) == sorted(second.images.content_hash) and all(row.signature for row in rows.values())
     assert lookalike.to_json(first)["groups"] == lookalike.to_json(second)["groups"]
 
 

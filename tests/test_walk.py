@@ -89,3 +89,17 @@ def test_names_with_any_bytes_survive(tmp_path, photos):
     shutil.copy(photos["coins"], os.path.join(os.fsencode(tmp_path), name))
     records = [item for item in walk([str(tmp_path)]) if isinstance(item, FileRecord)]
     assert [os.fsencode(os.path.basename(r.path)) for r in records] == [name]
+
+
+def test_a_file_known_unchanged_is_not_opened_again_and_a_changed_one_is(tmp_path, photos):
+    shutil.copy(photos["chelsea"], tmp_path / "cat.jpg")
+    path = str(tmp_path / "cat.jpg")
+    [sniffed] = walk([str(tmp_path)])
+    assert sniffed.format == "JPEG"
+    remembered = FileRecord(path, sniffed.device, sniffed.inode, sniffed.size, sniffed.mtime_ns, "remembered")
+    known = {path: remembered}
+    [record] = walk([str(tmp_path)], known=lambda paths: {p: known[p] for p in paths if p in known})
+    assert record is remembered  # trusted as it was: the walk did not read the file's first bytes
+    os.utime(path, ns=(sniffed.mtime_ns, sniffed.mtime_ns + 1))
+    [record] = walk([str(tmp_path)], known=lambda paths: {p: known[p] for p in paths if p in known})
+    assert record.format == "JPEG" and record.mtime_ns == sniffed.mtime_ns + 1

@@ -2,14 +2,15 @@
 
 Two facts are kept apart:
 - `files`: a path, as last seen (device, inode, size, mtime), had these bytes (their content hash);
-- `images`: bytes with this content hash decode to this image (size, format, thumbnail, hashes).
-A file is trusted to be unchanged only when all four of device, inode, size and mtime (in nanoseconds) are
-as recorded; anything else sends it back through hashing and decoding. Images are keyed by content, so a
-renamed or copied file is not decoded again. "Not duplicates" decisions are kept by content too, so they
-survive renames.
+- `images`: bytes with this content hash decode to this image (size, format, thumbnail, signatures).
+`evidence` keeps what verification found for a pair of contents in one alignment, so a re-scan verifies only
+pairs it has not seen. A file is trusted to be unchanged only when all four of device, inode, size and mtime
+(in nanoseconds) are as recorded; anything else sends it back through walking, hashing and decoding. Images
+are keyed by content, so a renamed or copied file is not decoded again. "Not duplicates" decisions are kept
+by content too, so they survive renames.
 
-Guarantees: the schema carries a version; a cache written by another signature version is emptied, never
-misread. Every write is in a transaction.
+Guarantees: the schema carries a version; a cache written by another version has everything but the "not
+duplicates" decisions emptied, never misread. Every write is in a transaction.
 """
 
 from __future__ import annotations
@@ -23,21 +24,26 @@ import numpy as np
 from platformdirs import user_cache_dir
 
 from lookalike.decode import THUMB, Decoded
+from lookalike.images import ImageRow
+from lookalike.verify import Evidence
 from lookalike.walk import FileRecord
 
-SIGNATURE_VERSION = "2"
+SIGNATURE_VERSION = "3"
+VERSIONED_TABLES = ("files", "images", "failures", "evidence")  # all but the user's "not duplicates" decisions
 LOOKUP_CHUNK = 500  # keys per SELECT ... IN (...), below the 999 variables old SQLite builds allow
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     path BLOB PRIMARY KEY, device INTEGER, inode INTEGER, size INTEGER, mtime_ns INTEGER,
-    content_hash BLOB NOT NULL);
+    content_hash BLOB NOT NULL, format TEXT);
 CREATE TABLE IF NOT EXISTS images (
     content_hash BLOB PRIMARY KEY, pixel_hash BLOB, width INTEGER, height INTEGER, format TEXT,
     thumb BLOB, taken TEXT, camera TEXT, signature BLOB);
 CREATE TABLE IF NOT EXISTS failures (
     path BLOB PRIMARY KEY, device INTEGER, inode INTEGER, size INTEGER, mtime_ns INTEGER, reason TEXT);
+CREATE TABLE IF NOT EXISTS evidence (
+    pair BLOB PRIMARY KEY, tone REAL, detail REAL, box_b BLOB);
 CREATE TABLE IF NOT EXISTS not_duplicates (
     a BLOB NOT NULL, b BLOB NOT NULL, PRIMARY KEY (a, b), CHECK (a < b));
 """
@@ -72,9 +78,9 @@ class Cache:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'signature_version'").fetchone()
         if row is None or row[0] != SIGNATURE_VERSION:
             with self.db:
-                self.db.execute("DROP TABLE images")  # its columns may have changed with the version
+                for table in VERSIONED_TABLES:  # their columns may have changed with the version
+                    self.db.execute(f"DROP TABLE {table}")
                 self.db.executescript(SCHEMA)
-                self.db.execute("DELETE FROM failures")
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES ('signature_version', ?)", (SIGNATURE_VERSION,))
 
     # files: path → content hash
@@ -82,6 +88,13 @@ class Cache:
     def known_contents(self, records: Sequence[FileRecord]) -> dict[int, bytes]:
         """Content hashes of the records that are unchanged since they were cached, by record index."""
         return self._unchanged("files", "content_hash", records)
+
+    def file_records(self, paths: Sequence[str]) -> dict[str, FileRecord]:
+        """The records of these paths as last scanned (`walk.KnownFiles`): the walk need not open them again
+        if they are unchanged."""
+        rows = self._rows_by_key("SELECT path, device, inode, size, mtime_ns, format FROM files "
+                                 "WHERE format IS NOT NULL AND path", [os.fsencode(path) for path in paths])
+        return {os.fsdecode(path): FileRecord(os.fsdecode(path), *row) for path, row in rows.items()}
 
     def _unchanged(self, table: str, column: str, records: Sequence[FileRecord]) -> dict[int, object]:
         """`column` of `table` for each record whose path is there with the same device, inode, size and mtime."""
@@ -109,48 +122,64 @@ class Cache:
         yield from self.db.execute("SELECT path, device, inode, size, mtime_ns, content_hash FROM files ORDER BY path")
 
     def remember_contents(self, records: Iterable[tuple[FileRecord, bytes]]) -> None:
-        self.remember_file_rows((os.fsencode(r.path), r.device, r.inode, r.size, r.mtime_ns, digest)
-                                for r, digest in records)
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                ((os.fsencode(r.path), r.device, r.inode, r.size, r.mtime_ns, digest, r.format)
+                                 for r, digest in records))
 
     def remember_file_rows(self, rows: Iterable[tuple[bytes, int, int, int, int, bytes]]) -> None:
         """Rows as `file_rows` gives them."""
         with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)", rows)
+            self.db.executemany("INSERT OR REPLACE INTO files (path, device, inode, size, mtime_ns, content_hash) "
+                                "VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     # images: content hash → decoded image
 
+    def image_rows(self, content_hashes: Iterable[bytes]) -> dict[bytes, ImageRow]:
+        """What the image table needs of each cached content, by content hash; thumbnails stay on disk."""
+        rows = self._rows_by_key("SELECT content_hash, pixel_hash, width, height, format, taken, camera, signature "
+                                 "FROM images WHERE content_hash", list(content_hashes))
+        return {digest: ImageRow(digest, *row) for digest, row in rows.items()}
+
     def images(self, content_hashes: Iterable[bytes]) -> dict[bytes, Decoded]:
+        """The cached contents as decoding gave them, thumbnails included, by content hash."""
         rows = self._rows_by_key("SELECT content_hash, pixel_hash, width, height, format, thumb, taken, camera "
                                  "FROM images WHERE content_hash", list(content_hashes))
         found = {}
         for digest, (pixel_hash, width, height, image_format, thumb, taken, camera) in rows.items():
-            found[digest] = Decoded(digest, pixel_hash, width, height, image_format,
-                                    np.frombuffer(thumb, np.uint8).reshape(THUMB, THUMB, 3), taken, camera)
+            found[digest] = Decoded(digest, pixel_hash, width, height, image_format, _thumb(thumb), taken, camera)
         return found
+
+    def thumbnail(self, content_hash: bytes) -> np.ndarray:
+        (thumb,) = self.db.execute("SELECT thumb FROM images WHERE content_hash = ?", (content_hash,)).fetchone()
+        return _thumb(thumb)
 
     def image_hashes(self) -> list[bytes]:
         """The content hash of every cached image, sorted."""
         return [row[0] for row in self.db.execute("SELECT content_hash FROM images ORDER BY content_hash")]
 
-    def remember_images(self, decoded: Iterable[Decoded]) -> None:
+    def remember_images(self, decoded: Sequence[Decoded], signatures: Sequence[bytes]) -> None:
+        """Decoded images with their signatures (`images.signatures_of`), in the same order."""
         with self.db:
             self.db.executemany(
-                "INSERT OR REPLACE INTO images (content_hash, pixel_hash, width, height, format, thumb, taken, camera) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                ((d.content_hash, d.pixel_hash, d.width, d.height, d.format, d.thumb.tobytes(), d.taken,
-                  d.camera) for d in decoded),
+                "INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((d.content_hash, d.pixel_hash, d.width, d.height, d.format, d.thumb.tobytes(), d.taken, d.camera,
+                  signature) for d, signature in zip(decoded, signatures, strict=True)),
             )
 
-    def signatures(self, content_hashes: Iterable[bytes]) -> dict[bytes, bytes]:
-        """The signatures (`images.signature_of`) stored for these contents, where there are any."""
-        rows = self._rows_by_key("SELECT content_hash, signature FROM images WHERE content_hash",
-                                 list(content_hashes))
-        return {digest: signature for digest, (signature,) in rows.items() if signature is not None}
+    # evidence: what verification found for a pair of contents, aligned one way
 
-    def remember_signatures(self, signatures: Iterable[tuple[bytes, bytes]]) -> None:
+    def evidence(self, pairs: Sequence[bytes]) -> dict[bytes, Evidence]:
+        """Cached evidence by pair key (`verify.pair_key`)."""
+        rows = self._rows_by_key("SELECT pair, tone, detail, box_b FROM evidence WHERE pair", pairs)
+        return {pair: Evidence(tone, detail, tuple(np.frombuffer(box, np.float64).tolist()))
+                for pair, (tone, detail, box) in rows.items()}
+
+    def remember_evidence(self, found: Iterable[tuple[bytes, Evidence]]) -> None:
         with self.db:
-            self.db.executemany("UPDATE images SET signature = ? WHERE content_hash = ?",
-                                ((signature, digest) for digest, signature in signatures))
+            self.db.executemany("INSERT OR REPLACE INTO evidence VALUES (?, ?, ?, ?)",
+                                ((pair, e.tone, e.detail, np.array(e.box_b, np.float64).tobytes())
+                                 for pair, e in found))
 
     # failures: files that could not be decoded, until they change
 
@@ -178,3 +207,17 @@ class Cache:
 
     def not_duplicates(self) -> set[tuple[bytes, bytes]]:
         return {(a, b) for a, b in self.db.execute("SELECT a, b FROM not_duplicates")}
+
+
+class CachedThumbnails:
+    """`images.Thumbnails` read from a cache's images table when asked for; only while the cache is open."""
+
+    def __init__(self, cache: Cache, content_hashes: Sequence[bytes]) -> None:
+        self.cache, self.content_hashes = cache, content_hashes
+
+    def __getitem__(self, row: int) -> np.ndarray:
+        return self.cache.thumbnail(self.content_hashes[row])
+
+
+def _thumb(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, np.uint8).reshape(THUMB, THUMB, 3)

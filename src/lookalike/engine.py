@@ -1,23 +1,23 @@
 """Where the heavy stages run: on this machine (the default) or on a Ray cluster.
 
 An engine decides only where work runs, never what it computes: every engine runs the same stage functions
-(`decode.decode_all`, `images.table_of`, `search.hamming_join`, `verify.verify_all`) and must return what
+(`decode.decode_all`, `images.signatures_of`, `search.hamming_join`, `verify.verify_all`) and must return what
 they return, so a scan gives the same report on any engine. Ray is imported only when the Ray engine is
 asked for, so the local engine needs nothing beyond the package's own dependencies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from lookalike.decode import Decoded, decode_all
-from lookalike.images import ImageTable, table_of
+from lookalike.images import ImageTable, signatures_of
 from lookalike.search import Candidate, hamming_join
-from lookalike.verify import Match, Strictness, verify_all
+from lookalike.verify import Evidence, Match, Strictness, verify_all
 from lookalike.walk import Problem
 
 LOCAL, RAY = "local", "ray"
@@ -32,12 +32,13 @@ class Engine(Protocol):
                    work: Callable[[str, int], object] = ..., timeout: float = ...
                    ) -> Iterator[tuple[int, Decoded | Problem]]: ...
 
-    def table_of(self, decoded: Sequence[Decoded], known: Mapping[bytes, bytes] | None = None) -> ImageTable: ...
+    def signatures_of(self, decoded: Sequence[Decoded]) -> list[bytes]: ...
 
     def join(self, queries: np.ndarray, index: np.ndarray, radius: int) -> np.ndarray: ...
 
     def verify_all(self, images: ImageTable, candidates: Iterable[Candidate], apart: Set[tuple[int, int]],
-                   on_progress: Callable[[int], None], *, strictness: Strictness, similar: bool) -> list[Match]: ...
+                   on_progress: Callable[[int], None], *, strictness: Strictness, similar: bool,
+                   evidence: MutableMapping[Candidate, Evidence] | None = None) -> list[Match]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,7 @@ class LocalEngine:
     """This machine: decoding in `jobs` worker processes, the rest in this process."""
 
     decode_all = staticmethod(decode_all)
-    table_of = staticmethod(table_of)
+    signatures_of = staticmethod(signatures_of)
     join = staticmethod(hamming_join)
     verify_all = staticmethod(verify_all)
 

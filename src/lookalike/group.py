@@ -12,7 +12,7 @@ Guarantees:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence, Set
+from collections.abc import Callable, Iterable, MutableMapping, Sequence, Set
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +30,7 @@ from lookalike.signatures import (
     resample,
     window_box,
 )
-from lookalike.verify import NORMAL, Match, Strictness, verify
+from lookalike.verify import NORMAL, Evidence, Match, Strictness, verified
 from lookalike.walk import FileRecord
 
 KEEPER = "keeper"
@@ -65,12 +65,14 @@ def build_groups(
     matches: Iterable[Match],
     strictness: Strictness = NORMAL,
     apart: Set[tuple[int, int]] = frozenset(),
+    evidence: MutableMapping[Candidate, Evidence] | None = None,
 ) -> list[Group]:
     """Groups of files that are the same picture; `image_of_file[f]` is file f's row in `images`.
 
     Only duplicate matches link images. A member not linked to its keeper by a match is verified against it
     directly, at `strictness`, under the alignments the search could have proposed. `apart` holds pairs of
-    rows (lower, higher) a person said are different pictures: never grouped together.
+    rows (lower, higher) a person said are different pictures: never grouped together. `evidence` is
+    verification's memo (`verify.verified`).
     """
     files_of_image = files_of_images(image_of_file)
     links = _links(match for match in matches if match.duplicate)
@@ -78,7 +80,7 @@ def build_groups(
     groups: list[Group] = []
     for component in _components(files_of_image, links):
         groups.extend(_split_at_keepers(component, files_of_image, image_of_file, links, images, rank, strictness,
-                                        apart))
+                                        apart, evidence))
     groups.sort(key=lambda group: files[group.keeper].path)
     return groups
 
@@ -116,6 +118,7 @@ def _split_at_keepers(
     rank: Callable[[int], tuple],
     strictness: Strictness,
     apart: Set[tuple[int, int]],
+    evidence: MutableMapping[Candidate, Evidence] | None,
 ) -> Iterable[Group]:
     """Take the best keeper, keep the images that match it directly, and start over with the rest.
 
@@ -134,7 +137,7 @@ def _split_at_keepers(
         for image in sorted(remaining):
             if (min(keeper_image, image), max(keeper_image, image)) in apart:
                 continue
-            relation = _relate(keeper_image, image, links, images, strictness)
+            relation = _relate(keeper_image, image, links, images, strictness, evidence)
             if relation is not None:
                 remaining.discard(image)
                 members += [Member(f, *relation) for f in sorted(files_of_image[image])]
@@ -146,23 +149,25 @@ def _split_at_keepers(
 
 
 def _relate(
-    keeper: int, image: int, links: dict[int, dict[int, Match]], images: ImageTable, strictness: Strictness
+    keeper: int, image: int, links: dict[int, dict[int, Match]], images: ImageTable, strictness: Strictness,
+    evidence: MutableMapping[Candidate, Evidence] | None,
 ) -> tuple[str, str, int] | None:
     """(match, relation, distance) of `image` to `keeper`, or None when they are not the same picture."""
     if images.pixel_hash[keeper] == images.pixel_hash[image]:
         return SAME_PIXELS, describe_same_pixels(images, keeper, image), 0
-    match = links.get(keeper, {}).get(image) or _direct_match(images, keeper, image, strictness)
+    match = links.get(keeper, {}).get(image) or _direct_match(images, keeper, image, strictness, evidence)
     if match is None:
         return None
     return NEAR, describe_edit(images, keeper, match), match.candidate.distance
 
 
-def _direct_match(images: ImageTable, a: int, b: int, strictness: Strictness) -> Match | None:
+def _direct_match(images: ImageTable, a: int, b: int, strictness: Strictness,
+                  evidence: MutableMapping[Candidate, Evidence] | None) -> Match | None:
     """The first alignment of a and b that verification confirms, if any (for pairs the search did not link)."""
     for candidate in candidates_between(images, a, b, strictness.radius):
-        evidence = verify(images, candidate, strictness)
-        if evidence.passes(strictness):
-            return Match(candidate, evidence)
+        found = verified(images, candidate, strictness, evidence)
+        if found.passes(strictness):
+            return Match(candidate, found)
     return None
 
 

@@ -1,31 +1,57 @@
 """The table of distinct images a scan works on: one row per distinct content, columns as NumPy arrays.
 
 Guarantees: every column has one entry per row, in the same order; rows are never reordered once built, so a
-row index names one image for the whole scan. Byte-identical files share one row.
+row index names one image for the whole scan. Byte-identical files share one row. Thumbnails are not columns:
+a scan of a million images cannot hold them all, so the table reaches them through `thumbs[row]`, which may
+read them from the cache when they are asked for (verification asks for few).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from lookalike.decode import THUMB, Decoded
-from lookalike.signatures import ORIENTATIONS, WINDOWS, content_box, perceptual_hashes, window_hashes
+from lookalike.signatures import ORIENTATIONS, WINDOWS, signatures
+
+SIGNATURE_BYTES = 8 * len(ORIENTATIONS) + 8 * len(WINDOWS) + 4 * 4  # hashes, window hashes, content box
+SIGNATURE_CHUNK = 1024  # thumbnails per batch: bounds the float copies to about 50 MB
+
+
+class Thumbnails(Protocol):
+    """(THUMB, THUMB, 3) uint8 RGB thumbnails by image row: an array, a dict, or `cache.CachedThumbnails`."""
+
+    def __getitem__(self, row: int) -> np.ndarray: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRow:
+    """One distinct image as the table needs it: what decoding found, and its signature (`signatures_of`)."""
+
+    content_hash: bytes
+    pixel_hash: bytes
+    width: int
+    height: int
+    format: str
+    taken: str | None
+    camera: str | None
+    signature: bytes
 
 
 @dataclass(frozen=True, slots=True)
 class ImageTable:
     content_hash: np.ndarray  # (N,) object: 16-byte BLAKE2b of the file's bytes
-    pixel_hash: np.ndarray  # (N,) object: 16-byte BLAKE2b of the decoded pixels (as far as decoded)
+    pixel_hash: np.ndarray  # (N,) object: 16-byte hash of the decoded pixels (as far as decoded)
     width: np.ndarray  # (N,) int32, as displayed
     height: np.ndarray  # (N,) int32, as displayed
     format: np.ndarray  # (N,) str
     hashes: np.ndarray  # (N, 8) uint64: pHash in each orientation, see signatures.ORIENTATIONS
     windows: np.ndarray  # (N, len(WINDOWS)) uint64: pHash of each window, upright, see signatures.WINDOWS
     content_box: np.ndarray  # (N, 4) float32: the frame inside any uniform border, as fractions
-    thumbs: np.ndarray  # (N, THUMB, THUMB, 3) uint8
+    thumbs: Thumbnails
     taken: list[str | None]
     camera: list[str | None]
 
@@ -33,29 +59,51 @@ class ImageTable:
         return len(self.content_hash)
 
 
-SIGNATURE_BYTES = 8 * 8 + 8 * 8 + 4 * 4  # hashes, window hashes, content box
+def signatures_of(decoded: Sequence[Decoded]) -> list[bytes]:
+    """Each decoded image's signatures as bytes (hashes, window hashes, content box), computed in batches."""
+    blobs: list[bytes] = []
+    for start in range(0, len(decoded), SIGNATURE_CHUNK):
+        chunk = decoded[start:start + SIGNATURE_CHUNK]
+        hashes, windows, boxes = signatures(np.stack([d.thumb for d in chunk]))
+        packed = np.concatenate([hashes.view(np.uint8), windows.view(np.uint8), boxes.view(np.uint8)], axis=1)
+        blobs += [row.tobytes() for row in packed]
+    return blobs
 
 
-def table_of(decoded: Sequence[Decoded], known: Mapping[bytes, bytes] | None = None) -> ImageTable:
-    """Stack decoded images into a table, computing the signatures of all of them in one batch.
+def row_of(decoded: Decoded, signature: bytes) -> ImageRow:
+    return ImageRow(decoded.content_hash, decoded.pixel_hash, decoded.width, decoded.height, decoded.format,
+                    decoded.taken, decoded.camera, signature)
 
-    `known` holds signatures already computed (`signature_of`), by content hash: those are not recomputed.
-    """
+
+def table_of(decoded: Sequence[Decoded]) -> ImageTable:
+    """The table of images decoded here, thumbnails held in memory."""
     thumbs = np.stack([d.thumb for d in decoded]) if decoded else np.zeros((0, THUMB, THUMB, 3), np.uint8)
-    hashes, windows, content_boxes = _signatures(thumbs, [(known or {}).get(d.content_hash) for d in decoded])
+    return table_from_rows([row_of(d, s) for d, s in zip(decoded, signatures_of(decoded), strict=True)], thumbs)
+
+
+def table_from_rows(rows: Sequence[ImageRow], thumbs: Thumbnails) -> ImageTable:
+    """Stack image rows into a table; `thumbs[i]` must be the thumbnail of `rows[i]`."""
+    packed = np.frombuffer(b"".join(row.signature for row in rows), np.uint8).reshape(len(rows), SIGNATURE_BYTES)
+    hashes_end = 8 * len(ORIENTATIONS)
+    windows_end = hashes_end + 8 * len(WINDOWS)
     return ImageTable(
-        content_hash=_digests([d.content_hash for d in decoded]),
-        pixel_hash=_digests([d.pixel_hash for d in decoded]),
-        width=np.array([d.width for d in decoded], dtype=np.int32),
-        height=np.array([d.height for d in decoded], dtype=np.int32),
-        format=np.array([d.format for d in decoded], dtype=str),
-        hashes=hashes,
-        windows=windows,
-        content_box=content_boxes,
+        content_hash=_digests([row.content_hash for row in rows]),
+        pixel_hash=_digests([row.pixel_hash for row in rows]),
+        width=np.array([row.width for row in rows], dtype=np.int32),
+        height=np.array([row.height for row in rows], dtype=np.int32),
+        format=np.array([row.format for row in rows], dtype=str),
+        hashes=packed[:, :hashes_end].copy().view(np.uint64),
+        windows=packed[:, hashes_end:windows_end].copy().view(np.uint64),
+        content_box=packed[:, windows_end:].copy().view(np.float32),
         thumbs=thumbs,
-        taken=[d.taken for d in decoded],
-        camera=[d.camera for d in decoded],
+        taken=[row.taken for row in rows],
+        camera=[row.camera for row in rows],
     )
+
+
+def signature_of(images: ImageTable, row: int) -> bytes:
+    """One image's signatures as bytes, as `signatures_of` makes them."""
+    return images.hashes[row].tobytes() + images.windows[row].tobytes() + images.content_box[row].tobytes()
 
 
 def files_of_images(image_of_file: Sequence[int]) -> dict[int, list[int]]:
@@ -64,30 +112,6 @@ def files_of_images(image_of_file: Sequence[int]) -> dict[int, list[int]]:
     for file, image in enumerate(image_of_file):
         files.setdefault(int(image), []).append(file)
     return files
-
-
-def signature_of(images: ImageTable, row: int) -> bytes:
-    """One image's signatures as bytes, for the cache: they depend only on its thumbnail."""
-    return images.hashes[row].tobytes() + images.windows[row].tobytes() + images.content_box[row].tobytes()
-
-
-def _signatures(thumbs: np.ndarray, known: list[bytes | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(hashes, windows, content boxes) of every thumbnail, unpacked where known, computed in one batch where not."""
-    hashes = np.zeros((len(thumbs), len(ORIENTATIONS)), np.uint64)
-    windows = np.zeros((len(thumbs), len(WINDOWS)), np.uint64)
-    boxes = np.zeros((len(thumbs), 4), np.float32)
-    missing = [row for row, blob in enumerate(known) if blob is None or len(blob) != SIGNATURE_BYTES]
-    for row, blob in enumerate(known):
-        if blob is not None and len(blob) == SIGNATURE_BYTES:
-            hashes[row] = np.frombuffer(blob, np.uint64, len(ORIENTATIONS))
-            windows[row] = np.frombuffer(blob, np.uint64, len(WINDOWS), offset=8 * len(ORIENTATIONS))
-            boxes[row] = np.frombuffer(blob, np.float32, 4, offset=8 * (len(ORIENTATIONS) + len(WINDOWS)))
-    if missing:
-        fresh = thumbs[missing]
-        boxes[missing] = np.array([content_box(thumb) for thumb in fresh], dtype=np.float32).reshape(-1, 4)
-        hashes[missing] = perceptual_hashes(fresh)
-        windows[missing] = window_hashes(fresh, boxes[missing])
-    return hashes, windows, boxes
 
 
 def _digests(digests: list[bytes]) -> np.ndarray:

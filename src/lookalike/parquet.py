@@ -94,7 +94,7 @@ def _image_batches(cache: Cache) -> Iterator[pa.RecordBatch]:
     for start in range(0, len(hashes), BATCH):
         chunk = hashes[start:start + BATCH]
         found = cache.images(chunk)
-        table = table_of([found[digest] for digest in chunk], cache.signatures(chunk))
+        table = table_of([found[digest] for digest in chunk])
         yield pa.record_batch([
             pa.array(list(table.content_hash), pa.binary()),
             pa.array(list(table.pixel_hash), pa.binary()),
@@ -160,8 +160,7 @@ def _import_images(batch: pa.RecordBatch, cache: Cache) -> None:
         if not np.array_equal(theirs, getattr(table, column)):
             raise ValueError(f"{column} in the table are not those of its thumbnails: not written by this lookalike "
                              f"(or changed since); nothing from this batch of {batch.num_rows} images was written")
-    cache.remember_images(_decoded(batch))
-    cache.remember_signatures((digest, signature_of(table, row)) for row, digest in enumerate(table.content_hash))
+    cache.remember_images(_decoded(batch), [signature_of(table, row) for row in range(len(table))])
 
 
 def _decoded(batch: pa.RecordBatch) -> list[Decoded]:

@@ -6,7 +6,9 @@
 Each stage is a module of the same name. Data flows one way: file records from `walk`, content hashes from
 `exact`, thumbnails from `decode`, an `ImageTable` of perceptual hashes from `signatures`, candidate pairs
 from `search`, confirmed matches from `verify`, groups from `group`. The cache sits beside the pipeline: it
-answers for files that did not change, so they skip `exact` and `decode`. The histogram method (the original
+answers for files that did not change, so they skip `exact` and `decode`, and for pairs already verified.
+Thumbnails stream from `decode` to `signatures` in chunks and on into the cache, which holds them for the
+rest of the scan: memory holds signatures, not pixels. The histogram method (the original
 script's definition of equal, `histogram.py`) takes each content's histogram in `histogram` and compares all
 pairs in `compare`; it ignores "not duplicates" decisions, as the original knows none.
 """
@@ -24,15 +26,15 @@ from pathlib import Path
 
 import numpy as np
 
-from lookalike.cache import Cache, default_cache_path
+from lookalike.cache import Cache, CachedThumbnails, default_cache_path
 from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, needs_install
 from lookalike.engine import Engine, LocalEngine
 from lookalike.exact import find_identical
 from lookalike.group import Group, build_groups, similar_groups
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
-from lookalike.images import ImageTable, files_of_images, signature_of
+from lookalike.images import ImageRow, ImageTable, files_of_images, row_of, table_from_rows
 from lookalike.search import Candidate, find_candidates
-from lookalike.verify import SIMILAR, STRICTNESS, Match
+from lookalike.verify import SIMILAR, STRICTNESS, Evidence, Match, pair_key
 from lookalike.walk import FileRecord, Problem, WalkOptions, check_unchanged, walk
 
 
@@ -49,6 +51,7 @@ class Stage(Enum):
 
 
 PHASH, HISTOGRAM = "phash", "histogram"
+SIGNATURE_CHUNK = 4096  # decoded thumbnails held at once, on their way to the signatures stage and the cache
 METHODS = (PHASH, HISTOGRAM)
 
 
@@ -79,6 +82,7 @@ class ScanResult:
     problems: list[Problem]
     seconds: dict[Stage, float]
     decoded: int  # files decoded by this scan (not answered by the cache)
+    verified: int  # pairs verified by this scan (not answered by the cache)
 
 
 class Progress:
@@ -115,21 +119,32 @@ class _Scan:
         self.seconds: dict[Stage, float] = {}
         self.problems: list[Problem] = []
         self._strictness = STRICTNESS[options.strictness]
+        self.decoded = 0
+        self.evidence: dict[Candidate, Evidence] = {}
+        self._known_evidence: set[Candidate] = set()
 
     @contextmanager
     def _stage(self, stage: Stage, total: int | None = None) -> Iterator[Callable[[int], None]]:
         start = time.perf_counter()
         with self.progress.stage(stage, total) as advance:
             yield advance
-        self.seconds[stage] = time.perf_counter() - start
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+
+    @contextmanager
+    def _timed(self, stage: Stage) -> Iterator[None]:
+        """Count time towards `stage` while another stage runs (and is charged the same time less)."""
+        start = time.perf_counter()
+        yield
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+        self._lent += time.perf_counter() - start
 
     def run(self) -> ScanResult:
         records = self.walk()
         contents = self.exact(records)
-        decoded, contents = self.decode(records, contents)
+        rows, contents = self.decode(records, contents)
         readable = [i for i in range(len(records)) if i in contents]
         files = [records[i] for i in readable]
-        images, image_of_file = self.signatures([contents[i] for i in readable], decoded)
+        images, image_of_file = self.table([contents[i] for i in readable], rows)
         if self.options.method == HISTOGRAM:
             histograms = self.histograms(files, image_of_file, images)
             kept = [f for f in range(len(files)) if int(image_of_file[f]) in histograms]
@@ -141,14 +156,15 @@ class _Scan:
             matches = self.verify(images, candidates)
             groups = self.group(files, image_of_file, images, matches)
             similar = similar_groups(files, image_of_file, images, matches, groups) if self.options.similar else None
+            self._remember_evidence(images)
         return ScanResult(self.roots, files, image_of_file, images, groups, similar, self.problems, self.seconds,
-                          decoded=len(self.fresh))
+                          decoded=self.decoded, verified=len(self.evidence) - len(self._known_evidence))
 
     def walk(self) -> list[FileRecord]:
         records = []
         with self._stage(Stage.WALK) as advance:
             for found in walk(self.roots, WalkOptions(self.options.include, self.options.exclude,
-                                                      self.options.follow_symlinks)):
+                                                      self.options.follow_symlinks), self.cache.file_records):
                 if isinstance(found, Problem):
                     self.problems.append(found)
                 else:
@@ -166,21 +182,21 @@ class _Scan:
         unreadable = {problem.path for problem in problems}
         return {i: h for i, h in contents.items() if records[i].path not in unreadable}
 
-    def decode(self, records: list[FileRecord], contents: dict[int, bytes]) -> tuple[dict[bytes, Decoded],
+    def decode(self, records: list[FileRecord], contents: dict[int, bytes]) -> tuple[dict[bytes, ImageRow],
                                                                                      dict[int, bytes]]:
-        """Each readable file's content hash, and the decoded images by content hash.
+        """Each readable file's content hash, and the image row of each content.
 
         Contents the cache knows are not decoded; every other content is decoded exactly once, whichever of its
-        files comes first standing for its byte-identical copies.
+        files comes first standing for its byte-identical copies. Decoded images go on to `signatures` a chunk
+        at a time, as they arrive.
         """
-        decoded = self.cache.images(set(contents.values()))
-        self.fresh: list[Decoded] = []
+        rows = self.cache.image_rows(set(contents.values()))
         failures = [(records[i], reason) for i, reason in self.known_failures.items()]
         to_decode: list[int] = []
         copies: dict[bytes, list[int]] = {}
         for index in range(len(records)):
             digest = contents.get(index)
-            if index in self.known_failures or digest in decoded:
+            if index in self.known_failures or digest in rows:
                 continue
             if digest in copies:
                 copies[digest].append(index)
@@ -189,6 +205,8 @@ class _Scan:
                 copies[digest] = []
             to_decode.append(index)
         contents = {i: h for i, h in contents.items() if i not in self.known_failures}
+        fresh: list[Decoded] = []
+        self._lent = 0.0
         with self._stage(Stage.DECODE, len(to_decode)) as advance:
             paths = [records[i].path for i in to_decode]
             for position, result in self.options.engine.decode_all(paths, self.options.jobs, self.options.max_pixels,
@@ -200,27 +218,37 @@ class _Scan:
                     for failed in [index, *copies.get(contents.pop(index, b""), [])]:
                         contents.pop(failed, None)
                         failures.append((records[failed], result.reason))
-                else:
-                    decoded[result.content_hash] = result
-                    contents[index] = result.content_hash
-                    self.fresh.append(result)
+                    continue
+                contents[index] = result.content_hash
+                fresh.append(result)
+                if len(fresh) == SIGNATURE_CHUNK:
+                    rows.update(self.signatures(fresh))
+                    fresh = []
+            rows.update(self.signatures(fresh))
+        self.seconds[Stage.DECODE] -= self._lent
         self.problems += [Problem(record.path, reason) for record, reason in failures]
         self.cache.remember_failures((record, reason) for record, reason in failures[len(self.known_failures):]
                                      if not needs_install(reason))
-        self.cache.remember_images(self.fresh)
         self.cache.remember_contents((records[i], digest) for i, digest in contents.items())
-        return decoded, contents
+        return rows, contents
 
-    def signatures(self, contents: list[bytes], decoded: dict[bytes, Decoded]) -> tuple[ImageTable, np.ndarray]:
-        with self._stage(Stage.SIGNATURES, len(decoded)):
-            row_of: dict[bytes, int] = {}
+    def signatures(self, decoded: list[Decoded]) -> dict[bytes, ImageRow]:
+        """The rows of freshly decoded images, their signatures computed in one batch; thumbnails go to the cache."""
+        with self._timed(Stage.SIGNATURES):
+            signatures = self.options.engine.signatures_of(decoded)
+            self.cache.remember_images(decoded, signatures)
+            self.decoded += len(decoded)
+            return {d.content_hash: row_of(d, signature) for d, signature in zip(decoded, signatures, strict=True)}
+
+    def table(self, contents: list[bytes], rows: dict[bytes, ImageRow]) -> tuple[ImageTable, np.ndarray]:
+        """One table row per distinct content, in the order of the files; and each file's row."""
+        with self._stage(Stage.SIGNATURES, len(rows)):
+            row_of_content: dict[bytes, int] = {}
             for digest in contents:
-                row_of.setdefault(digest, len(row_of))
-            known = self.cache.signatures(row_of)
-            images = self.options.engine.table_of([decoded[digest] for digest in row_of], known)
-            image_of_file = np.array([row_of[digest] for digest in contents], dtype=np.int64)
-            self.cache.remember_signatures((digest, signature_of(images, row)) for digest, row in row_of.items()
-                                           if digest not in known)
+                row_of_content.setdefault(digest, len(row_of_content))
+            images = table_from_rows([rows[digest] for digest in row_of_content],
+                                     CachedThumbnails(self.cache, list(row_of_content)))
+            image_of_file = np.array([row_of_content[digest] for digest in contents], dtype=np.int64)
         return images, image_of_file
 
     def search(self, images: ImageTable) -> list[Candidate]:
@@ -229,15 +257,26 @@ class _Scan:
             return find_candidates(images, radius, self.options.engine.join)
 
     def verify(self, images: ImageTable, candidates: list[Candidate]) -> list[Match]:
+        """The confirmed matches; evidence the cache holds for a pair in the same alignment is not computed again."""
         self.apart = self._not_duplicates(images)
         with self._stage(Stage.VERIFY, len(candidates)) as advance:
-            return self.options.engine.verify_all(images, candidates, self.apart, advance,
-                                                  strictness=self._strictness, similar=self.options.similar)
+            keys = [pair_key(images, candidate, self._strictness) for candidate in candidates]
+            known = self.cache.evidence(keys)
+            self.evidence = {c: known[key] for c, key in zip(candidates, keys, strict=True) if key in known}
+            self._known_evidence = set(self.evidence)
+            return self.options.engine.verify_all(images, candidates, self.apart, advance, strictness=self._strictness,
+                                                  similar=self.options.similar, evidence=self.evidence)
 
     def group(self, files: list[FileRecord], image_of_file: np.ndarray, images: ImageTable,
               matches: list[Match]) -> list[Group]:
         with self._stage(Stage.GROUP, len(matches)):
-            return build_groups(files, image_of_file, images, matches, self._strictness, self.apart)
+            return build_groups(files, image_of_file, images, matches, self._strictness, self.apart, self.evidence)
+
+    def _remember_evidence(self, images: ImageTable) -> None:
+        """What verify and group found that the cache did not know."""
+        self.cache.remember_evidence((pair_key(images, candidate, self._strictness), evidence)
+                                     for candidate, evidence in self.evidence.items()
+                                     if candidate not in self._known_evidence)
 
     def histograms(self, files: list[FileRecord], image_of_file: np.ndarray,
                    images: ImageTable) -> dict[int, np.ndarray]:

@@ -3,10 +3,11 @@
 - decode: Ray Data `map_batches` over the file list; each batch runs `decode.decode_all` on its worker, so a
   file that hangs or crashes its decoder is killed and reported there exactly as on one machine. The workers
   read the files by their paths: the files must be on a filesystem every node mounts at the same path.
-- signatures: Ray Data `map_batches` of `images.table_of` over the thumbnails whose signatures the cache does
-  not know; the workers send back only the signatures.
+- signatures: Ray Data `map_batches` of `images.signatures_of` over the decoded thumbnails; the workers send
+  back only the signatures.
 - join: the shards of `shards.sharded_join` (one per multi-index-hashing chunk key) as Ray tasks.
-- verify: every candidate's evidence (`verify.verify`) computed on the workers, in chunks; this process then
+- verify: the evidence (`verify.verify`) of every candidate not already known computed on the workers, in
+  chunks, with the thumbnails of the images involved sent once; this process then
   runs `verify.verify_all`'s sequential pass over that evidence (closest first, pairs already linked and
   crowded images skipped), so the matches are the local engine's, with no verifying here.
 
@@ -19,15 +20,15 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence, Set
+from dataclasses import dataclass, replace
 
 import numpy as np
 import ray
 import ray.data
 
 from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, decode_all, decode_file
-from lookalike.images import ImageTable, signature_of, table_of
+from lookalike.images import ImageTable, signatures_of
 from lookalike.search import Candidate
 from lookalike.shards import Shard, ShardPlan, shard_pairs, sharded_join
 from lookalike.verify import NORMAL, Evidence, Match, Strictness, verify, verify_all
@@ -60,17 +61,14 @@ class RayEngine:
             on_progress(1)
             yield position, result
 
-    def table_of(self, decoded: Sequence[Decoded], known: Mapping[bytes, bytes] | None = None) -> ImageTable:
-        """`images.table_of`: the signatures not `known` computed a batch of thumbnails at a time on the workers,
-        which send back only the signatures; the table is then stacked here from them."""
-        known = dict(known or {})
-        missing = [d for d in decoded if d.content_hash not in known]
-        if missing:
-            self._connect()
-            images = [{"position": i, "decoded": pickle.dumps(d)} for i, d in enumerate(missing)]
-            signatures = _mapped_in_order(images, _signature_batch, self._batch(len(missing)))
-            known.update(pair for _, pair in _unpickled(signatures, "position", "signature"))
-        return table_of(decoded, known)
+    def signatures_of(self, decoded: Sequence[Decoded]) -> list[bytes]:
+        """`images.signatures_of`, a batch of thumbnails at a time on the workers."""
+        if not decoded:
+            return []
+        self._connect()
+        images = [{"position": i, "decoded": pickle.dumps(d)} for i, d in enumerate(decoded)]
+        signatures = _mapped_in_order(images, _signature_batch, self._batch(len(decoded)))
+        return [signature for _, signature in _unpickled(signatures, "position", "signature")]
 
     def join(self, queries: np.ndarray, index: np.ndarray, radius: int) -> np.ndarray:
         """`search.hamming_join`, one Ray task per shard; the hashes go to the object store once."""
@@ -80,21 +78,24 @@ class RayEngine:
     def verify_all(self, images: ImageTable, candidates: Iterable[Candidate],
                    apart: Set[tuple[int, int]] = frozenset(),
                    on_progress: Callable[[int], None] = lambda _: None, *, strictness: Strictness = NORMAL,
-                   similar: bool = False) -> list[Match]:
-        """`verify.verify_all`: every candidate's evidence computed on the workers, in chunks, then the same
-        sequential pass as on one machine (closest first, linked pairs and crowded images skipped) over it."""
+                   similar: bool = False,
+                   evidence: MutableMapping[Candidate, Evidence] | None = None) -> list[Match]:
+        """`verify.verify_all`: the evidence not already known computed on the workers, in chunks, then the
+        same sequential pass as on one machine (closest first, linked pairs and crowded images skipped) over it."""
         candidates = list(candidates)
-        self._connect()
-        images_ref = ray.put(images)
-        size = self._batch(len(candidates))
-        chunks = [candidates[start:start + size] for start in range(0, len(candidates), size)]
-        pending = [_evidence_of.remote(images_ref, chunk, strictness) for chunk in chunks]
-        evidence: dict[Candidate, Evidence] = {}
-        for chunk, answers in zip(chunks, pending, strict=True):
-            evidence.update(zip(chunk, ray.get(answers), strict=True))
-            on_progress(len(chunk))
-        return verify_all(images, candidates, apart, strictness=strictness, similar=similar,
-                          check=lambda _, candidate, __: evidence[candidate])
+        evidence = {} if evidence is None else evidence
+        unknown = [candidate for candidate in candidates if candidate not in evidence]
+        if unknown:
+            self._connect()
+            rows = {row for candidate in unknown for row in (candidate.a, candidate.b)}
+            images_ref = ray.put(replace(images, thumbs={row: images.thumbs[row] for row in rows}))
+            size = self._batch(len(unknown))
+            chunks = [unknown[start:start + size] for start in range(0, len(unknown), size)]
+            pending = [_evidence_of.remote(images_ref, chunk, strictness) for chunk in chunks]
+            for chunk, answers in zip(chunks, pending, strict=True):
+                evidence.update(zip(chunk, ray.get(answers), strict=True))
+                on_progress(len(chunk))
+        return verify_all(images, candidates, apart, strictness=strictness, similar=similar, evidence=evidence)
 
     def _connect(self) -> None:
         if not ray.is_initialized():
@@ -120,9 +121,8 @@ def _decode_batch(batch: dict[str, np.ndarray], work: Callable[[str, int], objec
 
 
 def _signature_batch(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    table = table_of([pickle.loads(blob) for blob in batch["decoded"]])
-    pairs = [pickle.dumps((digest, signature_of(table, row))) for row, digest in enumerate(table.content_hash)]
-    return {"position": batch["position"], "signature": np.array(pairs, dtype=object)}
+    signatures = signatures_of([pickle.loads(blob) for blob in batch["decoded"]])
+    return {"position": batch["position"], "signature": np.array([pickle.dumps(s) for s in signatures], dtype=object)}
 
 
 def _mapped_in_order(rows: list[dict[str, object]], function: Callable[..., dict[str, np.ndarray]],

@@ -12,7 +12,7 @@ original's window hash; a bordered copy's content hash matches its original's wh
 
 Guarantees: `perceptual_hashes(thumbs)[i, k]` is the pHash of `orient(thumbs[i], k)` (up to rounding in the
 grey conversion), so a copy rotated or mirrored by orientation k matches its original's k-th hash;
-`window_hashes(thumbs, boxes)[i, w]` is the pHash of window w of thumbnail i, upright.
+`signatures(thumbs)[1][i, w]` is the pHash of window w of thumbnail i, upright.
 """
 
 from __future__ import annotations
@@ -98,18 +98,28 @@ def grey(thumbs: np.ndarray) -> np.ndarray:
 
 def perceptual_hashes(thumbs: np.ndarray) -> np.ndarray:
     """(N, S, S, 3) uint8 thumbnails → (N, 8) uint64: the pHash of each thumbnail in each orientation."""
-    if len(thumbs) == 0:  # a scan in which no file could be read
+    return _oriented_hashes(grey(thumbs))
+
+
+def signatures(thumbs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(N, S, S, 3) uint8 thumbnails → their hashes ((N, 8) uint64, as `perceptual_hashes`), window hashes
+    ((N, len(WINDOWS)) uint64: each window's pHash, upright) and content boxes ((N, 4), `content_boxes`)."""
+    tones = grey(thumbs)
+    boxes = content_boxes(thumbs)
+    return _oriented_hashes(tones), _window_hashes(tones, boxes), boxes
+
+
+def _oriented_hashes(tones: np.ndarray) -> np.ndarray:
+    if len(tones) == 0:  # a scan in which no file could be read
         return np.zeros((0, len(ORIENTATIONS)), np.uint64)
-    coefficients = low_frequencies(_shrink(grey(thumbs), GREY_SIDE))
+    coefficients = low_frequencies(_shrink(tones, GREY_SIDE))
     variants = np.stack([_orient_coefficients(coefficients, k) for k in range(len(ORIENTATIONS))], axis=1)
     return pack_bits(variants > np.median(variants, axis=(2, 3), keepdims=True))
 
 
-def window_hashes(thumbs: np.ndarray, content_boxes: np.ndarray) -> np.ndarray:
-    """(N, S, S, 3) thumbnails and (N, 4) content boxes → (N, len(WINDOWS)) uint64: each window's pHash."""
-    if len(thumbs) == 0:
+def _window_hashes(tones: np.ndarray, content_boxes: np.ndarray) -> np.ndarray:
+    if len(tones) == 0:
         return np.zeros((0, len(WINDOWS)), np.uint64)
-    tones = grey(thumbs)
     columns = [_window_hash(tones, content_boxes if window.box is None else window.box) for window in WINDOWS]
     return np.stack(columns, axis=1)
 
@@ -117,37 +127,30 @@ def window_hashes(thumbs: np.ndarray, content_boxes: np.ndarray) -> np.ndarray:
 def _window_hash(tones: np.ndarray, boxes: Box | np.ndarray) -> np.ndarray:
     """pHashes of one box of every image (a shared `Box`), or of each image's own box ((N, 4) array)."""
     grid = (GREY_SIDE, GREY_SIDE)
-    if isinstance(boxes, tuple):
-        crops = resample_boxes_of_many(tones, boxes, grid)
-    else:
-        crops = np.stack([resample(tone, tuple(box), grid) for tone, box in zip(tones, boxes, strict=True)])
+    crops = resample_boxes(tones, np.asarray(boxes, dtype=np.float64).reshape(-1, 4), grid)
     coefficients = low_frequencies(crops.reshape(-1, *grid))
     return pack_bits(coefficients > np.median(coefficients, axis=(1, 2), keepdims=True))
 
 
-def content_box(thumb: np.ndarray, tolerance: float = 12.0) -> Box:
-    """The part of the frame inside a uniform border (white, black or any flat colour), or the whole frame."""
-    pixels = thumb.astype(np.float32)
-    side_rows, side_columns = pixels.shape[:2]
-    flat_rows = _flat_lines(pixels, tolerance)
-    flat_columns = _flat_lines(pixels.swapaxes(0, 1), tolerance)
-    top, bottom = _run_length(flat_rows), _run_length(flat_rows[::-1])
-    left, right = _run_length(flat_columns), _run_length(flat_columns[::-1])
-    if top + bottom >= side_rows - 4 or left + right >= side_columns - 4:
-        return WHOLE_BOX  # a flat image: no content to find inside it
-    return (left / side_columns, top / side_rows, 1 - right / side_columns, 1 - bottom / side_rows)
+def content_boxes(thumbs: np.ndarray, tolerance: int = 12) -> np.ndarray:
+    """(N, S, S, 3) → (N, 4) float32: the part of each frame inside a uniform border (white, black or any flat
+    colour: the colour of the corner, all round), or the whole frame when there is none or nothing is inside."""
+    pixels = thumbs.astype(np.int16)
+    off_corner = np.abs(pixels - pixels[:, :1, :1]).max(axis=3)  # (N, rows, columns)
+    flat_rows, flat_columns = off_corner.max(axis=2) <= tolerance, off_corner.max(axis=1) <= tolerance
+    top, bottom = _run_lengths(flat_rows), _run_lengths(flat_rows[:, ::-1])
+    left, right = _run_lengths(flat_columns), _run_lengths(flat_columns[:, ::-1])
+    rows, columns = thumbs.shape[1:3]
+    boxes = np.stack([left / columns, top / rows, 1 - right / columns, 1 - bottom / rows], axis=1)
+    flat = (top + bottom >= rows - 4) | (left + right >= columns - 4)  # a flat image: no content inside it
+    boxes[flat] = WHOLE_BOX
+    return boxes.astype(np.float32)
 
 
-def _flat_lines(pixels: np.ndarray, tolerance: float) -> np.ndarray:
-    """Rows of one colour, the colour of the image's corner (a border is the same colour all round)."""
-    corner = pixels[0, 0]
-    return (np.abs(pixels - corner).max(axis=(1, 2)) <= tolerance)
-
-
-def _run_length(flags: np.ndarray) -> int:
-    """How many leading entries are True, plus one for the blended edge pixel when there are any."""
-    count = int(np.argmin(flags)) if not flags.all() else len(flags)
-    return count + 1 if count else 0
+def _run_lengths(flags: np.ndarray) -> np.ndarray:
+    """(N, L) → (N,): how many leading entries are True, plus one for the blended edge pixel when any are."""
+    counts = np.where(flags.all(axis=1), flags.shape[1], flags.argmin(axis=1))
+    return counts + (counts > 0)
 
 
 def resample(image: np.ndarray, box: Box, shape: tuple[int, int]) -> np.ndarray:
@@ -155,20 +158,14 @@ def resample(image: np.ndarray, box: Box, shape: tuple[int, int]) -> np.ndarray:
     return resample_boxes(image, np.array([box], dtype=np.float64), shape)[0]
 
 
-def resample_boxes_of_many(images: np.ndarray, box: Box, shape: tuple[int, int]) -> np.ndarray:
-    """`resample` of the same box of each of (N, rows, columns) grey images: (N, *shape)."""
-    boxes = np.array([box], dtype=np.float64)
-    down = _interpolation(boxes[:, 1], boxes[:, 3], shape[0], images.shape[1])[0]
-    across = _interpolation(boxes[:, 0], boxes[:, 2], shape[1], images.shape[2])[0]
-    return (down @ images.astype(np.float32) @ across.T).astype(np.float32)
-
-
-def resample_boxes(image: np.ndarray, boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """`resample` for each of (M, 4) boxes at once, as two batched matrix products: (M, rows, columns)."""
-    rows, columns = image.shape
+def resample_boxes(images: np.ndarray, boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """`resample` of (M, 4) boxes at once, as two batched matrix products: (M, rows, columns) or, for N images
+    (N, rows in, columns in) and one box, (N, rows, columns). One image: every box of it; M images and M
+    boxes: each image's own box."""
+    rows, columns = images.shape[-2:]
     down = _interpolation(boxes[:, 1], boxes[:, 3], shape[0], rows)  # (M, rows out, rows in)
     across = _interpolation(boxes[:, 0], boxes[:, 2], shape[1], columns)  # (M, columns out, columns in)
-    return (down @ image.astype(np.float32) @ across.transpose(0, 2, 1)).astype(np.float32)
+    return (down @ images.astype(np.float32) @ across.transpose(0, 2, 1)).astype(np.float32)
 
 
 def _interpolation(start: np.ndarray, end: np.ndarray, count: int, size: int) -> np.ndarray:

@@ -14,7 +14,7 @@ reported as a duplicate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Set
+from collections.abc import Callable, Iterable, MutableMapping, Set
 from dataclasses import dataclass
 from functools import cache
 
@@ -85,7 +85,7 @@ def verify_all(
     *,
     strictness: Strictness = NORMAL,
     similar: bool = False,
-    check: Callable[[ImageTable, Candidate, Strictness], Evidence] | None = None,
+    evidence: MutableMapping[Candidate, Evidence] | None = None,
 ) -> list[Match]:
     """The candidates confirmed on the pixels, enough of them to link every set of copies together.
 
@@ -97,9 +97,9 @@ def verify_all(
     Pairs are tried closest first, and an image whose hash has met `MAX_FAILURES_PER_IMAGE` candidates
     that all failed is tried no further: in a crowd of look-alikes (screenshots, scans of forms, flat
     graphics) its hash says little, and verifying every pair of the crowd would cost quadratic time.
-    `check` gives a candidate's evidence (default: `verify`); an engine that verified elsewhere passes it.
+    `evidence` holds what is known already (from the cache, or verified elsewhere by an engine) and receives
+    what is verified here (`verified`).
     """
-    check = check or verify
     linked = _Linked(len(images))
     failures = np.zeros(len(images), np.int64)
     matches = []
@@ -108,15 +108,31 @@ def verify_all(
         pair = (min(candidate.a, candidate.b), max(candidate.a, candidate.b))
         if pair in apart or linked.together(*pair) or failures[list(pair)].max() >= MAX_FAILURES_PER_IMAGE:
             continue
-        evidence = check(images, candidate, strictness)
-        if evidence.passes(strictness):
-            matches.append(Match(candidate, evidence))
+        found = verified(images, candidate, strictness, evidence)
+        if found.passes(strictness):
+            matches.append(Match(candidate, found))
             linked.join(*pair)
             continue
         failures[list(pair)] += 1
-        if similar and evidence.passes(SIMILAR):
-            matches.append(Match(candidate, evidence, duplicate=False))
+        if similar and found.passes(SIMILAR):
+            matches.append(Match(candidate, found, duplicate=False))
     return matches
+
+
+def verified(images: ImageTable, candidate: Candidate, strictness: Strictness,
+             evidence: MutableMapping[Candidate, Evidence] | None) -> Evidence:
+    """`verify`, answered from `evidence` when it holds the candidate, else computed and added to it."""
+    if evidence is None:
+        return verify(images, candidate, strictness)
+    if candidate not in evidence:
+        evidence[candidate] = verify(images, candidate, strictness)
+    return evidence[candidate]
+
+
+def pair_key(images: ImageTable, candidate: Candidate, strictness: Strictness) -> bytes:
+    """What a candidate's evidence depends on, by content rather than by row, to keep it across scans."""
+    alignment = bytes((candidate.orientation, candidate.window_a, candidate.window_b))
+    return images.content_hash[candidate.a] + images.content_hash[candidate.b] + alignment + strictness.name.encode()
 
 
 def _closest_pairs_first(candidates: Iterable[Candidate]) -> list[Candidate]:

@@ -10,6 +10,8 @@ Guarantees:
   is not followed is reported as a loop or as dangling when it leads nowhere;
 - folders are walked with an explicit stack, so no nesting depth exhausts Python's recursion limit;
 - `check_unchanged` tells, later in the scan, whether a file is still the one the walk found;
+- a file the caller already knows (`KnownFiles`: the cache) with the same device, inode, size and mtime is
+  not opened again: its known record is yielded as it is;
 - paths are `str` in the file system encoding with surrogate escapes, so any bytes survive losslessly.
 """
 
@@ -20,7 +22,7 @@ import errno
 import fnmatch
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -63,6 +65,9 @@ SPECIAL_FILE_KINDS = {
 
 HEAD = 64
 
+KnownFiles = Callable[[Sequence[str]], Mapping[str, "FileRecord"]]
+"""The records a caller holds for some of the given paths, as the files were when last seen."""
+
 
 class NotRegularFile(OSError):
     """A path that was a regular file when found is something else (a FIFO, a device...) when opened."""
@@ -82,7 +87,8 @@ def open_regular(path: str) -> BinaryIO:
     return os.fdopen(descriptor, "rb")
 
 
-def walk(roots: Sequence[str], options: WalkOptions = WalkOptions()) -> Iterator[FileRecord | Problem]:
+def walk(roots: Sequence[str], options: WalkOptions = WalkOptions(),
+         known: KnownFiles = lambda _: {}) -> Iterator[FileRecord | Problem]:
     """Yield image files and problems under `roots`, depth first, in sorted order within each folder."""
     seen_files: set[tuple[int, int]] = set()
     seen_dirs: set[tuple[int, int]] = set()
@@ -94,9 +100,9 @@ def walk(roots: Sequence[str], options: WalkOptions = WalkOptions()) -> Iterator
             yield Problem(root, f"cannot open: {describe_os_error(error)}")
             continue
         if stat.S_ISDIR(st.st_mode):
-            yield from _walk_tree(root, options, seen_files, seen_dirs)
+            yield from _walk_tree(root, options, seen_files, seen_dirs, known)
         else:
-            yield from _visit_file(root, st, seen_files, explicit=True)
+            yield from _visit_file(root, st, seen_files, known([root]).get(root), explicit=True)
 
 
 def _walk_tree(
@@ -104,18 +110,18 @@ def _walk_tree(
     options: WalkOptions,
     seen_files: set[tuple[int, int]],
     seen_dirs: set[tuple[int, int]],
+    known: KnownFiles,
 ) -> Iterator[FileRecord | Problem]:
-    listings: list[Iterator[os.DirEntry[str]]] = []
-    problem = _enter(root, listings, seen_dirs)
+    listings: list[_Listing] = []
+    problem = _enter(root, listings, seen_dirs, known)
     if problem is not None:
         yield problem
     while listings:
-        entry = next(listings[-1], None)
+        entry = next(listings[-1].entries, None)
         if entry is None:
             listings.pop()
             continue
-        relative = os.path.relpath(entry.path, root)
-        if _matches(relative, entry.name, options.exclude):
+        if options.exclude and _matches(root, entry, options.exclude):
             continue
         found = _stat_entry(entry, options.follow_symlinks)
         if isinstance(found, Problem):
@@ -123,15 +129,23 @@ def _walk_tree(
         elif found is None:
             continue
         elif stat.S_ISDIR(found.st_mode):
-            problem = _enter(entry.path, listings, seen_dirs)
+            problem = _enter(entry.path, listings, seen_dirs, known)
             if problem is not None:
                 yield problem
-        elif not options.include or _matches(relative, entry.name, options.include):
-            yield from _visit_file(entry.path, found, seen_files, explicit=False)
+        elif not options.include or _matches(root, entry, options.include):
+            yield from _visit_file(entry.path, found, seen_files, listings[-1].known.get(entry.path), explicit=False)
 
 
-def _enter(folder: str, listings: list[Iterator[os.DirEntry[str]]],
-           seen_dirs: set[tuple[int, int]]) -> Problem | None:
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """A folder being walked: its entries not yet visited, and the records known for its files."""
+
+    entries: Iterator[os.DirEntry[str]]
+    known: Mapping[str, FileRecord]
+
+
+def _enter(folder: str, listings: list[_Listing], seen_dirs: set[tuple[int, int]],
+           known: KnownFiles) -> Problem | None:
     """Push `folder`'s sorted listing onto `listings`, unless it was walked already (a loop, or a link)."""
     try:
         st = os.stat(folder)
@@ -142,7 +156,7 @@ def _enter(folder: str, listings: list[Iterator[os.DirEntry[str]]],
             entries = sorted(listing, key=lambda entry: entry.name)
     except OSError as error:
         return Problem(folder, f"cannot read folder: {describe_os_error(error)}")
-    listings.append(iter(entries))
+    listings.append(_Listing(iter(entries), known([entry.path for entry in entries])))
     return None
 
 
@@ -161,6 +175,7 @@ def _visit_file(
     path: str,
     st: os.stat_result,
     seen_files: set[tuple[int, int]],
+    known: FileRecord | None,
     explicit: bool,
 ) -> Iterator[FileRecord | Problem]:
     named_like_image = has_image_extension(path)
@@ -176,9 +191,12 @@ def _visit_file(
         if named_like_image or explicit:
             yield Problem(path, "empty file (0 bytes)")
         return
+    if known is not None and (known.device, known.inode, known.size, known.mtime_ns) == (
+            st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
+        yield known
+        return
     try:
-        with open_regular(path) as handle:
-            head = handle.read(HEAD)
+        head = read_head(path)
     except OSError as error:
         if named_like_image or explicit or not isinstance(error, NotRegularFile):
             yield Problem(path, describe_open_error(error))
@@ -190,12 +208,25 @@ def _visit_file(
         yield Problem(path, f"not an image: {describe_content(head)}")
 
 
+def read_head(path: str) -> bytes:
+    """The first HEAD bytes of a regular file (raising `NotRegularFile` for anything else), in four system calls."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(_kind_of(mode))
+        return os.read(descriptor, HEAD)
+    finally:
+        os.close(descriptor)
+
+
 def has_image_extension(path: str) -> bool:
     return extension_of(path) in IMAGE_EXTENSIONS
 
 
-def _matches(relative: str, name: str, globs: Sequence[str]) -> bool:
-    return any(fnmatch.fnmatch(relative, glob) or fnmatch.fnmatch(name, glob) for glob in globs)
+def _matches(root: str, entry: os.DirEntry[str], globs: Sequence[str]) -> bool:
+    relative = os.path.relpath(entry.path, root)
+    return any(fnmatch.fnmatch(relative, glob) or fnmatch.fnmatch(entry.name, glob) for glob in globs)
 
 
 def _kind_of(mode: int) -> str:
