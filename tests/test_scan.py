@@ -158,3 +158,19 @@ def test_every_strictness_finds_plain_copies_and_keeps_photos_apart(tmp_path, ph
     report = lookalike.to_json(lookalike.scan([tmp_path], ScanOptions(cache=None, jobs=1, strictness=level)))
     assert sorted(sorted(Path(m["path"]).name for m in g["members"]) for g in report["groups"]) == [
         [f"{name}-small.jpg", f"{name}.png"] for name in ("astronaut", "coffee", "rocket")]
+
+
+def test_files_added_to_a_scanned_collection_are_searched_against_it_with_the_groups_of_a_fresh_scan(
+        collection, tmp_path, photos):
+    root, _ = collection
+    scanned = tmp_path / "scanned"
+    shutil.copytree(root, scanned)
+    options = ScanOptions(cache=tmp_path / "cache.sqlite")
+    lookalike.scan([scanned], options)
+    for name, original in photos.items():  # new copies of old pictures, and a new picture's pair
+        save(open_rgb(original).transpose(Image.Transpose.TRANSVERSE), scanned / "new" / f"{name}.jpg", quality=61)
+    shutil.copytree(scanned / "new", scanned / "new again")
+    again = lookalike.scan([scanned], options)
+    assert again.decoded == len(photos)
+    fresh = lookalike.scan([scanned], ScanOptions(cache=None))
+    assert lookalike.to_json(again)["groups"] == lookalike.to_json(fresh)["groups"]

@@ -4,9 +4,21 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from benchmarks.speed.clustered_hashes import clustered_hashes
-from lookalike.search import hamming_join, hamming_pairs
+from lookalike import search
+from lookalike.decode import decode_file
+from lookalike.images import table_of
+from lookalike.search import find_candidates, hamming_join, hamming_pairs
+
+from .conftest import open_rgb, save
+
+
+@pytest.fixture(autouse=True, params=["multi-index hashing", "all pairs compared"])
+def way(request, monkeypatch):
+    """Every test runs both ways a search can go: through the index, and (small searches) comparing all pairs."""
+    monkeypatch.setattr(search, "BRUTE_FORCE_PAIRS", 0 if request.param == "multi-index hashing" else 10**12)
 
 
 def all_pairs_within(hashes: np.ndarray, radius: int) -> np.ndarray:
@@ -125,3 +137,17 @@ def test_pairs_match_brute_force_on_any_group_of_near_copies(originals, radius):
         dtype=np.uint64,
     )
     assert np.array_equal(hamming_pairs(hashes, radius), all_pairs_within(hashes, radius))
+
+
+def test_a_search_for_new_images_finds_exactly_the_full_search_s_pairs_that_involve_them(photos, tmp_path):
+    paths = []
+    for name, path in photos.items():
+        image = open_rgb(path)
+        paths += [path, save(image.transpose(Image.Transpose.ROTATE_90), tmp_path / f"{name}-turned.jpg"),
+                  save(image.crop((0, 0, image.width * 3 // 4, image.height)), tmp_path / f"{name}-cropped.jpg")]
+    images = table_of([decode_file(str(path)) for path in paths])
+    everything = find_candidates(images, 10)
+    new = np.array([1, 3, 5, 9])  # a turned copy, an original, a cropped copy, another original's copy
+    with_new = [c for c in everything if c.a in new or c.b in new]
+    assert len(with_new) >= 3 and len(everything) > len(with_new)
+    assert find_candidates(images, 10, new=new) == with_new

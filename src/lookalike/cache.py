@@ -3,11 +3,12 @@
 Two facts are kept apart:
 - `files`: a path, as last seen (device, inode, size, mtime), had these bytes (their content hash);
 - `images`: bytes with this content hash decode to this image (size, format, thumbnail, signatures).
-`evidence` keeps what verification found for a pair of contents in one alignment, so a re-scan verifies only
-pairs it has not seen. A file is trusted to be unchanged only when all four of device, inode, size and mtime
-(in nanoseconds) are as recorded; anything else sends it back through walking, hashing and decoding. Images
-are keyed by content, so a renamed or copied file is not decoded again. "Not duplicates" decisions are kept
-by content too, so they survive renames.
+A file is trusted to be unchanged only when all four of device, inode, size and mtime (in nanoseconds) are as
+recorded; anything else sends it back through walking, hashing and decoding. Images are keyed by content, so
+a renamed or copied file is not decoded again. Work on images is kept by content too: `evidence`, what
+verification found for a pair in one alignment (a re-scan verifies only pairs it has not seen), and
+`searched` and `candidates`, the last search at each radius (a re-scan searches only what is new). So are
+"not duplicates" decisions, which survive renames.
 
 Guarantees: the schema carries a version; a cache written by another version has everything but the "not
 duplicates" decisions emptied, never misread. Every write is in a transaction.
@@ -29,7 +30,8 @@ from lookalike.verify import Evidence
 from lookalike.walk import FileRecord
 
 SIGNATURE_VERSION = "3"
-VERSIONED_TABLES = ("files", "images", "failures", "evidence")  # all but the user's "not duplicates" decisions
+# Everything but the user's "not duplicates" decisions: emptied when the version changes.
+VERSIONED_TABLES = ("files", "images", "failures", "evidence", "searched", "candidates")
 LOOKUP_CHUNK = 500  # keys per SELECT ... IN (...), below the 999 variables old SQLite builds allow
 
 SCHEMA = """
@@ -44,6 +46,9 @@ CREATE TABLE IF NOT EXISTS failures (
     path BLOB PRIMARY KEY, device INTEGER, inode INTEGER, size INTEGER, mtime_ns INTEGER, reason TEXT);
 CREATE TABLE IF NOT EXISTS evidence (
     pair BLOB PRIMARY KEY, tone REAL, detail REAL, box_b BLOB);
+CREATE TABLE IF NOT EXISTS searched (radius INTEGER, content_hash BLOB, PRIMARY KEY (radius, content_hash));
+CREATE TABLE IF NOT EXISTS candidates (
+    radius INTEGER, a BLOB, b BLOB, orientation INTEGER, window_a INTEGER, window_b INTEGER, distance INTEGER);
 CREATE TABLE IF NOT EXISTS not_duplicates (
     a BLOB NOT NULL, b BLOB NOT NULL, PRIMARY KEY (a, b), CHECK (a < b));
 """
@@ -166,6 +171,28 @@ class Cache:
                 ((d.content_hash, d.pixel_hash, d.width, d.height, d.format, d.thumb.tobytes(), d.taken, d.camera,
                   signature) for d, signature in zip(decoded, signatures, strict=True)),
             )
+
+    # searched, candidates: the last search at a radius, so that the next one need search only what is new
+
+    def searched(self, radius: int) -> set[bytes]:
+        """The contents searched together at `radius` by the last search: their candidates are `candidates`."""
+        return {row[0] for row in self.db.execute("SELECT content_hash FROM searched WHERE radius = ?", (radius,))}
+
+    def candidates(self, radius: int) -> list[tuple[bytes, bytes, int, int, int, int]]:
+        """Every candidate among the contents last searched at `radius`: (a, b, orientation, window_a, window_b,
+        distance), a and b as content hashes."""
+        return self.db.execute("SELECT a, b, orientation, window_a, window_b, distance FROM candidates "
+                               "WHERE radius = ?", (radius,)).fetchall()
+
+    def remember_search(self, radius: int, contents: Iterable[bytes],
+                        candidates: Iterable[tuple[bytes, bytes, int, int, int, int]]) -> None:
+        """Replace the last search at `radius`: `contents` were searched together and gave `candidates`."""
+        with self.db:
+            self.db.execute("DELETE FROM searched WHERE radius = ?", (radius,))
+            self.db.execute("DELETE FROM candidates WHERE radius = ?", (radius,))
+            self.db.executemany("INSERT INTO searched VALUES (?, ?)", ((radius, digest) for digest in contents))
+            self.db.executemany("INSERT INTO candidates VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                ((radius, *candidate) for candidate in candidates))
 
     # evidence: what verification found for a pair of contents, aligned one way
 

@@ -33,7 +33,7 @@ from lookalike.exact import find_identical
 from lookalike.group import Group, build_groups, similar_groups
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
 from lookalike.images import ImageRow, ImageTable, files_of_images, row_of, table_from_rows
-from lookalike.search import Candidate, find_candidates
+from lookalike.search import Candidate, candidate_order, find_candidates
 from lookalike.verify import SIMILAR, STRICTNESS, Evidence, Match, pair_key
 from lookalike.walk import FileRecord, Problem, WalkOptions, check_unchanged, walk
 
@@ -176,8 +176,8 @@ class _Scan:
         """Content hashes: from the cache for unchanged files, by the hash funnel for possible twins."""
         with self._stage(Stage.EXACT, len(records)) as advance:
             self.known_failures = self.cache.known_failures(records)
-            known = self.cache.known_contents(records)
-            contents, problems = find_identical(records, known, advance)
+            self.known_contents = self.cache.known_contents(records)
+            contents, problems = find_identical(records, self.known_contents, advance)
         self.problems += problems
         unreadable = {problem.path for problem in problems}
         return {i: h for i, h in contents.items() if records[i].path not in unreadable}
@@ -229,7 +229,8 @@ class _Scan:
         self.problems += [Problem(record.path, reason) for record, reason in failures]
         self.cache.remember_failures((record, reason) for record, reason in failures[len(self.known_failures):]
                                      if not needs_install(reason))
-        self.cache.remember_contents((records[i], digest) for i, digest in contents.items())
+        self.cache.remember_contents((records[i], digest) for i, digest in contents.items()
+                                     if i not in self.known_contents)
         return rows, contents
 
     def signatures(self, decoded: list[Decoded]) -> dict[bytes, ImageRow]:
@@ -252,9 +253,27 @@ class _Scan:
         return images, image_of_file
 
     def search(self, images: ImageTable) -> list[Candidate]:
+        """Candidate pairs; those among contents the last search at this radius covered come from the cache."""
+        radius = max(self._strictness.radius, SIMILAR.radius) if self.options.similar else self._strictness.radius
         with self._stage(Stage.SEARCH, len(images)):
-            radius = max(self._strictness.radius, SIMILAR.radius) if self.options.similar else self._strictness.radius
-            return find_candidates(images, radius, self.options.engine.join)
+            digests = images.content_hash.tolist()
+            searched = self.cache.searched(radius)
+            new = np.array([row for row, digest in enumerate(digests) if digest not in searched], dtype=np.int64)
+            if len(new) == len(digests):
+                candidates = find_candidates(images, radius, self.options.engine.join)
+            else:
+                fresh = find_candidates(images, radius, self.options.engine.join, new) if len(new) else []
+                candidates = sorted(self._known_candidates(digests, radius) + fresh, key=candidate_order)
+            if len(new) or len(searched) != len(digests):
+                self.cache.remember_search(radius, digests, ((digests[c.a], digests[c.b], c.orientation, c.window_a,
+                                                              c.window_b, c.distance) for c in candidates))
+            return candidates
+
+    def _known_candidates(self, digests: list[bytes], radius: int) -> list[Candidate]:
+        """The last search's candidates between images of this scan, by row."""
+        row_of = {digest: row for row, digest in enumerate(digests)}
+        return [Candidate(row_of[a], row_of[b], *alignment) for a, b, *alignment in self.cache.candidates(radius)
+                if a in row_of and b in row_of]
 
     def verify(self, images: ImageTable, candidates: list[Candidate]) -> list[Match]:
         """The confirmed matches; evidence the cache holds for a pair in the same alignment is not computed again."""

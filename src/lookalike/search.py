@@ -17,7 +17,9 @@ by that substring (counting sort, so a dense offset array finds a bucket in
 O(1)); every query probes the buckets of all substring values within the
 substring's radius and checks the full 64-bit distance of what it finds.  A
 pair is reported only by the first substring that can find it, so it is
-reported once.  m is chosen by a cost model from r and the input sizes.
+reported once.  m is chosen by a cost model from r and the input sizes.  A search
+small enough (BRUTE_FORCE_PAIRS) compares all pairs in NumPy instead, which is
+faster than loading the kernels.
 
 The probing runs in numba kernels that release the GIL, one thread per core
 (NUMBA_NUM_THREADS), over blocks of queries; queries are visited in substring
@@ -49,6 +51,10 @@ CANDIDATE_COST = 0.3
 TABLE_ENTRY_COST = 0.3
 BLOCKS_PER_THREAD = 16
 MIN_BLOCK = 1024
+# Below this many query × index pairs, NumPy compares them all (about 3 ns a pair) sooner than numba loads its
+# compiled kernels (0.4 s, more than half of a small collection's search).
+BRUTE_FORCE_PAIRS = 30_000_000
+BRUTE_FORCE_BLOCK = 1 << 18  # pairs compared at once
 
 
 def hamming_pairs(hashes: np.ndarray, radius: int) -> np.ndarray:
@@ -158,6 +164,8 @@ def _match_codes(queries: np.ndarray, index: np.ndarray, radius: int, self_join:
     """Unsorted codes query_id * len(index) + index_id of all matches (i < j in a self-join)."""
     if len(queries) == 0 or len(index) == 0:
         return np.empty(0, dtype=np.int64)
+    if len(queries) * len(index) <= BRUTE_FORCE_PAIRS:
+        return _compared_codes(queries, index, radius, self_join)
     substrings = plan_substrings(radius, len(queries), len(index), self_join)
     threads = os.cpu_count() or 1
     with ThreadPoolExecutor(threads) as pool:
@@ -175,6 +183,19 @@ def _match_codes(queries: np.ndarray, index: np.ndarray, radius: int, self_join:
                                 *_prior_checks(substrings[:position]), self_join)
 
         return np.concatenate(list(pool.map(probe, tasks)))
+
+
+def _compared_codes(queries: np.ndarray, index: np.ndarray, radius: int, self_join: bool) -> np.ndarray:
+    """`_match_codes` by comparing every query with every index entry, a block of queries at a time."""
+    codes = [np.empty(0, dtype=np.int64)]
+    block = max(1, BRUTE_FORCE_BLOCK // len(index))
+    for start in range(0, len(queries), block):
+        query_ids, index_ids = np.nonzero(np.bitwise_count(queries[start:start + block, None] ^ index) <= radius)
+        query_ids += start
+        if self_join:
+            query_ids, index_ids = query_ids[query_ids < index_ids], index_ids[query_ids < index_ids]
+        codes.append(query_ids * len(index) + index_ids)
+    return np.concatenate(codes)
 
 
 def _sorted_pairs(codes: np.ndarray, n_second: int) -> np.ndarray:
@@ -266,18 +287,42 @@ class Candidate:
 
 
 def find_candidates(images: ImageTable, radius: int,
-                    join: Callable[[np.ndarray, np.ndarray, int], np.ndarray] = hamming_join) -> list[Candidate]:
+                    join: Callable[[np.ndarray, np.ndarray, int], np.ndarray] = hamming_join,
+                    new: np.ndarray | None = None) -> list[Candidate]:
     """Pairs of images that may show the same picture, each with the alignment under which its hashes met.
 
     Searched: the whole frame of each image, in each orientation, against every window of every other image
     (crops, and the content inside borders), and the part above a bottom caption band against the same part
     (captions and overlays). A pair appears once per kind of alignment (whole frames, a border, a crop, a
-    caption band), with its closest hypothesis of that kind, the simplest kind first. `join` is `hamming_join`
-    or what an engine runs in its place.
+    caption band), with its closest hypothesis of that kind, the simplest kind first (`candidate_order`).
+    `join` is `hamming_join` or what an engine runs in its place. With `new` (image rows), only the pairs
+    with at least one new image are searched: the caller knows the pairs among the others.
     """
-    queries, index = _queries(images, np.arange(len(images))), _index(images, np.arange(len(images)))
-    pairs = join(queries.hashes, index.hashes, radius)
+    everyone = np.arange(len(images))
+    queries, index = _queries(images, everyone), _index(images, everyone)
+    if new is None:
+        pairs = join(queries.hashes, index.hashes, radius)
+        return _candidates(queries, index, pairs[:, 0], pairs[:, 1])
+    new_queries, new_entries = np.isin(queries.owner, new), np.isin(index.owner, new)
+    with_new_query = _joined(join, queries.hashes, np.flatnonzero(new_queries), index.hashes,
+                             np.arange(len(index.hashes)), radius)
+    with_new_entry = _joined(join, queries.hashes, np.flatnonzero(~new_queries), index.hashes,
+                             np.flatnonzero(new_entries), radius)
+    pairs = np.concatenate([with_new_query, with_new_entry])
     return _candidates(queries, index, pairs[:, 0], pairs[:, 1])
+
+
+def candidate_order(candidate: Candidate) -> tuple[int, int, int]:
+    """The order `find_candidates` gives: by pair (lower row first), then the simplest kind of alignment."""
+    return (min(candidate.a, candidate.b), max(candidate.a, candidate.b),
+            int(max(WINDOW_RANK[candidate.window_a], WINDOW_RANK[candidate.window_b])))
+
+
+def _joined(join: Callable[[np.ndarray, np.ndarray, int], np.ndarray], queries: np.ndarray, query_ids: np.ndarray,
+            index: np.ndarray, index_ids: np.ndarray, radius: int) -> np.ndarray:
+    """`join` of the chosen queries and index entries, as positions in the whole `queries` and `index`."""
+    pairs = join(queries[query_ids], index[index_ids], radius)
+    return np.stack([query_ids[pairs[:, 0]], index_ids[pairs[:, 1]]], axis=1)
 
 
 def candidates_between(images: ImageTable, a: int, b: int, radius: int) -> list[Candidate]:
@@ -339,7 +384,7 @@ def _candidates(queries: _Hashes, index: _Hashes, query_rows: np.ndarray, index_
     distances = np.bitwise_count(queries.hashes[query_rows] ^ index.hashes[index_rows]).astype(np.int64)
     complexity = np.maximum(WINDOW_RANK[query_window], WINDOW_RANK[index_window])
     low, high = np.minimum(a, b), np.maximum(a, b)
-    order = np.lexsort((distances, complexity, high, low))
+    order = np.lexsort((index_rows, query_rows, distances, complexity, high, low))  # the same for any join order
     key = np.stack([low, high, complexity])[:, order]
     first = np.ones(len(order), bool)
     first[1:] = (key[:, 1:] != key[:, :-1]).any(axis=0)
