@@ -7,7 +7,7 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from lookalike.decode import THUMB, Decoded, decode_all, decode_file
+from lookalike.decode import HASH_STRIP, THUMB, Decoded, decode_all, decode_file
 from lookalike.walk import Problem
 
 from .conftest import open_rgb, save
@@ -78,3 +78,25 @@ def test_worker_processes_give_the_same_results(tmp_path, photos):
     assert sorted(alone) == sorted(pooled) == list(range(len(paths)))
     assert all(alone[i].content_hash == pooled[i].content_hash for i in alone)
     assert all((alone[i].thumb == pooled[i].thumb).all() for i in alone)
+
+
+def test_same_pixels_in_another_lossless_format_hash_alike(tmp_path, photos):
+    picture = open_rgb(photos["chelsea"])
+    as_png = decode_file(str(save(picture, tmp_path / "cat.png")))
+    as_webp = decode_file(str(save(picture, tmp_path / "cat.webp", lossless=True)))
+    retouched = picture.copy()
+    retouched.putpixel((picture.width - 1, picture.height - 1), (0, 0, 0))
+    touched = decode_file(str(save(retouched, tmp_path / "touched.png")))
+    assert as_png.pixel_hash == as_webp.pixel_hash and as_png.content_hash != as_webp.content_hash
+    assert touched.pixel_hash != as_png.pixel_hash
+
+
+def test_a_large_image_is_hashed_whole_in_strips(tmp_path, photos):
+    """Over HASH_STRIP bytes of pixels the hash is fed strip by strip: every strip counts, the last one too."""
+    picture = open_rgb(photos["astronaut"]).resize((1600, 1200))
+    assert 3 * picture.width * picture.height > HASH_STRIP
+    as_png = decode_file(str(save(picture, tmp_path / "big.png")))
+    as_bmp = decode_file(str(save(picture, tmp_path / "big.bmp")))
+    picture.putpixel((picture.width - 1, picture.height - 1), (1, 2, 3))
+    touched = decode_file(str(save(picture, tmp_path / "touched.png")))
+    assert as_png.pixel_hash == as_bmp.pixel_hash != touched.pixel_hash
