@@ -2,7 +2,8 @@
 
 Two facts are kept apart:
 - `files`: a path, as last seen (device, inode, size, mtime), had these bytes (their content hash);
-- `images`: bytes with this content hash decode to this image (size, format, thumbnail, signatures).
+- `images`: bytes with this content hash decode to this image (size, format, signatures; its thumbnail is in
+  `thumbs`, apart, so that reading the images of a re-scan does not wade through thumbnails).
 A file is trusted to be unchanged only when all four of device, inode, size and mtime (in nanoseconds) are as
 recorded; anything else sends it back through walking, hashing and decoding. Images are keyed by content, so
 a renamed or copied file is not decoded again. Work on images is kept by content too: `evidence`, what
@@ -29,9 +30,9 @@ from lookalike.images import ImageRow
 from lookalike.verify import Evidence
 from lookalike.walk import FileRecord
 
-SIGNATURE_VERSION = "4"
+SIGNATURE_VERSION = "5"
 # Everything but the user's "not duplicates" decisions: emptied when the version changes.
-VERSIONED_TABLES = ("files", "images", "failures", "evidence", "searched", "candidates")
+VERSIONED_TABLES = ("files", "images", "thumbs", "failures", "evidence", "searched", "candidates")
 LOOKUP_CHUNK = 500  # keys per SELECT ... IN (...), below the 999 variables old SQLite builds allow
 
 SCHEMA = """
@@ -41,7 +42,8 @@ CREATE TABLE IF NOT EXISTS files (
     content_hash BLOB NOT NULL, format TEXT);
 CREATE TABLE IF NOT EXISTS images (
     content_hash BLOB PRIMARY KEY, pixel_hash BLOB, width INTEGER, height INTEGER, format TEXT,
-    thumb BLOB, taken TEXT, camera TEXT, signature BLOB);
+    taken TEXT, camera TEXT, signature BLOB);
+CREATE TABLE IF NOT EXISTS thumbs (content_hash BLOB PRIMARY KEY, thumb BLOB);
 CREATE TABLE IF NOT EXISTS failures (
     path BLOB PRIMARY KEY, device INTEGER, inode INTEGER, size INTEGER, mtime_ns INTEGER, reason TEXT);
 CREATE TABLE IF NOT EXISTS evidence (
@@ -90,16 +92,22 @@ class Cache:
 
     # files: path → content hash
 
-    def known_contents(self, records: Sequence[FileRecord]) -> dict[int, bytes]:
-        """Content hashes of the records that are unchanged since they were cached, by record index."""
-        return self._unchanged("files", "content_hash", records)
+    def files_under(self, roots: Sequence[str]) -> dict[str, tuple[FileRecord, bytes]]:
+        """Every file cached at or under the roots (absolute paths), as last scanned, with its content hash.
 
-    def file_records(self, paths: Sequence[str]) -> dict[str, FileRecord]:
-        """The records of these paths as last scanned (`walk.KnownFiles`): the walk need not open them again
-        if they are unchanged."""
-        rows = self._rows_by_key("SELECT path, device, inode, size, mtime_ns, format FROM files "
-                                 "WHERE format IS NOT NULL AND path", [os.fsencode(path) for path in paths])
-        return {os.fsdecode(path): FileRecord(os.fsdecode(path), *row) for path, row in rows.items()}
+        One range of the index per root: for a re-scan, far cheaper than looking the paths up one by one.
+        """
+        found = {}
+        for root in roots:
+            top = os.fsencode(root)
+            below = top.rstrip(b"/") + b"/"
+            rows = self.db.execute("SELECT path, device, inode, size, mtime_ns, format, content_hash FROM files "
+                                   "WHERE path = ? OR (path >= ? AND path < ?)",
+                                   (top, below, below[:-1] + b"0"))
+            for path, device, inode, size, mtime_ns, image_format, digest in rows:
+                name = os.fsdecode(path)
+                found[name] = (FileRecord(name, device, inode, size, mtime_ns, image_format), digest)
+        return found
 
     def _unchanged(self, table: str, column: str, records: Sequence[FileRecord]) -> dict[int, object]:
         """`column` of `table` for each record whose path is there with the same device, inode, size and mtime."""
@@ -108,7 +116,7 @@ class Cache:
         found = {}
         for index, (record, path) in enumerate(zip(records, paths, strict=True)):
             row = rows.get(path)
-            if row is not None and row[:4] == (record.device, record.inode, record.size, record.mtime_ns):
+            if row is not None and row[:4] == record.identity:
                 found[index] = row[4]
         return found
 
@@ -140,23 +148,31 @@ class Cache:
 
     # images: content hash → decoded image
 
-    def image_rows(self, content_hashes: Iterable[bytes]) -> dict[bytes, ImageRow]:
-        """What the image table needs of each cached content, by content hash; thumbnails stay on disk."""
-        rows = self._rows_by_key("SELECT content_hash, pixel_hash, width, height, format, taken, camera, signature "
-                                 "FROM images WHERE content_hash", list(content_hashes))
-        return {digest: ImageRow(digest, *row) for digest, row in rows.items()}
+    def known_images(self, content_hashes: Iterable[bytes]) -> set[bytes]:
+        """Those of the contents the cache has an image for."""
+        return set(self._rows_by_key("SELECT content_hash FROM images WHERE content_hash", list(content_hashes)))
+
+    def image_rows(self, content_hashes: Sequence[bytes]) -> Iterator[ImageRow]:
+        """What the image table needs of each content, in the order given (all must be cached), a chunk at a
+        time so that a million of them are never all Python objects at once; thumbnails stay on disk."""
+        for start in range(0, len(content_hashes), LOOKUP_CHUNK):
+            chunk = content_hashes[start:start + LOOKUP_CHUNK]
+            rows = self._rows_by_key("SELECT content_hash, pixel_hash, width, height, format, taken, camera, "
+                                     "signature FROM images WHERE content_hash", chunk)
+            yield from (ImageRow(digest, *rows[digest]) for digest in chunk)
 
     def images(self, content_hashes: Iterable[bytes]) -> dict[bytes, Decoded]:
         """The cached contents as decoding gave them, thumbnails included, by content hash."""
         rows = self._rows_by_key("SELECT content_hash, pixel_hash, width, height, format, thumb, taken, camera "
-                                 "FROM images WHERE content_hash", list(content_hashes))
+                                 "FROM images JOIN thumbs USING (content_hash) WHERE content_hash",
+                                 list(content_hashes))
         found = {}
         for digest, (pixel_hash, width, height, image_format, thumb, taken, camera) in rows.items():
             found[digest] = Decoded(digest, pixel_hash, width, height, image_format, _thumb(thumb), taken, camera)
         return found
 
     def thumbnail(self, content_hash: bytes) -> np.ndarray:
-        (thumb,) = self.db.execute("SELECT thumb FROM images WHERE content_hash = ?", (content_hash,)).fetchone()
+        (thumb,) = self.db.execute("SELECT thumb FROM thumbs WHERE content_hash = ?", (content_hash,)).fetchone()
         return _thumb(thumb)
 
     def image_hashes(self) -> list[bytes]:
@@ -167,10 +183,12 @@ class Cache:
         """Decoded images with their signatures (`images.signatures_of`), in the same order."""
         with self.db:
             self.db.executemany(
-                "INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                ((d.content_hash, d.pixel_hash, d.width, d.height, d.format, d.thumb.tobytes(), d.taken, d.camera,
-                  signature) for d, signature in zip(decoded, signatures, strict=True)),
+                "INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                ((d.content_hash, d.pixel_hash, d.width, d.height, d.format, d.taken, d.camera, signature)
+                 for d, signature in zip(decoded, signatures, strict=True)),
             )
+            self.db.executemany("INSERT OR REPLACE INTO thumbs VALUES (?, ?)",
+                                ((d.content_hash, d.thumb.tobytes()) for d in decoded))
 
     # searched, candidates: the last search at a radius, so that the next one need search only what is new
 

@@ -8,8 +8,9 @@ read them from the cache when they are asked for (verification asks for few).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Protocol
 
 import numpy as np
@@ -19,6 +20,7 @@ from lookalike.signatures import ORIENTATIONS, WINDOWS, signatures
 
 SIGNATURE_BYTES = 8 * len(ORIENTATIONS) + 8 * len(WINDOWS) + 4 * 4  # hashes, window hashes, content box
 SIGNATURE_CHUNK = 1024  # thumbnails per batch: bounds the float copies to about 50 MB
+TABLE_CHUNK = 65536  # image rows held as Python objects at once while the table is stacked
 
 
 class Thumbnails(Protocol):
@@ -81,24 +83,39 @@ def table_of(decoded: Sequence[Decoded]) -> ImageTable:
     return table_from_rows([row_of(d, s) for d, s in zip(decoded, signatures_of(decoded), strict=True)], thumbs)
 
 
-def table_from_rows(rows: Sequence[ImageRow], thumbs: Thumbnails) -> ImageTable:
-    """Stack image rows into a table; `thumbs[i]` must be the thumbnail of `rows[i]`."""
+def table_from_rows(rows: Iterable[ImageRow], thumbs: Thumbnails) -> ImageTable:
+    """Stack image rows into a table, TABLE_CHUNK at a time; `thumbs[i]` must be the thumbnail of row i."""
+    rows = iter(rows)
+    parts = []
+    while chunk := list(islice(rows, TABLE_CHUNK)):
+        parts.append(_columns(chunk))
+    parts = parts or [_columns([])]
+    columns = {name: _concatenated([part[name] for part in parts]) for name in _columns([])}
+    return ImageTable(**columns, thumbs=thumbs)
+
+
+def _columns(rows: list[ImageRow]) -> dict[str, np.ndarray | list]:
     packed = np.frombuffer(b"".join(row.signature for row in rows), np.uint8).reshape(len(rows), SIGNATURE_BYTES)
     hashes_end = 8 * len(ORIENTATIONS)
     windows_end = hashes_end + 8 * len(WINDOWS)
-    return ImageTable(
-        content_hash=_digests([row.content_hash for row in rows]),
-        pixel_hash=_digests([row.pixel_hash for row in rows]),
-        width=np.array([row.width for row in rows], dtype=np.int32),
-        height=np.array([row.height for row in rows], dtype=np.int32),
-        format=np.array([row.format for row in rows], dtype=str),
-        hashes=packed[:, :hashes_end].copy().view(np.uint64),
-        windows=packed[:, hashes_end:windows_end].copy().view(np.uint64),
-        content_box=packed[:, windows_end:].copy().view(np.float32),
-        thumbs=thumbs,
-        taken=[row.taken for row in rows],
-        camera=[row.camera for row in rows],
-    )
+    return {
+        "content_hash": _digests([row.content_hash for row in rows]),
+        "pixel_hash": _digests([row.pixel_hash for row in rows]),
+        "width": np.array([row.width for row in rows], dtype=np.int32),
+        "height": np.array([row.height for row in rows], dtype=np.int32),
+        "format": np.array([row.format for row in rows], dtype=str),
+        "hashes": packed[:, :hashes_end].copy().view(np.uint64),
+        "windows": packed[:, hashes_end:windows_end].copy().view(np.uint64),
+        "content_box": packed[:, windows_end:].copy().view(np.float32),
+        "taken": [row.taken for row in rows],
+        "camera": [row.camera for row in rows],
+    }
+
+
+def _concatenated(parts: list) -> np.ndarray | list:
+    if isinstance(parts[0], list):
+        return [value for part in parts for value in part]
+    return np.concatenate(parts)
 
 
 def signature_of(images: ImageTable, row: int) -> bytes:

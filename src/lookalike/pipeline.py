@@ -32,7 +32,7 @@ from lookalike.engine import Engine, LocalEngine
 from lookalike.exact import find_identical
 from lookalike.group import Group, build_groups, similar_groups
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
-from lookalike.images import ImageRow, ImageTable, files_of_images, row_of, table_from_rows
+from lookalike.images import ImageTable, files_of_images, table_from_rows
 from lookalike.search import Candidate, candidate_order, find_candidates
 from lookalike.verify import SIMILAR, STRICTNESS, Evidence, Match, pair_key
 from lookalike.walk import FileRecord, Problem, WalkOptions, check_unchanged, walk
@@ -141,10 +141,10 @@ class _Scan:
     def run(self) -> ScanResult:
         records = self.walk()
         contents = self.exact(records)
-        rows, contents = self.decode(records, contents)
+        contents = self.decode(records, contents)
         readable = [i for i in range(len(records)) if i in contents]
         files = [records[i] for i in readable]
-        images, image_of_file = self.table([contents[i] for i in readable], rows)
+        images, image_of_file = self.table([contents[i] for i in readable])
         if self.options.method == HISTOGRAM:
             histograms = self.histograms(files, image_of_file, images)
             kept = [f for f in range(len(files)) if int(image_of_file[f]) in histograms]
@@ -163,8 +163,9 @@ class _Scan:
     def walk(self) -> list[FileRecord]:
         records = []
         with self._stage(Stage.WALK) as advance:
-            for found in walk(self.roots, WalkOptions(self.options.include, self.options.exclude,
-                                                      self.options.follow_symlinks), self.cache.file_records):
+            self.cached_files = self.cache.files_under(self.roots)
+            options = WalkOptions(self.options.include, self.options.exclude, self.options.follow_symlinks)
+            for found in walk(self.roots, options, lambda path: self.cached_files.get(path, (None,))[0]):
                 if isinstance(found, Problem):
                     self.problems.append(found)
                 else:
@@ -176,27 +177,29 @@ class _Scan:
         """Content hashes: from the cache for unchanged files, by the hash funnel for possible twins."""
         with self._stage(Stage.EXACT, len(records)) as advance:
             self.known_failures = self.cache.known_failures(records)
-            self.known_contents = self.cache.known_contents(records)
+            self.known_contents = {index: cached[1] for index, record in enumerate(records)
+                                   if (cached := self.cached_files.get(record.path))
+                                   and cached[0].identity == record.identity}
+            del self.cached_files
             contents, problems = find_identical(records, self.known_contents, advance)
         self.problems += problems
         unreadable = {problem.path for problem in problems}
         return {i: h for i, h in contents.items() if records[i].path not in unreadable}
 
-    def decode(self, records: list[FileRecord], contents: dict[int, bytes]) -> tuple[dict[bytes, ImageRow],
-                                                                                     dict[int, bytes]]:
-        """Each readable file's content hash, and the image row of each content.
+    def decode(self, records: list[FileRecord], contents: dict[int, bytes]) -> dict[int, bytes]:
+        """Each readable file's content hash, all of whose images the cache then holds.
 
         Contents the cache knows are not decoded; every other content is decoded exactly once, whichever of its
         files comes first standing for its byte-identical copies. Decoded images go on to `signatures` a chunk
         at a time, as they arrive.
         """
-        rows = self.cache.image_rows(set(contents.values()))
+        cached = self.cache.known_images(set(contents.values()))
         failures = [(records[i], reason) for i, reason in self.known_failures.items()]
         to_decode: list[int] = []
         copies: dict[bytes, list[int]] = {}
         for index in range(len(records)):
             digest = contents.get(index)
-            if index in self.known_failures or digest in rows:
+            if index in self.known_failures or digest in cached:
                 continue
             if digest in copies:
                 copies[digest].append(index)
@@ -222,33 +225,31 @@ class _Scan:
                 contents[index] = result.content_hash
                 fresh.append(result)
                 if len(fresh) == SIGNATURE_CHUNK:
-                    rows.update(self.signatures(fresh))
+                    self.signatures(fresh)
                     fresh = []
-            rows.update(self.signatures(fresh))
+            self.signatures(fresh)
         self.seconds[Stage.DECODE] -= self._lent
         self.problems += [Problem(record.path, reason) for record, reason in failures]
         self.cache.remember_failures((record, reason) for record, reason in failures[len(self.known_failures):]
                                      if not needs_install(reason))
         self.cache.remember_contents((records[i], digest) for i, digest in contents.items()
                                      if i not in self.known_contents)
-        return rows, contents
+        return contents
 
-    def signatures(self, decoded: list[Decoded]) -> dict[bytes, ImageRow]:
-        """The rows of freshly decoded images, their signatures computed in one batch; thumbnails go to the cache."""
+    def signatures(self, decoded: list[Decoded]) -> None:
+        """Signatures of freshly decoded images, computed in one batch, into the cache with their thumbnails."""
         with self._timed(Stage.SIGNATURES):
-            signatures = self.options.engine.signatures_of(decoded)
-            self.cache.remember_images(decoded, signatures)
+            self.cache.remember_images(decoded, self.options.engine.signatures_of(decoded))
             self.decoded += len(decoded)
-            return {d.content_hash: row_of(d, signature) for d, signature in zip(decoded, signatures, strict=True)}
 
-    def table(self, contents: list[bytes], rows: dict[bytes, ImageRow]) -> tuple[ImageTable, np.ndarray]:
-        """One table row per distinct content, in the order of the files; and each file's row."""
-        with self._stage(Stage.SIGNATURES, len(rows)):
+    def table(self, contents: list[bytes]) -> tuple[ImageTable, np.ndarray]:
+        """One table row per distinct content, in the order of the files, read from the cache; and each file's row."""
+        with self._stage(Stage.SIGNATURES):
             row_of_content: dict[bytes, int] = {}
             for digest in contents:
                 row_of_content.setdefault(digest, len(row_of_content))
-            images = table_from_rows([rows[digest] for digest in row_of_content],
-                                     CachedThumbnails(self.cache, list(row_of_content)))
+            distinct = list(row_of_content)
+            images = table_from_rows(self.cache.image_rows(distinct), CachedThumbnails(self.cache, distinct))
             image_of_file = np.array([row_of_content[digest] for digest in contents], dtype=np.int64)
         return images, image_of_file
 

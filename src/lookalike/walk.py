@@ -22,7 +22,7 @@ import errno
 import fnmatch
 import os
 import stat
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -38,7 +38,12 @@ class FileRecord:
     inode: int
     size: int
     mtime_ns: int
-    format: str
+    format: str | None  # None only in a cache's record of a file it was told about but never sniffed
+
+    @property
+    def identity(self) -> tuple[int, int, int, int]:
+        """Device, inode, size and mtime: a file with all four as recorded is taken to be unchanged."""
+        return self.device, self.inode, self.size, self.mtime_ns
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +70,8 @@ SPECIAL_FILE_KINDS = {
 
 HEAD = 64
 
-KnownFiles = Callable[[Sequence[str]], Mapping[str, "FileRecord"]]
-"""The records a caller holds for some of the given paths, as the files were when last seen."""
+KnownFiles = Callable[[str], "FileRecord | None"]
+"""The record a caller holds for a path, as the file was when last seen, if any."""
 
 
 class NotRegularFile(OSError):
@@ -88,9 +93,9 @@ def open_regular(path: str) -> BinaryIO:
 
 
 def walk(roots: Sequence[str], options: WalkOptions = WalkOptions(),
-         known: KnownFiles = lambda _: {}) -> Iterator[FileRecord | Problem]:
+         known: KnownFiles = lambda _: None) -> Iterator[FileRecord | Problem]:
     """Yield image files and problems under `roots`, depth first, in sorted order within each folder."""
-    seen_files: set[tuple[int, int]] = set()
+    seen_files: set[int] = set()
     seen_dirs: set[tuple[int, int]] = set()
     for root in roots:
         root = os.path.abspath(root)
@@ -102,22 +107,22 @@ def walk(roots: Sequence[str], options: WalkOptions = WalkOptions(),
         if stat.S_ISDIR(st.st_mode):
             yield from _walk_tree(root, options, seen_files, seen_dirs, known)
         else:
-            yield from _visit_file(root, st, seen_files, known([root]).get(root), explicit=True)
+            yield from _visit_file(root, st, seen_files, known(root), explicit=True)
 
 
 def _walk_tree(
     root: str,
     options: WalkOptions,
-    seen_files: set[tuple[int, int]],
+    seen_files: set[int],
     seen_dirs: set[tuple[int, int]],
     known: KnownFiles,
 ) -> Iterator[FileRecord | Problem]:
-    listings: list[_Listing] = []
-    problem = _enter(root, listings, seen_dirs, known)
+    listings: list[Iterator[os.DirEntry[str]]] = []
+    problem = _enter(root, listings, seen_dirs)
     if problem is not None:
         yield problem
     while listings:
-        entry = next(listings[-1].entries, None)
+        entry = next(listings[-1], None)
         if entry is None:
             listings.pop()
             continue
@@ -129,23 +134,14 @@ def _walk_tree(
         elif found is None:
             continue
         elif stat.S_ISDIR(found.st_mode):
-            problem = _enter(entry.path, listings, seen_dirs, known)
+            problem = _enter(entry.path, listings, seen_dirs)
             if problem is not None:
                 yield problem
         elif not options.include or _matches(root, entry, options.include):
-            yield from _visit_file(entry.path, found, seen_files, listings[-1].known.get(entry.path), explicit=False)
+            yield from _visit_file(entry.path, found, seen_files, known(entry.path), explicit=False)
 
 
-@dataclass(frozen=True, slots=True)
-class _Listing:
-    """A folder being walked: its entries not yet visited, and the records known for its files."""
-
-    entries: Iterator[os.DirEntry[str]]
-    known: Mapping[str, FileRecord]
-
-
-def _enter(folder: str, listings: list[_Listing], seen_dirs: set[tuple[int, int]],
-           known: KnownFiles) -> Problem | None:
+def _enter(folder: str, listings: list[Iterator[os.DirEntry[str]]], seen_dirs: set[tuple[int, int]]) -> Problem | None:
     """Push `folder`'s sorted listing onto `listings`, unless it was walked already (a loop, or a link)."""
     try:
         st = os.stat(folder)
@@ -156,7 +152,7 @@ def _enter(folder: str, listings: list[_Listing], seen_dirs: set[tuple[int, int]
             entries = sorted(listing, key=lambda entry: entry.name)
     except OSError as error:
         return Problem(folder, f"cannot read folder: {describe_os_error(error)}")
-    listings.append(_Listing(iter(entries), known([entry.path for entry in entries])))
+    listings.append(iter(entries))
     return None
 
 
@@ -174,7 +170,7 @@ def _stat_entry(entry: os.DirEntry[str], follow_symlinks: bool) -> os.stat_resul
 def _visit_file(
     path: str,
     st: os.stat_result,
-    seen_files: set[tuple[int, int]],
+    seen_files: set[int],
     known: FileRecord | None,
     explicit: bool,
 ) -> Iterator[FileRecord | Problem]:
@@ -183,7 +179,7 @@ def _visit_file(
         if named_like_image or explicit:
             yield Problem(path, f"not a regular file: {_kind_of(st.st_mode)}")
         return
-    identity = (st.st_dev, st.st_ino)
+    identity = st.st_dev << 64 | st.st_ino  # one int, not a tuple of two: a million of them are held
     if identity in seen_files:
         return  # another name of a file already yielded (hard link)
     seen_files.add(identity)
@@ -191,8 +187,7 @@ def _visit_file(
         if named_like_image or explicit:
             yield Problem(path, "empty file (0 bytes)")
         return
-    if known is not None and (known.device, known.inode, known.size, known.mtime_ns) == (
-            st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
+    if known is not None and known.format is not None and known.identity == _identity(st):
         yield known
         return
     try:
@@ -272,7 +267,10 @@ def check_unchanged(record: FileRecord) -> Problem | None:
         st = os.stat(record.path)
     except OSError as error:
         return Problem(record.path, describe_open_error(error))
-    if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) != (record.device, record.inode, record.size,
-                                                             record.mtime_ns):
+    if _identity(st) != record.identity:
         return Problem(record.path, "changed during the scan")
     return None
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
