@@ -28,6 +28,7 @@ def test_csv_and_summary(tmp_path, photos):
                      str(tmp_path / "c.sqlite"))
     assert done.returncode == 0, done.stderr
     assert "1 groups (1 exact, 0 near)" in done.stdout
+    assert "decoded 1 images and verified 0 pairs" in done.stdout  # two files, one content
     assert (tmp_path / "out.csv").read_text().splitlines()[0].startswith("group,kind,path,match,relation")
 
 

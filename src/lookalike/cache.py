@@ -28,7 +28,7 @@ from platformdirs import user_cache_dir
 from lookalike.decode import THUMB, Decoded
 from lookalike.images import ImageRow
 from lookalike.verify import Evidence
-from lookalike.walk import FileRecord
+from lookalike.walk import FileRecord, shared
 
 SIGNATURE_VERSION = "5"
 # Everything but the user's "not duplicates" decisions: emptied when the version changes.
@@ -106,7 +106,7 @@ class Cache:
                                    (top, below, below[:-1] + b"0"))
             for path, device, inode, size, mtime_ns, image_format, digest in rows:
                 name = os.fsdecode(path)
-                found[name] = (FileRecord(name, device, inode, size, mtime_ns, image_format), digest)
+                found[name] = (FileRecord(name, shared(device), inode, size, mtime_ns, shared(image_format)), digest)
         return found
 
     def _unchanged(self, table: str, column: str, records: Sequence[FileRecord]) -> dict[int, object]:
@@ -192,9 +192,9 @@ class Cache:
 
     # searched, candidates: the last search at a radius, so that the next one need search only what is new
 
-    def searched(self, radius: int) -> set[bytes]:
+    def searched(self, radius: int) -> list[bytes]:
         """The contents searched together at `radius` by the last search: their candidates are `candidates`."""
-        return {row[0] for row in self.db.execute("SELECT content_hash FROM searched WHERE radius = ?", (radius,))}
+        return [row[0] for row in self.db.execute("SELECT content_hash FROM searched WHERE radius = ?", (radius,))]
 
     def candidates(self, radius: int) -> list[tuple[bytes, bytes, int, int, int, int]]:
         """Every candidate among the contents last searched at `radius`: (a, b, orientation, window_a, window_b,

@@ -32,7 +32,7 @@ from lookalike.engine import Engine, LocalEngine
 from lookalike.exact import find_identical
 from lookalike.group import Group, build_groups, similar_groups
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
-from lookalike.images import ImageTable, files_of_images, table_from_rows
+from lookalike.images import ImageTable, files_of_images, rows_of, table_from_rows
 from lookalike.search import Candidate, candidate_order, find_candidates
 from lookalike.verify import SIMILAR, STRICTNESS, Evidence, Match, pair_key
 from lookalike.walk import FileRecord, Problem, WalkOptions, check_unchanged, walk
@@ -132,11 +132,10 @@ class _Scan:
 
     @contextmanager
     def _timed(self, stage: Stage) -> Iterator[None]:
-        """Count time towards `stage` while another stage runs (and is charged the same time less)."""
+        """Count time towards `stage` while another stage runs (which then gives that time back)."""
         start = time.perf_counter()
         yield
         self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
-        self._lent += time.perf_counter() - start
 
     def run(self) -> ScanResult:
         records = self.walk()
@@ -177,11 +176,12 @@ class _Scan:
         """Content hashes: from the cache for unchanged files, by the hash funnel for possible twins."""
         with self._stage(Stage.EXACT, len(records)) as advance:
             self.known_failures = self.cache.known_failures(records)
-            self.known_contents = {index: cached[1] for index, record in enumerate(records)
-                                   if (cached := self.cached_files.get(record.path))
-                                   and cached[0].identity == record.identity}
+            known = {index: cached[1] for index, record in enumerate(records)
+                     if (cached := self.cached_files.get(record.path)) and cached[0].identity == record.identity}
             del self.cached_files
-            contents, problems = find_identical(records, self.known_contents, advance)
+            self.known_contents = np.zeros(len(records), bool)  # not a dict: there may be a million
+            self.known_contents[list(known)] = True
+            contents, problems = find_identical(records, known, advance)
         self.problems += problems
         unreadable = {problem.path for problem in problems}
         return {i: h for i, h in contents.items() if records[i].path not in unreadable}
@@ -209,7 +209,6 @@ class _Scan:
             to_decode.append(index)
         contents = {i: h for i, h in contents.items() if i not in self.known_failures}
         fresh: list[Decoded] = []
-        self._lent = 0.0
         with self._stage(Stage.DECODE, len(to_decode)) as advance:
             paths = [records[i].path for i in to_decode]
             for position, result in self.options.engine.decode_all(paths, self.options.jobs, self.options.max_pixels,
@@ -228,12 +227,12 @@ class _Scan:
                     self.signatures(fresh)
                     fresh = []
             self.signatures(fresh)
-        self.seconds[Stage.DECODE] -= self._lent
+        self.seconds[Stage.DECODE] -= self.seconds.get(Stage.SIGNATURES, 0.0)  # signatures ran inside decode
         self.problems += [Problem(record.path, reason) for record, reason in failures]
         self.cache.remember_failures((record, reason) for record, reason in failures[len(self.known_failures):]
                                      if not needs_install(reason))
         self.cache.remember_contents((records[i], digest) for i, digest in contents.items()
-                                     if i not in self.known_contents)
+                                     if not self.known_contents[i])
         return contents
 
     def signatures(self, decoded: list[Decoded]) -> None:
@@ -257,24 +256,27 @@ class _Scan:
         """Candidate pairs; those among contents the last search at this radius covered come from the cache."""
         radius = max(self._strictness.radius, SIMILAR.radius) if self.options.similar else self._strictness.radius
         with self._stage(Stage.SEARCH, len(images)):
-            digests = images.content_hash.tolist()
-            searched = self.cache.searched(radius)
-            new = np.array([row for row, digest in enumerate(digests) if digest not in searched], dtype=np.int64)
-            if len(new) == len(digests):
+            searched = np.zeros(len(images), bool)
+            last = rows_of(images, self.cache.searched(radius))
+            searched[last[last >= 0]] = True
+            if not searched.any():
                 candidates = find_candidates(images, radius, self.options.engine.join)
             else:
+                new = np.flatnonzero(~searched)
                 fresh = find_candidates(images, radius, self.options.engine.join, new) if len(new) else []
-                candidates = sorted(self._known_candidates(digests, radius) + fresh, key=candidate_order)
-            if len(new) or len(searched) != len(digests):
+                candidates = sorted(self._known_candidates(images, radius) + fresh, key=candidate_order)
+            if not searched.all() or len(last) != len(images):
+                digests = images.content_hash
                 self.cache.remember_search(radius, digests, ((digests[c.a], digests[c.b], c.orientation, c.window_a,
                                                               c.window_b, c.distance) for c in candidates))
             return candidates
 
-    def _known_candidates(self, digests: list[bytes], radius: int) -> list[Candidate]:
+    def _known_candidates(self, images: ImageTable, radius: int) -> list[Candidate]:
         """The last search's candidates between images of this scan, by row."""
-        row_of = {digest: row for row, digest in enumerate(digests)}
-        return [Candidate(row_of[a], row_of[b], *alignment) for a, b, *alignment in self.cache.candidates(radius)
-                if a in row_of and b in row_of]
+        known = self.cache.candidates(radius)
+        rows = rows_of(images, [digest for candidate in known for digest in candidate[:2]]).reshape(-1, 2).tolist()
+        return [Candidate(a, b, *candidate[2:]) for (a, b), candidate in zip(rows, known, strict=True)
+                if a >= 0 and b >= 0]
 
     def verify(self, images: ImageTable, candidates: list[Candidate]) -> list[Match]:
         """The confirmed matches; evidence the cache holds for a pair in the same alignment is not computed again."""
@@ -329,9 +331,6 @@ class _Scan:
 
     def _not_duplicates(self, images: ImageTable) -> set[tuple[int, int]]:
         """Pairs of image rows, (lower, higher), that a person said are not the same picture."""
-        row_of = {digest: row for row, digest in enumerate(images.content_hash.tolist())}
-        apart = set()
-        for a, b in self.cache.not_duplicates():
-            if a in row_of and b in row_of:
-                apart.add((min(row_of[a], row_of[b]), max(row_of[a], row_of[b])))
-        return apart
+        pairs = list(self.cache.not_duplicates())
+        rows = rows_of(images, [digest for pair in pairs for digest in pair]).reshape(-1, 2)
+        return {(min(a, b), max(a, b)) for a, b in rows.tolist() if a >= 0 and b >= 0}

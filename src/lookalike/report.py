@@ -10,7 +10,10 @@ JSON format, version 1 (fields may be added, never removed or changed in meaning
                               "taken": EXIF_DATE | null, "camera": TEXT | null}, ...]}],
      "similar": [GROUP, ...],
      "errors": [{"path": PATH, "reason": TEXT}],
-     "seconds": {STAGE: SECONDS}}
+     "seconds": {STAGE: SECONDS},
+     "work": {"decoded": N, "verified": N}}
+
+"work" counts what this scan computed rather than took from the cache: images decoded, pairs verified.
 
 "similar" is present only when the scan was asked for it (`--similar`): groups of kind "similar" whose
 members (match "similar") look alike but are not the same picture: consecutive frames, the same scene
@@ -45,6 +48,7 @@ def to_json(result: ScanResult) -> dict[str, Any]:
         **({} if result.similar is None else {"similar": [_group_json(result, g) for g in result.similar]}),
         "errors": [{"path": p.path, "reason": p.reason} for p in result.problems],
         "seconds": {stage.value: round(seconds, 3) for stage, seconds in result.seconds.items()},
+        "work": {"decoded": result.decoded, "verified": result.verified},
     }
 
 
@@ -122,6 +126,8 @@ def summary_lines(report: dict[str, Any]) -> Iterable[str]:
     if report["errors"]:
         yield f"{len(report['errors']):,} files could not be read (see \"errors\" in the JSON report)"
     yield "time per stage: " + ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in report["seconds"].items())
+    yield (f"decoded {report['work']['decoded']:,} images and verified {report['work']['verified']:,} pairs; "
+           f"the cache answered the rest")
 
 
 def human_bytes(count: int) -> str:

@@ -24,7 +24,7 @@ import os
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from lookalike.formats import IMAGE_EXTENSIONS, extension_of, sniff_format
 
@@ -69,6 +69,7 @@ SPECIAL_FILE_KINDS = {
 }
 
 HEAD = 64
+T = TypeVar("T")
 
 KnownFiles = Callable[[str], "FileRecord | None"]
 """The record a caller holds for a path, as the file was when last seen, if any."""
@@ -198,7 +199,7 @@ def _visit_file(
         return
     image_format = sniff_format(head)
     if image_format is not None:
-        yield FileRecord(path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, image_format)
+        yield FileRecord(path, shared(st.st_dev), st.st_ino, st.st_size, st.st_mtime_ns, shared(image_format))
     elif named_like_image or explicit:
         yield Problem(path, f"not an image: {describe_content(head)}")
 
@@ -213,6 +214,15 @@ def read_head(path: str) -> bytes:
         return os.read(descriptor, HEAD)
     finally:
         os.close(descriptor)
+
+
+_SHARED: dict = {}
+
+
+def shared(value: T) -> T:
+    """One object for each of the few distinct devices and formats, not one per file: a million records
+    otherwise hold a million copies of "JPEG"."""
+    return _SHARED.setdefault(value, value)
 
 
 def has_image_extension(path: str) -> bool:
