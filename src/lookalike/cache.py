@@ -30,7 +30,7 @@ from lookalike.images import ImageRow
 from lookalike.verify import Evidence
 from lookalike.walk import FileRecord, shared
 
-SIGNATURE_VERSION = "5"
+SIGNATURE_VERSION = "6"
 # Everything but the user's "not duplicates" decisions: emptied when the version changes.
 VERSIONED_TABLES = ("files", "images", "thumbs", "failures", "evidence", "searched", "candidates")
 LOOKUP_CHUNK = 500  # keys per SELECT ... IN (...), below the 999 variables old SQLite builds allow

@@ -45,7 +45,7 @@ class ImageRow:
 
 @dataclass(frozen=True, slots=True)
 class ImageTable:
-    content_hash: np.ndarray  # (N,) object: 16-byte BLAKE2b of the file's bytes
+    content_hash: np.ndarray  # (N,) object: `exact.content_hash` of the file's bytes
     pixel_hash: np.ndarray  # (N,) object: 16-byte hash of the decoded pixels (as far as decoded)
     width: np.ndarray  # (N,) int32, as displayed
     height: np.ndarray  # (N,) int32, as displayed

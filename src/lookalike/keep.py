@@ -22,7 +22,7 @@ class Scanned:
     path: str
     size: int
     mtime_ns: int
-    content_hash: str  # hex BLAKE2b-128 of the bytes, as `lookalike.exact.hash_file`
+    content_hash: str  # hex `exact.content_hash` of the bytes, as `lookalike.exact.hash_file`
     width: int
     height: int
     format: str
