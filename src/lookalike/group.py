@@ -26,8 +26,9 @@ from lookalike.signatures import (
     ORIENTATIONS,
     WHOLE,
     WINDOWS,
+    Box,
     orient,
-    resample,
+    resample_boxes,
     window_box,
 )
 from lookalike.verify import NORMAL, Evidence, Match, Strictness, verified
@@ -293,9 +294,14 @@ def _aligned_colours(images: ImageTable, match: Match, keeper_is_a: bool) -> tup
     thumb_a = orient(images.thumbs[candidate.a], candidate.orientation).astype(np.float32)
     thumb_b = images.thumbs[candidate.b].astype(np.float32)
     grid = (COLOUR_GRID, COLOUR_GRID)
-    window_a = np.stack([resample(thumb_a[..., c], box_a, grid) for c in range(3)], axis=-1)
-    window_b = np.stack([resample(thumb_b[..., c], match.evidence.box_b, grid) for c in range(3)], axis=-1)
+    window_a = _colour_window(thumb_a, box_a, grid)
+    window_b = _colour_window(thumb_b, match.evidence.box_b, grid)
     return (window_a, window_b) if keeper_is_a else (window_b, window_a)
+
+
+def _colour_window(thumb: np.ndarray, box: Box, grid: tuple[int, int]) -> np.ndarray:
+    """`resample` of each channel of an RGB thumbnail, the three as one batch: (rows, columns, 3)."""
+    return resample_boxes(thumb.transpose(2, 0, 1), np.array([box], dtype=np.float64), grid).transpose(1, 2, 0)
 
 
 COLOUR_GRID = 32
