@@ -33,7 +33,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from math import comb
 from types import ModuleType
 
@@ -168,21 +168,17 @@ def _match_codes(queries: np.ndarray, index: np.ndarray, radius: int, self_join:
         return _compared_codes(queries, index, radius, self_join)
     substrings = plan_substrings(radius, len(queries), len(index), self_join)
     threads = os.cpu_count() or 1
+    codes = []
     with ThreadPoolExecutor(threads) as pool:
-        tables = list(pool.map(lambda substring: _SortedBy(index, substring), substrings))
-        sorted_queries = tables if self_join else list(pool.map(_SortedBy, [queries] * len(tables), substrings))
-        tasks = [
-            (position, block)
-            for position in range(len(substrings))
-            for block in _blocks(len(queries), threads * BLOCKS_PER_THREAD)
-        ]
-
-        def probe(task: tuple[int, range]) -> np.ndarray:
-            position, block = task
-            return _probe_block(sorted_queries[position], tables[position], block, radius,
-                                *_prior_checks(substrings[:position]), self_join)
-
-        return np.concatenate(list(pool.map(probe, tasks)))
+        for position, substring in enumerate(substrings):  # one at a time: a substring's tables are 16 B a hash
+            sides = [index] if self_join else [index, queries]
+            table, *rest = pool.map(_SortedBy, sides, [substring] * len(sides))
+            sorted_queries = rest[0] if rest else table
+            shifts, masks, radii = _prior_checks(substrings[:position])
+            probe = partial(_probe_block, sorted_queries, table, radius=radius, prior_shifts=shifts,
+                            prior_masks=masks, prior_radii=radii, self_join=self_join)
+            codes += pool.map(probe, _blocks(len(queries), threads * BLOCKS_PER_THREAD))
+    return np.concatenate(codes)
 
 
 def _compared_codes(queries: np.ndarray, index: np.ndarray, radius: int, self_join: bool) -> np.ndarray:
@@ -340,7 +336,8 @@ WINDOW_RANK = np.array([{WHOLE: 0, CONTENT: 1, ABOVE_CAPTION: 3}.get(window, 2) 
 
 @dataclass(frozen=True, slots=True)
 class _Hashes:
-    """Hashes to search, each with the image it belongs to, the orientation and the window it was taken in."""
+    """Hashes to search, each with the image it belongs to, the orientation and the window it was taken in
+    (the last three as narrow integers: a million images have 16 million hashes)."""
 
     hashes: np.ndarray
     owner: np.ndarray
@@ -353,9 +350,9 @@ def _queries(images: ImageTable, rows: np.ndarray) -> _Hashes:
     n, orientations = len(rows), images.hashes.shape[1]
     return _Hashes(
         hashes=np.concatenate([images.hashes[rows].T.reshape(-1), images.windows[rows, ABOVE_CAPTION]]),
-        owner=np.concatenate([np.tile(rows, orientations), rows]),
-        orientation=np.concatenate([np.repeat(np.arange(orientations), n), np.zeros(n, np.int64)]),
-        window=np.concatenate([np.full(n * orientations, WHOLE), np.full(n, ABOVE_CAPTION)]),
+        owner=np.concatenate([np.tile(rows, orientations), rows]).astype(np.int32),
+        orientation=np.concatenate([np.repeat(np.arange(orientations), n), np.zeros(n, np.int64)]).astype(np.int8),
+        window=np.concatenate([np.full(n * orientations, WHOLE), np.full(n, ABOVE_CAPTION)]).astype(np.int8),
     )
 
 
@@ -367,9 +364,9 @@ def _index(images: ImageTable, rows: np.ndarray) -> _Hashes:
     keep = (window != CONTENT) | np.tile(bordered, count)
     return _Hashes(
         hashes=images.windows[rows].T.reshape(-1)[keep],
-        owner=np.tile(rows, count)[keep],
-        orientation=np.zeros(int(keep.sum()), np.int64),
-        window=window[keep],
+        owner=np.tile(rows, count)[keep].astype(np.int32),
+        orientation=np.zeros(int(keep.sum()), np.int8),
+        window=window[keep].astype(np.int8),
     )
 
 
