@@ -33,6 +33,7 @@ from lookalike.walk import FileRecord, shared
 SIGNATURE_VERSION = "6"
 # Everything but the user's "not duplicates" decisions: emptied when the version changes.
 VERSIONED_TABLES = ("files", "images", "thumbs", "failures", "evidence", "searched", "candidates")
+CANDIDATE_CHUNK = 65536
 LOOKUP_CHUNK = 500  # keys per SELECT ... IN (...), below the 999 variables old SQLite builds allow
 
 SCHEMA = """
@@ -196,11 +197,13 @@ class Cache:
         """The contents searched together at `radius` by the last search: their candidates are `candidates`."""
         return [row[0] for row in self.db.execute("SELECT content_hash FROM searched WHERE radius = ?", (radius,))]
 
-    def candidates(self, radius: int) -> list[tuple[bytes, bytes, int, int, int, int]]:
-        """Every candidate among the contents last searched at `radius`: (a, b, orientation, window_a, window_b,
-        distance), a and b as content hashes."""
-        return self.db.execute("SELECT a, b, orientation, window_a, window_b, distance FROM candidates "
-                               "WHERE radius = ?", (radius,)).fetchall()
+    def candidates(self, radius: int) -> Iterator[list[tuple[bytes, bytes, int, int, int, int]]]:
+        """Every candidate among the contents last searched at `radius`, in chunks: (a, b, orientation,
+        window_a, window_b, distance), a and b as content hashes."""
+        rows = self.db.execute("SELECT a, b, orientation, window_a, window_b, distance FROM candidates "
+                               "WHERE radius = ?", (radius,))
+        while chunk := rows.fetchmany(CANDIDATE_CHUNK):
+            yield chunk
 
     def remember_search(self, radius: int, contents: Iterable[bytes],
                         candidates: Iterable[tuple[bytes, bytes, int, int, int, int]]) -> None:
@@ -214,11 +217,10 @@ class Cache:
 
     # evidence: what verification found for a pair of contents, aligned one way
 
-    def evidence(self, pairs: Sequence[bytes]) -> dict[bytes, Evidence]:
-        """Cached evidence by pair key (`verify.pair_key`)."""
-        rows = self._rows_by_key("SELECT pair, tone, detail, box_b FROM evidence WHERE pair", pairs)
-        return {pair: Evidence(tone, detail, tuple(np.frombuffer(box, np.float64).tolist()))
-                for pair, (tone, detail, box) in rows.items()}
+    def evidence(self, pair: bytes) -> Evidence | None:
+        """Cached evidence of a pair key (`verify.pair_key`), if any."""
+        row = self.db.execute("SELECT tone, detail, box_b FROM evidence WHERE pair = ?", (pair,)).fetchone()
+        return None if row is None else Evidence(row[0], row[1], tuple(np.frombuffer(row[2], np.float64).tolist()))
 
     def remember_evidence(self, found: Iterable[tuple[bytes, Evidence]]) -> None:
         with self.db:

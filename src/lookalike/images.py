@@ -123,16 +123,22 @@ def signature_of(images: ImageTable, row: int) -> bytes:
     return images.hashes[row].tobytes() + images.windows[row].tobytes() + images.content_box[row].tobytes()
 
 
-def rows_of(images: ImageTable, content_hashes: Sequence[bytes]) -> np.ndarray:
-    """The row of each content hash in `images`, or -1 for one that is not there; by binary search in a packed
-    copy of the column, so that a million rows need no dictionary."""
-    column = np.frombuffer(b"".join(images.content_hash), "V16")
-    wanted = np.frombuffer(b"".join(content_hashes), "V16")
-    if len(column) == 0:
-        return np.full(len(wanted), -1, np.int64)
-    order = np.argsort(column)
-    rows = order[np.minimum(np.searchsorted(column, wanted, sorter=order), len(column) - 1)]
-    return np.where(column[rows] == wanted, rows, -1)
+class RowIndex:
+    """The row of each content hash in a table, by binary search in a packed sorted copy of the column, so
+    that a million rows need no dictionary."""
+
+    def __init__(self, images: ImageTable) -> None:
+        self.column = np.frombuffer(b"".join(images.content_hash), "V16")
+        self.order = np.argsort(self.column)
+
+    def rows(self, content_hashes: Sequence[bytes]) -> np.ndarray:
+        """The row of each content hash, or -1 for one that is not in the table."""
+        wanted = np.frombuffer(b"".join(content_hashes), "V16")
+        if len(self.column) == 0:
+            return np.full(len(wanted), -1, np.int64)
+        found = np.minimum(np.searchsorted(self.column, wanted, sorter=self.order), len(self.column) - 1)
+        rows = self.order[found]
+        return np.where(self.column[rows] == wanted, rows, -1)
 
 
 def files_of_images(image_of_file: Sequence[int]) -> dict[int, list[int]]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
@@ -32,9 +32,9 @@ from lookalike.engine import Engine, LocalEngine
 from lookalike.exact import find_identical
 from lookalike.group import Group, build_groups, similar_groups
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
-from lookalike.images import ImageTable, files_of_images, rows_of, table_from_rows
+from lookalike.images import ImageTable, RowIndex, files_of_images, table_from_rows
 from lookalike.search import Candidate, candidate_order, find_candidates
-from lookalike.verify import SIMILAR, STRICTNESS, Evidence, Match, pair_key
+from lookalike.verify import SIMILAR, STRICTNESS, Evidence, Match, Strictness, pair_key
 from lookalike.walk import FileRecord, Problem, WalkOptions, check_unchanged, walk
 
 
@@ -120,8 +120,7 @@ class _Scan:
         self.problems: list[Problem] = []
         self._strictness = STRICTNESS[options.strictness]
         self.decoded = 0
-        self.evidence: dict[Candidate, Evidence] = {}
-        self._known_evidence: set[Candidate] = set()
+        self.evidence: _EvidenceMemo | None = None  # verification's, once verify has run
 
     @contextmanager
     def _stage(self, stage: Stage, total: int | None = None) -> Iterator[Callable[[int], None]]:
@@ -155,9 +154,9 @@ class _Scan:
             matches = self.verify(images, candidates)
             groups = self.group(files, image_of_file, images, matches)
             similar = similar_groups(files, image_of_file, images, matches, groups) if self.options.similar else None
-            self._remember_evidence(images)
+            self._remember_evidence()
         return ScanResult(self.roots, files, image_of_file, images, groups, similar, self.problems, self.seconds,
-                          decoded=self.decoded, verified=len(self.evidence) - len(self._known_evidence))
+                          decoded=self.decoded, verified=len(self.evidence or ()))
 
     def walk(self) -> list[FileRecord]:
         records = []
@@ -256,36 +255,37 @@ class _Scan:
         """Candidate pairs; those among contents the last search at this radius covered come from the cache."""
         radius = max(self._strictness.radius, SIMILAR.radius) if self.options.similar else self._strictness.radius
         with self._stage(Stage.SEARCH, len(images)):
+            self.row_index = RowIndex(images)
             searched = np.zeros(len(images), bool)
-            last = rows_of(images, self.cache.searched(radius))
+            last = self.row_index.rows(self.cache.searched(radius))
             searched[last[last >= 0]] = True
             if not searched.any():
                 candidates = find_candidates(images, radius, self.options.engine.join)
             else:
                 new = np.flatnonzero(~searched)
                 fresh = find_candidates(images, radius, self.options.engine.join, new) if len(new) else []
-                candidates = sorted(self._known_candidates(images, radius) + fresh, key=candidate_order)
+                candidates = sorted(self._known_candidates(radius) + fresh, key=candidate_order)
             if not searched.all() or len(last) != len(images):
                 digests = images.content_hash
                 self.cache.remember_search(radius, digests, ((digests[c.a], digests[c.b], c.orientation, c.window_a,
                                                               c.window_b, c.distance) for c in candidates))
             return candidates
 
-    def _known_candidates(self, images: ImageTable, radius: int) -> list[Candidate]:
+    def _known_candidates(self, radius: int) -> list[Candidate]:
         """The last search's candidates between images of this scan, by row."""
-        known = self.cache.candidates(radius)
-        rows = rows_of(images, [digest for candidate in known for digest in candidate[:2]]).reshape(-1, 2).tolist()
-        return [Candidate(a, b, *candidate[2:]) for (a, b), candidate in zip(rows, known, strict=True)
-                if a >= 0 and b >= 0]
+        candidates = []
+        for known in self.cache.candidates(radius):
+            rows = self.row_index.rows([digest for candidate in known for digest in candidate[:2]]).reshape(-1, 2)
+            candidates += [Candidate(a, b, *candidate[2:]) for (a, b), candidate in zip(rows.tolist(), known,
+                                                                                            strict=True)
+                           if a >= 0 and b >= 0]
+        return candidates
 
     def verify(self, images: ImageTable, candidates: list[Candidate]) -> list[Match]:
         """The confirmed matches; evidence the cache holds for a pair in the same alignment is not computed again."""
         self.apart = self._not_duplicates(images)
         with self._stage(Stage.VERIFY, len(candidates)) as advance:
-            keys = [pair_key(images, candidate, self._strictness) for candidate in candidates]
-            known = self.cache.evidence(keys)
-            self.evidence = {c: known[key] for c, key in zip(candidates, keys, strict=True) if key in known}
-            self._known_evidence = set(self.evidence)
+            self.evidence = _EvidenceMemo(self.cache, images, self._strictness)
             return self.options.engine.verify_all(images, candidates, self.apart, advance, strictness=self._strictness,
                                                   similar=self.options.similar, evidence=self.evidence)
 
@@ -294,11 +294,10 @@ class _Scan:
         with self._stage(Stage.GROUP, len(matches)):
             return build_groups(files, image_of_file, images, matches, self._strictness, self.apart, self.evidence)
 
-    def _remember_evidence(self, images: ImageTable) -> None:
+    def _remember_evidence(self) -> None:
         """What verify and group found that the cache did not know."""
-        self.cache.remember_evidence((pair_key(images, candidate, self._strictness), evidence)
-                                     for candidate, evidence in self.evidence.items()
-                                     if candidate not in self._known_evidence)
+        memo = self.evidence
+        self.cache.remember_evidence((memo.key(candidate), evidence) for candidate, evidence in memo.found.items())
 
     def histograms(self, files: list[FileRecord], image_of_file: np.ndarray,
                    images: ImageTable) -> dict[int, np.ndarray]:
@@ -332,5 +331,36 @@ class _Scan:
     def _not_duplicates(self, images: ImageTable) -> set[tuple[int, int]]:
         """Pairs of image rows, (lower, higher), that a person said are not the same picture."""
         pairs = list(self.cache.not_duplicates())
-        rows = rows_of(images, [digest for pair in pairs for digest in pair]).reshape(-1, 2)
+        rows = RowIndex(images).rows([digest for pair in pairs for digest in pair]).reshape(-1, 2)
         return {(min(a, b), max(a, b)) for a, b in rows.tolist() if a >= 0 and b >= 0}
+
+
+class _EvidenceMemo(MutableMapping[Candidate, Evidence]):
+    """Verification's memo (`verify.verified`) over the cache: evidence found by earlier scans is read when a
+    candidate is asked for, evidence found now is kept in `found` until the scan stores it. Nothing is loaded
+    up front, so a re-scan with millions of candidates holds only what it computes."""
+
+    def __init__(self, cache: Cache, images: ImageTable, strictness: Strictness) -> None:
+        self.cache, self.images, self.strictness = cache, images, strictness
+        self.found: dict[Candidate, Evidence] = {}
+
+    def key(self, candidate: Candidate) -> bytes:
+        return pair_key(self.images, candidate, self.strictness)
+
+    def __getitem__(self, candidate: Candidate) -> Evidence:
+        found = self.found.get(candidate) or self.cache.evidence(self.key(candidate))
+        if found is None:
+            raise KeyError(candidate)
+        return found
+
+    def __setitem__(self, candidate: Candidate, evidence: Evidence) -> None:
+        self.found[candidate] = evidence
+
+    def __delitem__(self, candidate: Candidate) -> None:
+        del self.found[candidate]
+
+    def __iter__(self) -> Iterator[Candidate]:
+        return iter(self.found)
+
+    def __len__(self) -> int:
+        return len(self.found)

@@ -124,9 +124,10 @@ def verified(images: ImageTable, candidate: Candidate, strictness: Strictness,
     """`verify`, answered from `evidence` when it holds the candidate, else computed and added to it."""
     if evidence is None:
         return verify(images, candidate, strictness)
-    if candidate not in evidence:
-        evidence[candidate] = verify(images, candidate, strictness)
-    return evidence[candidate]
+    found = evidence.get(candidate)
+    if found is None:
+        found = evidence[candidate] = verify(images, candidate, strictness)
+    return found
 
 
 def pair_key(images: ImageTable, candidate: Candidate, strictness: Strictness) -> bytes:
@@ -136,13 +137,17 @@ def pair_key(images: ImageTable, candidate: Candidate, strictness: Strictness) -
 
 
 def _closest_pairs_first(candidates: Iterable[Candidate]) -> list[Candidate]:
-    """Pairs by their closest hypothesis; a pair's hypotheses stay in the search's order, simplest first."""
+    """Pairs by their closest hypothesis; a pair's hypotheses stay in the search's order, simplest first.
+    Sorted in NumPy, not through a dictionary of pairs: a re-scan may hold millions of candidates."""
     candidates = list(candidates)
-    closest: dict[tuple[int, int], int] = {}
-    for c in candidates:
-        pair = (min(c.a, c.b), max(c.a, c.b))
-        closest[pair] = min(closest.get(pair, c.distance), c.distance)
-    return sorted(candidates, key=lambda c: (closest[min(c.a, c.b), max(c.a, c.b)], min(c.a, c.b), max(c.a, c.b)))
+    a, b, distance = (np.array([getattr(c, name) for c in candidates], np.int64) for name in ("a", "b", "distance"))
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    by_pair = np.lexsort((distance, high, low))
+    first = np.ones(len(candidates), bool)
+    first[1:] = (low[by_pair][1:] != low[by_pair][:-1]) | (high[by_pair][1:] != high[by_pair][:-1])
+    closest = np.empty(len(candidates), np.int64)
+    closest[by_pair] = distance[by_pair][np.maximum.accumulate(np.where(first, np.arange(len(candidates)), 0))]
+    return [candidates[i] for i in np.lexsort((np.arange(len(candidates)), high, low, closest))]
 
 
 class _Linked:
