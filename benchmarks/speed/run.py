@@ -327,6 +327,7 @@ def added_files(tiny: Path, cache: Path, count: int, jobs: int) -> tuple[str, st
     the rest. The new files are removed afterwards, so the inputs stay as built."""
     added = tiny / "added"
     shutil.rmtree(added, ignore_errors=True)
+    added.mkdir()
     _make_tiny(added, count, count + 1000)  # numbered after the others: different pictures
     try:
         run, report = lookalike_scan(tiny, cache, jobs)
