@@ -41,6 +41,15 @@ def test_known_hashes_are_trusted_and_not_reread(tmp_path, photos):
     assert hashes[1] == hash_file(records[1].path)
 
 
+def test_a_new_file_the_size_of_a_known_one_is_hashed_without_reading_the_known_one(tmp_path, photos):
+    shutil.copy(photos["coins"], tmp_path / "a.jpg")
+    shutil.copy(photos["coins"], tmp_path / "b.jpg")
+    records = records_under(tmp_path)
+    (tmp_path / "a.jpg").unlink()  # reading the known file now would report it
+    hashes, problems = find_identical(records, known={0: hash_file(records[1].path)})
+    assert problems == [] and hashes[1] == hashes[0]
+
+
 def test_a_file_that_vanishes_is_reported(tmp_path, photos):
     shutil.copy(photos["coins"], tmp_path / "a.jpg")
     shutil.copy(photos["coins"], tmp_path / "b.jpg")

@@ -1,7 +1,8 @@
 """Stage 2, exact: find byte-identical files by the size → partial hash → full hash funnel.
 
 Guarantees: two files get the same `content_id` only when their bytes are identical (16 bytes of SHA-256
-over the whole file); a file is read in full only when another file has its size and its first and last blocks.
+over the whole file); a file is read in full only when another file has its size and its first and last blocks, or
+when a file whose hash is known (from the cache) has its size; a known file is never read again.
 A file that cannot be read here is reported and dropped, not guessed at; files are opened with
 `walk.open_regular`, so a FIFO that took a file's place since the walk is never read.
 """
@@ -57,12 +58,14 @@ def find_identical(
     hashes = dict(known)
     problems: list[Problem] = []
     for same_size in _buckets(range(len(records)), lambda i: records[i].size):
-        if any(i not in hashes for i in same_size):
+        unknown = [i for i in same_size if i not in hashes]
+        if len(unknown) < len(same_size):  # a known file's first and last blocks are not kept: compare in full
+            hashes.update(_hash_each(unknown, lambda i: hash_file(records[i].path), records, problems))
+        elif unknown:
             partials = _hash_each(same_size, lambda i: partial_hash(records[i].path, records[i].size),
                                   records, problems)
             for same_partial in _buckets(partials, partials.__getitem__):
-                unknown = [i for i in same_partial if i not in hashes]
-                hashes.update(_hash_each(unknown, lambda i: hash_file(records[i].path), records, problems))
+                hashes.update(_hash_each(same_partial, lambda i: hash_file(records[i].path), records, problems))
         on_progress(len(same_size))
     return hashes, problems
 
