@@ -66,10 +66,14 @@ def signatures_of(decoded: Sequence[Decoded]) -> list[bytes]:
     blobs: list[bytes] = []
     for start in range(0, len(decoded), SIGNATURE_CHUNK):
         chunk = decoded[start:start + SIGNATURE_CHUNK]
-        hashes, windows, boxes = signatures(np.stack([d.thumb for d in chunk]))
-        packed = np.concatenate([hashes.view(np.uint8), windows.view(np.uint8), boxes.view(np.uint8)], axis=1)
-        blobs += [row.tobytes() for row in packed]
+        blobs += [row.tobytes() for row in _packed(*signatures(np.stack([d.thumb for d in chunk])))]
     return blobs
+
+
+def _packed(hashes: np.ndarray, windows: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(N, SIGNATURE_BYTES) uint8: each image's hashes, window hashes and content box, the layout `_columns`
+    reads back."""
+    return np.concatenate([hashes.view(np.uint8), windows.view(np.uint8), boxes.view(np.uint8)], axis=1)
 
 
 def row_of(decoded: Decoded, signature: bytes) -> ImageRow:
@@ -120,7 +124,8 @@ def _concatenated(parts: list) -> np.ndarray | list:
 
 def signature_of(images: ImageTable, row: int) -> bytes:
     """One image's signatures as bytes, as `signatures_of` makes them."""
-    return images.hashes[row].tobytes() + images.windows[row].tobytes() + images.content_box[row].tobytes()
+    rows = slice(row, row + 1)
+    return _packed(images.hashes[rows], images.windows[rows], images.content_box[rows]).tobytes()
 
 
 class RowIndex:

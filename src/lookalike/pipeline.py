@@ -248,6 +248,7 @@ class _Scan:
                 row_of_content.setdefault(digest, len(row_of_content))
             distinct = list(row_of_content)
             images = table_from_rows(self.cache.image_rows(distinct), CachedThumbnails(self.cache, distinct))
+            self.row_index = RowIndex(images)  # for the contents the cache names: searched, candidates, decisions
             image_of_file = np.array([row_of_content[digest] for digest in contents], dtype=np.int64)
         return images, image_of_file
 
@@ -255,7 +256,6 @@ class _Scan:
         """Candidate pairs; those among contents the last search at this radius covered come from the cache."""
         radius = max(self._strictness.radius, SIMILAR.radius) if self.options.similar else self._strictness.radius
         with self._stage(Stage.SEARCH, len(images)):
-            self.row_index = RowIndex(images)
             searched = np.zeros(len(images), bool)
             last = self.row_index.rows(self.cache.searched(radius))
             searched[last[last >= 0]] = True
@@ -331,7 +331,7 @@ class _Scan:
     def _not_duplicates(self, images: ImageTable) -> set[tuple[int, int]]:
         """Pairs of image rows, (lower, higher), that a person said are not the same picture."""
         pairs = list(self.cache.not_duplicates())
-        rows = RowIndex(images).rows([digest for pair in pairs for digest in pair]).reshape(-1, 2)
+        rows = self.row_index.rows([digest for pair in pairs for digest in pair]).reshape(-1, 2)
         return {(min(a, b), max(a, b)) for a, b in rows.tolist() if a >= 0 and b >= 0}
 
 
