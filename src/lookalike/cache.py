@@ -110,17 +110,6 @@ class Cache:
                 found[name] = (FileRecord(name, shared(device), inode, size, mtime_ns, shared(image_format)), digest)
         return found
 
-    def _unchanged(self, table: str, column: str, records: Sequence[FileRecord]) -> dict[int, object]:
-        """`column` of `table` for each record whose path is there with the same device, inode, size and mtime."""
-        paths = [os.fsencode(record.path) for record in records]
-        rows = self._rows_by_key(f"SELECT path, device, inode, size, mtime_ns, {column} FROM {table} WHERE path", paths)
-        found = {}
-        for index, (record, path) in enumerate(zip(records, paths, strict=True)):
-            row = rows.get(path)
-            if row is not None and row[:4] == record.identity:
-                found[index] = row[4]
-        return found
-
     def _rows_by_key(self, select: str, keys: Sequence[object]) -> dict[object, tuple]:
         """Rows of `select ... WHERE key` IN each chunk of `keys`, by key (the first column): one query per
         LOOKUP_CHUNK keys instead of one per key, which made a re-scan of 100 k files spend seconds here."""
@@ -231,7 +220,11 @@ class Cache:
     # failures: files that could not be decoded, until they change
 
     def known_failures(self, records: Sequence[FileRecord]) -> dict[int, str]:
-        return self._unchanged("failures", "reason", records)
+        """Why each record that failed before, unchanged since, cannot be read, by record index."""
+        paths = [os.fsencode(record.path) for record in records]
+        rows = self._rows_by_key("SELECT path, device, inode, size, mtime_ns, reason FROM failures WHERE path", paths)
+        return {index: row[4] for index, (record, path) in enumerate(zip(records, paths, strict=True))
+                if (row := rows.get(path)) is not None and row[:4] == record.identity}
 
     def remember_failures(self, failures: Iterable[tuple[FileRecord, str]]) -> None:
         with self.db:
@@ -257,7 +250,7 @@ class Cache:
 
 
 class CachedThumbnails:
-    """`images.Thumbnails` read from a cache's images table when asked for; only while the cache is open."""
+    """`images.Thumbnails` read from a cache's thumbs table when asked for; only while the cache is open."""
 
     def __init__(self, cache: Cache, content_hashes: Sequence[bytes]) -> None:
         self.cache, self.content_hashes = cache, content_hashes

@@ -85,12 +85,26 @@ class NotRegularFile(OSError):
 
 def open_regular(path: str) -> BinaryIO:
     """Open `path` for reading without ever blocking: a FIFO or device in its place raises `NotRegularFile`."""
+    return os.fdopen(_regular_descriptor(path), "rb")
+
+
+def read_head(path: str) -> bytes:
+    """The first HEAD bytes of a regular file (as `open_regular`, without a file object: the walk sniffs every
+    file it does not know)."""
+    descriptor = _regular_descriptor(path)
+    try:
+        return os.read(descriptor, HEAD)
+    finally:
+        os.close(descriptor)
+
+
+def _regular_descriptor(path: str) -> int:
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     mode = os.fstat(descriptor).st_mode
     if not stat.S_ISREG(mode):
         os.close(descriptor)
         raise NotRegularFile(_kind_of(mode))
-    return os.fdopen(descriptor, "rb")
+    return descriptor
 
 
 def walk(roots: Sequence[str], options: WalkOptions = WalkOptions(),
@@ -202,18 +216,6 @@ def _visit_file(
         yield FileRecord(path, shared(st.st_dev), st.st_ino, st.st_size, st.st_mtime_ns, shared(image_format))
     elif named_like_image or explicit:
         yield Problem(path, f"not an image: {describe_content(head)}")
-
-
-def read_head(path: str) -> bytes:
-    """The first HEAD bytes of a regular file (raising `NotRegularFile` for anything else), in four system calls."""
-    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        mode = os.fstat(descriptor).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotRegularFile(_kind_of(mode))
-        return os.read(descriptor, HEAD)
-    finally:
-        os.close(descriptor)
 
 
 _SHARED: dict = {}
