@@ -150,4 +150,4 @@ def test_a_search_for_new_images_finds_exactly_the_full_search_s_pairs_that_invo
     new = np.array([1, 3, 5, 9])  # a turned copy, an original, a cropped copy, another original's copy
     with_new = [c for c in everything if c.a in new or c.b in new]
     assert len(with_new) >= 3 and len(everything) > len(with_new)
-    assert find_candidates(images, 10, new=new) == with_new
+    assert list(find_candidates(images, 10, new=new)) == with_new

@@ -8,7 +8,7 @@ asked for, so the local engine needs nothing beyond the package's own dependenci
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence, Set
+from collections.abc import Callable, Iterator, MutableMapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from lookalike.decode import Decoded, decode_all
 from lookalike.images import ImageTable, signatures_of
-from lookalike.search import Candidate, hamming_join
+from lookalike.search import Candidate, Candidates, hamming_join
 from lookalike.verify import Evidence, Match, Strictness, verify_all
 from lookalike.walk import Problem
 
@@ -36,7 +36,7 @@ class Engine(Protocol):
 
     def join(self, queries: np.ndarray, index: np.ndarray, radius: int) -> np.ndarray: ...
 
-    def verify_all(self, images: ImageTable, candidates: Iterable[Candidate], apart: Set[tuple[int, int]],
+    def verify_all(self, images: ImageTable, candidates: Candidates, apart: Set[tuple[int, int]],
                    on_progress: Callable[[int], None], *, strictness: Strictness, similar: bool,
                    evidence: MutableMapping[Candidate, Evidence] | None = None) -> list[Match]: ...
 

@@ -33,7 +33,7 @@ from lookalike.exact import find_identical
 from lookalike.group import Group, build_groups, similar_groups
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
 from lookalike.images import ImageTable, RowIndex, files_of_images, table_from_rows
-from lookalike.search import Candidate, candidate_order, find_candidates
+from lookalike.search import Candidate, Candidates, find_candidates
 from lookalike.verify import SIMILAR, STRICTNESS, Evidence, Match, Strictness, pair_key
 from lookalike.walk import FileRecord, Problem, WalkOptions, check_unchanged, walk
 
@@ -52,6 +52,7 @@ class Stage(Enum):
 
 PHASH, HISTOGRAM = "phash", "histogram"
 SIGNATURE_CHUNK = 4096  # decoded thumbnails held at once, on their way to the signatures stage and the cache
+EVIDENCE_CHUNK = 65536  # verified pairs held at once, on their way to the cache
 METHODS = (PHASH, HISTOGRAM)
 
 
@@ -154,9 +155,9 @@ class _Scan:
             matches = self.verify(images, candidates)
             groups = self.group(files, image_of_file, images, matches)
             similar = similar_groups(files, image_of_file, images, matches, groups) if self.options.similar else None
-            self._remember_evidence()
+            self.evidence.store()  # what verify and group found that the cache did not know
         return ScanResult(self.roots, files, image_of_file, images, groups, similar, self.problems, self.seconds,
-                          decoded=self.decoded, verified=len(self.evidence or ()))
+                          decoded=self.decoded, verified=self.evidence.computed if self.evidence is not None else 0)
 
     def walk(self) -> list[FileRecord]:
         records = []
@@ -252,7 +253,7 @@ class _Scan:
             image_of_file = np.array([row_of_content[digest] for digest in contents], dtype=np.int64)
         return images, image_of_file
 
-    def search(self, images: ImageTable) -> list[Candidate]:
+    def search(self, images: ImageTable) -> Candidates:
         """Candidate pairs; those among contents the last search at this radius covered come from the cache."""
         radius = max(self._strictness.radius, SIMILAR.radius) if self.options.similar else self._strictness.radius
         with self._stage(Stage.SEARCH, len(images)):
@@ -263,25 +264,24 @@ class _Scan:
                 candidates = find_candidates(images, radius, self.options.engine.join)
             else:
                 new = np.flatnonzero(~searched)
-                fresh = find_candidates(images, radius, self.options.engine.join, new) if len(new) else []
-                candidates = sorted(self._known_candidates(radius) + fresh, key=candidate_order)
+                fresh = [find_candidates(images, radius, self.options.engine.join, new)] if len(new) else []
+                candidates = Candidates.concatenate([self._known_candidates(radius), *fresh]).in_order()
             if not searched.all() or len(last) != len(images):
                 digests = images.content_hash
                 self.cache.remember_search(radius, digests, ((digests[c.a], digests[c.b], c.orientation, c.window_a,
                                                               c.window_b, c.distance) for c in candidates))
             return candidates
 
-    def _known_candidates(self, radius: int) -> list[Candidate]:
+    def _known_candidates(self, radius: int) -> Candidates:
         """The last search's candidates between images of this scan, by row."""
-        candidates = []
+        parts = []
         for known in self.cache.candidates(radius):
-            rows = self.row_index.rows([digest for candidate in known for digest in candidate[:2]]).reshape(-1, 2)
-            candidates += [Candidate(a, b, *candidate[2:]) for (a, b), candidate in zip(rows.tolist(), known,
-                                                                                            strict=True)
-                           if a >= 0 and b >= 0]
-        return candidates
+            columns = list(zip(*known, strict=True))
+            a, b = self.row_index.rows(columns[0]), self.row_index.rows(columns[1])
+            parts.append(Candidates.of([a, b, *columns[2:]])[(a >= 0) & (b >= 0)])
+        return Candidates.concatenate(parts)
 
-    def verify(self, images: ImageTable, candidates: list[Candidate]) -> list[Match]:
+    def verify(self, images: ImageTable, candidates: Candidates) -> list[Match]:
         """The confirmed matches; evidence the cache holds for a pair in the same alignment is not computed again."""
         self.apart = self._not_duplicates(images)
         with self._stage(Stage.VERIFY, len(candidates)) as advance:
@@ -293,11 +293,6 @@ class _Scan:
               matches: list[Match]) -> list[Group]:
         with self._stage(Stage.GROUP, len(matches)):
             return build_groups(files, image_of_file, images, matches, self._strictness, self.apart, self.evidence)
-
-    def _remember_evidence(self) -> None:
-        """What verify and group found that the cache did not know."""
-        memo = self.evidence
-        self.cache.remember_evidence((memo.key(candidate), evidence) for candidate, evidence in memo.found.items())
 
     def histograms(self, files: list[FileRecord], image_of_file: np.ndarray,
                    images: ImageTable) -> dict[int, np.ndarray]:
@@ -337,15 +332,22 @@ class _Scan:
 
 class _EvidenceMemo(MutableMapping[Candidate, Evidence]):
     """Verification's memo (`verify.verified`) over the cache: evidence found by earlier scans is read when a
-    candidate is asked for, evidence found now is kept in `found` until the scan stores it. Nothing is loaded
-    up front, so a re-scan with millions of candidates holds only what it computes."""
+    candidate is asked for, evidence found now goes to the cache EVIDENCE_CHUNK at a time (`found` holds what
+    has not gone yet). Nothing is loaded up front and little is held, so a scan with millions of candidates
+    holds only the thumbnails it compares."""
 
     def __init__(self, cache: Cache, images: ImageTable, strictness: Strictness) -> None:
         self.cache, self.images, self.strictness = cache, images, strictness
         self.found: dict[Candidate, Evidence] = {}
+        self.computed = 0  # evidence found by this scan, stored or not
 
     def key(self, candidate: Candidate) -> bytes:
         return pair_key(self.images, candidate, self.strictness)
+
+    def store(self) -> None:
+        """Send what was found to the cache."""
+        self.cache.remember_evidence((self.key(candidate), evidence) for candidate, evidence in self.found.items())
+        self.found.clear()
 
     def __getitem__(self, candidate: Candidate) -> Evidence:
         found = self.found.get(candidate) or self.cache.evidence(self.key(candidate))
@@ -354,7 +356,10 @@ class _EvidenceMemo(MutableMapping[Candidate, Evidence]):
         return found
 
     def __setitem__(self, candidate: Candidate, evidence: Evidence) -> None:
+        self.computed += candidate not in self.found
         self.found[candidate] = evidence
+        if len(self.found) >= EVIDENCE_CHUNK:
+            self.store()
 
     def __delitem__(self, candidate: Candidate) -> None:
         del self.found[candidate]

@@ -29,7 +29,7 @@ import ray.data
 
 from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, decode_all, decode_file
 from lookalike.images import ImageTable, signatures_of
-from lookalike.search import Candidate
+from lookalike.search import Candidate, Candidates
 from lookalike.shards import Shard, ShardPlan, shard_pairs, sharded_join
 from lookalike.verify import NORMAL, Evidence, Match, Strictness, verify, verify_all
 from lookalike.walk import Problem
@@ -75,14 +75,13 @@ class RayEngine:
         self._connect()
         return sharded_join(queries, index, radius, self.shards or SHARDS_PER_CPU * _cpus(), _run_on_ray)
 
-    def verify_all(self, images: ImageTable, candidates: Iterable[Candidate],
+    def verify_all(self, images: ImageTable, candidates: Candidates,
                    apart: Set[tuple[int, int]] = frozenset(),
                    on_progress: Callable[[int], None] = lambda _: None, *, strictness: Strictness = NORMAL,
                    similar: bool = False,
                    evidence: MutableMapping[Candidate, Evidence] | None = None) -> list[Match]:
         """`verify.verify_all`: the evidence not already known computed on the workers, in chunks, then the
         same sequential pass as on one machine (closest first, linked pairs and crowded images skipped) over it."""
-        candidates = list(candidates)
         evidence = {} if evidence is None else evidence
         unknown = [candidate for candidate in candidates if candidate not in evidence]
         if unknown:

@@ -282,15 +282,65 @@ class Candidate:
     distance: int  # perceptual hash bits apart
 
 
+CANDIDATE_COLUMNS = ("a", "b", "orientation", "window_a", "window_b", "distance")
+_ITERATION_CHUNK = 65536
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Candidates:
+    """Candidates as columns, one row per `Candidate`: a million images can give millions of candidates,
+    too many for an object each. Iterating makes one `Candidate` at a time."""
+
+    a: np.ndarray  # int32 image rows
+    b: np.ndarray  # int32
+    orientation: np.ndarray  # int8, and so are the windows and the distance
+    window_a: np.ndarray
+    window_b: np.ndarray
+    distance: np.ndarray
+
+    @staticmethod
+    def of(columns: Sequence[Sequence[int]] | None = None) -> "Candidates":
+        """Candidates from six columns in the order of CANDIDATE_COLUMNS (none: no candidates)."""
+        columns = columns if columns is not None else [()] * len(CANDIDATE_COLUMNS)
+        return Candidates(*(np.asarray(column, np.int32 if name in "ab" else np.int8)
+                            for name, column in zip(CANDIDATE_COLUMNS, columns, strict=True)))
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    def __iter__(self) -> Iterator[Candidate]:
+        for start in range(0, len(self), _ITERATION_CHUNK):
+            rows = slice(start, start + _ITERATION_CHUNK)
+            yield from map(Candidate, *(getattr(self, name)[rows].tolist() for name in CANDIDATE_COLUMNS))
+
+    def __getitem__(self, rows: np.ndarray) -> "Candidates":
+        return Candidates(*(getattr(self, name)[rows] for name in CANDIDATE_COLUMNS))
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each candidate's image rows, lower first."""
+        return np.minimum(self.a, self.b), np.maximum(self.a, self.b)
+
+    def in_order(self) -> "Candidates":
+        """In the order `find_candidates` gives: by pair (lower row first), then the simplest kind of
+        alignment first; ties keep their order."""
+        low, high = self.pairs()
+        return self[np.lexsort((np.maximum(WINDOW_RANK[self.window_a], WINDOW_RANK[self.window_b]), high, low))]
+
+    @staticmethod
+    def concatenate(parts: Sequence["Candidates"]) -> "Candidates":
+        parts = [Candidates.of(), *parts]
+        return Candidates(*(np.concatenate([getattr(part, name) for part in parts]) for name in CANDIDATE_COLUMNS))
+
+
 def find_candidates(images: ImageTable, radius: int,
                     join: Callable[[np.ndarray, np.ndarray, int], np.ndarray] = hamming_join,
-                    new: np.ndarray | None = None) -> list[Candidate]:
+                    new: np.ndarray | None = None) -> Candidates:
     """Pairs of images that may show the same picture, each with the alignment under which its hashes met.
 
     Searched: the whole frame of each image, in each orientation, against every window of every other image
     (crops, and the content inside borders), and the part above a bottom caption band against the same part
     (captions and overlays). A pair appears once per kind of alignment (whole frames, a border, a crop, a
-    caption band), with its closest hypothesis of that kind, the simplest kind first (`candidate_order`).
+    caption band), with its closest hypothesis of that kind, the simplest kind first (`Candidates.in_order`).
     `join` is `hamming_join` or what an engine runs in its place. With `new` (image rows), only the pairs
     with at least one new image are searched: the caller knows the pairs among the others.
     """
@@ -308,12 +358,6 @@ def find_candidates(images: ImageTable, radius: int,
     return _candidates(queries, index, pairs[:, 0], pairs[:, 1])
 
 
-def candidate_order(candidate: Candidate) -> tuple[int, int, int]:
-    """The order `find_candidates` gives: by pair (lower row first), then the simplest kind of alignment."""
-    return (min(candidate.a, candidate.b), max(candidate.a, candidate.b),
-            int(max(WINDOW_RANK[candidate.window_a], WINDOW_RANK[candidate.window_b])))
-
-
 def _joined(join: Callable[[np.ndarray, np.ndarray, int], np.ndarray], queries: np.ndarray, query_ids: np.ndarray,
             index: np.ndarray, index_ids: np.ndarray, radius: int) -> np.ndarray:
     """`join` of the chosen queries and index entries, as positions in the whole `queries` and `index`."""
@@ -321,7 +365,7 @@ def _joined(join: Callable[[np.ndarray, np.ndarray, int], np.ndarray], queries: 
     return np.stack([query_ids[pairs[:, 0]], index_ids[pairs[:, 1]]], axis=1)
 
 
-def candidates_between(images: ImageTable, a: int, b: int, radius: int) -> list[Candidate]:
+def candidates_between(images: ImageTable, a: int, b: int, radius: int) -> Candidates:
     """Every alignment of images a and b that `find_candidates` could propose within `radius`, closest first."""
     rows = np.array([a, b])
     queries, index = _queries(images, rows), _index(images, rows)
@@ -370,7 +414,7 @@ def _index(images: ImageTable, rows: np.ndarray) -> _Hashes:
     )
 
 
-def _candidates(queries: _Hashes, index: _Hashes, query_rows: np.ndarray, index_rows: np.ndarray) -> list[Candidate]:
+def _candidates(queries: _Hashes, index: _Hashes, query_rows: np.ndarray, index_rows: np.ndarray) -> Candidates:
     """Matched hashes → candidates: different images, compatible windows, closest hypotheses per pair."""
     a, b = queries.owner[query_rows], index.owner[index_rows]
     query_window, index_window = queries.window[query_rows], index.window[index_rows]
@@ -385,9 +429,7 @@ def _candidates(queries: _Hashes, index: _Hashes, query_rows: np.ndarray, index_
     key = np.stack([low, high, complexity])[:, order]
     first = np.ones(len(order), bool)
     first[1:] = (key[:, 1:] != key[:, :-1]).any(axis=0)
-    candidates = []
-    for row in order[first]:
-        query, entry = query_rows[row], index_rows[row]
-        candidates.append(Candidate(int(a[row]), int(b[row]), int(queries.orientation[query]),
-                                    int(queries.window[query]), int(index.window[entry]), int(distances[row])))
-    return candidates
+    chosen = order[first]
+    query, entry = query_rows[chosen], index_rows[chosen]
+    return Candidates.of([a[chosen], b[chosen], queries.orientation[query], queries.window[query],
+                          index.window[entry], distances[chosen]])

@@ -14,14 +14,14 @@ reported as a duplicate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, MutableMapping, Set
+from collections.abc import Callable, MutableMapping, Set
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 
 from lookalike.images import ImageTable
-from lookalike.search import Candidate
+from lookalike.search import Candidate, Candidates
 from lookalike.signatures import Box, grey, orient, resample, resample_boxes, window_box
 
 MAX_FAILURES_PER_IMAGE = 16
@@ -79,7 +79,7 @@ class Match:
 
 def verify_all(
     images: ImageTable,
-    candidates: Iterable[Candidate],
+    candidates: Candidates,
     apart: Set[tuple[int, int]] = frozenset(),
     on_progress: Callable[[int], None] = lambda _: None,
     *,
@@ -136,18 +136,17 @@ def pair_key(images: ImageTable, candidate: Candidate, strictness: Strictness) -
     return images.content_hash[candidate.a] + images.content_hash[candidate.b] + alignment + strictness.name.encode()
 
 
-def _closest_pairs_first(candidates: Iterable[Candidate]) -> list[Candidate]:
+def _closest_pairs_first(candidates: Candidates) -> Candidates:
     """Pairs by their closest hypothesis; a pair's hypotheses stay in the search's order, simplest first.
     Sorted in NumPy, not through a dictionary of pairs: a re-scan may hold millions of candidates."""
-    candidates = list(candidates)
-    a, b, distance = (np.array([getattr(c, name) for c in candidates], np.int64) for name in ("a", "b", "distance"))
-    low, high = np.minimum(a, b), np.maximum(a, b)
+    low, high = candidates.pairs()
+    distance = candidates.distance
     by_pair = np.lexsort((distance, high, low))
     first = np.ones(len(candidates), bool)
     first[1:] = (low[by_pair][1:] != low[by_pair][:-1]) | (high[by_pair][1:] != high[by_pair][:-1])
     closest = np.empty(len(candidates), np.int64)
     closest[by_pair] = distance[by_pair][np.maximum.accumulate(np.where(first, np.arange(len(candidates)), 0))]
-    return [candidates[i] for i in np.lexsort((np.arange(len(candidates)), high, low, closest))]
+    return candidates[np.lexsort((np.arange(len(candidates)), high, low, closest))]
 
 
 class _Linked:
