@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lookalike.images import ImageTable, files_of_images
+from lookalike.images import FilesOfImages, ImageTable
 from lookalike.search import Candidate, candidates_between
 from lookalike.signatures import (
     ABOVE_CAPTION,
@@ -75,11 +75,12 @@ def build_groups(
     rows (lower, higher) a person said are different pictures: never grouped together. `evidence` is
     verification's memo (`verify.verified`).
     """
-    files_of_image = files_of_images(image_of_file)
+    files_of_image = FilesOfImages(image_of_file)
     links = _links(match for match in matches if match.duplicate)
     rank = keeper_rank(files, image_of_file, images)
     groups: list[Group] = []
-    for component in _components(files_of_image, links):
+    worth_grouping = {*links, *files_of_image.shared().tolist()}  # linked, or held by several files
+    for component in _components(worth_grouping, links):
         groups.extend(_split_at_keepers(component, files_of_image, image_of_file, links, images, rank, strictness,
                                         apart, evidence))
     groups.sort(key=lambda group: files[group.keeper].path)
@@ -94,11 +95,11 @@ def _links(matches: Iterable[Match]) -> dict[int, dict[int, Match]]:
     return links
 
 
-def _components(files_of_image: dict[int, list[int]], links: dict[int, dict[int, Match]]) -> Iterable[set[int]]:
-    """Connected sets of images worth grouping: linked to another image, or held by several files."""
+def _components(starts: Iterable[int], links: dict[int, dict[int, Match]]) -> Iterable[set[int]]:
+    """The connected sets of images (through `links`) that hold the `starts`."""
     seen: set[int] = set()
-    for start in sorted(files_of_image):
-        if start in seen or (start not in links and len(files_of_image[start]) < 2):
+    for start in sorted(starts):
+        if start in seen:
             continue
         component, frontier = {start}, [start]
         while frontier:
@@ -112,7 +113,7 @@ def _components(files_of_image: dict[int, list[int]], links: dict[int, dict[int,
 
 def _split_at_keepers(
     component: set[int],
-    files_of_image: dict[int, list[int]],
+    files_of_image: FilesOfImages,
     image_of_file: Sequence[int],
     links: dict[int, dict[int, Match]],
     images: ImageTable,
@@ -187,10 +188,10 @@ def similar_groups(
     group_of_image = {image_of_file[m.file]: number for number, g in enumerate(duplicates) for m in g.members}
     links = _links(match for match in matches if not match.duplicate and
                    group_of_image.get(match.candidate.a, -1) != group_of_image.get(match.candidate.b, -2))
-    files_of_image = files_of_images(image_of_file)
+    files_of_image = FilesOfImages(image_of_file)
     rank = keeper_rank(files, image_of_file, images)
     groups = []
-    for component in _components({image: [] for image in links}, links):
+    for component in _components(links, links):
         best = sorted((max(files_of_image[image], key=rank) for image in component), key=rank, reverse=True)
         keeper = image_of_file[best[0]]
         members = [Member(best[0], KEEPER, "", 0)]

@@ -40,7 +40,7 @@ from PIL import Image
 
 from lookalike.exact import content_hash
 from lookalike.group import KEEPER, NEAR, SAME_BYTES, Group, Member, keeper_rank
-from lookalike.images import ImageTable, files_of_images
+from lookalike.images import FilesOfImages, ImageTable
 from lookalike.walk import FileRecord, Problem
 
 SIZE = (800, 600)
@@ -165,7 +165,7 @@ def histogram_groups(files: Sequence[FileRecord], image_of_file: Sequence[int], 
     `histograms` maps an image row to its histogram; every file's row must have one. Byte-identical files share
     a row and are an RMS-0 pair of their own, as the original finds them.
     """
-    files_of_image = files_of_images(image_of_file)
+    files_of_image = FilesOfImages(image_of_file)
     rank = keeper_rank(files, image_of_file, images)
     groups = [_group_of(component, files_of_image, histograms, rank, threshold)
               for component in _components(pairs.first, pairs.second, files_of_image)]
@@ -174,10 +174,9 @@ def histogram_groups(files: Sequence[FileRecord], image_of_file: Sequence[int], 
 
 
 def _components(first: np.ndarray, second: np.ndarray,
-                files_of_image: Mapping[int, list[int]]) -> list[list[int]]:
+                files_of_image: FilesOfImages) -> list[list[int]]:
     """Connected sets of image rows, linked by the pairs or held by several files, by label propagation."""
-    shared = [image for image, held in files_of_image.items() if len(held) > 1]
-    nodes = np.unique(np.concatenate([first, second, np.array(shared, dtype=np.int64)]))
+    nodes = np.unique(np.concatenate([first, second, files_of_image.shared()]))
     if not len(nodes):
         return []
     a, b = np.searchsorted(nodes, first), np.searchsorted(nodes, second)
@@ -194,7 +193,7 @@ def _components(first: np.ndarray, second: np.ndarray,
     return [nodes[members].tolist() for members in np.split(order, starts[1:])]
 
 
-def _group_of(component: list[int], files_of_image: Mapping[int, list[int]], histograms: Mapping[int, np.ndarray],
+def _group_of(component: list[int], files_of_image: FilesOfImages, histograms: Mapping[int, np.ndarray],
               rank: Callable[[int], tuple], threshold: float) -> Group:
     keeper_file = max((file for image in component for file in files_of_image[image]), key=rank)
     keeper_image = next(image for image in component if keeper_file in files_of_image[image])

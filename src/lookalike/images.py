@@ -8,7 +8,8 @@ read them from the cache when they are asked for (verification asks for few).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Protocol
@@ -18,9 +19,10 @@ import numpy as np
 from lookalike.decode import THUMB, Decoded
 from lookalike.signatures import ORIENTATIONS, WINDOWS, signatures
 
+DIGEST_BYTES = 16  # content and pixel hashes
 SIGNATURE_BYTES = 8 * len(ORIENTATIONS) + 8 * len(WINDOWS) + 4 * 4  # hashes, window hashes, content box
 SIGNATURE_CHUNK = 1024  # thumbnails per batch: bounds the float copies to about 50 MB
-TABLE_CHUNK = 65536  # image rows held as Python objects at once while the table is stacked
+TABLE_CHUNK = 8192  # image rows held as Python objects at once while the table is filled
 
 
 class Thumbnails(Protocol):
@@ -43,13 +45,40 @@ class ImageRow:
     signature: bytes
 
 
+class Digests(Sequence[bytes]):
+    """16-byte digests packed in one NumPy array, each read back as `bytes`: a million digests as Python
+    objects would take 57 MB instead of 16."""
+
+    def __init__(self, packed: np.ndarray) -> None:
+        self.packed = packed  # (N,) "V16"
+
+    @staticmethod
+    def of(digests: Sequence[bytes]) -> Digests:
+        joined = b"".join(digests)
+        if len(joined) != DIGEST_BYTES * len(digests):
+            raise ValueError(f"digests must be {DIGEST_BYTES} bytes long")
+        return Digests(np.frombuffer(joined, f"V{DIGEST_BYTES}"))
+
+    def __len__(self) -> int:
+        return len(self.packed)
+
+    def __getitem__(self, row: int) -> bytes:  # type: ignore[override]
+        return self.packed[row].tobytes()
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.tolist())
+
+    def tolist(self) -> list[bytes]:
+        return self.packed.tolist()
+
+
 @dataclass(frozen=True, slots=True)
 class ImageTable:
-    content_hash: np.ndarray  # (N,) object: `exact.content_hash` of the file's bytes
-    pixel_hash: np.ndarray  # (N,) object: 16-byte hash of the decoded pixels (as far as decoded)
+    content_hash: Digests  # `exact.content_hash` of the file's bytes
+    pixel_hash: Digests  # hash of the decoded pixels (as far as decoded)
     width: np.ndarray  # (N,) int32, as displayed
     height: np.ndarray  # (N,) int32, as displayed
-    format: np.ndarray  # (N,) str
+    format: np.ndarray  # (N,) object: str, one object per format
     hashes: np.ndarray  # (N, 8) uint64: pHash in each orientation, see signatures.ORIENTATIONS
     windows: np.ndarray  # (N, len(WINDOWS)) uint64: pHash of each window, upright, see signatures.WINDOWS
     content_box: np.ndarray  # (N, 4) float32: the frame inside any uniform border, as fractions
@@ -71,7 +100,7 @@ def signatures_of(decoded: Sequence[Decoded]) -> list[bytes]:
 
 
 def _packed(hashes: np.ndarray, windows: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """(N, SIGNATURE_BYTES) uint8: each image's hashes, window hashes and content box, the layout `_columns`
+    """(N, SIGNATURE_BYTES) uint8: each image's hashes, window hashes and content box, the layout `_fill`
     reads back."""
     return np.concatenate([hashes.view(np.uint8), windows.view(np.uint8), boxes.view(np.uint8)], axis=1)
 
@@ -84,42 +113,54 @@ def row_of(decoded: Decoded, signature: bytes) -> ImageRow:
 def table_of(decoded: Sequence[Decoded]) -> ImageTable:
     """The table of images decoded here, thumbnails held in memory."""
     thumbs = np.stack([d.thumb for d in decoded]) if decoded else np.zeros((0, THUMB, THUMB, 3), np.uint8)
-    return table_from_rows([row_of(d, s) for d, s in zip(decoded, signatures_of(decoded), strict=True)], thumbs)
+    rows = [row_of(d, s) for d, s in zip(decoded, signatures_of(decoded), strict=True)]
+    return table_from_rows(rows, len(rows), thumbs)
 
 
-def table_from_rows(rows: Iterable[ImageRow], thumbs: Thumbnails) -> ImageTable:
-    """Stack image rows into a table, TABLE_CHUNK at a time; `thumbs[i]` must be the thumbnail of row i."""
-    rows = iter(rows)
-    parts = []
+def table_from_rows(rows: Iterable[ImageRow], count: int, thumbs: Thumbnails) -> ImageTable:
+    """The table of `count` image rows, filled TABLE_CHUNK rows at a time into columns allocated once;
+    `thumbs[i]` must be the thumbnail of row i."""
+    columns = _empty_columns(count)
+    rows, filled = iter(rows), 0
     while chunk := list(islice(rows, TABLE_CHUNK)):
-        parts.append(_columns(chunk))
-    parts = parts or [_columns([])]
-    columns = {name: _concatenated([part[name] for part in parts]) for name in _columns([])}
-    return ImageTable(**columns, thumbs=thumbs)
+        _fill(columns, slice(filled, filled + len(chunk)), chunk)
+        filled += len(chunk)
+    if filled != count:
+        raise ValueError(f"{filled} image rows for a table of {count}")
+    return ImageTable(content_hash=Digests(columns.pop("content_hash")), pixel_hash=Digests(columns.pop("pixel_hash")),
+                      **columns, thumbs=thumbs)
 
 
-def _columns(rows: list[ImageRow]) -> dict[str, np.ndarray | list]:
-    packed = np.frombuffer(b"".join(row.signature for row in rows), np.uint8).reshape(len(rows), SIGNATURE_BYTES)
-    hashes_end = 8 * len(ORIENTATIONS)
-    windows_end = hashes_end + 8 * len(WINDOWS)
+def _empty_columns(count: int) -> dict[str, np.ndarray | list]:
     return {
-        "content_hash": _digests([row.content_hash for row in rows]),
-        "pixel_hash": _digests([row.pixel_hash for row in rows]),
-        "width": np.array([row.width for row in rows], dtype=np.int32),
-        "height": np.array([row.height for row in rows], dtype=np.int32),
-        "format": np.array([row.format for row in rows], dtype=str),
-        "hashes": packed[:, :hashes_end].copy().view(np.uint64),
-        "windows": packed[:, hashes_end:windows_end].copy().view(np.uint64),
-        "content_box": packed[:, windows_end:].copy().view(np.float32),
-        "taken": [row.taken for row in rows],
-        "camera": [row.camera for row in rows],
+        "content_hash": np.empty(count, f"V{DIGEST_BYTES}"),
+        "pixel_hash": np.empty(count, f"V{DIGEST_BYTES}"),
+        "width": np.empty(count, np.int32),
+        "height": np.empty(count, np.int32),
+        "format": np.empty(count, object),
+        "hashes": np.empty((count, len(ORIENTATIONS)), np.uint64),
+        "windows": np.empty((count, len(WINDOWS)), np.uint64),
+        "content_box": np.empty((count, 4), np.float32),
+        "taken": [None] * count,
+        "camera": [None] * count,
     }
 
 
-def _concatenated(parts: list) -> np.ndarray | list:
-    if isinstance(parts[0], list):
-        return [value for part in parts for value in part]
-    return np.concatenate(parts)
+def _fill(columns: dict[str, np.ndarray | list], rows: slice, chunk: list[ImageRow]) -> None:
+    """Write a chunk of image rows into the columns, unpacking each signature (`_packed`'s layout)."""
+    packed = np.frombuffer(b"".join(row.signature for row in chunk), np.uint8).reshape(len(chunk), SIGNATURE_BYTES)
+    hashes_end = 8 * len(ORIENTATIONS)
+    windows_end = hashes_end + 8 * len(WINDOWS)
+    columns["content_hash"][rows] = Digests.of([row.content_hash for row in chunk]).packed
+    columns["pixel_hash"][rows] = Digests.of([row.pixel_hash for row in chunk]).packed
+    columns["width"][rows] = [row.width for row in chunk]
+    columns["height"][rows] = [row.height for row in chunk]
+    columns["format"][rows] = [sys.intern(row.format) for row in chunk]
+    columns["hashes"][rows] = packed[:, :hashes_end].copy().view(np.uint64)
+    columns["windows"][rows] = packed[:, hashes_end:windows_end].copy().view(np.uint64)
+    columns["content_box"][rows] = packed[:, windows_end:].copy().view(np.float32)
+    columns["taken"][rows] = [row.taken for row in chunk]
+    columns["camera"][rows] = [row.camera for row in chunk]
 
 
 def signature_of(images: ImageTable, row: int) -> bytes:
@@ -133,12 +174,12 @@ class RowIndex:
     that a million rows need no dictionary."""
 
     def __init__(self, images: ImageTable) -> None:
-        self.column = np.frombuffer(b"".join(images.content_hash), "V16")
+        self.column = images.content_hash.packed
         self.order = np.argsort(self.column)
 
     def rows(self, content_hashes: Sequence[bytes]) -> np.ndarray:
         """The row of each content hash, or -1 for one that is not in the table."""
-        wanted = np.frombuffer(b"".join(content_hashes), "V16")
+        wanted = Digests.of(content_hashes).packed
         if len(self.column) == 0:
             return np.full(len(wanted), -1, np.int64)
         found = np.minimum(np.searchsorted(self.column, wanted, sorter=self.order), len(self.column) - 1)
@@ -146,16 +187,31 @@ class RowIndex:
         return np.where(self.column[rows] == wanted, rows, -1)
 
 
-def files_of_images(image_of_file: Sequence[int]) -> dict[int, list[int]]:
-    """The files of each image row, in file order, keyed in the order rows first appear."""
-    files: dict[int, list[int]] = {}
-    for file, image in enumerate(image_of_file):
-        files.setdefault(int(image), []).append(file)
-    return files
+class FilesOfImages(Mapping[int, list[int]]):
+    """The files of each image row that has any, in file order, rows ascending: held as one array of files
+    sorted by row, because a million lists would take a hundred megabytes."""
+
+    def __init__(self, image_of_file: Sequence[int]) -> None:
+        image_of_file = np.asarray(image_of_file, np.int64)
+        self.files = np.argsort(image_of_file, kind="stable")
+        rows = image_of_file[self.files]
+        self.rows, self.starts, counts = np.unique(rows, return_index=True, return_counts=True)
+        self.ends = self.starts + counts
+
+    def __getitem__(self, row: int) -> list[int]:
+        at = int(np.searchsorted(self.rows, row))
+        if at == len(self.rows) or self.rows[at] != row:
+            raise KeyError(row)
+        return self.files[self.starts[at]:self.ends[at]].tolist()
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.rows.tolist())
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def shared(self) -> np.ndarray:
+        """The rows held by more than one file."""
+        return self.rows[self.ends - self.starts > 1]
 
 
-def _digests(digests: list[bytes]) -> np.ndarray:
-    """Digests as Python bytes in an object array: NumPy's fixed-width "S" strings drop trailing zero bytes."""
-    column = np.empty(len(digests), dtype=object)
-    column[:] = digests
-    return column

@@ -32,7 +32,7 @@ from lookalike.engine import Engine, LocalEngine
 from lookalike.exact import find_identical
 from lookalike.group import Group, build_groups, similar_groups
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
-from lookalike.images import ImageTable, RowIndex, files_of_images, table_from_rows
+from lookalike.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows
 from lookalike.search import Candidate, Candidates, find_candidates
 from lookalike.verify import SIMILAR, STRICTNESS, Evidence, Match, Strictness, pair_key
 from lookalike.walk import FileRecord, Problem, WalkOptions, check_unchanged, walk
@@ -244,14 +244,15 @@ class _Scan:
     def table(self, contents: list[bytes]) -> tuple[ImageTable, np.ndarray]:
         """One table row per distinct content, in the order of the files, read from the cache; and each file's row."""
         with self._stage(Stage.SIGNATURES):
-            row_of_content: dict[bytes, int] = {}
-            for digest in contents:
-                row_of_content.setdefault(digest, len(row_of_content))
-            distinct = list(row_of_content)
-            images = table_from_rows(self.cache.image_rows(distinct), CachedThumbnails(self.cache, distinct))
+            _, first, content_of_file = np.unique(Digests.of(contents).packed, return_index=True, return_inverse=True)
+            by_appearance = np.argsort(first)
+            row_of_content = np.empty(len(first), np.int64)
+            row_of_content[by_appearance] = np.arange(len(first))
+            distinct = [contents[file] for file in first[by_appearance].tolist()]
+            images = table_from_rows(self.cache.image_rows(distinct), len(distinct),
+                                     CachedThumbnails(self.cache, distinct))
             self.row_index = RowIndex(images)  # for the contents the cache names: searched, candidates, decisions
-            image_of_file = np.array([row_of_content[digest] for digest in contents], dtype=np.int64)
-        return images, image_of_file
+        return images, row_of_content[content_of_file]
 
     def search(self, images: ImageTable) -> Candidates:
         """Candidate pairs; those among contents the last search at this radius covered come from the cache."""
@@ -297,7 +298,7 @@ class _Scan:
     def histograms(self, files: list[FileRecord], image_of_file: np.ndarray,
                    images: ImageTable) -> dict[int, np.ndarray]:
         """The original's histogram of each image row, taken in the worker processes from one of its files."""
-        files_of_image = files_of_images(image_of_file)
+        files_of_image = FilesOfImages(image_of_file)
         rows = list(files_of_image)
         histograms = {}
         with self._stage(Stage.HISTOGRAM, len(rows)) as advance:
