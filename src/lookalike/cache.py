@@ -26,7 +26,7 @@ import numpy as np
 from platformdirs import user_cache_dir
 
 from lookalike.decode import THUMB, Decoded
-from lookalike.images import ImageRow
+from lookalike.images import Digests, ImageRow
 from lookalike.verify import Evidence
 from lookalike.walk import FileRecord, shared
 
@@ -93,22 +93,25 @@ class Cache:
 
     # files: path → content hash
 
-    def files_under(self, roots: Sequence[str]) -> dict[str, tuple[FileRecord, bytes]]:
+    def files_under(self, roots: Sequence[str]) -> CachedFiles:
         """Every file cached at or under the roots (absolute paths), as last scanned, with its content hash.
 
         One range of the index per root: for a re-scan, far cheaper than looking the paths up one by one.
         """
-        found = {}
+        columns: list[list] = [[] for _ in range(7)]
         for root in roots:
-            top = os.fsencode(root)
-            below = top.rstrip(b"/") + b"/"
-            rows = self.db.execute("SELECT path, device, inode, size, mtime_ns, format, content_hash FROM files "
-                                   "WHERE path = ? OR (path >= ? AND path < ?)",
-                                   (top, below, below[:-1] + b"0"))
-            for path, device, inode, size, mtime_ns, image_format, digest in rows:
-                name = os.fsdecode(path)
-                found[name] = (FileRecord(name, shared(device), inode, size, mtime_ns, shared(image_format)), digest)
-        return found
+            rows = self._under(root, "SELECT path, device, inode, size, mtime_ns, format, content_hash FROM files")
+            while chunk := rows.fetchmany(CANDIDATE_CHUNK):
+                for column, values in zip(columns, zip(*chunk, strict=True), strict=True):
+                    column.extend(values)
+                columns[0][-len(chunk):] = [hash(os.fsdecode(path)) for path in columns[0][-len(chunk):]]
+        return CachedFiles(*columns)
+
+    def _under(self, root: str, select: str) -> sqlite3.Cursor:
+        """`select` (from a table keyed by path) of the rows at or under `root`: one range of the index."""
+        top = os.fsencode(root)
+        below = top.rstrip(b"/") + b"/"
+        return self.db.execute(f"{select} WHERE path = ? OR (path >= ? AND path < ?)", (top, below, below[:-1] + b"0"))
 
     def _rows_by_key(self, select: str, keys: Sequence[object]) -> dict[object, tuple]:
         """Rows of `select ... WHERE key` IN each chunk of `keys`, by key (the first column): one query per
@@ -219,12 +222,16 @@ class Cache:
 
     # failures: files that could not be decoded, until they change
 
-    def known_failures(self, records: Sequence[FileRecord]) -> dict[int, str]:
-        """Why each record that failed before, unchanged since, cannot be read, by record index."""
-        paths = [os.fsencode(record.path) for record in records]
-        rows = self._rows_by_key("SELECT path, device, inode, size, mtime_ns, reason FROM failures WHERE path", paths)
-        return {index: row[4] for index, (record, path) in enumerate(zip(records, paths, strict=True))
-                if (row := rows.get(path)) is not None and row[:4] == record.identity}
+    def known_failures(self, roots: Sequence[str], records: Sequence[FileRecord]) -> dict[int, str]:
+        """Why each record that failed before, unchanged since, cannot be read, by record index (the records
+        are under `roots`)."""
+        failed = {}
+        for root in roots:
+            for path, *identity, reason in self._under(root, "SELECT path, device, inode, size, mtime_ns, reason "
+                                                             "FROM failures"):
+                failed[os.fsdecode(path)] = (tuple(identity), reason)
+        return {index: row[1] for index, record in enumerate(records)
+                if (row := failed.get(record.path)) is not None and row[0] == record.identity}
 
     def remember_failures(self, failures: Iterable[tuple[FileRecord, str]]) -> None:
         with self.db:
@@ -261,3 +268,43 @@ class CachedThumbnails:
 
 def _thumb(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, np.uint8).reshape(THUMB, THUMB, 3)
+
+
+class CachedFiles:
+    """The cache's records of the files under some roots, looked up by path. Held as columns keyed by the
+    path's `hash`, not as records: a million paths and records would take half a gigabyte. Two paths with one
+    hash cannot be confused for long: what a lookup finds is trusted only for a file whose device, inode, size
+    and mtime are as recorded, and then it is the same file."""
+
+    def __init__(self, keys: list[int], devices: list[int], inodes: list[int], sizes: list[int],
+                 mtimes: list[int], formats: list[str | None], digests: list[bytes]) -> None:
+        order = np.argsort(np.array(keys, np.int64), kind="stable")
+        self.keys = np.array(keys, np.int64)[order]
+        self.identities = np.array([devices, inodes, sizes, mtimes], np.int64).T[order]  # as SQLite holds them
+        self.format_names = sorted({name for name in formats if name is not None})
+        codes = {name: code for code, name in enumerate(self.format_names)}
+        self.formats = np.array([codes.get(name, -1) for name in formats], np.int16)[order]
+        self.digests = Digests.of(digests).packed[order]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def _row(self, path: str) -> int | None:
+        at = int(np.searchsorted(self.keys, hash(path)))
+        return at if at < len(self.keys) and self.keys[at] == hash(path) else None
+
+    def record(self, path: str) -> FileRecord | None:
+        """The file at `path` as last scanned (`walk.KnownFiles`), if the cache has it."""
+        row = self._row(path)
+        if row is None:
+            return None
+        device, inode, size, mtime_ns = self.identities[row].tolist()
+        code = int(self.formats[row])
+        return FileRecord(path, shared(device), inode, size, mtime_ns, self.format_names[code] if code >= 0 else None)
+
+    def content_of(self, record: FileRecord) -> bytes | None:
+        """The content hash of a file unchanged since it was cached, else None."""
+        row = self._row(record.path)
+        if row is None or tuple(self.identities[row].tolist()) != record.identity:
+            return None
+        return self.digests[row].tobytes()

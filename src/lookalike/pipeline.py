@@ -164,7 +164,7 @@ class _Scan:
         with self._stage(Stage.WALK) as advance:
             self.cached_files = self.cache.files_under(self.roots)
             options = WalkOptions(self.options.include, self.options.exclude, self.options.follow_symlinks)
-            for found in walk(self.roots, options, lambda path: self.cached_files.get(path, (None,))[0]):
+            for found in walk(self.roots, options, self.cached_files.record):
                 if isinstance(found, Problem):
                     self.problems.append(found)
                 else:
@@ -175,9 +175,9 @@ class _Scan:
     def exact(self, records: list[FileRecord]) -> dict[int, bytes]:
         """Content hashes: from the cache for unchanged files, by the hash funnel for possible twins."""
         with self._stage(Stage.EXACT, len(records)) as advance:
-            self.known_failures = self.cache.known_failures(records)
-            known = {index: cached[1] for index, record in enumerate(records)
-                     if (cached := self.cached_files.get(record.path)) and cached[0].identity == record.identity}
+            self.known_failures = self.cache.known_failures(self.roots, records)
+            known = {index: digest for index, record in enumerate(records)
+                     if (digest := self.cached_files.content_of(record)) is not None}
             del self.cached_files
             self.known_contents = np.zeros(len(records), bool)  # not a dict: there may be a million
             self.known_contents[list(known)] = True
