@@ -26,7 +26,7 @@ import numpy as np
 from platformdirs import user_cache_dir
 
 from lookalike.decode import THUMB, Decoded
-from lookalike.images import Digests, ImageRow
+from lookalike.images import DIGEST_BYTES, Digests, ImageRow
 from lookalike.verify import Evidence
 from lookalike.walk import FileRecord, shared
 
@@ -98,14 +98,12 @@ class Cache:
 
         One range of the index per root: for a re-scan, far cheaper than looking the paths up one by one.
         """
-        columns: list[list] = [[] for _ in range(7)]
+        chunks = []
         for root in roots:
             rows = self._under(root, "SELECT path, device, inode, size, mtime_ns, format, content_hash FROM files")
             while chunk := rows.fetchmany(CANDIDATE_CHUNK):
-                for column, values in zip(columns, zip(*chunk, strict=True), strict=True):
-                    column.extend(values)
-                columns[0][-len(chunk):] = [hash(os.fsdecode(path)) for path in columns[0][-len(chunk):]]
-        return CachedFiles(*columns)
+                chunks.append(CachedFiles.of_rows(chunk))
+        return CachedFiles.concatenate(chunks)
 
     def _under(self, root: str, select: str) -> sqlite3.Cursor:
         """`select` (from a table keyed by path) of the rows at or under `root`: one range of the index."""
@@ -141,9 +139,14 @@ class Cache:
 
     # images: content hash → decoded image
 
-    def known_images(self, content_hashes: Iterable[bytes]) -> set[bytes]:
-        """Those of the contents the cache has an image for."""
-        return set(self._rows_by_key("SELECT content_hash FROM images WHERE content_hash", list(content_hashes)))
+    def has_images(self, content_hashes: np.ndarray) -> np.ndarray:
+        """Whether the cache has an image for each content ("V16" content hashes)."""
+        found = np.zeros(len(content_hashes), bool)
+        for start in range(0, len(content_hashes), LOOKUP_CHUNK):
+            chunk = content_hashes[start:start + LOOKUP_CHUNK].tolist()
+            have = self._rows_by_key("SELECT content_hash FROM images WHERE content_hash", chunk)
+            found[start:start + len(chunk)] = [digest in have for digest in chunk]
+        return found
 
     def image_rows(self, content_hashes: Sequence[bytes]) -> Iterator[ImageRow]:
         """What the image table needs of each content, in the order given (all must be cached), a chunk at a
@@ -273,18 +276,32 @@ def _thumb(blob: bytes) -> np.ndarray:
 class CachedFiles:
     """The cache's records of the files under some roots, looked up by path. Held as columns keyed by the
     path's `hash`, not as records: a million paths and records would take half a gigabyte. Two paths with one
-    hash cannot be confused for long: what a lookup finds is trusted only for a file whose device, inode, size
-    and mtime are as recorded, and then it is the same file."""
+    hash are never confused: what a lookup finds is trusted only for a file whose device, inode, size and
+    mtime are as recorded, which makes it the same file."""
 
-    def __init__(self, keys: list[int], devices: list[int], inodes: list[int], sizes: list[int],
-                 mtimes: list[int], formats: list[str | None], digests: list[bytes]) -> None:
-        order = np.argsort(np.array(keys, np.int64), kind="stable")
-        self.keys = np.array(keys, np.int64)[order]
-        self.identities = np.array([devices, inodes, sizes, mtimes], np.int64).T[order]  # as SQLite holds them
-        self.format_names = sorted({name for name in formats if name is not None})
-        codes = {name: code for code, name in enumerate(self.format_names)}
-        self.formats = np.array([codes.get(name, -1) for name in formats], np.int16)[order]
-        self.digests = Digests.of(digests).packed[order]
+    def __init__(self, keys: np.ndarray, identities: np.ndarray, formats: np.ndarray, digests: np.ndarray) -> None:
+        self.keys = keys  # (N,) int64, sorted: the `hash` of each path
+        self.identities = identities  # (N, 4) int64: device, inode, size and mtime (ns), as SQLite holds them
+        self.formats = formats  # (N,) object: the sniffed format of each file, one object per format
+        self.digests = digests  # (N,) "V16": content hashes
+
+    @staticmethod
+    def of_rows(rows: Sequence[tuple[bytes, int, int, int, int, str | None, bytes]]) -> CachedFiles:
+        """From rows of the `files` table: path, device, inode, size, mtime_ns, format, content hash."""
+        paths, devices, inodes, sizes, mtimes, formats, digests = zip(*rows, strict=True)
+        return CachedFiles(np.array([hash(os.fsdecode(path)) for path in paths], np.int64),
+                           np.array([devices, inodes, sizes, mtimes], np.int64).T.copy(),
+                           np.array([shared(name) for name in formats], object), Digests.of(digests).packed)
+
+    @staticmethod
+    def concatenate(parts: Sequence[CachedFiles]) -> CachedFiles:
+        if not parts:
+            return CachedFiles(np.zeros(0, np.int64), np.zeros((0, 4), np.int64), np.zeros(0, object),
+                               Digests.of([]).packed)
+        keys = np.concatenate([part.keys for part in parts])
+        order = np.argsort(keys, kind="stable")
+        return CachedFiles(keys[order], *(np.concatenate([getattr(part, name) for part in parts])[order]
+                                          for name in ("identities", "formats", "digests")))
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -299,12 +316,18 @@ class CachedFiles:
         if row is None:
             return None
         device, inode, size, mtime_ns = self.identities[row].tolist()
-        code = int(self.formats[row])
-        return FileRecord(path, shared(device), inode, size, mtime_ns, self.format_names[code] if code >= 0 else None)
+        return FileRecord(path, shared(device), inode, size, mtime_ns, self.formats[row])
 
-    def content_of(self, record: FileRecord) -> bytes | None:
-        """The content hash of a file unchanged since it was cached, else None."""
-        row = self._row(record.path)
-        if row is None or tuple(self.identities[row].tolist()) != record.identity:
-            return None
-        return self.digests[row].tobytes()
+    def contents_of(self, records: Sequence[FileRecord]) -> tuple[np.ndarray, np.ndarray]:
+        """Each record's content hash ("V16"), and whether the cache knows it: whether the file is unchanged
+        since it was cached. Looked up CANDIDATE_CHUNK records at a time, in NumPy."""
+        digests, known = np.zeros(len(records), f"V{DIGEST_BYTES}"), np.zeros(len(records), bool)
+        for start in range(0, len(records) if len(self.keys) else 0, CANDIDATE_CHUNK):
+            chunk = records[start:start + CANDIDATE_CHUNK]
+            keys = np.array([hash(record.path) for record in chunk], np.int64)
+            rows = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+            identities = np.array([record.identity for record in chunk], np.int64).reshape(-1, 4)
+            same = (self.keys[rows] == keys) & (self.identities[rows] == identities).all(axis=1)
+            digests[start:start + len(chunk)][same] = self.digests[rows[same]]
+            known[start:start + len(chunk)] = same
+        return digests, known

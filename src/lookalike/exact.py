@@ -14,6 +14,8 @@ import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 
+import numpy as np
+
 from lookalike.walk import FileRecord, Problem, describe_os_error, open_regular
 
 BLOCK = 16 * 1024
@@ -47,18 +49,19 @@ def partial_hash(path: str, size: int) -> bytes:
 
 def find_identical(
     records: Sequence[FileRecord],
-    known: dict[int, bytes],
+    known: np.ndarray,
     on_progress: Callable[[int], None] = lambda _: None,
 ) -> tuple[dict[int, bytes], list[Problem]]:
     """Full content hashes for every file that might have a byte-identical twin among `records`.
 
-    `known` holds content hashes already trusted (from the cache) by record index; they are not re-read.
-    Returns the hashes by record index (known ones included) and the files that could not be read.
+    `known[i]` says whether record i's content hash is known already (from the cache): such files are not
+    read, and not in the answer. Returns the other hashes by record index and the files that could not
+    be read.
     """
-    hashes = dict(known)
+    hashes: dict[int, bytes] = {}
     problems: list[Problem] = []
     for same_size in _buckets(range(len(records)), lambda i: records[i].size):
-        unknown = [i for i in same_size if i not in hashes]
+        unknown = [i for i in same_size if not known[i]]
         if len(unknown) < len(same_size):  # a known file's first and last blocks are not kept: compare in full
             hashes.update(_hash_each(unknown, lambda i: hash_file(records[i].path), records, problems))
         elif unknown:

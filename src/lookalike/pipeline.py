@@ -141,9 +141,9 @@ class _Scan:
         records = self.walk()
         contents = self.exact(records)
         contents = self.decode(records, contents)
-        readable = [i for i in range(len(records)) if i in contents]
-        files = [records[i] for i in readable]
-        images, image_of_file = self.table([contents[i] for i in readable])
+        readable = np.flatnonzero(contents.known & ~contents.failed)
+        files = [records[i] for i in readable.tolist()]
+        images, image_of_file = self.table(contents.digest[readable])
         if self.options.method == HISTOGRAM:
             histograms = self.histograms(files, image_of_file, images)
             kept = [f for f in range(len(files)) if int(image_of_file[f]) in histograms]
@@ -172,42 +172,39 @@ class _Scan:
                     advance(1)
         return records
 
-    def exact(self, records: list[FileRecord]) -> dict[int, bytes]:
+    def exact(self, records: list[FileRecord]) -> _Contents:
         """Content hashes: from the cache for unchanged files, by the hash funnel for possible twins."""
         with self._stage(Stage.EXACT, len(records)) as advance:
             self.known_failures = self.cache.known_failures(self.roots, records)
-            known = {index: digest for index, record in enumerate(records)
-                     if (digest := self.cached_files.content_of(record)) is not None}
+            digest, cached = self.cached_files.contents_of(records)
             del self.cached_files
-            self.known_contents = np.zeros(len(records), bool)  # not a dict: there may be a million
-            self.known_contents[list(known)] = True
-            contents, problems = find_identical(records, known, advance)
+            hashes, problems = find_identical(records, cached, advance)
+            known = cached.copy()
+            for index, found in hashes.items():
+                digest[index], known[index] = found, True
         self.problems += problems
         unreadable = {problem.path for problem in problems}
-        return {i: h for i, h in contents.items() if records[i].path not in unreadable}
+        failed = np.array([record.path in unreadable for record in records], bool) if unreadable else (
+            np.zeros(len(records), bool))
+        return _Contents(digest, known, cached, failed)
 
-    def decode(self, records: list[FileRecord], contents: dict[int, bytes]) -> dict[int, bytes]:
-        """Each readable file's content hash, all of whose images the cache then holds.
+    def decode(self, records: list[FileRecord], contents: _Contents) -> _Contents:
+        """`contents` completed: each readable file's content hash, all of whose images the cache then holds.
 
         Contents the cache knows are not decoded; every other content is decoded exactly once, whichever of its
         files comes first standing for its byte-identical copies. Decoded images go on to `signatures` a chunk
         at a time, as they arrive.
         """
-        cached = self.cache.known_images(set(contents.values()))
+        failed = contents.failed
+        failed[list(self.known_failures)] = True
         failures = [(records[i], reason) for i, reason in self.known_failures.items()]
-        to_decode: list[int] = []
-        copies: dict[bytes, list[int]] = {}
-        for index in range(len(records)):
-            digest = contents.get(index)
-            if index in self.known_failures or digest in cached:
-                continue
-            if digest in copies:
-                copies[digest].append(index)
-                continue
-            if digest is not None:
-                copies[digest] = []
-            to_decode.append(index)
-        contents = {i: h for i, h in contents.items() if i not in self.known_failures}
+        imaged = np.zeros(len(records), bool)
+        imaged[contents.known] = self.cache.has_images(contents.digest[contents.known])
+        pending = np.flatnonzero(~failed & ~imaged)
+        hashed = pending[contents.known[pending]]
+        _, first = np.unique(contents.digest[hashed], return_index=True)  # the first file of each content
+        to_decode = np.sort(np.concatenate([pending[~contents.known[pending]], hashed[first]])).tolist()
+        failed_contents: dict[bytes, str] = {}
         fresh: list[Decoded] = []
         with self._stage(Stage.DECODE, len(to_decode)) as advance:
             paths = [records[i].path for i in to_decode]
@@ -217,23 +214,35 @@ class _Scan:
                 if not isinstance(result, Problem):
                     result = check_unchanged(records[index]) or result
                 if isinstance(result, Problem):
-                    for failed in [index, *copies.get(contents.pop(index, b""), [])]:
-                        contents.pop(failed, None)
-                        failures.append((records[failed], result.reason))
+                    failed[index] = True
+                    failures.append((records[index], result.reason))
+                    if contents.known[index]:
+                        failed_contents[contents.digest[index].tobytes()] = result.reason
                     continue
-                contents[index] = result.content_hash
+                contents.digest[index], contents.known[index] = result.content_hash, True
                 fresh.append(result)
                 if len(fresh) == SIGNATURE_CHUNK:
                     self.signatures(fresh)
                     fresh = []
             self.signatures(fresh)
         self.seconds[Stage.DECODE] -= self.seconds.get(Stage.SIGNATURES, 0.0)  # signatures ran inside decode
+        for index in self._copies_of(contents, failed_contents).tolist():  # what its first file could not be
+            failed[index] = True
+            failures.append((records[index], failed_contents[contents.digest[index].tobytes()]))
         self.problems += [Problem(record.path, reason) for record, reason in failures]
         self.cache.remember_failures((record, reason) for record, reason in failures[len(self.known_failures):]
                                      if not needs_install(reason))
-        self.cache.remember_contents((records[i], digest) for i, digest in contents.items()
-                                     if not self.known_contents[i])
+        new = np.flatnonzero(contents.known & ~contents.cached & ~failed)
+        self.cache.remember_contents((records[i], contents.digest[i].tobytes()) for i in new.tolist())
         return contents
+
+    @staticmethod
+    def _copies_of(contents: _Contents, failed_contents: dict[bytes, str]) -> np.ndarray:
+        """The files, not yet failed, with one of these contents."""
+        if not failed_contents:
+            return np.zeros(0, np.int64)
+        alike = np.isin(contents.digest, Digests.of(list(failed_contents)).packed)
+        return np.flatnonzero(alike & contents.known & ~contents.failed)
 
     def signatures(self, decoded: list[Decoded]) -> None:
         """Signatures of freshly decoded images, computed in one batch, into the cache with their thumbnails."""
@@ -241,14 +250,15 @@ class _Scan:
             self.cache.remember_images(decoded, self.options.engine.signatures_of(decoded))
             self.decoded += len(decoded)
 
-    def table(self, contents: list[bytes]) -> tuple[ImageTable, np.ndarray]:
-        """One table row per distinct content, in the order of the files, read from the cache; and each file's row."""
+    def table(self, contents: np.ndarray) -> tuple[ImageTable, np.ndarray]:
+        """One table row per distinct content ("V16" content hashes, one per file), in the order of the files,
+        read from the cache; and each file's row."""
         with self._stage(Stage.SIGNATURES):
-            _, first, content_of_file = np.unique(Digests.of(contents).packed, return_index=True, return_inverse=True)
+            _, first, content_of_file = np.unique(contents, return_index=True, return_inverse=True)
             by_appearance = np.argsort(first)
             row_of_content = np.empty(len(first), np.int64)
             row_of_content[by_appearance] = np.arange(len(first))
-            distinct = [contents[file] for file in first[by_appearance].tolist()]
+            distinct = contents[first[by_appearance]].tolist()
             images = table_from_rows(self.cache.image_rows(distinct), len(distinct),
                                      CachedThumbnails(self.cache, distinct))
             self.row_index = RowIndex(images)  # for the contents the cache names: searched, candidates, decisions
@@ -329,6 +339,16 @@ class _Scan:
         pairs = list(self.cache.not_duplicates())
         rows = self.row_index.rows([digest for pair in pairs for digest in pair]).reshape(-1, 2)
         return {(min(a, b), max(a, b)) for a, b in rows.tolist() if a >= 0 and b >= 0}
+
+
+@dataclass(frozen=True, slots=True)
+class _Contents:
+    """What the scan knows of each walked file's bytes, by record index, as arrays: there may be a million."""
+
+    digest: np.ndarray  # (N,) "V16": the content hash, where `known`
+    known: np.ndarray  # (N,) bool
+    cached: np.ndarray  # (N,) bool: known from the cache, not to be stored again
+    failed: np.ndarray  # (N,) bool: unreadable or not decodable: out of the scan
 
 
 class _EvidenceMemo(MutableMapping[Candidate, Evidence]):
