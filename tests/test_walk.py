@@ -53,6 +53,14 @@ def test_hard_links_are_one_file(tmp_path, photos):
     assert found(tmp_path)[0] == ["a.jpg"]
 
 
+def test_a_file_reached_by_a_followed_link_or_by_two_roots_is_one_file(tmp_path, photos):
+    shutil.copy(photos["coins"], tmp_path / "b.jpg")
+    (tmp_path / "a.jpg").symlink_to(tmp_path / "b.jpg")  # met first, through the link
+    assert found(tmp_path, follow_symlinks=True)[0] == ["a.jpg"]
+    twice = [item.path for item in walk([str(tmp_path), str(tmp_path / "b.jpg")])]
+    assert twice == [str(tmp_path / "b.jpg")]
+
+
 def test_symlinks_are_not_followed_unless_asked_and_loops_end(tmp_path, photos):
     (tmp_path / "real").mkdir()
     shutil.copy(photos["coins"], tmp_path / "real" / "coins.jpg")

@@ -110,7 +110,7 @@ def _regular_descriptor(path: str) -> int:
 def walk(roots: Sequence[str], options: WalkOptions = WalkOptions(),
          known: KnownFiles = lambda _: None) -> Iterator[FileRecord | Problem]:
     """Yield image files and problems under `roots`, depth first, in sorted order within each folder."""
-    seen_files: set[int] = set()
+    seen_files = _SeenFiles(every_file=options.follow_symlinks or len(roots) > 1)
     seen_dirs: set[tuple[int, int]] = set()
     for root in roots:
         root = os.path.abspath(root)
@@ -125,10 +125,28 @@ def walk(roots: Sequence[str], options: WalkOptions = WalkOptions(),
             yield from _visit_file(root, st, seen_files, known(root), explicit=True)
 
 
+class _SeenFiles:
+    """The files met so far, so that each is yielded once, whatever its number of names. In one tree walked
+    without following symlinks, only a file with several hard links can be met twice: only those are held,
+    unless `every_file` (symlinks followed, or several roots), since a million files would take 60 MB."""
+
+    def __init__(self, every_file: bool) -> None:
+        self.every_file = every_file
+        self.identities: set[int] = set()  # device << 64 | inode: one int, not a tuple of two
+
+    def first_visit(self, st: os.stat_result) -> bool:
+        identity = st.st_dev << 64 | st.st_ino
+        if identity in self.identities:
+            return False
+        if self.every_file or st.st_nlink > 1:
+            self.identities.add(identity)
+        return True
+
+
 def _walk_tree(
     root: str,
     options: WalkOptions,
-    seen_files: set[int],
+    seen_files: _SeenFiles,
     seen_dirs: set[tuple[int, int]],
     known: KnownFiles,
 ) -> Iterator[FileRecord | Problem]:
@@ -185,7 +203,7 @@ def _stat_entry(entry: os.DirEntry[str], follow_symlinks: bool) -> os.stat_resul
 def _visit_file(
     path: str,
     st: os.stat_result,
-    seen_files: set[int],
+    seen_files: _SeenFiles,
     known: FileRecord | None,
     explicit: bool,
 ) -> Iterator[FileRecord | Problem]:
@@ -194,10 +212,8 @@ def _visit_file(
         if named_like_image or explicit:
             yield Problem(path, f"not a regular file: {_kind_of(st.st_mode)}")
         return
-    identity = st.st_dev << 64 | st.st_ino  # one int, not a tuple of two: a million of them are held
-    if identity in seen_files:
+    if not seen_files.first_visit(st):
         return  # another name of a file already yielded (hard link)
-    seen_files.add(identity)
     if st.st_size == 0:
         if named_like_image or explicit:
             yield Problem(path, "empty file (0 bytes)")
