@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 from lookalike.decode import WORKER_MEMORY, Decoded, decode_all
 from lookalike.walk import Problem
@@ -70,3 +72,15 @@ def test_a_decoder_that_raises_or_wants_too_much_memory_gets_a_problem(tmp_path,
 
 def test_no_files_no_workers():
     assert list(decode_all([], jobs=4)) == []
+
+
+def test_a_decoding_worker_imports_the_decoder_not_the_whole_library():
+    imported = subprocess.run([sys.executable, "-c", "import sys, lookalike.decode; print(sorted(sys.modules))"],
+                              capture_output=True, text=True, check=True).stdout
+    assert "lookalike.decode" in imported and "lookalike.pipeline" not in imported and "rich" not in imported
+
+
+def test_the_package_offers_every_name_it_lists():
+    import lookalike
+
+    assert all(callable(getattr(lookalike, name)) for name in lookalike.__all__)

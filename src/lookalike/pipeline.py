@@ -51,7 +51,8 @@ class Stage(Enum):
 
 
 PHASH, HISTOGRAM = "phash", "histogram"
-SIGNATURE_CHUNK = 4096  # decoded thumbnails held at once, on their way to the signatures stage and the cache
+SIGNATURE_CHUNK = 256  # decoded thumbnails sent on to signatures and the cache at once: few, so that this
+# work goes on while the workers decode rather than after them
 EVIDENCE_CHUNK = 65536  # verified pairs held at once, on their way to the cache
 METHODS = (PHASH, HISTOGRAM)
 
