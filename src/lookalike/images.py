@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import Protocol
+from typing import Protocol, overload
 
 import numpy as np
 
@@ -62,8 +62,14 @@ class Digests(Sequence[bytes]):
     def __len__(self) -> int:
         return len(self.packed)
 
-    def __getitem__(self, row: int) -> bytes:  # type: ignore[override]
-        return self.packed[row].tobytes()
+    @overload
+    def __getitem__(self, rows: int) -> bytes: ...
+
+    @overload
+    def __getitem__(self, rows: slice) -> Digests: ...
+
+    def __getitem__(self, rows: int | slice) -> bytes | Digests:
+        return Digests(self.packed[rows]) if isinstance(rows, slice) else self.packed[rows].tobytes()
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self.tolist())

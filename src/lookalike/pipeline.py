@@ -259,7 +259,7 @@ class _Scan:
             by_appearance = np.argsort(first)
             row_of_content = np.empty(len(first), np.int64)
             row_of_content[by_appearance] = np.arange(len(first))
-            distinct = contents[first[by_appearance]].tolist()
+            distinct = Digests(contents[first[by_appearance]])
             images = table_from_rows(self.cache.image_rows(distinct), len(distinct),
                                      CachedThumbnails(self.cache, distinct))
             self.row_index = RowIndex(images)  # for the contents the cache names: searched, candidates, decisions
