@@ -7,7 +7,7 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from lookalike.decode import HASH_STRIP, THUMB, Decoded, decode_all, decode_file
+from lookalike.decode import THUMB, Decoded, decode_all, decode_file
 from lookalike.walk import Problem
 
 from .conftest import open_rgb, save
@@ -91,12 +91,25 @@ def test_same_pixels_in_another_lossless_format_hash_alike(tmp_path, photos):
     assert touched.pixel_hash != as_png.pixel_hash
 
 
-def test_a_large_image_is_hashed_whole_in_strips(tmp_path, photos):
-    """Over HASH_STRIP bytes of pixels the hash is fed strip by strip: every strip counts, the last one too."""
+def test_a_large_image_is_hashed_whole(tmp_path, photos):
+    """Its pixels reach the hash in many blocks: every block counts, the last one too."""
     picture = open_rgb(photos["astronaut"]).resize((1600, 1200))
-    assert 3 * picture.width * picture.height > HASH_STRIP
     as_png = decode_file(str(save(picture, tmp_path / "big.png")))
     as_bmp = decode_file(str(save(picture, tmp_path / "big.bmp")))
     picture.putpixel((picture.width - 1, picture.height - 1), (1, 2, 3))
     touched = decode_file(str(save(picture, tmp_path / "touched.png")))
     assert as_png.pixel_hash == as_bmp.pixel_hash != touched.pixel_hash
+
+
+def test_the_pixel_hash_is_of_the_shown_pixels_and_their_shape(tmp_path):
+    """An opaque RGBA image shows what its RGB twin shows; the same bytes in another shape are another image."""
+    pixels = np.random.default_rng(7).integers(0, 256, (12, 8, 3), dtype=np.uint8)
+    rgb = decode_file(str(save(Image.fromarray(pixels), tmp_path / "rgb.png")))
+    opaque = np.dstack([pixels, np.full((12, 8), 255, np.uint8)])
+    rgba = decode_file(str(save(Image.fromarray(opaque), tmp_path / "rgba.png")))
+    reshaped = decode_file(str(save(Image.fromarray(pixels.reshape(8, 12, 3)), tmp_path / "reshaped.png")))
+    assert rgb.pixel_hash == rgba.pixel_hash != reshaped.pixel_hash
+    clear = decode_file(str(save(Image.new("RGBA", (8, 12), (9, 9, 9, 0)), tmp_path / "clear.png")))
+    white = decode_file(str(save(Image.new("RGB", (8, 12), "white"), tmp_path / "white.bmp")))
+    assert clear.pixel_hash == white.pixel_hash
+

@@ -11,6 +11,9 @@ Guarantees, for every file given:
 - the thumbnail is what a viewer shows: EXIF orientation applied, first frame of an animation or first page of
   a TIFF, transparency flattened onto white, CMYK inverted only when an Adobe marker says it is stored
   inverted, any bit depth or colour space turned into 8-bit RGB, squashed to THUMB × THUMB;
+- `pixel_hash` is a 128-bit hash of that 8-bit RGB picture as decoded (a JPEG at its DCT-scaled size) and of
+  its size: two files have the same one when, and barring a 128-bit collision only when, they decode to the
+  same pixels, whatever their formats;
 - `width` and `height` are the displayed size (after orientation), not the thumbnail's;
 - an image whose decoding would hold more than `max_pixels` pixels is refused from its header, before any pixel
   is decoded. Counted is what the decoder must hold: a baseline JPEG is decoded at 1/8 of its sides, so it may
@@ -25,7 +28,6 @@ inside a C library, is killed and replaced, and only that file is reported.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import resource
@@ -40,6 +42,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
 import numpy as np
+import xxhash
 from PIL import Image, UnidentifiedImageError
 
 from lookalike.exact import content_hash
@@ -53,7 +56,7 @@ WORKER_MEMORY = 1536 * 2**20  # bytes of data one worker may hold: a 100-megapix
 RAW_INSTALL = 'pip install "lookalike[raw]"'
 _TOO_BIG = f"refused: decoding needs more than the {WORKER_MEMORY // 2**20} MB a worker may use"
 REDUCING_GAP = 3.0
-HASH_STRIP = 2**22  # bytes of pixels hashed at a time
+HASH_BLOCK = 2**16  # bytes of pixels hashed at a time
 PREVIEW_MIN_SIDE = 4 * THUMB  # an embedded RAW preview smaller than this (a contact-sheet thumbnail) is not used
 
 try:  # HEIC/HEIF: an optional plugin, a hard dependency of the package but tolerated if missing
@@ -241,15 +244,25 @@ def _scale_to_8bit(image: Image.Image) -> Image.Image:
 
 
 def _pixel_hash(image: Image.Image) -> bytes:
-    """SHA-256 (its first 16 bytes) of the shape and the RGB bytes: most CPUs compute SHA-256 in hardware, twice
-    as fast as BLAKE2b. An image of more than HASH_STRIP bytes is fed in strips, never copied whole."""
+    """XXH3-128 of the shape and the RGB bytes, which runs at memory speed: 30 times SHA-256 with the CPU's SHA
+    instructions. Not a cryptographic hash: a collision is as unlikely as any 128-bit hash's by chance, but could
+    be made on purpose. The bytes come a block at a time from Pillow's raw encoder, as in `tobytes` but without
+    joining the blocks into a copy of the image (`_getencoder` is private: were it to change, every decode
+    would fail, loudly)."""
     width, height = image.size
-    digest = hashlib.sha256(np.array((height, width, 3)).tobytes())
-    rows = max(1, HASH_STRIP // (3 * width))
-    for top in range(0, height, rows):
-        strip = image if rows >= height else image.crop((0, top, width, min(height, top + rows)))
-        digest.update(strip.tobytes())
-    return digest.digest()[:16]
+    digest = xxhash.xxh3_128(np.array((height, width, 3)).tobytes())
+    encoder = Image._getencoder("RGB", "raw", "RGB")
+    encoder.setimage(image.im, (0, 0, width, height))
+    try:
+        status = 0
+        while not status:
+            _, status, block = encoder.encode(max(HASH_BLOCK, 4 * width))
+            digest.update(block)
+    finally:
+        encoder.cleanup()
+    if status < 0:
+        raise RuntimeError(f"Pillow's raw encoder failed ({status})")
+    return digest.digest()
 
 
 def _decode_raw(data: bytes, raw_kind: str, max_pixels: int) -> Decoded | None:
