@@ -74,10 +74,16 @@ def test_no_files_no_workers():
     assert list(decode_all([], jobs=4)) == []
 
 
+def imported_by(statement: str) -> str:
+    return subprocess.run([sys.executable, "-c", f"import sys; {statement}; print(sorted(sys.modules))"],
+                          capture_output=True, text=True, check=True).stdout
+
+
 def test_a_decoding_worker_imports_the_decoder_not_the_whole_library():
-    imported = subprocess.run([sys.executable, "-c", "import sys, lookalike.decode; print(sorted(sys.modules))"],
-                              capture_output=True, text=True, check=True).stdout
+    imported = imported_by("import lookalike.decode")
     assert "lookalike.decode" in imported and "lookalike.pipeline" not in imported and "rich" not in imported
+    # each worker imports the `lookalike` script again, which imports the command's module
+    assert "lookalike.cli" not in imported_by("from lookalike.__main__ import main")
 
 
 def test_the_package_offers_every_name_it_lists():

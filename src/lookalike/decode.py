@@ -37,7 +37,6 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
@@ -48,6 +47,7 @@ from PIL import Image, UnidentifiedImageError
 from lookalike.exact import content_hash
 from lookalike.formats import SNIFFED_RAW_FORMATS, extension_of, format_name, raw_format, sniff_format
 from lookalike.walk import HEAD, Problem, describe_open_error, open_regular
+from lookalike.workers import worker_context
 
 THUMB = 64
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -400,8 +400,7 @@ def _run_pool(paths: Sequence[str], jobs: int, max_pixels: int, work: Callable[[
               timeout: float) -> Iterator[tuple[int, Decoded | Problem]]:
     """(index, result) for every path, as the workers finish them."""
     pending = deque(deque(range(start, min(start + BATCH, len(paths)))) for start in range(0, len(paths), BATCH))
-    context = get_context("forkserver")
-    context.set_forkserver_preload(["lookalike.decode"])
+    context = worker_context()
     workers: list[_Worker] = []
     try:
         while pending or any(worker.batch for worker in workers):
