@@ -303,12 +303,10 @@ class CachedFiles:
         return CachedFiles(keys[order], *(np.concatenate([getattr(part, name) for part in parts])[order]
                                           for name in ("identities", "formats", "digests")))
 
-    def __len__(self) -> int:
-        return len(self.keys)
-
     def _row(self, path: str) -> int | None:
-        at = int(np.searchsorted(self.keys, hash(path)))
-        return at if at < len(self.keys) and self.keys[at] == hash(path) else None
+        key = hash(path)
+        at = int(np.searchsorted(self.keys, key))
+        return at if at < len(self.keys) and self.keys[at] == key else None
 
     def record(self, path: str) -> FileRecord | None:
         """The file at `path` as last scanned (`walk.KnownFiles`), if the cache has it."""
