@@ -32,6 +32,14 @@ def test_json_has_the_documented_shape(tmp_path, photos):
     assert group["reclaimable"] == os.path.getsize(photos["coins"])
 
 
+def test_json_says_how_much_memory_the_scan_held_by_the_end_of_each_stage(tmp_path, photos):
+    shutil.copy(photos["coins"], tmp_path / "a.jpg")
+    document = scanned(tmp_path)
+    peaks = list(document["peak_mb"].values())
+    assert document["peak_mb"].keys() == document["seconds"].keys()
+    assert peaks == sorted(peaks) and peaks[0] > 10  # a peak only grows; Python and NumPy alone take more
+
+
 def test_names_that_are_not_utf8_survive_json_and_csv(tmp_path, photos):
     name = b"\xff\xfe odd\nname.jpg"
     raw_folder = os.fsencode(tmp_path)

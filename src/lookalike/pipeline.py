@@ -16,6 +16,7 @@ pairs in `compare`; it ignores "not duplicates" decisions, as the original knows
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
@@ -83,6 +84,7 @@ class ScanResult:
     similar: list[Group] | None  # with ScanOptions.similar: alike but not the same picture; never to resolve
     problems: list[Problem]
     seconds: dict[Stage, float]
+    peak_mb: dict[Stage, float]  # the process's peak resident memory by the end of each stage (Unix only)
     decoded: int  # files decoded by this scan (not answered by the cache)
     verified: int  # pairs verified by this scan (not answered by the cache)
 
@@ -119,6 +121,7 @@ class _Scan:
     def __init__(self, roots: list[str], options: ScanOptions, progress: Progress, cache: Cache) -> None:
         self.roots, self.options, self.progress, self.cache = roots, options, progress, cache
         self.seconds: dict[Stage, float] = {}
+        self.peak_mb: dict[Stage, float] = {}
         self.problems: list[Problem] = []
         self._strictness = STRICTNESS[options.strictness]
         self.decoded = 0
@@ -130,6 +133,8 @@ class _Scan:
         with self.progress.stage(stage, total) as advance:
             yield advance
         self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+        if (peak := _peak_resident_mb()) is not None:
+            self.peak_mb[stage] = peak
 
     @contextmanager
     def _timed(self, stage: Stage) -> Iterator[None]:
@@ -158,6 +163,7 @@ class _Scan:
             similar = similar_groups(files, image_of_file, images, matches, groups) if self.options.similar else None
             self.evidence.store()  # what verify and group found that the cache did not know
         return ScanResult(self.roots, files, image_of_file, images, groups, similar, self.problems, self.seconds,
+                          self.peak_mb,
                           decoded=self.decoded, verified=self.evidence.computed if self.evidence is not None else 0)
 
     def walk(self) -> list[FileRecord]:
@@ -340,6 +346,16 @@ class _Scan:
         pairs = list(self.cache.not_duplicates())
         rows = self.row_index.rows([digest for pair in pairs for digest in pair]).reshape(-1, 2)
         return {(min(a, b), max(a, b)) for a, b in rows.tolist() if a >= 0 and b >= 0}
+
+
+def _peak_resident_mb() -> float | None:
+    """This process's peak resident memory so far, where the system says (not on Windows)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB elsewhere
 
 
 @dataclass(frozen=True, slots=True)

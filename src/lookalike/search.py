@@ -24,8 +24,9 @@ faster than loading the kernels.
 The probing runs in numba kernels that release the GIL, one thread per core
 (NUMBA_NUM_THREADS), over blocks of queries; queries are visited in substring
 order so that consecutive probes hit neighbouring table entries.  Memory is,
-per searched substring of b bits, 12 bytes per hash plus a 4 * 2**b byte
-offset table, then 16 bytes per pair found.  The kernels are compiled on
+per searched substring of b bits, 12 bytes per indexed hash plus a 4 * 2**b
+byte offset table, and 4 bytes per query (their order: queries are read in place), then
+16 bytes per pair found.  The kernels are compiled on
 first use and cached (numba cache=True).
 """
 
@@ -40,7 +41,7 @@ from types import ModuleType
 import numpy as np
 
 from lookalike.images import ImageTable
-from lookalike.signatures import ABOVE_CAPTION, CONTENT, WHOLE, WHOLE_BOX, WINDOWS
+from lookalike.signatures import ABOVE_CAPTION, BOTTOM, CENTRE, CONTENT, LEFT, RIGHT, TOP, WHOLE, WHOLE_BOX, WINDOWS
 
 HASH_BITS = 64
 # A dense offset table over 2**24 substring values is 64 MiB; wider substrings are never worth it.
@@ -104,8 +105,8 @@ def substring_join(queries: np.ndarray, index: np.ndarray, radius: int, substrin
     queries, index, radius = _as_hashes(queries), _as_hashes(index), _checked_radius(radius)
     if len(queries) == 0 or len(index) == 0:
         return np.empty((0, 2), dtype=np.int64)
-    codes = _probe_block(_SortedBy(queries, substring), _SortedBy(index, substring), range(len(queries)), radius,
-                         *_prior_checks(prior), self_join=False)
+    codes = _probe_block(queries, _order_by(queries, substring)[1], _SortedBy(index, substring), range(len(queries)),
+                         radius, *_prior_checks(prior), self_join=False)
     pairs = np.empty((len(codes), 2), dtype=np.int64)
     np.divmod(codes, len(index), out=(pairs[:, 0], pairs[:, 1]))
     return pairs
@@ -168,17 +169,22 @@ def _match_codes(queries: np.ndarray, index: np.ndarray, radius: int, self_join:
         return _compared_codes(queries, index, radius, self_join)
     substrings = plan_substrings(radius, len(queries), len(index), self_join)
     threads = os.cpu_count() or 1
-    codes = []
     with ThreadPoolExecutor(threads) as pool:
-        for position, substring in enumerate(substrings):  # one at a time: a substring's tables are 16 B a hash
-            sides = [index] if self_join else [index, queries]
-            table, *rest = pool.map(_SortedBy, sides, [substring] * len(sides))
-            sorted_queries = rest[0] if rest else table
-            shifts, masks, radii = _prior_checks(substrings[:position])
-            probe = partial(_probe_block, sorted_queries, table, radius=radius, prior_shifts=shifts,
-                            prior_masks=masks, prior_radii=radii, self_join=self_join)
-            codes += pool.map(probe, _blocks(len(queries), threads * BLOCKS_PER_THREAD))
-    return np.concatenate(codes)
+        search = partial(_substring_codes, pool, threads, queries, index, radius, self_join=self_join)
+        return np.concatenate([search(substrings[:position + 1]) for position in range(len(substrings))])
+
+
+def _substring_codes(pool: ThreadPoolExecutor, threads: int, queries: np.ndarray, index: np.ndarray, radius: int,
+                     substrings: Sequence[Substring], self_join: bool) -> np.ndarray:
+    """`_match_codes` of the last of `substrings`, the others searched before it. Its table and the queries'
+    order are made here, one substring at a time, and are gone before the next substring's."""
+    *prior, substring = substrings
+    table = _SortedBy(index, substring)
+    query_order = None if self_join else _order_by(queries, substring)[1]  # probes in this order hit the cache
+    shifts, masks, radii = _prior_checks(prior)
+    probe = partial(_probe_block, queries, query_order, table, radius=radius, prior_shifts=shifts, prior_masks=masks,
+                    prior_radii=radii, self_join=self_join)
+    return np.concatenate(list(pool.map(probe, _blocks(len(queries), threads * BLOCKS_PER_THREAD))))
 
 
 def _compared_codes(queries: np.ndarray, index: np.ndarray, radius: int, self_join: bool) -> np.ndarray:
@@ -211,13 +217,19 @@ class _SortedBy:
 
     def __init__(self, hashes: np.ndarray, substring: Substring) -> None:
         self.substring = substring
-        keys = (hashes >> np.uint64(substring.shift)) & np.uint64((1 << substring.bits) - 1)
-        self.offsets, self.ids = _kernels().counting_sort(keys, 1 << substring.bits)
+        self.offsets, self.ids = _order_by(hashes, substring)
         self.hashes = hashes[self.ids]
 
 
+def _order_by(hashes: np.ndarray, substring: Substring) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, order): `order` (int32) stably sorts the hashes by the substring; bucket v is
+    order[offsets[v]:offsets[v + 1]]."""
+    return _kernels().counting_sort(hashes, np.uint64(substring.shift), np.uint64((1 << substring.bits) - 1))
+
+
 def _probe_block(
-    queries: _SortedBy,
+    queries: np.ndarray,
+    query_order: np.ndarray | None,
     table: _SortedBy,
     block: range,
     radius: int,
@@ -226,11 +238,13 @@ def _probe_block(
     prior_radii: np.ndarray,
     self_join: bool,
 ) -> np.ndarray:
+    """The kernel's codes for the queries at positions `block` of their order by the substring (in a self-join,
+    `table` is the queries' own)."""
     substring = table.substring
     flips, group_starts = _flip_masks(substring.bits, substring.radius)
     return _kernels().probe_kernel(
-        queries.hashes,
-        queries.ids,
+        queries,
+        table.ids if self_join else query_order,
         block.start,
         block.stop,
         table.offsets,
@@ -345,91 +359,85 @@ def find_candidates(images: ImageTable, radius: int,
     with at least one new image are searched: the caller knows the pairs among the others.
     """
     everyone = np.arange(len(images))
-    queries, index = _queries(images, everyone), _index(images, everyone)
     if new is None:
-        pairs = join(queries.hashes, index.hashes, radius)
-        return _candidates(queries, index, pairs[:, 0], pairs[:, 1])
-    new_queries, new_entries = np.isin(queries.owner, new), np.isin(index.owner, new)
-    with_new_query = _joined(join, queries.hashes, np.flatnonzero(new_queries), index.hashes,
-                             np.arange(len(index.hashes)), radius)
-    with_new_entry = _joined(join, queries.hashes, np.flatnonzero(~new_queries), index.hashes,
-                             np.flatnonzero(new_entries), radius)
-    pairs = np.concatenate([with_new_query, with_new_entry])
-    return _candidates(queries, index, pairs[:, 0], pairs[:, 1])
-
-
-def _joined(join: Callable[[np.ndarray, np.ndarray, int], np.ndarray], queries: np.ndarray, query_ids: np.ndarray,
-            index: np.ndarray, index_ids: np.ndarray, radius: int) -> np.ndarray:
-    """`join` of the chosen queries and index entries, as positions in the whole `queries` and `index`."""
-    pairs = join(queries[query_ids], index[index_ids], radius)
-    return np.stack([query_ids[pairs[:, 0]], index_ids[pairs[:, 1]]], axis=1)
+        return _candidates(images, [(everyone, everyone)], radius, join)
+    return _candidates(images, [(new, everyone), (np.setdiff1d(everyone, new), new)], radius, join)
 
 
 def candidates_between(images: ImageTable, a: int, b: int, radius: int) -> Candidates:
     """Every alignment of images a and b that `find_candidates` could propose within `radius`, closest first."""
     rows = np.array([a, b])
-    queries, index = _queries(images, rows), _index(images, rows)
-    query_rows, index_rows = np.divmod(np.arange(len(queries.hashes) * len(index.hashes)), len(index.hashes))
-    near = np.bitwise_count(queries.hashes[query_rows] ^ index.hashes[index_rows]) <= radius
-    return _candidates(queries, index, query_rows[near], index_rows[near])
+    return _candidates(images, [(rows, rows)], radius, hamming_join)
 
 
 # The simplest explanation first: whole frames, then a border, then crops, then a caption band.
 WINDOW_RANK = np.array([{WHOLE: 0, CONTENT: 1, ABOVE_CAPTION: 3}.get(window, 2) for window in range(len(WINDOWS))])
+_FRAMED = np.array([WHOLE, CENTRE, LEFT, RIGHT, TOP, BOTTOM])  # the windows a whole frame is searched against
 
 
 @dataclass(frozen=True, slots=True)
-class _Hashes:
-    """Hashes to search, each with the image it belongs to, the orientation and the window it was taken in
-    (the last three as narrow integers: a million images have 16 million hashes)."""
+class _Grid:
+    """The hashes of images `rows`, `width` a piece, image after image: hash p is of image rows[p // width],
+    turned by orientations[p % width], in window windows[p % width]. Whose each hash is, is worked out when
+    asked, not held: a million images have 16 million hashes."""
 
-    hashes: np.ndarray
-    owner: np.ndarray
-    orientation: np.ndarray
-    window: np.ndarray
+    hashes: np.ndarray  # (len(rows) * width,) uint64
+    rows: np.ndarray
+    orientations: np.ndarray  # (width,)
+    windows: np.ndarray  # (width,)
 
+    def owners(self, positions: np.ndarray) -> np.ndarray:
+        return self.rows[positions // len(self.windows)].astype(np.int32)
 
-def _queries(images: ImageTable, rows: np.ndarray) -> _Hashes:
-    """Each image's whole frame in all orientations, and its part above a caption band, upright."""
-    n, orientations = len(rows), images.hashes.shape[1]
-    return _Hashes(
-        hashes=np.concatenate([images.hashes[rows].T.reshape(-1), images.windows[rows, ABOVE_CAPTION]]),
-        owner=np.concatenate([np.tile(rows, orientations), rows]).astype(np.int32),
-        orientation=np.concatenate([np.repeat(np.arange(orientations), n), np.zeros(n, np.int64)]).astype(np.int8),
-        window=np.concatenate([np.full(n * orientations, WHOLE), np.full(n, ABOVE_CAPTION)]).astype(np.int8),
-    )
+    def slots(self, positions: np.ndarray) -> np.ndarray:
+        return positions % len(self.windows)
 
 
-def _index(images: ImageTable, rows: np.ndarray) -> _Hashes:
-    """Every window of every image, upright; content windows only where there is a border to remove."""
-    n, count = len(rows), images.windows.shape[1]
-    bordered = (images.content_box[rows] != np.array(WHOLE_BOX, np.float32)).any(axis=1)
-    window = np.repeat(np.arange(count), n)
-    keep = (window != CONTENT) | np.tile(bordered, count)
-    return _Hashes(
-        hashes=images.windows[rows].T.reshape(-1)[keep],
-        owner=np.tile(rows, count)[keep].astype(np.int32),
-        orientation=np.zeros(int(keep.sum()), np.int8),
-        window=window[keep].astype(np.int8),
-    )
+def _searches(images: ImageTable, query_rows: np.ndarray, index_rows: np.ndarray) -> list[tuple[_Grid, _Grid]]:
+    """What is searched against what: each query image's whole frame, in every orientation, against the
+    framed windows of each index image and its content where it has a border to remove; the part above a
+    caption band, upright, against the same part."""
+    frames = _Grid(_taken(images.hashes, query_rows).reshape(-1), query_rows,
+                   np.arange(images.hashes.shape[1]), np.full(images.hashes.shape[1], WHOLE))
+    framed = _Grid(images.windows[index_rows[:, None], _FRAMED].reshape(-1), index_rows,
+                   np.zeros(len(_FRAMED), np.int64), _FRAMED)
+    bordered = index_rows[(images.content_box[index_rows] != np.array(WHOLE_BOX, np.float32)).any(axis=1)]
+    return [(frames, framed), (frames, _window_grid(images, bordered, CONTENT)),
+            (_window_grid(images, query_rows, ABOVE_CAPTION), _window_grid(images, index_rows, ABOVE_CAPTION))]
 
 
-def _candidates(queries: _Hashes, index: _Hashes, query_rows: np.ndarray, index_rows: np.ndarray) -> Candidates:
-    """Matched hashes → candidates: different images, compatible windows, closest hypotheses per pair."""
-    a, b = queries.owner[query_rows], index.owner[index_rows]
-    query_window, index_window = queries.window[query_rows], index.window[index_rows]
-    compatible = np.where(query_window == WHOLE, index_window != ABOVE_CAPTION, index_window == ABOVE_CAPTION)
-    keep = (a != b) & compatible
-    query_rows, index_rows, a, b = query_rows[keep], index_rows[keep], a[keep], b[keep]
-    query_window, index_window = query_window[keep], index_window[keep]
-    distances = np.bitwise_count(queries.hashes[query_rows] ^ index.hashes[index_rows]).astype(np.int64)
-    complexity = np.maximum(WINDOW_RANK[query_window], WINDOW_RANK[index_window])
-    low, high = np.minimum(a, b), np.maximum(a, b)
-    order = np.lexsort((index_rows, query_rows, distances, complexity, high, low))  # the same for any join order
+def _window_grid(images: ImageTable, rows: np.ndarray, window: int) -> _Grid:
+    return _Grid(images.windows[rows, window], rows, np.zeros(1, np.int64), np.full(1, window))
+
+
+def _taken(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """array[rows], not copied when the rows are all of them in order (a million images' hashes are 64 MB)."""
+    return array if len(rows) == len(array) and (rows == np.arange(len(array))).all() else array[rows]
+
+
+def _candidates(images: ImageTable, pairings: Sequence[tuple[np.ndarray, np.ndarray]], radius: int,
+                join: Callable[[np.ndarray, np.ndarray, int], np.ndarray]) -> Candidates:
+    """The closest hypothesis of each kind of alignment for every pair of different images whose hashes meet
+    within `radius`, with each pairing's query images searched against its index images."""
+    found = Candidates.concatenate([_matches(queries, index, join(queries.hashes, index.hashes, radius))
+                                    for query_rows, index_rows in pairings
+                                    for queries, index in _searches(images, query_rows, index_rows)])
+    low, high = found.pairs()
+    complexity = np.maximum(WINDOW_RANK[found.window_a], WINDOW_RANK[found.window_b])
+    ties = (found.b, found.window_b, found.a, found.orientation)  # broken the same way for any join order
+    order = np.lexsort((*ties, found.distance, complexity, high, low))
     key = np.stack([low, high, complexity])[:, order]
     first = np.ones(len(order), bool)
     first[1:] = (key[:, 1:] != key[:, :-1]).any(axis=0)
-    chosen = order[first]
-    query, entry = query_rows[chosen], index_rows[chosen]
-    return Candidates.of([a[chosen], b[chosen], queries.orientation[query], queries.window[query],
-                          index.window[entry], distances[chosen]])
+    return found[order[first]]
+
+
+def _matches(queries: _Grid, index: _Grid, pairs: np.ndarray) -> Candidates:
+    """Matched hashes (positions in `queries`, `index`) → candidates, those between an image and itself left out."""
+    a, b = queries.owners(pairs[:, 0]), index.owners(pairs[:, 1])
+    different = a != b
+    pairs, a, b = pairs[different], a[different], b[different]
+    query_slots, index_slots = queries.slots(pairs[:, 0]), index.slots(pairs[:, 1])
+    distances = np.bitwise_count(queries.hashes[pairs[:, 0]] ^ index.hashes[pairs[:, 1]])
+    return Candidates.of([a, b, queries.orientations[query_slots], queries.windows[query_slots],
+                          index.windows[index_slots], distances])

@@ -10,16 +10,18 @@ import numpy as np
 
 
 @numba.njit(nogil=True, cache=True)
-def counting_sort(keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
-    """(offsets, order): order stably sorts `keys`; bucket v is order[offsets[v]:offsets[v + 1]]."""
-    offsets = np.zeros(n_keys + 1, dtype=np.int32)
-    for key in keys:
-        offsets[key + 1] += 1
-    for value in range(n_keys):
-        offsets[value + 1] += offsets[value]
-    order = np.empty(len(keys), dtype=np.int32)
+def counting_sort(hashes: np.ndarray, shift: np.uint64, key_mask: np.uint64) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, order): order stably sorts `hashes` by key (hash >> shift) & key_mask; bucket v is
+    order[offsets[v]:offsets[v + 1]]. The keys are taken on the fly rather than held: 8 bytes a hash less."""
+    offsets = np.zeros(int(key_mask) + 2, dtype=np.int32)
+    for value in hashes:
+        offsets[((value >> shift) & key_mask) + np.uint64(1)] += 1
+    for key in range(len(offsets) - 1):
+        offsets[key + 1] += offsets[key]
+    order = np.empty(len(hashes), dtype=np.int32)
     fill = offsets[:-1].copy()
-    for i, key in enumerate(keys):
+    for i, value in enumerate(hashes):
+        key = (value >> shift) & key_mask
         order[fill[key]] = i
         fill[key] += 1
     return offsets, order
@@ -53,7 +55,8 @@ def probe_kernel(
     prior_radii: np.ndarray,
     self_join: bool,
 ) -> np.ndarray:
-    """Codes query_id * len(table) + table_id of the matches this substring is first to find.
+    """Codes query_id * len(table) + table_id of the matches this substring is first to find, for the
+    queries query_hashes[query_ids[start:stop]] (the ids put them in the substring's order).
 
     In a self-join the queries are the table itself; a bucket at a different value is probed
     only from the smaller value (the highest flipped bit is 0 in the query), and the query's own
@@ -64,8 +67,8 @@ def probe_kernel(
     n_codes = 0
     bits = len(group_starts) - 1
     for position in range(start, stop):
-        query = query_hashes[position]
         query_id = np.int64(query_ids[position])
+        query = query_hashes[query_id]
         key = (query >> shift) & key_mask
         for group in range(-1, bits):
             if group == -1:
