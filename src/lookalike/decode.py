@@ -170,7 +170,7 @@ def _decode_image(image: Image.Image, digest: bytes, max_pixels: int, image_form
         width=width,
         height=height,
         format=image_format or format_name(image.format),
-        thumb=_thumbnail(shown),
+        thumb=thumbnail(shown),
         taken=_text(exif.get_ifd(_EXIF_IFD).get(_DATE_TAKEN)),
         camera=_text(" ".join(str(exif.get(tag, "")).strip() for tag in (_MAKE, _MODEL)).strip()),
     )
@@ -183,10 +183,11 @@ def as_shown(image: Image.Image) -> Image.Image:
     return shown.transpose(turn) if turn is not None else shown
 
 
-def _thumbnail(image: Image.Image) -> np.ndarray:
-    """THUMB × THUMB by LANCZOS; a side of 2 × REDUCING_GAP × THUMB or more is first box-reduced by a whole
-    factor, to no less than REDUCING_GAP × THUMB. Pillow documents a gap of 3 as indistinguishable from a full
-    LANCZOS; measured, it keeps the dev accuracy benchmark's scores, where a gap of 2.5 lost crops."""
+def thumbnail(image: Image.Image) -> np.ndarray:
+    """An upright RGB image's thumbnail: THUMB × THUMB by LANCZOS; a side of 2 × REDUCING_GAP × THUMB or more is
+    first box-reduced by a whole factor, to no less than REDUCING_GAP × THUMB. Pillow documents a gap of 3 as
+    indistinguishable from a full LANCZOS; measured, it keeps the dev accuracy benchmark's scores, where a gap
+    of 2.5 lost crops."""
     return np.asarray(image.resize((THUMB, THUMB), Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP))
 
 
@@ -362,12 +363,12 @@ _READY = "ready"
 
 @dataclass
 class _Worker:
-    """One worker process, the files of its batch it has not answered yet (in order), and its deadline."""
+    """One worker process, the files sent to it and not answered yet (in order), and its deadline."""
 
     process: BaseProcess
     connection: Connection
     started: bool = False
-    batch: deque[int] = field(default_factory=deque)
+    unanswered: deque[int] = field(default_factory=deque)
     deadline: float = float("inf")
 
 
@@ -399,13 +400,13 @@ def decode_all(
 def _run_pool(paths: Sequence[str], jobs: int, max_pixels: int, work: Callable[[str, int], object],
               timeout: float) -> Iterator[tuple[int, Decoded | Problem]]:
     """(index, result) for every path, as the workers finish them."""
-    pending = deque(deque(range(start, min(start + BATCH, len(paths)))) for start in range(0, len(paths), BATCH))
+    pending = deque(range(start, min(start + BATCH, len(paths))) for start in range(0, len(paths), BATCH))
     context = worker_context()
     workers: list[_Worker] = []
     try:
-        while pending or any(worker.batch for worker in workers):
+        while pending or any(worker.unanswered for worker in workers):
             _hand_out(pending, paths, workers, jobs, timeout, lambda: _start_worker(context, work, max_pixels))
-            busy = [worker for worker in workers if worker.batch]
+            busy = [worker for worker in workers if worker.unanswered]
             wait([worker.connection for worker in busy],
                  timeout=max(0.0, min(worker.deadline for worker in busy) - time.monotonic()))
             for worker in busy:
@@ -415,19 +416,19 @@ def _run_pool(paths: Sequence[str], jobs: int, max_pixels: int, work: Callable[[
             _stop(worker)
 
 
-def _hand_out(pending: deque[deque[int]], paths: Sequence[str], workers: list[_Worker], jobs: int,
+def _hand_out(pending: deque[Sequence[int]], paths: Sequence[str], workers: list[_Worker], jobs: int,
               timeout: float, start: Callable[[], _Worker]) -> None:
-    """Give each idle worker a batch, starting workers up to `jobs` while batches wait."""
-    for worker in [worker for worker in workers if not worker.batch]:
-        if pending:
-            _assign(worker, pending, paths, workers, timeout)
+    """Keep each worker two batches ahead: the one it decodes and the next, waiting in its pipe, so that it
+    never idles while this process is busy (computing signatures, writing the cache). Start workers up to
+    `jobs` while batches wait."""
     while pending and len(workers) < jobs:
-        worker = start()
-        workers.append(worker)
-        _assign(worker, pending, paths, workers, timeout)
+        workers.append(start())
+    for worker in list(workers):
+        while pending and worker in workers and len(worker.unanswered) <= BATCH:
+            _assign(worker, pending, paths, workers, timeout)
 
 
-def _assign(worker: _Worker, pending: deque[deque[int]], paths: Sequence[str], workers: list[_Worker],
+def _assign(worker: _Worker, pending: deque[Sequence[int]], paths: Sequence[str], workers: list[_Worker],
             timeout: float) -> None:
     """Send `worker` the next batch; one that died while idle is dropped, and the batch waits for another."""
     batch = pending.popleft()
@@ -440,11 +441,12 @@ def _assign(worker: _Worker, pending: deque[deque[int]], paths: Sequence[str], w
         _stop(worker)
         workers.remove(worker)
         return
-    worker.batch = batch
-    worker.deadline = time.monotonic() + timeout
+    if not worker.unanswered:  # an idle worker's clock starts now; a busy one's runs for the file it is on
+        worker.deadline = time.monotonic() + timeout
+    worker.unanswered.extend(batch)
 
 
-def _collect(worker: _Worker, paths: Sequence[str], pending: deque[deque[int]], workers: list[_Worker],
+def _collect(worker: _Worker, paths: Sequence[str], pending: deque[Sequence[int]], workers: list[_Worker],
              timeout: float) -> Iterator[tuple[int, Decoded | Problem]]:
     """The results `worker` has sent; if it died or overran its deadline, its file's problem, and it is gone."""
     try:
@@ -455,26 +457,26 @@ def _collect(worker: _Worker, paths: Sequence[str], pending: deque[deque[int]], 
                 worker.deadline = time.monotonic() + timeout
                 continue
             index, result = message
-            worker.batch.popleft()
+            worker.unanswered.popleft()
             worker.deadline = time.monotonic() + timeout
             yield index, result
     except (EOFError, OSError):
         yield from _replace(worker, paths, pending, workers, _death_reason(worker))
         return
-    if worker.batch and time.monotonic() > worker.deadline:
+    if worker.unanswered and time.monotonic() > worker.deadline:
         yield from _replace(worker, paths, pending, workers, f"decoding took longer than {timeout:g} s")
 
 
-def _replace(worker: _Worker, paths: Sequence[str], pending: deque[deque[int]], workers: list[_Worker],
+def _replace(worker: _Worker, paths: Sequence[str], pending: deque[Sequence[int]], workers: list[_Worker],
              reason: str) -> Iterator[tuple[int, Problem]]:
-    """Stop `worker`, blame the file it was on, and queue the rest of its batch again (first in line)."""
+    """Stop `worker`, blame the file it was on, and queue the rest of its files again (first in line)."""
     _stop(worker)
     workers.remove(worker)
     if not worker.started:
         raise RuntimeError(f"a decoding worker process could not start ({reason})")
-    culprit = worker.batch.popleft()
-    if worker.batch:
-        pending.appendleft(worker.batch)
+    culprit = worker.unanswered.popleft()
+    if worker.unanswered:
+        pending.appendleft(worker.unanswered)
     yield culprit, Problem(paths[culprit], reason)
 
 

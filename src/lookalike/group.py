@@ -246,8 +246,10 @@ def describe_edit(images: ImageTable, keeper: int, match: Match) -> str:
 def _bottom_band_differs(keeper: np.ndarray, member: np.ndarray) -> bool:
     """A caption bar or watermark: the bottom band differs far more than the rest, once tones are matched."""
     keeper_grey, member_grey = keeper.mean(axis=-1), member.mean(axis=-1)
-    slope, offset = np.polyfit(keeper_grey.ravel(), member_grey.ravel(), 1)
-    residual = np.abs(member_grey - (slope * keeper_grey + offset)).mean(axis=1)
+    keeper_offset, member_offset = keeper_grey - keeper_grey.mean(), member_grey - member_grey.mean()
+    spread = float((keeper_offset * keeper_offset).sum())
+    slope = float((keeper_offset * member_offset).sum()) / spread if spread else 0.0  # least squares
+    residual = np.abs(member_offset - slope * keeper_offset).mean(axis=1)
     band = max(1, round(len(residual) * (1 - WINDOWS[ABOVE_CAPTION].box[3])))
     return bool(residual[-band:].mean() > max(12.0, 4 * residual[:-band].mean()))
 

@@ -210,7 +210,7 @@ class _Scan:
         pending = np.flatnonzero(~failed & ~imaged)
         hashed = pending[contents.known[pending]]
         _, first = np.unique(contents.digest[hashed], return_index=True)  # the first file of each content
-        to_decode = np.sort(np.concatenate([pending[~contents.known[pending]], hashed[first]])).tolist()
+        to_decode = np.sort(np.concatenate([pending[~contents.known[pending]], hashed[first]]))
         failed_contents: dict[bytes, str] = {}
         fresh: list[Decoded] = []
         with self._stage(Stage.DECODE, len(to_decode)) as advance:
