@@ -363,12 +363,12 @@ _READY = "ready"
 
 @dataclass
 class _Worker:
-    """One worker process, the files sent to it and not answered yet (in order), and its deadline."""
+    """One worker process, the files of its batch it has not answered yet (in order), and its deadline."""
 
     process: BaseProcess
     connection: Connection
     started: bool = False
-    unanswered: deque[int] = field(default_factory=deque)
+    batch: deque[int] = field(default_factory=deque)
     deadline: float = float("inf")
 
 
@@ -404,9 +404,9 @@ def _run_pool(paths: Sequence[str], jobs: int, max_pixels: int, work: Callable[[
     context = worker_context()
     workers: list[_Worker] = []
     try:
-        while pending or any(worker.unanswered for worker in workers):
+        while pending or any(worker.batch for worker in workers):
             _hand_out(pending, paths, workers, jobs, timeout, lambda: _start_worker(context, work, max_pixels))
-            busy = [worker for worker in workers if worker.unanswered]
+            busy = [worker for worker in workers if worker.batch]
             wait([worker.connection for worker in busy],
                  timeout=max(0.0, min(worker.deadline for worker in busy) - time.monotonic()))
             for worker in busy:
@@ -418,14 +418,14 @@ def _run_pool(paths: Sequence[str], jobs: int, max_pixels: int, work: Callable[[
 
 def _hand_out(pending: deque[Sequence[int]], paths: Sequence[str], workers: list[_Worker], jobs: int,
               timeout: float, start: Callable[[], _Worker]) -> None:
-    """Keep each worker two batches ahead: the one it decodes and the next, waiting in its pipe, so that it
-    never idles while this process is busy (computing signatures, writing the cache). Start workers up to
-    `jobs` while batches wait."""
-    while pending and len(workers) < jobs:
-        workers.append(start())
-    for worker in list(workers):
-        while pending and worker in workers and len(worker.unanswered) <= BATCH:
+    """Give each idle worker a batch, starting workers up to `jobs` while batches wait."""
+    for worker in [worker for worker in workers if not worker.batch]:
+        if pending:
             _assign(worker, pending, paths, workers, timeout)
+    while pending and len(workers) < jobs:
+        worker = start()
+        workers.append(worker)
+        _assign(worker, pending, paths, workers, timeout)
 
 
 def _assign(worker: _Worker, pending: deque[Sequence[int]], paths: Sequence[str], workers: list[_Worker],
@@ -441,9 +441,8 @@ def _assign(worker: _Worker, pending: deque[Sequence[int]], paths: Sequence[str]
         _stop(worker)
         workers.remove(worker)
         return
-    if not worker.unanswered:  # an idle worker's clock starts now; a busy one's runs for the file it is on
-        worker.deadline = time.monotonic() + timeout
-    worker.unanswered.extend(batch)
+    worker.batch = deque(batch)
+    worker.deadline = time.monotonic() + timeout
 
 
 def _collect(worker: _Worker, paths: Sequence[str], pending: deque[Sequence[int]], workers: list[_Worker],
@@ -457,26 +456,26 @@ def _collect(worker: _Worker, paths: Sequence[str], pending: deque[Sequence[int]
                 worker.deadline = time.monotonic() + timeout
                 continue
             index, result = message
-            worker.unanswered.popleft()
+            worker.batch.popleft()
             worker.deadline = time.monotonic() + timeout
             yield index, result
     except (EOFError, OSError):
         yield from _replace(worker, paths, pending, workers, _death_reason(worker))
         return
-    if worker.unanswered and time.monotonic() > worker.deadline:
+    if worker.batch and time.monotonic() > worker.deadline:
         yield from _replace(worker, paths, pending, workers, f"decoding took longer than {timeout:g} s")
 
 
 def _replace(worker: _Worker, paths: Sequence[str], pending: deque[Sequence[int]], workers: list[_Worker],
              reason: str) -> Iterator[tuple[int, Problem]]:
-    """Stop `worker`, blame the file it was on, and queue the rest of its files again (first in line)."""
+    """Stop `worker`, blame the file it was on, and queue the rest of its batch again (first in line)."""
     _stop(worker)
     workers.remove(worker)
     if not worker.started:
         raise RuntimeError(f"a decoding worker process could not start ({reason})")
-    culprit = worker.unanswered.popleft()
-    if worker.unanswered:
-        pending.appendleft(worker.unanswered)
+    culprit = worker.batch.popleft()
+    if worker.batch:
+        pending.appendleft(worker.batch)
     yield culprit, Problem(paths[culprit], reason)
 
 
