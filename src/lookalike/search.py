@@ -56,6 +56,7 @@ MIN_BLOCK = 1024
 # compiled kernels (0.4 s, more than half of a small collection's search).
 BRUTE_FORCE_PAIRS = 30_000_000
 BRUTE_FORCE_BLOCK = 1 << 18  # pairs compared at once
+PROBE_ORDER_BITS = 18  # the queries are probed in the order of this many top bits of the substring
 
 
 def hamming_pairs(hashes: np.ndarray, radius: int) -> np.ndarray:
@@ -105,7 +106,7 @@ def substring_join(queries: np.ndarray, index: np.ndarray, radius: int, substrin
     queries, index, radius = _as_hashes(queries), _as_hashes(index), _checked_radius(radius)
     if len(queries) == 0 or len(index) == 0:
         return np.empty((0, 2), dtype=np.int64)
-    codes = _probe_block(queries, _order_by(queries, substring)[1], _SortedBy(index, substring), range(len(queries)),
+    codes = _probe_block(queries, _probe_order(queries, substring), _SortedBy(index, substring), range(len(queries)),
                          radius, *_prior_checks(prior), self_join=False)
     pairs = np.empty((len(codes), 2), dtype=np.int64)
     np.divmod(codes, len(index), out=(pairs[:, 0], pairs[:, 1]))
@@ -180,7 +181,7 @@ def _substring_codes(pool: ThreadPoolExecutor, threads: int, queries: np.ndarray
     order are made here, one substring at a time, and are gone before the next substring's."""
     *prior, substring = substrings
     table = _SortedBy(index, substring)
-    query_order = None if self_join else _order_by(queries, substring)[1]  # probes in this order hit the cache
+    query_order = None if self_join else _probe_order(queries, substring)
     shifts, masks, radii = _prior_checks(prior)
     probe = partial(_probe_block, queries, query_order, table, radius=radius, prior_shifts=shifts, prior_masks=masks,
                     prior_radii=radii, self_join=self_join)
@@ -225,6 +226,13 @@ def _order_by(hashes: np.ndarray, substring: Substring) -> tuple[np.ndarray, np.
     """(offsets, order): `order` (int32) stably sorts the hashes by the substring; bucket v is
     order[offsets[v]:offsets[v + 1]]."""
     return _kernels().counting_sort(hashes, np.uint64(substring.shift), np.uint64((1 << substring.bits) - 1))
+
+
+def _probe_order(queries: np.ndarray, substring: Substring) -> np.ndarray:
+    """The order to probe the queries in: by the substring's top PROBE_ORDER_BITS bits, so that consecutive
+    queries probe neighbouring buckets (hit the cache) without an offset table as large as the index's."""
+    coarse = max(0, substring.bits - PROBE_ORDER_BITS)
+    return _order_by(queries, Substring(substring.shift + coarse, substring.bits - coarse, substring.radius))[1]
 
 
 def _probe_block(
@@ -393,17 +401,18 @@ class _Grid:
         return positions % len(self.windows)
 
 
-def _searches(images: ImageTable, query_rows: np.ndarray, index_rows: np.ndarray) -> list[tuple[_Grid, _Grid]]:
+def _searches(images: ImageTable, query_rows: np.ndarray, index_rows: np.ndarray) -> Iterator[tuple[_Grid, _Grid]]:
     """What is searched against what: each query image's whole frame, in every orientation, against the
     framed windows of each index image and its content where it has a border to remove; the part above a
-    caption band, upright, against the same part."""
+    caption band, upright, against the same part. Each made when its turn comes, so that only one search's
+    copies are held."""
     frames = _Grid(_taken(images.hashes, query_rows).reshape(-1), query_rows,
                    np.arange(images.hashes.shape[1]), np.full(images.hashes.shape[1], WHOLE))
-    framed = _Grid(images.windows[index_rows[:, None], _FRAMED].reshape(-1), index_rows,
-                   np.zeros(len(_FRAMED), np.int64), _FRAMED)
+    yield frames, _Grid(images.windows[index_rows[:, None], _FRAMED].reshape(-1), index_rows,
+                        np.zeros(len(_FRAMED), np.int64), _FRAMED)
     bordered = index_rows[(images.content_box[index_rows] != np.array(WHOLE_BOX, np.float32)).any(axis=1)]
-    return [(frames, framed), (frames, _window_grid(images, bordered, CONTENT)),
-            (_window_grid(images, query_rows, ABOVE_CAPTION), _window_grid(images, index_rows, ABOVE_CAPTION))]
+    yield frames, _window_grid(images, bordered, CONTENT)
+    yield _window_grid(images, query_rows, ABOVE_CAPTION), _window_grid(images, index_rows, ABOVE_CAPTION)
 
 
 def _window_grid(images: ImageTable, rows: np.ndarray, window: int) -> _Grid:

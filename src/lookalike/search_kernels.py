@@ -12,18 +12,21 @@ import numpy as np
 @numba.njit(nogil=True, cache=True)
 def counting_sort(hashes: np.ndarray, shift: np.uint64, key_mask: np.uint64) -> tuple[np.ndarray, np.ndarray]:
     """(offsets, order): order stably sorts `hashes` by key (hash >> shift) & key_mask; bucket v is
-    order[offsets[v]:offsets[v + 1]]. The keys are taken on the fly rather than held: 8 bytes a hash less."""
+    order[offsets[v]:offsets[v + 1]]. The keys are taken on the fly rather than held (8 bytes a hash), and the
+    offsets fill in place (no copy of them)."""
     offsets = np.zeros(int(key_mask) + 2, dtype=np.int32)
     for value in hashes:
         offsets[((value >> shift) & key_mask) + np.uint64(1)] += 1
     for key in range(len(offsets) - 1):
         offsets[key + 1] += offsets[key]
     order = np.empty(len(hashes), dtype=np.int32)
-    fill = offsets[:-1].copy()
-    for i, value in enumerate(hashes):
+    for i, value in enumerate(hashes):  # offsets[key] is where bucket key fills next...
         key = (value >> shift) & key_mask
-        order[fill[key]] = i
-        fill[key] += 1
+        order[offsets[key]] = i
+        offsets[key] += 1
+    for key in range(len(offsets) - 1, 0, -1):  # ...and ends up where bucket key + 1 starts
+        offsets[key] = offsets[key - 1]
+    offsets[0] = 0
     return offsets, order
 
 
