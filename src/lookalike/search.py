@@ -22,12 +22,13 @@ small enough (BRUTE_FORCE_PAIRS) compares all pairs in NumPy instead, which is
 faster than loading the kernels.
 
 The probing runs in numba kernels that release the GIL, one thread per core
-(NUMBA_NUM_THREADS), over blocks of queries; queries are visited in substring
-order so that consecutive probes hit neighbouring table entries.  Memory is,
-per searched substring of b bits, 12 bytes per indexed hash plus a 4 * 2**b
-byte offset table, and 4 bytes per query (their order: queries are read in place), then
-16 bytes per pair found.  The kernels are compiled on
-first use and cached (numba cache=True).
+(NUMBA_NUM_THREADS), over blocks of queries; queries are visited in the order of
+the substring's top bits, so that consecutive probes hit neighbouring table
+entries.  Memory is, one substring at a time, 12 bytes per indexed hash plus a
+4 * 2**b byte offset table for a substring of b bits, and 4 bytes per query (its
+place in that order: the queries themselves are read where they are), then 24
+bytes per pair found.  The kernels are compiled on first use and cached (numba
+cache=True).
 """
 
 import os
