@@ -203,10 +203,12 @@ class ReviewServer:
         return f"http://{HOST}:{self.port}/?token={self.token}"
 
     def run(self, open_browser: bool = False) -> None:
-        """Serve until interrupted (Ctrl+C)."""
+        """Serve until interrupted (Ctrl+C), which ends in KeyboardInterrupt, as everywhere else."""
         if open_browser:
             threading.Timer(0.5, webbrowser.open, (self.url,)).start()
         self.server.run(sockets=[self.socket])
+        # uvicorn takes Ctrl+C itself and, depending on when it comes, re-raises it or just returns
+        raise KeyboardInterrupt
 
     @contextmanager
     def running(self) -> Iterator[ReviewServer]:
