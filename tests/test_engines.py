@@ -41,8 +41,9 @@ def folder(tmp_path_factory):
 
 def scanned(folder, engine, cache, **options) -> dict:
     document = report.to_json(scan([folder], ScanOptions(jobs=2, cache=cache, engine=engine, **options)))
-    for measure in ("seconds", "peak_mb", "work"):  # how long, how much memory and work: Ray verifies every pair
-        del document[measure]  # up front
+    # how long, how much memory, how much work: Ray verifies every pair up front
+    for measure in ("seconds", "peak_mb", "work"):
+        del document[measure]
     return document
 
 

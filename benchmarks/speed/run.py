@@ -240,7 +240,7 @@ def search_benchmark(count: int) -> Measured:
 def stage_line(report: dict) -> str:
     """Seconds per stage, the work done, and the scanning process's peak memory (MB) by the end of each stage."""
     stages = ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in report["seconds"].items())
-    peaks = ", ".join(f"{stage} {mb:,.0f}" for stage, mb in report.get("peak_mb", {}).items())
+    peaks = ", ".join(f"{stage} {mb:,.0f}" for stage, mb in report["peak_mb"].items())
     return (f"{stages} (decoded {report['work']['decoded']:,}, verified {report['work']['verified']:,}); "
             f"peak MB by the end of: {peaks}")
 

@@ -16,6 +16,7 @@ pairs in `compare`; it ignores "not duplicates" decisions, as the original knows
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -84,7 +85,7 @@ class ScanResult:
     similar: list[Group] | None  # with ScanOptions.similar: alike but not the same picture; never to resolve
     problems: list[Problem]
     seconds: dict[Stage, float]
-    peak_mb: dict[Stage, float]  # the process's peak resident memory by the end of each stage (Unix only)
+    peak_mb: dict[Stage, float]  # the process's peak resident memory by the end of each stage
     decoded: int  # files decoded by this scan (not answered by the cache)
     verified: int  # pairs verified by this scan (not answered by the cache)
 
@@ -133,8 +134,7 @@ class _Scan:
         with self.progress.stage(stage, total) as advance:
             yield advance
         self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
-        if (peak := _peak_resident_mb()) is not None:
-            self.peak_mb[stage] = peak
+        self.peak_mb[stage] = _peak_resident_mb()
 
     @contextmanager
     def _timed(self, stage: Stage) -> Iterator[None]:
@@ -348,12 +348,8 @@ class _Scan:
         return {(min(a, b), max(a, b)) for a, b in rows.tolist() if a >= 0 and b >= 0}
 
 
-def _peak_resident_mb() -> float | None:
-    """This process's peak resident memory so far, where the system says (not on Windows)."""
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - Windows
-        return None
+def _peak_resident_mb() -> float:
+    """This process's peak resident memory so far, in MiB."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB elsewhere
 

@@ -14,9 +14,8 @@ JSON format, version 1 (fields may be added, never removed or changed in meaning
      "peak_mb": {STAGE: MB},
      "work": {"decoded": N, "verified": N}}
 
-"peak_mb" is the scanning process's peak resident memory by the end of each stage, in MiB (absent on
-Windows, where the system does not say). "work" counts what this scan computed rather than took from the
-cache: images decoded, pairs verified.
+"peak_mb" is the scanning process's peak resident memory by the end of each stage, in MiB. "work" counts
+what this scan computed rather than took from the cache: images decoded, pairs verified.
 
 "similar" is present only when the scan was asked for it (`--similar`): groups of kind "similar" whose
 members (match "similar") look alike but are not the same picture: consecutive frames, the same scene
@@ -51,7 +50,7 @@ def to_json(result: ScanResult) -> dict[str, Any]:
         **({} if result.similar is None else {"similar": [_group_json(result, g) for g in result.similar]}),
         "errors": [{"path": p.path, "reason": p.reason} for p in result.problems],
         "seconds": {stage.value: round(seconds, 3) for stage, seconds in result.seconds.items()},
-        **({"peak_mb": {stage.value: round(mb, 1) for stage, mb in result.peak_mb.items()}} if result.peak_mb else {}),
+        "peak_mb": {stage.value: round(mb, 1) for stage, mb in result.peak_mb.items()},
         "work": {"decoded": result.decoded, "verified": result.verified},
     }
 
