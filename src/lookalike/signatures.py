@@ -130,12 +130,10 @@ def _window_hash(tones: np.ndarray, boxes: Box | np.ndarray) -> np.ndarray:
     The box resampled to GREY_SIDE × GREY_SIDE, then its DCT's lowest frequencies: both are matrix products
     on each side, so each side's two matrices are multiplied first and the crop is never made (a fifth of
     the arithmetic)."""
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    rows, columns = tones.shape[-2:]
-    basis = _dct_basis(GREY_SIDE)[:HASH_SIDE]
-    down = basis @ _interpolation(boxes[:, 1], boxes[:, 3], GREY_SIDE, rows)  # (M, 8, rows)
-    across = basis @ _interpolation(boxes[:, 0], boxes[:, 2], GREY_SIDE, columns)  # (M, 8, columns)
-    coefficients = _on_both_sides(down, tones, across)
+    down, across = _box_matrices(np.asarray(boxes, dtype=np.float64).reshape(-1, 4), (GREY_SIDE, GREY_SIDE),
+                                 tones.shape[-2:])
+    basis = _low_basis(GREY_SIDE)
+    coefficients = _on_both_sides(basis @ down, tones, basis @ across)  # (M, 8, rows) and (M, 8, columns)
     return pack_bits(coefficients > np.median(coefficients, axis=(1, 2), keepdims=True))
 
 
@@ -170,10 +168,16 @@ def resample_boxes(images: np.ndarray, boxes: np.ndarray, shape: tuple[int, int]
     """`resample` of (M, 4) boxes at once, as two batched matrix products: (M, rows, columns) or, for N images
     (N, rows in, columns in) and one box, (N, rows, columns). One image: every box of it; M images and M
     boxes: each image's own box."""
-    rows, columns = images.shape[-2:]
-    down = _interpolation(boxes[:, 1], boxes[:, 3], shape[0], rows)  # (M, rows out, rows in)
-    across = _interpolation(boxes[:, 0], boxes[:, 2], shape[1], columns)  # (M, columns out, columns in)
+    down, across = _box_matrices(boxes, shape, images.shape[-2:])
     return _on_both_sides(down, images, across)
+
+
+def _box_matrices(boxes: np.ndarray, shape: tuple[int, int], size: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The interpolation matrices that sample (M, 4) boxes of an image of `size` (rows, columns) on a grid of
+    `shape`: (M, rows out, rows in) down and (M, columns out, columns in) across."""
+    rows, columns = size
+    return (_interpolation(boxes[:, 1], boxes[:, 3], shape[0], rows),
+            _interpolation(boxes[:, 0], boxes[:, 2], shape[1], columns))
 
 
 def _on_both_sides(down: np.ndarray, images: np.ndarray, across: np.ndarray) -> np.ndarray:
@@ -202,7 +206,7 @@ def _interpolation(start: np.ndarray, end: np.ndarray, count: int, size: int) ->
 
 def low_frequencies(images: np.ndarray) -> np.ndarray:
     """(N, G, G) → (N, 8, 8): the lowest-frequency block of each image's orthonormal 2-D DCT-II."""
-    basis = _dct_basis(images.shape[-1])[:HASH_SIDE]
+    basis = _low_basis(images.shape[-1])
     return basis @ images @ basis.T
 
 
@@ -229,6 +233,11 @@ def _shrink(images: np.ndarray, side: int) -> np.ndarray:
     n, s, _ = images.shape
     factor = s // side
     return images.reshape(n, side, factor, side, factor).mean(axis=(2, 4))
+
+
+def _low_basis(n: int) -> np.ndarray:
+    """The HASH_SIDE lowest-frequency rows of the n-point DCT basis."""
+    return _dct_basis(n)[:HASH_SIDE]
 
 
 @cache
