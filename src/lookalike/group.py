@@ -28,7 +28,7 @@ from lookalike.signatures import (
     WINDOWS,
     Box,
     orient,
-    resample_boxes,
+    resample,
     window_box,
 )
 from lookalike.verify import NORMAL, Evidence, Match, Strictness, verified
@@ -304,7 +304,7 @@ def _aligned_colours(images: ImageTable, match: Match, keeper_is_a: bool) -> tup
 
 def _colour_window(thumb: np.ndarray, box: Box, grid: tuple[int, int]) -> np.ndarray:
     """`resample` of each channel of an RGB thumbnail, the three as one batch: (rows, columns, 3)."""
-    return resample_boxes(thumb.transpose(2, 0, 1), np.array([box], dtype=np.float64), grid).transpose(1, 2, 0)
+    return resample(thumb.transpose(2, 0, 1), box, grid).transpose(1, 2, 0)
 
 
 COLOUR_GRID = 32
