@@ -85,6 +85,7 @@ WINDOWS = (
 )
 WHOLE, CENTRE, LEFT, RIGHT, TOP, BOTTOM, ABOVE_CAPTION, CONTENT = range(len(WINDOWS))
 WHOLE_BOX: Box = (0.0, 0.0, 1.0, 1.0)
+FIXED_BOXES = tuple(window.box for window in WINDOWS if window.box is not None)  # all windows but CONTENT
 
 
 def window_box(window: int, content_box: Box) -> Box:
@@ -119,24 +120,20 @@ def _oriented_hashes(tones: np.ndarray) -> np.ndarray:
 
 
 def _window_hashes(tones: np.ndarray, content_boxes: np.ndarray) -> np.ndarray:
+    """(N, len(WINDOWS)) pHashes: each window resampled to GREY_SIDE × GREY_SIDE, then its DCT's lowest
+    frequencies. Both are matrix products on each side, so each side's two matrices are multiplied first and
+    the crop is never made (a fifth of the arithmetic).
+
+    The products are each image's own small ones, never one large product over the chunk: BLAS splits a
+    large one among threads, which then spin while the scan goes on, and rounds it differently depending on
+    the chunk's size and the number of threads."""
     if len(tones) == 0:
         return np.zeros((0, len(WINDOWS)), np.uint64)
-    columns = [_window_hash(tones, content_boxes if window.box is None else window.box) for window in WINDOWS]
-    return np.stack(columns, axis=1)
-
-
-def _window_hash(tones: np.ndarray, boxes: Box | np.ndarray) -> np.ndarray:
-    """pHashes of one box of every image (a shared `Box`), or of each image's own box ((N, 4) array).
-
-    The box resampled to GREY_SIDE × GREY_SIDE, then its DCT's lowest frequencies: both are matrix products
-    on each side, so each side's two matrices are multiplied first and the crop is never made (a fifth of
-    the arithmetic). A shared box's matrices are the same at every call, and made once."""
-    size = tones.shape[-2:]
-    if isinstance(boxes, np.ndarray):
-        down, across = _low_frequency_matrices(boxes, size)
-    else:
-        down, across = _shared_low_frequency_matrices(boxes, size)
-    return pack_bits(_above_median(_on_both_sides(down, tones, across)))
+    fixed_down, fixed_across = _fixed_window_matrices(tones.shape[-2:])
+    content_down, content_across = _low_frequency_matrices(content_boxes, tones.shape[-2:])
+    fixed = fixed_down @ tones[:, None] @ fixed_across.transpose(0, 2, 1)  # (N, len(FIXED_BOXES), 8, 8)
+    content = content_down @ tones @ content_across.transpose(0, 2, 1)  # (N, 8, 8)
+    return np.insert(pack_bits(_above_median(fixed)), CONTENT, pack_bits(_above_median(content)), axis=1)
 
 
 def _low_frequency_matrices(boxes: np.ndarray, size: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -147,9 +144,9 @@ def _low_frequency_matrices(boxes: np.ndarray, size: tuple[int, ...]) -> tuple[n
 
 
 @cache
-def _shared_low_frequency_matrices(box: Box, size: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """`_low_frequency_matrices` of a box that every image shares (a fixed window): the same for every chunk."""
-    down, across = _low_frequency_matrices(np.array([box]), size)
+def _fixed_window_matrices(size: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """`_low_frequency_matrices` of FIXED_BOXES: the same for every image, made once."""
+    down, across = _low_frequency_matrices(np.array(FIXED_BOXES), size)
     return _read_only(down), _read_only(across)
 
 
