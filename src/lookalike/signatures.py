@@ -221,8 +221,11 @@ def _on_both_sides(down: np.ndarray, images: np.ndarray, across: np.ndarray) -> 
     with M = 1 (one pair of matrices for all)."""
     images = images.astype(np.float32, copy=False)
     if len(down) == 1 and images.ndim == 3:  # the same matrices for many images: two products, not 2 N small ones
-        narrowed = np.tensordot(images, across[0], axes=([2], [1]))  # (N, R, c)
-        return np.tensordot(down[0], narrowed, axes=([1], [1])).transpose(1, 0, 2)
+        # The two products np.tensordot makes, on the same layouts, without its overhead (more than the products)
+        count, rows, columns = images.shape
+        narrowed = np.dot(images.reshape(-1, columns), across[0].T).reshape(count, rows, -1)  # (N, R, c)
+        flat = np.dot(down[0], narrowed.transpose(1, 0, 2).reshape(rows, -1))  # (r, N × c)
+        return flat.reshape(len(flat), count, -1).transpose(1, 0, 2)
     return (down @ images @ across.transpose(0, 2, 1)).astype(np.float32)
 
 
