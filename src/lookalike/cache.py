@@ -30,7 +30,7 @@ from lookalike.images import DIGEST_BYTES, Digests, ImageRow
 from lookalike.verify import Evidence
 from lookalike.walk import FileRecord, shared
 
-SIGNATURE_VERSION = "7"
+SIGNATURE_VERSION = "8"
 # Everything but the user's "not duplicates" decisions: emptied when the version changes.
 VERSIONED_TABLES = ("files", "images", "thumbs", "failures", "evidence", "searched", "candidates")
 CANDIDATE_CHUNK = 65536

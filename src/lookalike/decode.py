@@ -184,11 +184,12 @@ def as_shown(image: Image.Image) -> Image.Image:
 
 
 def thumbnail(image: Image.Image) -> np.ndarray:
-    """An upright RGB image's thumbnail: THUMB × THUMB by LANCZOS; a side of 2 × REDUCING_GAP × THUMB or more is
-    first box-reduced by a whole factor, to no less than REDUCING_GAP × THUMB. Pillow documents a gap of 3 as
-    indistinguishable from a full LANCZOS; measured, it keeps the dev accuracy benchmark's scores, where a gap
-    of 2.5 lost crops."""
-    return np.asarray(image.resize((THUMB, THUMB), Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP))
+    """An upright RGB image's thumbnail: THUMB × THUMB by Pillow's HAMMING filter (a Hamming-windowed sinc as
+    narrow as BILINEAR's); a side of 2 × REDUCING_GAP × THUMB or more is first box-reduced by a whole factor, to
+    no less than REDUCING_GAP × THUMB. Measured on the speed benchmark's photos, 0.53 ms a file against LANCZOS's
+    0.93, with the same precision and recall on the dev and holdout accuracy collections, where BICUBIC lost up
+    to a point of recall and BILINEAR up to two (on crops and captions), and a gap of 2.5 lost crops."""
+    return np.asarray(image.resize((THUMB, THUMB), Image.Resampling.HAMMING, reducing_gap=REDUCING_GAP))
 
 
 def _check_pixels(stored: tuple[int, int], decoded: tuple[int, int], max_pixels: int) -> None:
