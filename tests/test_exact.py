@@ -7,11 +7,11 @@ import shutil
 import numpy as np
 
 from lookalike.exact import find_identical, hash_file
-from lookalike.walk import FileRecord, walk
+from lookalike.walk import FileRecord, FileRecords, walk
 
 
-def records_under(folder) -> list[FileRecord]:
-    return [item for item in walk([str(folder)]) if isinstance(item, FileRecord)]
+def records_under(folder) -> FileRecords:
+    return FileRecords(item for item in walk([str(folder)]) if isinstance(item, FileRecord))
 
 
 def test_identical_bytes_get_the_same_content_hash(tmp_path, photos):

@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from lookalike.walk import FileRecord, Problem, WalkOptions, walk
+from lookalike.walk import FileRecord, FileRecords, Problem, WalkOptions, walk
 
 
 def found(root: Path, **options) -> tuple[list[str], dict[str, str]]:
@@ -111,3 +111,17 @@ def test_a_file_known_unchanged_is_not_opened_again_and_a_changed_one_is(tmp_pat
     os.utime(path, ns=(sniffed.mtime_ns, sniffed.mtime_ns + 1))
     [record] = walk([str(tmp_path)], known=known.get)
     assert record.format == "JPEG" and record.mtime_ns == sniffed.mtime_ns + 1
+
+
+def test_the_walk_records_held_as_columns_are_the_records_walked(tmp_path, photos):
+    (tmp_path / "a b").mkdir()
+    shutil.copy(photos["coins"], tmp_path / "a b" / "coins.jpg")
+    shutil.copy(photos["rocket"], os.fsdecode(os.fsencode(str(tmp_path)) + b"/caf\xe9.png"))  # not UTF-8
+    shutil.copy(photos["rocket"], tmp_path / "rocket.jpg")
+    walked = [item for item in walk([str(tmp_path)]) if isinstance(item, FileRecord)]
+    records = FileRecords(walked)
+    assert list(records) == walked and len(records) == 3
+    assert records[-1] == walked[-1] and records[1:] == walked[1:]
+    assert list(records.paths([2, 0])) == [walked[2].path, walked[0].path]
+    assert list(records.take([2, 0])) == [walked[2], walked[0]]
+    assert records.identities().tolist() == [list(record.identity) for record in walked]

@@ -28,7 +28,7 @@ from platformdirs import user_cache_dir
 from lookalike.decode import THUMB, Decoded
 from lookalike.images import DIGEST_BYTES, Digests, ImageRow
 from lookalike.verify import Evidence
-from lookalike.walk import FileRecord, shared
+from lookalike.walk import FileRecord, FileRecords, shared
 
 SIGNATURE_VERSION = "8"
 # Everything but the user's "not duplicates" decisions: emptied when the version changes.
@@ -225,7 +225,7 @@ class Cache:
 
     # failures: files that could not be decoded, until they change
 
-    def known_failures(self, roots: Sequence[str], records: Sequence[FileRecord]) -> dict[int, str]:
+    def known_failures(self, roots: Sequence[str], records: FileRecords) -> dict[int, str]:
         """Why each record that failed before, unchanged since, cannot be read, by record index (the records
         are under `roots`)."""
         failed = {}
@@ -233,8 +233,8 @@ class Cache:
             for path, *identity, reason in self._under(root, "SELECT path, device, inode, size, mtime_ns, reason "
                                                              "FROM failures"):
                 failed[os.fsdecode(path)] = (tuple(identity), reason)
-        return {index: row[1] for index, record in enumerate(records)
-                if (row := failed.get(record.path)) is not None and row[0] == record.identity}
+        return {index: row[1] for index in range(len(records))
+                if (row := failed.get(records.path(index))) is not None and row[0] == records[index].identity}
 
     def remember_failures(self, failures: Iterable[tuple[FileRecord, str]]) -> None:
         with self.db:
@@ -316,16 +316,16 @@ class CachedFiles:
         device, inode, size, mtime_ns = self.identities[row].tolist()
         return FileRecord(path, shared(device), inode, size, mtime_ns, self.formats[row])
 
-    def contents_of(self, records: Sequence[FileRecord]) -> tuple[np.ndarray, np.ndarray]:
+    def contents_of(self, records: FileRecords) -> tuple[np.ndarray, np.ndarray]:
         """Each record's content hash ("V16"), and whether the cache knows it: whether the file is unchanged
         since it was cached. Looked up CANDIDATE_CHUNK records at a time, in NumPy."""
         digests, known = np.zeros(len(records), f"V{DIGEST_BYTES}"), np.zeros(len(records), bool)
+        identities = records.identities()
         for start in range(0, len(records) if len(self.keys) else 0, CANDIDATE_CHUNK):
-            chunk = records[start:start + CANDIDATE_CHUNK]
-            keys = np.array([hash(record.path) for record in chunk], np.int64)
+            chunk = range(start, min(start + CANDIDATE_CHUNK, len(records)))
+            keys = np.array([hash(records.path(index)) for index in chunk], np.int64)
             rows = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
-            identities = np.array([record.identity for record in chunk], np.int64).reshape(-1, 4)
-            same = (self.keys[rows] == keys) & (self.identities[rows] == identities).all(axis=1)
-            digests[start:start + len(chunk)][same] = self.digests[rows[same]]
-            known[start:start + len(chunk)] = same
+            same = (self.keys[rows] == keys) & (self.identities[rows] == identities[chunk.start:chunk.stop]).all(axis=1)
+            digests[chunk.start:chunk.stop][same] = self.digests[rows[same]]
+            known[chunk.start:chunk.stop] = same
         return digests, known

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from lookalike.walk import FileRecord, Problem, describe_os_error, open_regular
+from lookalike.walk import FileRecords, Problem, describe_os_error, open_regular
 
 BLOCK = 16 * 1024
 CHUNK = 1024 * 1024
@@ -48,7 +48,7 @@ def partial_hash(path: str, size: int) -> bytes:
 
 
 def find_identical(
-    records: Sequence[FileRecord],
+    records: FileRecords,
     known: np.ndarray,
     on_progress: Callable[[int], None] = lambda _: None,
 ) -> tuple[dict[int, bytes], list[Problem]]:
@@ -60,15 +60,15 @@ def find_identical(
     """
     hashes: dict[int, bytes] = {}
     problems: list[Problem] = []
-    for same_size in _buckets(range(len(records)), lambda i: records[i].size):
+    sizes = records.identities()[:, 2].tolist()
+    for same_size in _buckets(range(len(records)), sizes.__getitem__):
         unknown = [i for i in same_size if not known[i]]
         if len(unknown) < len(same_size):  # a known file's first and last blocks are not kept: compare in full
-            hashes.update(_hash_each(unknown, lambda i: hash_file(records[i].path), records, problems))
+            hashes.update(_hash_each(unknown, lambda i: hash_file(records.path(i)), records, problems))
         elif unknown:
-            partials = _hash_each(same_size, lambda i: partial_hash(records[i].path, records[i].size),
-                                  records, problems)
+            partials = _hash_each(same_size, lambda i: partial_hash(records.path(i), sizes[i]), records, problems)
             for same_partial in _buckets(partials, partials.__getitem__):
-                hashes.update(_hash_each(same_partial, lambda i: hash_file(records[i].path), records, problems))
+                hashes.update(_hash_each(same_partial, lambda i: hash_file(records.path(i)), records, problems))
         on_progress(len(same_size))
     return hashes, problems
 
@@ -84,7 +84,7 @@ def _buckets(items: Iterable[int], key: Callable[[int], object]) -> Iterable[lis
 def _hash_each(
     indices: Iterable[int],
     hasher: Callable[[int], bytes],
-    records: Sequence[FileRecord],
+    records: FileRecords,
     problems: list[Problem],
 ) -> dict[int, bytes]:
     hashes: dict[int, bytes] = {}
@@ -92,5 +92,5 @@ def _hash_each(
         try:
             hashes[i] = hasher(i)
         except OSError as error:
-            problems.append(Problem(records[i].path, f"cannot read: {describe_os_error(error)}"))
+            problems.append(Problem(records.path(i), f"cannot read: {describe_os_error(error)}"))
     return hashes

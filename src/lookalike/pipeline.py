@@ -3,14 +3,14 @@
     walk → exact → decode → signatures → search → verify → group        (then report, at the edge)
     walk → exact → decode → signatures → histogram → compare → group    (--method histogram)
 
-Each stage is a module of the same name. Data flows one way: file records from `walk`, content hashes from
-`exact`, thumbnails from `decode`, an `ImageTable` of perceptual hashes from `signatures`, candidate pairs
-from `search`, confirmed matches from `verify`, groups from `group`. The cache sits beside the pipeline: it
-answers for files that did not change, so they skip `exact` and `decode`, and for pairs already verified.
-Thumbnails stream from `decode` to `signatures` in chunks and on into the cache, which holds them for the
-rest of the scan: memory holds signatures, not pixels. The histogram method (the original
-script's definition of equal, `histogram.py`) takes each content's histogram in `histogram` and compares all
-pairs in `compare`; it ignores "not duplicates" decisions, as the original knows none.
+Each stage is a module of the same name. Data flows one way: file records from `walk` (held as columns, not as a
+million objects), content hashes from `exact`, thumbnails from `decode`, an `ImageTable` of perceptual hashes from
+`signatures`, candidate pairs from `search`, confirmed matches from `verify`, groups from `group`. The cache sits
+beside the pipeline: it answers for files that did not change, so they skip `exact` and `decode`, and for pairs
+already verified. Thumbnails stream from `decode` to `signatures` in chunks and on into the cache, which holds
+them for the rest of the scan: memory holds signatures, not pixels. The histogram method (the original script's
+definition of equal, `histogram.py`) takes each content's histogram in `histogram` and compares all pairs in
+`compare`; it ignores "not duplicates" decisions, as the original knows none.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_
 from lookalike.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows
 from lookalike.search import Candidate, Candidates, find_candidates
 from lookalike.verify import SIMILAR, STRICTNESS, Evidence, Match, Strictness, pair_key
-from lookalike.walk import FileRecord, Problem, WalkOptions, check_unchanged, walk
+from lookalike.walk import FileRecords, Problem, WalkOptions, check_unchanged, walk
 
 
 class Stage(Enum):
@@ -78,7 +78,7 @@ class ScanOptions:
 @dataclass(frozen=True, slots=True)
 class ScanResult:
     roots: list[str]
-    files: list[FileRecord]  # every readable image file, in walk order
+    files: FileRecords  # every readable image file, in walk order
     image_of_file: np.ndarray  # (len(files),) int: each file's row in `images`
     images: ImageTable
     groups: list[Group]
@@ -144,16 +144,12 @@ class _Scan:
         self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
 
     def run(self) -> ScanResult:
-        records = self.walk()
-        contents = self.exact(records)
-        contents = self.decode(records, contents)
-        readable = np.flatnonzero(contents.known & ~contents.failed)
-        files = [records[i] for i in readable.tolist()]
-        images, image_of_file = self.table(contents.digest[readable])
+        files, digests = self.readable_files()
+        images, image_of_file = self.table(digests)
         if self.options.method == HISTOGRAM:
             histograms = self.histograms(files, image_of_file, images)
             kept = [f for f in range(len(files)) if int(image_of_file[f]) in histograms]
-            files, image_of_file = [files[f] for f in kept], image_of_file[kept]
+            files, image_of_file = files.take(kept), image_of_file[kept]
             groups = self.histogram_group(files, image_of_file, images, histograms, self.compare(histograms))
             similar = None
         else:
@@ -166,8 +162,15 @@ class _Scan:
                           self.peak_mb,
                           decoded=self.decoded, verified=self.evidence.computed if self.evidence is not None else 0)
 
-    def walk(self) -> list[FileRecord]:
-        records = []
+    def readable_files(self) -> tuple[FileRecords, np.ndarray]:
+        """The image files that could be read, and their content hashes, all of whose images the cache holds."""
+        records = self.walk()
+        contents = self.decode(records, self.exact(records))
+        readable = np.flatnonzero(contents.known & ~contents.failed)
+        return records.take(readable.tolist()), contents.digest[readable]
+
+    def walk(self) -> FileRecords:
+        records = FileRecords()
         with self._stage(Stage.WALK) as advance:
             self.cached_files = self.cache.files_under(self.roots)
             options = WalkOptions(self.options.include, self.options.exclude, self.options.follow_symlinks)
@@ -179,7 +182,7 @@ class _Scan:
                     advance(1)
         return records
 
-    def exact(self, records: list[FileRecord]) -> _Contents:
+    def exact(self, records: FileRecords) -> _Contents:
         """Content hashes: from the cache for unchanged files, by the hash funnel for possible twins."""
         with self._stage(Stage.EXACT, len(records)) as advance:
             self.known_failures = self.cache.known_failures(self.roots, records)
@@ -195,7 +198,7 @@ class _Scan:
             np.zeros(len(records), bool))
         return _Contents(digest, known, cached, failed)
 
-    def decode(self, records: list[FileRecord], contents: _Contents) -> _Contents:
+    def decode(self, records: FileRecords, contents: _Contents) -> _Contents:
         """`contents` completed: each readable file's content hash, all of whose images the cache then holds.
 
         Contents the cache knows are not decoded; every other content is decoded exactly once, whichever of its
@@ -214,7 +217,7 @@ class _Scan:
         failed_contents: dict[bytes, str] = {}
         fresh: list[Decoded] = []
         with self._stage(Stage.DECODE, len(to_decode)) as advance:
-            paths = [records[i].path for i in to_decode]
+            paths = records.paths(to_decode)
             for position, result in self.options.engine.decode_all(paths, self.options.jobs, self.options.max_pixels,
                                                                    advance, timeout=self.options.timeout):
                 index = to_decode[position]
@@ -307,12 +310,12 @@ class _Scan:
             return self.options.engine.verify_all(images, candidates, self.apart, advance, strictness=self._strictness,
                                                   similar=self.options.similar, evidence=self.evidence)
 
-    def group(self, files: list[FileRecord], image_of_file: np.ndarray, images: ImageTable,
+    def group(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable,
               matches: list[Match]) -> list[Group]:
         with self._stage(Stage.GROUP, len(matches)):
             return build_groups(files, image_of_file, images, matches, self._strictness, self.apart, self.evidence)
 
-    def histograms(self, files: list[FileRecord], image_of_file: np.ndarray,
+    def histograms(self, files: FileRecords, image_of_file: np.ndarray,
                    images: ImageTable) -> dict[int, np.ndarray]:
         """The original's histogram of each image row, taken in the worker processes from one of its files."""
         files_of_image = FilesOfImages(image_of_file)
@@ -336,7 +339,7 @@ class _Scan:
         with self._stage(Stage.COMPARE, len(histograms)):
             return close_pairs(histograms, self.options.threshold)
 
-    def histogram_group(self, files: list[FileRecord], image_of_file: np.ndarray, images: ImageTable,
+    def histogram_group(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable,
                         histograms: dict[int, np.ndarray], pairs: ClosePairs) -> list[Group]:
         with self._stage(Stage.GROUP, len(pairs)):
             return histogram_groups(files, image_of_file, images, histograms, pairs, self.options.threshold)
