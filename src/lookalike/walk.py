@@ -32,6 +32,8 @@ import numpy as np
 
 from lookalike.formats import IMAGE_EXTENSIONS, extension_of, sniff_format
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
 class FileRecord:
@@ -50,15 +52,38 @@ class FileRecord:
         return self.device, self.inode, self.size, self.mtime_ns
 
 
-class FileRecords(Sequence[FileRecord]):
+class _Lazy(Sequence[T]):
+    """A sequence whose items are made when they are asked for, by `_item` (an index in range, not negative)."""
+
+    def _item(self, index: int) -> T:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[T]:
+        return (self._item(index) for index in range(len(self)))
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        if isinstance(index, slice):
+            return [self._item(i) for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} items")
+        return self._item(index % len(self))
+
+
+class FileRecords(_Lazy[FileRecord]):
     """The records of many files, in the order appended, held as columns: a million `FileRecord` objects take
-    about 300 MB, these columns about 60 (each folder's path is held once, each file's name as UTF-8 bytes).
-    Indexing builds an equal `FileRecord` on demand; `take` selects without building any."""
+    about 290 MB, these columns about 60 (each folder's path is held once, each file's name as UTF-8 bytes).
+    Indexing makes a `FileRecord` equal to the one appended; `path`, `identities` and `take` make none."""
 
     def __init__(self, records: Iterable[FileRecord] = ()) -> None:
-        self._folders: list[str] = []
+        self._folders: list[str] = []  # only ever appended to: `take` shares it
         self._folder_index: dict[str, int] = {}
-        self._formats: list[str | None] = []
+        self._formats: list[str | None] = []  # likewise
         self._names = bytearray()
         self._name_ends = array("q")
         self._folder_of = array("i")
@@ -75,75 +100,58 @@ class FileRecords(Sequence[FileRecord]):
             self._folders.append(folder)
         if record.format not in self._formats:
             self._formats.append(record.format)
-        self._names += os.fsencode(record.path[cut:])
+        self._add(os.fsencode(record.path[cut:]), self._folder_index[folder], self._formats.index(record.format),
+                  record.identity)
+
+    def _add(self, name: bytes | bytearray, folder: int, file_format: int, identity: Sequence[int]) -> None:
+        self._names += name
         self._name_ends.append(len(self._names))
-        self._folder_of.append(self._folder_index[folder])
-        self._format_of.append(self._formats.index(record.format))
-        self._identities.extend(record.identity)
+        self._folder_of.append(folder)
+        self._format_of.append(file_format)
+        self._identities.extend(identity)
 
     def __len__(self) -> int:
         return len(self._name_ends)
 
-    def __iter__(self) -> Iterator[FileRecord]:
-        return (self[index] for index in range(len(self)))
-
-    @overload
-    def __getitem__(self, index: int) -> FileRecord: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[FileRecord]: ...
-
-    def __getitem__(self, index: int | slice) -> FileRecord | list[FileRecord]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if not -len(self) <= index < len(self):
-            raise IndexError("file record index out of range")
-        index %= len(self)
-        device, inode, size, mtime_ns = self._identities[4 * index:4 * index + 4]
+    def _item(self, index: int) -> FileRecord:
+        device, inode, size, mtime_ns = self._identity(index)
         return FileRecord(self.path(index), device, inode, size, mtime_ns, self._formats[self._format_of[index]])
 
-    def identities(self) -> np.ndarray:
-        """(len, 4) int64: each record's `identity`."""
-        return np.frombuffer(self._identities, np.int64).reshape(-1, 4).copy()
-
     def path(self, index: int) -> str:
-        start = self._name_ends[index - 1] if index else 0
-        return self._folders[self._folder_of[index]] + os.fsdecode(bytes(self._names[start:self._name_ends[index]]))
+        """The path of record `index` (not negative)."""
+        return self._folders[self._folder_of[index]] + os.fsdecode(bytes(self._name(index)))
 
     def paths(self, indices: Sequence[int]) -> Sequence[str]:
         """The paths of these records, each made when it is asked for."""
         return _Paths(self, indices)
+
+    def identities(self) -> np.ndarray:
+        """(len, 4) int64: each record's `identity`."""
+        return np.frombuffer(self._identities, np.int64).reshape(-1, 4).copy()
 
     def take(self, indices: Iterable[int]) -> FileRecords:
         """These records, in this order."""
         taken = FileRecords()
         taken._folders, taken._folder_index, taken._formats = self._folders, self._folder_index, self._formats
         for index in indices:
-            start = self._name_ends[index - 1] if index else 0
-            taken._names += self._names[start:self._name_ends[index]]
-            taken._name_ends.append(len(taken._names))
-            taken._folder_of.append(self._folder_of[index])
-            taken._format_of.append(self._format_of[index])
-            taken._identities.extend(self._identities[4 * index:4 * index + 4])
+            taken._add(self._name(index), self._folder_of[index], self._format_of[index], self._identity(index))
         return taken
 
+    def _name(self, index: int) -> bytearray:
+        return self._names[self._name_ends[index - 1] if index else 0:self._name_ends[index]]
 
-class _Paths(Sequence[str]):
+    def _identity(self, index: int) -> array[int]:
+        return self._identities[4 * index:4 * index + 4]
+
+
+class _Paths(_Lazy[str]):
     def __init__(self, records: FileRecords, indices: Sequence[int]) -> None:
         self._records, self._indices = records, indices
 
     def __len__(self) -> int:
         return len(self._indices)
 
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[str]: ...
-
-    def __getitem__(self, index: int | slice) -> str | list[str]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
+    def _item(self, index: int) -> str:
         return self._records.path(int(self._indices[index]))
 
 
@@ -170,7 +178,6 @@ SPECIAL_FILE_KINDS = {
 }
 
 HEAD = 64
-T = TypeVar("T")
 
 KnownFiles = Callable[[str], "FileRecord | None"]
 """The record a caller holds for a path, as the file was when last seen, if any."""
