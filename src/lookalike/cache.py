@@ -34,7 +34,8 @@ SIGNATURE_VERSION = "8"
 # Everything but the user's "not duplicates" decisions: emptied when the version changes.
 VERSIONED_TABLES = ("files", "images", "thumbs", "failures", "evidence", "searched", "candidates")
 CANDIDATE_CHUNK = 65536
-LOOKUP_CHUNK = 500  # keys per SELECT ... IN (...), below the 999 variables old SQLite builds allow
+LOOKUP_CHUNK = 500  # contents looked up at once by has_images and image_rows
+KEYS_PER_QUERY = 32766  # keys per SELECT ... IN (...) at most: the variables SQLite allows since 3.32 (999 before)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -68,6 +69,7 @@ class Cache:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = Path(path)
         self.db = sqlite3.connect(path)
+        self.keys_per_query = min(KEYS_PER_QUERY, self.db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
@@ -113,10 +115,10 @@ class Cache:
 
     def _rows_by_key(self, select: str, keys: Sequence[object]) -> dict[object, tuple]:
         """Rows of `select ... WHERE key` IN each chunk of `keys`, by key (the first column): one query per
-        LOOKUP_CHUNK keys instead of one per key, which made a re-scan of 100 k files spend seconds here."""
+        `keys_per_query` keys instead of one per key, which made a re-scan of 100 k files spend seconds here."""
         rows = {}
-        for start in range(0, len(keys), LOOKUP_CHUNK):
-            chunk = keys[start:start + LOOKUP_CHUNK]
+        for start in range(0, len(keys), self.keys_per_query):
+            chunk = keys[start:start + self.keys_per_query]
             for row in self.db.execute(f"{select} IN ({', '.join('?' * len(chunk))})", chunk):
                 rows[row[0]] = row[1:]
         return rows
@@ -212,10 +214,11 @@ class Cache:
 
     # evidence: what verification found for a pair of contents, aligned one way
 
-    def evidence(self, pair: bytes) -> Evidence | None:
-        """Cached evidence of a pair key (`verify.pair_key`), if any."""
-        row = self.db.execute("SELECT tone, detail, box_b FROM evidence WHERE pair = ?", (pair,)).fetchone()
-        return None if row is None else Evidence(row[0], row[1], tuple(np.frombuffer(row[2], np.float64).tolist()))
+    def evidence(self, pairs: Sequence[bytes]) -> dict[bytes, Evidence]:
+        """Cached evidence of each pair key (`verify.pair_key`) that has some, by key; the others are left out."""
+        rows = self._rows_by_key("SELECT pair, tone, detail, box_b FROM evidence WHERE pair", pairs)
+        return {pair: Evidence(tone, detail, tuple(np.frombuffer(box_b, np.float64).tolist()))
+                for pair, (tone, detail, box_b) in rows.items()}
 
     def remember_evidence(self, found: Iterable[tuple[bytes, Evidence]]) -> None:
         with self.db:

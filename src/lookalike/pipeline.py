@@ -36,7 +36,7 @@ from lookalike.group import Group, build_groups, similar_groups
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
 from lookalike.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows
 from lookalike.search import Candidate, Candidates, find_candidates
-from lookalike.verify import SIMILAR, STRICTNESS, Evidence, Match, Strictness, pair_key
+from lookalike.verify import SIMILAR, STRICTNESS, Evidence, Match, Strictness, closest_pairs_first, pair_key
 from lookalike.walk import FileRecords, Problem, WalkOptions, check_unchanged, walk
 
 
@@ -55,7 +55,7 @@ class Stage(Enum):
 PHASH, HISTOGRAM = "phash", "histogram"
 SIGNATURE_CHUNK = 256  # decoded thumbnails sent on to signatures and the cache at once: few, so that this
 # work goes on while the workers decode rather than after them
-EVIDENCE_CHUNK = 65536  # verified pairs held at once, on their way to the cache
+EVIDENCE_CHUNK = 65536  # verified pairs held at once, on their way to or from the cache
 METHODS = (PHASH, HISTOGRAM)
 
 
@@ -306,7 +306,8 @@ class _Scan:
         """The confirmed matches; evidence the cache holds for a pair in the same alignment is not computed again."""
         self.apart = self._not_duplicates(images)
         with self._stage(Stage.VERIFY, len(candidates)) as advance:
-            self.evidence = _EvidenceMemo(self.cache, images, self._strictness)
+            candidates = closest_pairs_first(candidates)  # verify_all's order, for the memo to read ahead in
+            self.evidence = _EvidenceMemo(self.cache, images, self._strictness, candidates)
             return self.options.engine.verify_all(images, candidates, self.apart, advance, strictness=self._strictness,
                                                   similar=self.options.similar, evidence=self.evidence)
 
@@ -368,14 +369,19 @@ class _Contents:
 
 
 class _EvidenceMemo(MutableMapping[Candidate, Evidence]):
-    """Verification's memo (`verify.verified`) over the cache: evidence found by earlier scans is read when a
-    candidate is asked for, evidence found now goes to the cache EVIDENCE_CHUNK at a time (`found` holds what
-    has not gone yet). Nothing is loaded up front and little is held, so a scan with millions of candidates
-    holds only the thumbnails it compares."""
+    """Verification's memo (`verify.verified`) over the cache. Evidence found by earlier scans is read
+    EVIDENCE_CHUNK candidates of `order` (the order verification asks in) at a time, in one query or a few: a
+    candidate not in the chunk held brings the next chunk, and one not in that either (asked out of order, as
+    group's keepers and members are) is read alone. Candidates of the order never asked for are read and
+    dropped. Evidence found now goes to the cache EVIDENCE_CHUNK at a time (`found` holds what has not gone
+    yet). At most a chunk each way is held, so a scan with millions of candidates holds only the thumbnails it
+    compares."""
 
-    def __init__(self, cache: Cache, images: ImageTable, strictness: Strictness) -> None:
-        self.cache, self.images, self.strictness = cache, images, strictness
+    def __init__(self, cache: Cache, images: ImageTable, strictness: Strictness, order: Candidates) -> None:
+        self.cache, self.images, self.strictness, self.order = cache, images, strictness, order
         self.found: dict[Candidate, Evidence] = {}
+        self.chunk: dict[Candidate, Evidence | None] = {}  # what the cache held for one chunk of the order
+        self.chunk_end = 0  # where in the order the chunk held ends
         self.computed = 0  # evidence found by this scan, stored or not
 
     def key(self, candidate: Candidate) -> bytes:
@@ -387,14 +393,32 @@ class _EvidenceMemo(MutableMapping[Candidate, Evidence]):
         self.found.clear()
 
     def __getitem__(self, candidate: Candidate) -> Evidence:
-        found = self.found.get(candidate) or self.cache.evidence(self.key(candidate))
+        found = self.found.get(candidate) or self._cached(candidate)
         if found is None:
             raise KeyError(candidate)
         return found
 
+    def _cached(self, candidate: Candidate) -> Evidence | None:
+        """The cache's evidence of a candidate: from the chunk held, else from the next chunk, else alone."""
+        if candidate not in self.chunk and self.chunk_end < len(self.order):
+            self._read_next_chunk()
+        if candidate in self.chunk:
+            return self.chunk[candidate]
+        key = self.key(candidate)
+        return self.cache.evidence([key]).get(key)
+
+    def _read_next_chunk(self) -> None:
+        start, self.chunk_end = self.chunk_end, min(self.chunk_end + EVIDENCE_CHUNK, len(self.order))
+        candidates = list(self.order[start:self.chunk_end])
+        keys = [self.key(candidate) for candidate in candidates]
+        known = self.cache.evidence(keys)
+        self.chunk = {candidate: known.get(key) for candidate, key in zip(candidates, keys, strict=True)}
+
     def __setitem__(self, candidate: Candidate, evidence: Evidence) -> None:
         self.computed += candidate not in self.found
         self.found[candidate] = evidence
+        if candidate in self.chunk:  # the chunk stays true once `found` has gone to the cache
+            self.chunk[candidate] = evidence
         if len(self.found) >= EVIDENCE_CHUNK:
             self.store()
 

@@ -98,12 +98,13 @@ def verify_all(
     that all failed is tried no further: in a crowd of look-alikes (screenshots, scans of forms, flat
     graphics) its hash says little, and verifying every pair of the crowd would cost quadratic time.
     `evidence` holds what is known already (from the cache, or verified elsewhere by an engine) and receives
-    what is verified here (`verified`).
+    what is verified here (`verified`); it is asked in the order of `closest_pairs_first`, skipped candidates
+    left out.
     """
     linked = _Linked(len(images))
     failures = np.zeros(len(images), np.int64)
     matches = []
-    for candidate in _closest_pairs_first(candidates):
+    for candidate in closest_pairs_first(candidates):
         on_progress(1)
         pair = (min(candidate.a, candidate.b), max(candidate.a, candidate.b))
         if pair in apart or linked.together(*pair) or failures[list(pair)].max() >= MAX_FAILURES_PER_IMAGE:
@@ -136,9 +137,10 @@ def pair_key(images: ImageTable, candidate: Candidate, strictness: Strictness) -
     return images.content_hash[candidate.a] + images.content_hash[candidate.b] + alignment + strictness.name.encode()
 
 
-def _closest_pairs_first(candidates: Candidates) -> Candidates:
-    """Pairs by their closest hypothesis; a pair's hypotheses stay in the search's order, simplest first.
-    Sorted in NumPy, not through a dictionary of pairs: a re-scan may hold millions of candidates."""
+def closest_pairs_first(candidates: Candidates) -> Candidates:
+    """The order `verify_all` tries candidates in: pairs by their closest hypothesis; a pair's hypotheses stay
+    in the search's order, simplest first. Sorting candidates already in this order keeps them in it. Sorted in
+    NumPy, not through a dictionary of pairs: a re-scan may hold millions of candidates."""
     low, high = candidates.pairs()
     distance = candidates.distance
     by_pair = np.lexsort((distance, high, low))
