@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageEnhance
 
 import lookalike
+from lookalike import pipeline
 from lookalike.cache import Cache
 from lookalike.pipeline import ScanOptions
 
@@ -106,6 +107,22 @@ def test_a_second_scan_decodes_nothing_and_verifies_nothing(collection, tmp_path
     with Cache(options.cache) as cache:  # signatures are kept too: a re-scan computes none
         rows = list(cache.image_rows(second.images.content_hash.tolist()))
         assert len(rows) == len(second.images) and all(row.signature for row in rows)
+    assert lookalike.to_json(first)["groups"] == lookalike.to_json(second)["groups"]
+
+
+def test_a_re_scan_reads_the_evidence_a_chunk_at_a_time_and_finds_the_same_groups(collection, tmp_path,
+                                                                                    monkeypatch):
+    root, _ = collection
+    options = ScanOptions(cache=tmp_path / "cache.sqlite")
+    monkeypatch.setattr(pipeline, "EVIDENCE_CHUNK", 32)  # several chunks, even from a small collection
+    first = lookalike.scan([root], options)
+    reads, read = [], Cache.evidence
+    monkeypatch.setattr(Cache, "evidence", lambda cache, pairs: reads.append(len(pairs)) or read(cache, pairs))
+    second = lookalike.scan([root], options)
+    assert second.verified == 0  # every pair tried was answered by the cache...
+    chunks = [size for size in reads if size > 1]
+    assert len(chunks) > 1 and set(chunks[:-1]) == {32}
+    assert len(reads) < first.verified  # ...in fewer reads than pairs: read one by one, there would be more
     assert lookalike.to_json(first)["groups"] == lookalike.to_json(second)["groups"]
 
 

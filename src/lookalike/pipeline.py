@@ -308,8 +308,11 @@ class _Scan:
         with self._stage(Stage.VERIFY, len(candidates)) as advance:
             candidates = closest_pairs_first(candidates)  # verify_all's order, for the memo to read ahead in
             self.evidence = _EvidenceMemo(self.cache, images, self._strictness, candidates)
-            return self.options.engine.verify_all(images, candidates, self.apart, advance, strictness=self._strictness,
-                                                  similar=self.options.similar, evidence=self.evidence)
+            matches = self.options.engine.verify_all(images, candidates, self.apart, advance,
+                                                     strictness=self._strictness, similar=self.options.similar,
+                                                     evidence=self.evidence)
+            self.evidence.read_alone()
+            return matches
 
     def group(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable,
               matches: list[Match]) -> list[Group]:
@@ -371,11 +374,11 @@ class _Contents:
 class _EvidenceMemo(MutableMapping[Candidate, Evidence]):
     """Verification's memo (`verify.verified`) over the cache. Evidence found by earlier scans is read
     EVIDENCE_CHUNK candidates of `order` (the order verification asks in) at a time, in one query or a few: a
-    candidate not in the chunk held brings the next chunk, and one not in that either (asked out of order, as
-    group's keepers and members are) is read alone. Candidates of the order never asked for are read and
-    dropped. Evidence found now goes to the cache EVIDENCE_CHUNK at a time (`found` holds what has not gone
-    yet). At most a chunk each way is held, so a scan with millions of candidates holds only the thumbnails it
-    compares."""
+    candidate not in the chunk held brings the chunks after it until one holds it, and one in none of them
+    (asked out of order) is read alone, as is every candidate after `read_alone`. Reading only moves on, so the
+    order is read once at most, candidates never asked for (verification skips some) included. Evidence found
+    now goes to the cache EVIDENCE_CHUNK at a time (`found` holds what has not gone yet). At most a chunk each
+    way is held, so a scan with millions of candidates holds only the thumbnails it compares."""
 
     def __init__(self, cache: Cache, images: ImageTable, strictness: Strictness, order: Candidates) -> None:
         self.cache, self.images, self.strictness, self.order = cache, images, strictness, order
@@ -400,12 +403,16 @@ class _EvidenceMemo(MutableMapping[Candidate, Evidence]):
 
     def _cached(self, candidate: Candidate) -> Evidence | None:
         """The cache's evidence of a candidate: from the chunk held, else from the next chunk, else alone."""
-        if candidate not in self.chunk and self.chunk_end < len(self.order):
+        while candidate not in self.chunk and self.chunk_end < len(self.order):
             self._read_next_chunk()
         if candidate in self.chunk:
             return self.chunk[candidate]
         key = self.key(candidate)
         return self.cache.evidence([key]).get(key)
+
+    def read_alone(self) -> None:
+        """Read no chunk more: what is asked from now on is out of the order (group's keepers and members)."""
+        self.chunk, self.chunk_end = {}, len(self.order)
 
     def _read_next_chunk(self) -> None:
         start, self.chunk_end = self.chunk_end, min(self.chunk_end + EVIDENCE_CHUNK, len(self.order))
