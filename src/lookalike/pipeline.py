@@ -36,7 +36,7 @@ from lookalike.group import Group, build_groups, similar_groups
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
 from lookalike.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows
 from lookalike.search import Candidate, Candidates, find_candidates
-from lookalike.verify import SIMILAR, STRICTNESS, Evidence, Match, Strictness, closest_pairs_first, pair_key
+from lookalike.verify import SIMILAR, STRICTNESS, Evidence, Match, Strictness, closest_pairs_first, pair_keys
 from lookalike.walk import FileRecords, Problem, WalkOptions, check_unchanged, walk
 
 
@@ -387,12 +387,12 @@ class _EvidenceMemo(MutableMapping[Candidate, Evidence]):
         self.chunk_end = 0  # where in the order the chunk held ends
         self.computed = 0  # evidence found by this scan, stored or not
 
-    def key(self, candidate: Candidate) -> bytes:
-        return pair_key(self.images, candidate, self.strictness)
+    def keys(self, candidates: Sequence[Candidate]) -> list[bytes]:
+        return pair_keys(self.images, Candidates.of_each(candidates), self.strictness)
 
     def store(self) -> None:
         """Send what was found to the cache."""
-        self.cache.remember_evidence((self.key(candidate), evidence) for candidate, evidence in self.found.items())
+        self.cache.remember_evidence(zip(self.keys(list(self.found)), self.found.values(), strict=True))
         self.found.clear()
 
     def __getitem__(self, candidate: Candidate) -> Evidence:
@@ -407,7 +407,7 @@ class _EvidenceMemo(MutableMapping[Candidate, Evidence]):
             self._read_next_chunk()
         if candidate in self.chunk:
             return self.chunk[candidate]
-        key = self.key(candidate)
+        [key] = self.keys([candidate])
         return self.cache.evidence([key]).get(key)
 
     def read_alone(self) -> None:
@@ -416,8 +416,8 @@ class _EvidenceMemo(MutableMapping[Candidate, Evidence]):
 
     def _read_next_chunk(self) -> None:
         start, self.chunk_end = self.chunk_end, min(self.chunk_end + EVIDENCE_CHUNK, len(self.order))
-        candidates = list(self.order[start:self.chunk_end])
-        keys = [self.key(candidate) for candidate in candidates]
+        chunk = self.order[start:self.chunk_end]
+        candidates, keys = list(chunk), pair_keys(self.images, chunk, self.strictness)
         known = self.cache.evidence(keys)
         self.chunk = {candidate: known.get(key) for candidate, key in zip(candidates, keys, strict=True)}
 

@@ -328,6 +328,11 @@ class Candidates:
         return Candidates(*(np.asarray(column, np.int32 if name in "ab" else np.int8)
                             for name, column in zip(CANDIDATE_COLUMNS, columns, strict=True)))
 
+    @staticmethod
+    def of_each(candidates: Sequence[Candidate]) -> "Candidates":
+        """The candidates given, as columns."""
+        return Candidates.of([[getattr(candidate, name) for candidate in candidates] for name in CANDIDATE_COLUMNS])
+
     def __len__(self) -> int:
         return len(self.a)
 

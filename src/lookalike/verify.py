@@ -20,7 +20,7 @@ from functools import cache
 
 import numpy as np
 
-from lookalike.images import ImageTable
+from lookalike.images import DIGEST_BYTES, ImageTable
 from lookalike.search import Candidate, Candidates
 from lookalike.signatures import Box, grey, orient, resample, resample_boxes, window_box
 
@@ -131,10 +131,17 @@ def verified(images: ImageTable, candidate: Candidate, strictness: Strictness,
     return found
 
 
-def pair_key(images: ImageTable, candidate: Candidate, strictness: Strictness) -> bytes:
-    """What a candidate's evidence depends on, by content rather than by row, to keep it across scans."""
-    alignment = bytes((candidate.orientation, candidate.window_a, candidate.window_b))
-    return images.content_hash[candidate.a] + images.content_hash[candidate.b] + alignment + strictness.name.encode()
+def pair_keys(images: ImageTable, candidates: Candidates, strictness: Strictness) -> list[bytes]:
+    """What each candidate's evidence depends on, by content rather than by row, to keep it across scans: the
+    two content hashes, the alignment (a byte each: orientation, window_a, window_b) and the strictness's name.
+    Made in NumPy: a re-scan reads the evidence of millions of candidates."""
+    digests = images.content_hash.packed
+    alignment = np.stack([candidates.orientation, candidates.window_a, candidates.window_b], axis=1)
+    name = np.frombuffer(strictness.name.encode(), np.uint8)
+    keys = np.concatenate([digests[candidates.a].view(np.uint8).reshape(len(candidates), DIGEST_BYTES),
+                           digests[candidates.b].view(np.uint8).reshape(len(candidates), DIGEST_BYTES),
+                           alignment.astype(np.uint8), np.broadcast_to(name, (len(candidates), len(name)))], axis=1)
+    return keys.view(f"V{keys.shape[1]}").ravel().tolist()
 
 
 def closest_pairs_first(candidates: Candidates) -> Candidates:
