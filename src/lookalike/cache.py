@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import struct
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -34,6 +35,7 @@ SIGNATURE_VERSION = "8"
 # Everything but the user's "not duplicates" decisions: emptied when the version changes.
 VERSIONED_TABLES = ("files", "images", "thumbs", "failures", "evidence", "searched", "candidates")
 CANDIDATE_CHUNK = 65536
+BOX = struct.Struct("4d")  # a `Box` as stored: four float64 in the machine's order
 LOOKUP_CHUNK = 500  # contents looked up at once by has_images and image_rows
 KEYS_PER_QUERY = 32766  # keys per SELECT ... IN (...) at most: the variables SQLite allows since 3.32 (999 before)
 
@@ -217,13 +219,12 @@ class Cache:
     def evidence(self, pairs: Sequence[bytes]) -> dict[bytes, Evidence]:
         """Cached evidence of each pair key (`verify.pair_key`) that has some, by key; the others are left out."""
         rows = self._rows_by_key("SELECT pair, tone, detail, box_b FROM evidence WHERE pair", pairs)
-        return {pair: Evidence(tone, detail, tuple(np.frombuffer(box_b, np.float64).tolist()))
-                for pair, (tone, detail, box_b) in rows.items()}
+        return {pair: Evidence(tone, detail, BOX.unpack(box_b)) for pair, (tone, detail, box_b) in rows.items()}
 
     def remember_evidence(self, found: Iterable[tuple[bytes, Evidence]]) -> None:
         with self.db:
             self.db.executemany("INSERT OR REPLACE INTO evidence VALUES (?, ?, ?, ?)",
-                                ((pair, e.tone, e.detail, np.array(e.box_b, np.float64).tobytes())
+                                ((pair, e.tone, e.detail, BOX.pack(*e.box_b))
                                  for pair, e in found))
 
     # failures: files that could not be decoded, until they change
