@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lookalike.cache import Cache, CachedThumbnails, default_cache_path
+from lookalike.cache import KEYS_PER_QUERY, Cache, CachedThumbnails, default_cache_path
 from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, needs_install
 from lookalike.engine import Engine, LocalEngine
 from lookalike.exact import find_identical
@@ -55,7 +55,8 @@ class Stage(Enum):
 PHASH, HISTOGRAM = "phash", "histogram"
 SIGNATURE_CHUNK = 256  # decoded thumbnails sent on to signatures and the cache at once: few, so that this
 # work goes on while the workers decode rather than after them
-EVIDENCE_CHUNK = 65536  # verified pairs held at once, on their way to or from the cache
+EVIDENCE_CHUNK = 2 * KEYS_PER_QUERY  # verified pairs held at once, on their way to or from the cache: two
+# SELECTs' worth where SQLite allows KEYS_PER_QUERY variables (65,536 made a third SELECT of 4 keys)
 METHODS = (PHASH, HISTOGRAM)
 
 
