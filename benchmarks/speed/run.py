@@ -210,7 +210,7 @@ def original_on_subset(folder: Path, count: int) -> dict:
     subset = files[:: max(1, len(files) // count)][:count]
     with tempfile.TemporaryDirectory() as scratch:
         for path in subset:
-            os.symlink(path, Path(scratch) / path.name)
+            os.symlink(path.resolve(), Path(scratch) / path.name)  # a relative --workdir would leave it dangling
         result_file = Path(scratch).parent / f"original-{os.getpid()}.json"
         run = measure([sys.executable, str(ORIGINAL_SCRIPT), scratch, "--json", str(result_file)])
         result = json.loads(result_file.read_text())
