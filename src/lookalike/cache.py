@@ -318,7 +318,7 @@ class CachedFiles:
         if row is None:
             return None
         device, inode, size, mtime_ns = self.identities[row].tolist()
-        return FileRecord(path, shared(device), inode, size, mtime_ns, self.formats[row])
+        return FileRecord(path, device, inode, size, mtime_ns, self.formats[row])
 
     def contents_of(self, records: FileRecords) -> tuple[np.ndarray, np.ndarray]:
         """Each record's content hash ("V16"), and whether the cache knows it: whether the file is unchanged

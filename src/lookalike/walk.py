@@ -337,7 +337,7 @@ def _visit_file(
         return
     image_format = sniff_format(head)
     if image_format is not None:
-        yield FileRecord(path, shared(st.st_dev), st.st_ino, st.st_size, st.st_mtime_ns, shared(image_format))
+        yield FileRecord(path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, image_format)
     elif named_like_image or explicit:
         yield Problem(path, f"not an image: {describe_content(head)}")
 
@@ -346,8 +346,8 @@ _SHARED: dict = {}
 
 
 def shared(value: T) -> T:
-    """One object for each of the few distinct devices and formats, not one per file: a million records
-    otherwise hold a million copies of "JPEG"."""
+    """One object for each of the few distinct values of a column, not one per file: the cache's million-row
+    column of formats otherwise holds a million copies of "JPEG"."""
     return _SHARED.setdefault(value, value)
 
 
