@@ -217,7 +217,7 @@ class Cache:
     # evidence: what verification found for a pair of contents, aligned one way
 
     def evidence(self, pairs: Sequence[bytes]) -> dict[bytes, Evidence]:
-        """Cached evidence of each pair key (`verify.pair_key`) that has some, by key; the others are left out."""
+        """Cached evidence of each pair key (`verify.pair_keys`) that has some, by key; the others are left out."""
         rows = self._rows_by_key("SELECT pair, tone, detail, box_b FROM evidence WHERE pair", pairs)
         return {pair: Evidence(tone, detail, BOX.unpack(box_b)) for pair, (tone, detail, box_b) in rows.items()}
 
