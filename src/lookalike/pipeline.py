@@ -113,7 +113,8 @@ def _open_cache(path: str | os.PathLike[str] | None) -> Iterator[Cache]:
         with Cache(path) as cache:
             yield cache
         return
-    with tempfile.TemporaryDirectory(prefix="lookalike-") as folder, Cache(Path(folder) / "scan.sqlite") as cache:
+    with (tempfile.TemporaryDirectory(prefix="lookalike-") as folder,
+          Cache(Path(folder) / "scan.sqlite", durable=False) as cache):
         yield cache
 
 
