@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import sys
 
-from lookalike.decode import WORKER_MEMORY, Decoded, decode_all
+from lookalike.decode import BATCH, WORKER_MEMORY, Decoded, batches, decode_all
 from lookalike.walk import Problem
 
 from .conftest import open_rgb
@@ -68,6 +68,15 @@ def test_a_decoder_that_raises_or_wants_too_much_memory_gets_a_problem(tmp_path,
     [(_, greedy)] = decode_all(paths[:1], jobs=1, work=greedy_decoder)
     assert greedy == Problem(paths[0], f"refused: decoding needs more than the {WORKER_MEMORY // 2**20} MB a worker "
                                        "may use")
+
+
+def test_files_go_out_in_batches_that_shrink_towards_the_end_so_the_workers_finish_together():
+    handed_out = [list(batch) for batch in batches(1000, jobs=2)]
+    assert [file for batch in handed_out for file in batch] == list(range(1000))  # every file once, in order
+    sizes = [len(batch) for batch in handed_out]
+    assert sizes[0] == BATCH and max(sizes) == BATCH
+    assert sizes == sorted(sizes, reverse=True) and sizes[-8:] == [1] * 8  # the last a file each
+    assert [list(batch) for batch in batches(3, jobs=2)] == [[0], [1], [2]]
 
 
 def test_no_files_no_workers():

@@ -386,7 +386,8 @@ def decode_all(
     `work(path, max_pixels)` is what a worker does with each file: `decode_file` unless told otherwise (a
     module-level function, so that it can be sent to the workers). A file on which a worker spends more than
     `timeout` seconds, or during which it dies, gets a `Problem`; the worker is replaced and the rest of its
-    batch handed out again. Batches of BATCH files keep the traffic low; only thumbnails come back.
+    batch handed out again. Batches of up to BATCH files keep the traffic low (only thumbnails come back), and
+    shrink towards the end (`batches`), so that no worker is left with a long batch while the others idle.
     """
     finished: dict[int, Decoded | Problem] = {}
     next_out = 0
@@ -401,7 +402,7 @@ def decode_all(
 def _run_pool(paths: Sequence[str], jobs: int, max_pixels: int, work: Callable[[str, int], object],
               timeout: float) -> Iterator[tuple[int, Decoded | Problem]]:
     """(index, result) for every path, as the workers finish them."""
-    pending = deque(range(start, min(start + BATCH, len(paths))) for start in range(0, len(paths), BATCH))
+    pending = batches(len(paths), jobs)
     context = worker_context()
     workers: list[_Worker] = []
     try:
@@ -415,6 +416,17 @@ def _run_pool(paths: Sequence[str], jobs: int, max_pixels: int, work: Callable[[
     finally:
         for worker in workers:
             _stop(worker)
+
+
+def batches(count: int, jobs: int) -> deque[range]:
+    """Consecutive batches of `count` files: BATCH files, until a batch would be more than a quarter of each
+    worker's share of what is left; then that quarter, down to single files."""
+    pending, start = deque(), 0
+    while start < count:
+        size = max(1, min(BATCH, (count - start) // (4 * jobs)))
+        pending.append(range(start, start + size))
+        start += size
+    return pending
 
 
 def _hand_out(pending: deque[Sequence[int]], paths: Sequence[str], workers: list[_Worker], jobs: int,
