@@ -6,19 +6,42 @@ Only the standard library is imported before the command runs: a decoding worker
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
 import sys
+from typing import NoReturn
 
 DECODING_COMMANDS = ("scan", "demo")
 
 
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] in DECODING_COMMANDS:
+    decoding = len(sys.argv) > 1 and sys.argv[1] in DECODING_COMMANDS
+    if decoding:
         from lookalike.workers import start_early
 
         start_early()  # its imports overlap the command's
     from lookalike.cli import main as run_command
 
-    run_command()
+    if not decoding:
+        run_command()
+        return
+    try:
+        run_command()
+    except SystemExit as finished:
+        _leave(int(finished.code or 0))
+
+
+def _leave(code: int) -> NoReturn:
+    """Exit with `code` as `sys.exit` would, less the interpreter's teardown, which frees the modules one by one:
+    60 ms here after a scan has imported NumPy, Pillow and the rest, 2 % of a cold scan of 480 photos. The exit
+    handlers still run (an engine's shutdown among them) and the output is flushed; the files a scan writes are
+    closed by then, and the operating system reclaims the rest."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # closed: by the command (`--json -`), or by the reader
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
