@@ -29,6 +29,8 @@ def main() -> None:
     try:
         run_command()
     except SystemExit as finished:
+        if sys.getprofile() is not None or sys.gettrace() is not None:
+            raise  # a profiler or debugger reports once the command is over: leave it the time
         _leave(int(finished.code or 0))
 
 
