@@ -11,8 +11,9 @@ Inputs, built on the first run and reused (the corpus must be fetched first:
   100 k real files on disk, for the re-scan of 100 k unchanged files and for memory per file.
 
 Measured, each in its own subprocess, on the same files: lookalike cold (empty cache) and warm (same cache,
-nothing changed); the decode floor (every file read and decoded at the smallest scale Pillow offers, 1/8 DCT
-scaling for JPEGs, in a pool of as many processes, doing nothing else) and cold / floor; the original script as
+nothing changed); the decode floor (every file read and decoded as small as lookalike asks Pillow for, which
+for JPEGs is DCT scaling to the smallest scale that keeps 128 pixels a side, in a pool of as many processes,
+doing nothing else) and cold / floor, over COLD_ROUNDS alternating rounds of both; the original script as
 written (benchmarks/peers/original_script.py) on a subset, extrapolated to all pairs; `--method histogram`;
 imagededup's PHash where the peers' environment has it; bench_search.py (hamming_pairs against faiss and NumPy
 on 1 M clustered hashes); the warm re-scan of the 100 k tiny files, and memory extrapolated from them to 1 M.
@@ -32,6 +33,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,6 +50,7 @@ ORIGINAL_SCRIPT = REPO / "benchmarks/peers/original_script.py"
 PEERS_RUNNER = REPO / "benchmarks/accuracy/peers_runner.py"
 PEERS_PYTHON = Path(os.environ.get("LOOKALIKE_PEERS_PYTHON", "/work/venvs/peers/bin/python"))
 CORPUS = Path(os.environ.get("LOOKALIKE_DEV_CORPUS", REPO.parent / "corpus/dev"))
+COLD_ROUNDS = 5  # of the floor then a cold scan: the ratio is the median round's, the times are medians
 ORIGINAL_RUN = (4566, 3 * 3600 + 18 * 60 + 36)  # the StackOverflow post: photos, seconds (23:51:05 → 03:09:41)
 
 
@@ -195,6 +198,10 @@ def compile_lookalike() -> None:
     compileall.compile_dir(Path(lookalike.__file__).parent, quiet=1)
 
 
+def _median_seconds(runs: list[Measured]) -> float:
+    return statistics.median(run.seconds for run in runs)
+
+
 def read_all(folder: Path) -> None:
     """Read every file once, so that the OS caches them for whichever method runs first (reused inputs were
     maybe written long ago and evicted since)."""
@@ -286,14 +293,20 @@ def main() -> None:
     what = f"{files} photos, {megabytes:.0f} MB"
 
     read_all(collection)  # the floor goes first: it must not be the one to pay for reading from disk
-    floor = decode_floor(collection, args.jobs)
-    rows.append((f"decode floor ({args.jobs} processes, DCT-scaled JPEG)", what, f"{floor.seconds:.1f} s",
-                 f"{floor.peak_mb:.0f} MB"))
     cache = work / "collection-cache.sqlite"
-    cache.unlink(missing_ok=True)
-    cold, report = lookalike_scan(collection, cache, args.jobs)
-    rows.append(("lookalike scan, cold (empty cache)", what, f"{cold.seconds:.1f} s "
-                 f"(= {cold.seconds / floor.seconds:.2f} × floor)", f"{cold.peak_mb:.0f} MB"))
+    floors, colds = [], []
+    for _ in range(COLD_ROUNDS):  # alternating, so that a slow spell of the machine slows both alike
+        floors.append(decode_floor(collection, args.jobs))
+        cache.unlink(missing_ok=True)
+        cold, report = lookalike_scan(collection, cache, args.jobs)
+        colds.append(cold)
+    ratio = statistics.median(cold.seconds / floor.seconds for floor, cold in zip(floors, colds, strict=True))
+    print(f"cold / floor, round by round: "
+          f"{', '.join(f'{c.seconds:.2f} / {f.seconds:.2f} s' for f, c in zip(floors, colds, strict=True))}")
+    rows.append((f"decode floor ({args.jobs} processes, DCT-scaled JPEG)", what, f"{_median_seconds(floors):.1f} s",
+                 f"{max(floor.peak_mb for floor in floors):.0f} MB"))
+    rows.append(("lookalike scan, cold (empty cache)", what, f"{_median_seconds(colds):.1f} s "
+                 f"(= {ratio:.2f} × floor)", f"{max(cold.peak_mb for cold in colds):.0f} MB"))
     print(f"cold stages: {stage_line(report)}", flush=True)
     warm, report = lookalike_scan(collection, cache, args.jobs)
     rows.append(("lookalike scan, warm (nothing changed)", what, f"{warm.seconds:.1f} s", f"{warm.peak_mb:.0f} MB"))
