@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-import numpy as np
+import io
 
-from lookalike.decode import decode_file
+import numpy as np
+from PIL import Image, ImageEnhance
+
+from lookalike.decode import decode_bytes, decode_file
 from lookalike.group import build_groups
-from lookalike.images import table_of
-from lookalike.search import Candidate
+from lookalike.images import ImageTable, table_of
+from lookalike.search import Candidate, Candidates, find_candidates
 from lookalike.signatures import WHOLE, WHOLE_BOX
-from lookalike.verify import Evidence, Match
+from lookalike.verify import NORMAL, Evidence, Match
 from lookalike.walk import FileRecord
+
+from .conftest import open_rgb
 
 
 def record(path: str, size: int = 1000, mtime_ns: int = 0) -> FileRecord:
     return FileRecord(path, 1, hash(path), size, mtime_ns, "JPEG")
+
+
+def searched(images: ImageTable) -> Candidates:
+    """What the search proposes: a member not linked to its keeper is verified against it under these."""
+    return find_candidates(images, NORMAL.radius)
 
 
 def linked(a: int, b: int) -> Match:
@@ -25,7 +35,7 @@ def test_a_chain_of_likeness_does_not_merge_different_photos(photos):
     """a~b and b~c were both confirmed, but a and c are different photos: no group holds both."""
     images = table_of([decode_file(str(photos[name])) for name in ("astronaut", "astronaut", "rocket")])
     files = [record("/a.jpg", 3000), record("/b.jpg", 2000), record("/c.jpg", 1000)]
-    groups = build_groups(files, [0, 1, 2], images, [linked(0, 1), linked(1, 2)])
+    groups = build_groups(files, [0, 1, 2], images, [linked(0, 1), linked(1, 2)], searched(images))
     for group in groups:
         assert {0, 2} - {member.file for member in group.members}, "a and c grouped together"
     assert [[m.file for m in g.members] for g in groups] == [[0, 1]]
@@ -37,15 +47,35 @@ def test_the_keeper_has_most_pixels_then_largest_file_then_oldest(tmp_path, phot
     big = type(big)(**{**{f: getattr(big, f) for f in big.__slots__}, "width": 2000, "height": 1600})
     images = table_of([small, big, small])
     files = [record("/x/small.jpg", 5000), record("/x/big.jpg", 10), record("/x/old.jpg", 5000, mtime_ns=-1)]
-    [group] = build_groups(files, [0, 1, 2], images, [linked(0, 1), linked(1, 2), linked(0, 2)])
+    [group] = build_groups(files, [0, 1, 2], images, [linked(0, 1), linked(1, 2), linked(0, 2)],
+                           searched(images))
     assert group.keeper == 1  # most pixels, although the smallest file
     files[1] = record("/x/big.jpg", 10)
-    [group] = build_groups(files, [0, 0, 0], table_of([small]), [])
+    [group] = build_groups(files, [0, 0, 0], table_of([small]), [], searched(table_of([small])))
     assert group.kind == "exact" and group.keeper == 2  # same pixels and size: the oldest
 
 
 def test_pairs_a_person_said_are_different_stay_apart(photos):
     images = table_of([decode_file(str(photos["coins"]))] * 2)
     files = [record("/a.jpg"), record("/b.jpg")]
-    assert build_groups(files, [0, 1], images, [linked(0, 1)], apart={(0, 1)}) == []
+    assert build_groups(files, [0, 1], images, [linked(0, 1)], searched(images), apart={(0, 1)}) == []
     assert np.array_equal(images.hashes[0], images.hashes[1])
+
+
+def test_a_copy_linked_only_through_another_is_verified_against_the_keeper_directly(photos):
+    """Verification links just enough pairs to connect copies: the brightened copy was matched to the resized
+    one only, yet it joins the keeper's group, having been verified against the keeper itself."""
+    original = open_rgb(photos["chelsea"])
+    copies = [original, original.resize((original.width // 2, original.height // 2)),
+              ImageEnhance.Brightness(original).enhance(1.2)]
+    images = table_of([decode_bytes(jpeg(image)) for image in copies])
+    files = [record("/original.jpg", 3000), record("/resized.jpg", 2000), record("/brightened.jpg", 1000)]
+    [group] = build_groups(files, [0, 1, 2], images, [linked(0, 1), linked(1, 2)], searched(images))
+    assert [member.file for member in group.members] == [0, 1, 2]
+    assert "brighter" in group.members[2].relation  # described from the keeper, not through the resized copy
+
+
+def jpeg(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()

@@ -414,6 +414,8 @@ def _run_pool(paths: Sequence[str], jobs: int, max_pixels: int, work: Callable[[
             for worker in busy:
                 yield from _collect(worker, paths, pending, workers, timeout)
     finally:
+        for worker in workers:  # all told at once, then each waited for
+            worker.process.kill()
         for worker in workers:
             _stop(worker)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lookalike.images import FilesOfImages, ImageTable
-from lookalike.search import Candidate, candidates_between
+from lookalike.search import Candidate, Candidates, CandidatesByPair
 from lookalike.signatures import (
     ABOVE_CAPTION,
     CONTENT,
@@ -64,6 +64,7 @@ def build_groups(
     image_of_file: Sequence[int],
     images: ImageTable,
     matches: Iterable[Match],
+    candidates: Candidates,
     strictness: Strictness = NORMAL,
     apart: Set[tuple[int, int]] = frozenset(),
     evidence: MutableMapping[Candidate, Evidence] | None = None,
@@ -71,20 +72,38 @@ def build_groups(
     """Groups of files that are the same picture; `image_of_file[f]` is file f's row in `images`.
 
     Only duplicate matches link images. A member not linked to its keeper by a match is verified against it
-    directly, at `strictness`, under the alignments the search could have proposed. `apart` holds pairs of
-    rows (lower, higher) a person said are different pictures: never grouped together. `evidence` is
-    verification's memo (`verify.verified`).
+    directly, at `strictness`, under the alignments the search proposed for the pair (`candidates`, in the
+    search's order). `apart` holds pairs of rows (lower, higher) a person said are different pictures: never
+    grouped together. `evidence` is verification's memo (`verify.verified`).
     """
     files_of_image = FilesOfImages(image_of_file)
     links = _links(match for match in matches if match.duplicate)
     rank = keeper_rank(files, image_of_file, images)
+    direct = _DirectMatches(images, CandidatesByPair(candidates), strictness, evidence)
     groups: list[Group] = []
     worth_grouping = {*links, *files_of_image.shared().tolist()}  # linked, or held by several files
     for component in _components(worth_grouping, links):
-        groups.extend(_split_at_keepers(component, files_of_image, image_of_file, links, images, rank, strictness,
-                                        apart, evidence))
+        groups.extend(_split_at_keepers(component, files_of_image, image_of_file, links, rank, apart, direct))
     groups.sort(key=lambda group: files[group.keeper].path)
     return groups
+
+
+@dataclass(frozen=True)
+class _DirectMatches:
+    """Verification of a pair of images the matches do not link, under the alignments the search proposed."""
+
+    images: ImageTable
+    candidates: CandidatesByPair
+    strictness: Strictness
+    evidence: MutableMapping[Candidate, Evidence] | None
+
+    def match(self, a: int, b: int) -> Match | None:
+        """The first alignment of a and b that verification confirms, if any."""
+        for candidate in self.candidates.between(a, b, self.strictness.radius):
+            found = verified(self.images, candidate, self.strictness, self.evidence)
+            if found.passes(self.strictness):
+                return Match(candidate, found)
+        return None
 
 
 def _links(matches: Iterable[Match]) -> dict[int, dict[int, Match]]:
@@ -116,11 +135,9 @@ def _split_at_keepers(
     files_of_image: FilesOfImages,
     image_of_file: Sequence[int],
     links: dict[int, dict[int, Match]],
-    images: ImageTable,
     rank: Callable[[int], tuple],
-    strictness: Strictness,
     apart: Set[tuple[int, int]],
-    evidence: MutableMapping[Candidate, Evidence] | None,
+    direct: _DirectMatches,
 ) -> Iterable[Group]:
     """Take the best keeper, keep the images that match it directly, and start over with the rest.
 
@@ -139,7 +156,7 @@ def _split_at_keepers(
         for image in sorted(remaining):
             if (min(keeper_image, image), max(keeper_image, image)) in apart:
                 continue
-            relation = _relate(keeper_image, image, links, images, strictness, evidence)
+            relation = _relate(keeper_image, image, links, direct)
             if relation is not None:
                 remaining.discard(image)
                 members += [Member(f, *relation) for f in sorted(files_of_image[image])]
@@ -150,27 +167,16 @@ def _split_at_keepers(
             break  # a lone image left: nothing to group it with
 
 
-def _relate(
-    keeper: int, image: int, links: dict[int, dict[int, Match]], images: ImageTable, strictness: Strictness,
-    evidence: MutableMapping[Candidate, Evidence] | None,
-) -> tuple[str, str, int] | None:
+def _relate(keeper: int, image: int, links: dict[int, dict[int, Match]],
+            direct: _DirectMatches) -> tuple[str, str, int] | None:
     """(match, relation, distance) of `image` to `keeper`, or None when they are not the same picture."""
+    images = direct.images
     if images.pixel_hash[keeper] == images.pixel_hash[image]:
         return SAME_PIXELS, describe_same_pixels(images, keeper, image), 0
-    match = links.get(keeper, {}).get(image) or _direct_match(images, keeper, image, strictness, evidence)
+    match = links.get(keeper, {}).get(image) or direct.match(keeper, image)
     if match is None:
         return None
     return NEAR, describe_edit(images, keeper, match), match.candidate.distance
-
-
-def _direct_match(images: ImageTable, a: int, b: int, strictness: Strictness,
-                  evidence: MutableMapping[Candidate, Evidence] | None) -> Match | None:
-    """The first alignment of a and b that verification confirms, if any (for pairs the search did not link)."""
-    for candidate in candidates_between(images, a, b, strictness.radius):
-        found = verified(images, candidate, strictness, evidence)
-        if found.passes(strictness):
-            return Match(candidate, found)
-    return None
 
 
 def similar_groups(

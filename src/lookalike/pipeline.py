@@ -157,7 +157,7 @@ class _Scan:
         else:
             candidates = self.search(images)
             matches = self.verify(images, candidates)
-            groups = self.group(files, image_of_file, images, matches)
+            groups = self.group(files, image_of_file, images, matches, candidates)
             similar = similar_groups(files, image_of_file, images, matches, groups) if self.options.similar else None
             self.evidence.store()  # what verify and group found that the cache did not know
         return ScanResult(self.roots, files, image_of_file, images, groups, similar, self.problems, self.seconds,
@@ -316,10 +316,11 @@ class _Scan:
             self.evidence.read_alone()
             return matches
 
-    def group(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable,
-              matches: list[Match]) -> list[Group]:
+    def group(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable, matches: list[Match],
+              candidates: Candidates) -> list[Group]:
         with self._stage(Stage.GROUP, len(matches)):
-            return build_groups(files, image_of_file, images, matches, self._strictness, self.apart, self.evidence)
+            return build_groups(files, image_of_file, images, matches, candidates, self._strictness, self.apart,
+                                self.evidence)
 
     def histograms(self, files: FileRecords, image_of_file: np.ndarray,
                    images: ImageTable) -> dict[int, np.ndarray]:

@@ -386,10 +386,24 @@ def find_candidates(images: ImageTable, radius: int,
     return _candidates(images, [(new, everyone), (np.setdiff1d(everyone, new), new)], radius, join)
 
 
-def candidates_between(images: ImageTable, a: int, b: int, radius: int) -> Candidates:
-    """Every alignment of images a and b that `find_candidates` could propose within `radius`, closest first."""
-    rows = np.array([a, b])
-    return _candidates(images, [(rows, rows)], radius, hamming_join)
+class CandidatesByPair:
+    """Candidates `in_order`, looked up by pair of images: a binary search over the pairs' keys."""
+
+    def __init__(self, candidates: Candidates) -> None:
+        low, high = candidates.pairs()
+        self._keys = _pair_key(low, high)
+        self._candidates = candidates
+
+    def between(self, a: int, b: int, radius: int) -> Candidates:
+        """The candidates of images a and b within `radius`, the simplest alignment first."""
+        key = _pair_key(np.array([min(a, b)]), np.array([max(a, b)]))
+        start, stop = np.searchsorted(self._keys, np.concatenate([key, key + 1]))
+        found = self._candidates[start:stop]
+        return found[found.distance <= radius]
+
+
+def _pair_key(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    return low.astype(np.int64) << 32 | high
 
 
 # The simplest explanation first: whole frames, then a border, then crops, then a caption band.
