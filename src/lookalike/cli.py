@@ -12,12 +12,9 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.progress import Progress as RichBar
 
 from lookalike import not_duplicates, planning, report, resolve
 from lookalike.cache import Cache, default_cache_path
@@ -32,7 +29,15 @@ EXIT_FATAL = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-err = Console(stderr=True, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def _console(stderr: bool = False) -> Console:
+    """Rich's console, imported when first wanted: a quiet scan never loads rich, a sixth of its start."""
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True) if stderr else Console(highlight=False, soft_wrap=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,6 +50,9 @@ class BarProgress(Progress):
     """Progress bars with ETA on stderr, one per stage."""
 
     def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import Progress as RichBar
+
         self.bars = RichBar(TextColumn("{task.description:<11}"), BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
                             transient=True)
@@ -59,7 +67,7 @@ class BarProgress(Progress):
 def _progress(quiet: bool) -> Progress:
     if quiet or not sys.stderr.isatty():
         return Progress()
-    return BarProgress(err)
+    return BarProgress(_console(stderr=True))
 
 
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary.")
@@ -135,7 +143,7 @@ def _scan_and_report(paths: list[Path], options: ScanOptions, json_out: str | No
 
 
 def _print_summary(document: dict[str, Any], to_stdout: bool) -> None:
-    console = Console(highlight=False, soft_wrap=True) if to_stdout else err
+    console = _console(stderr=not to_stdout)
     for group in document["groups"][:20]:
         console.print(f"[bold]{group['kind']}[/] keep {_shown(group['keep'])}")
         for member in group["members"][1:]:
@@ -199,7 +207,7 @@ def _make_plan(report_file: str, action: str, to: str | None, keep: str, referen
 
 
 def _print_plan(plan: planning.Plan) -> None:
-    console = Console(highlight=False, soft_wrap=True)
+    console = _console()
     for step in plan.steps:
         target = step.destination if step.action in planning.MOVES else step.keeper.path
         arrow = "→" if step.action in (*planning.MOVES, *planning.LINKS) else "keeping"
@@ -254,7 +262,7 @@ def undo_command(journal: Path | None, quiet: bool) -> None:
 
 
 def _print_outcome(outcome: resolve.Outcome, verb: str, quiet: bool) -> None:
-    console = Console(highlight=False, soft_wrap=True)
+    console = _console()
     if not quiet:
         for skip in outcome.skipped:
             console.print(f"left alone {_shown(skip.path)}: {_shown(skip.reason)}")
