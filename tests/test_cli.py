@@ -41,6 +41,18 @@ def test_bad_arguments_get_one_line_and_exit_2(tmp_path):
         assert "error" in done.stderr
 
 
+def test_a_damaged_cache_gets_one_line_that_says_what_to_do_and_exit_1(tmp_path, photos):
+    shutil.copy(photos["coins"], tmp_path / "a.jpg")
+    damaged = tmp_path / "cache.sqlite"
+    damaged.write_bytes(b"not a database, whatever it once was" * 100)
+    done = lookalike("scan", str(tmp_path), "--cache", str(damaged))
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"lookalike: error: the cache {damaged} cannot be used (file is not a database); a damaged one can be "
+        "moved aside, and --no-cache or another --cache scans without it"]
+    assert damaged.read_bytes().startswith(b"not a database")  # left as it was
+
+
 def test_demo_runs_and_finds_its_copies():
     done = lookalike("demo", "-q")
     assert done.returncode == 0, done.stderr

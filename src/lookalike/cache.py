@@ -70,6 +70,10 @@ def default_cache_path() -> Path:
     return Path(user_cache_dir("lookalike")) / "cache.sqlite"
 
 
+class UnusableCache(Exception):
+    """The cache file could not be opened as lookalike's database; the message says why and what to do."""
+
+
 class Cache:
     """An open cache database. Use as a context manager, or call `close`. One that is `durable` survives a
     crash of the machine (less its last transactions); a scan's throwaway cache need not be, and is never
@@ -80,12 +84,17 @@ class Cache:
         self.path = Path(path)
         self.db = sqlite3.connect(path)
         self.keys_per_query = min(KEYS_PER_QUERY, self.db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(f"PRAGMA synchronous={'NORMAL' if durable else 'OFF'}")
-        self.db.execute("PRAGMA wal_autocheckpoint=0")  # `_Checkpoints` does them
         self._checkpoints = _Checkpoints(self.path)
-        self.db.executescript(SCHEMA)
-        self._check_version()
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA synchronous={'NORMAL' if durable else 'OFF'}")
+            self.db.execute("PRAGMA wal_autocheckpoint=0")  # `_Checkpoints` does them
+            self.db.executescript(SCHEMA)
+            self._check_version()
+        except sqlite3.DatabaseError as error:  # not a database, a damaged one, or one another process locks
+            self.close()
+            raise UnusableCache(f"the cache {self.path} cannot be used ({error}); a damaged one can be moved "
+                                "aside, and --no-cache or another --cache scans without it") from error
 
     def __enter__(self) -> Cache:
         return self

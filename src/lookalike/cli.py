@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lookalike import not_duplicates, planning, report, resolve
-from lookalike.cache import Cache, default_cache_path
+from lookalike.cache import Cache, UnusableCache, default_cache_path
 from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT
 from lookalike.demo import make_demo_collection
 from lookalike.engine import ENGINES, LOCAL, engine_named
@@ -389,6 +389,6 @@ def main() -> None:
     except click.ClickException as error:
         print(f"lookalike: error: {error.format_message()}", file=sys.stderr)
         sys.exit(error.exit_code)
-    except OSError as error:
+    except (OSError, UnusableCache) as error:
         print(f"lookalike: error: {error}", file=sys.stderr)
         sys.exit(EXIT_FATAL)
