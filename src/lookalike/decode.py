@@ -414,8 +414,8 @@ def _run_pool(paths: Sequence[str], jobs: int, max_pixels: int, work: Callable[[
             for worker in busy:
                 yield from _collect(worker, paths, pending, workers, timeout)
     finally:
-        for worker in workers:  # all told at once, then each waited for
-            worker.process.kill()
+        for worker in workers:  # all killed at once, then each waited for
+            _kill(worker)
         for worker in workers:
             _stop(worker)
 
@@ -510,9 +510,13 @@ def _start_worker(context, work: Callable[[str, int], object], max_pixels: int) 
     return _Worker(process, ours)
 
 
-def _stop(worker: _Worker) -> None:
+def _kill(worker: _Worker) -> None:
     if worker.process.is_alive():
         worker.process.kill()
+
+
+def _stop(worker: _Worker) -> None:
+    _kill(worker)
     worker.process.join()
     worker.connection.close()
 
