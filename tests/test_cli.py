@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pstats
 import shutil
 import subprocess
 import sys
@@ -51,6 +52,16 @@ def test_a_damaged_cache_gets_one_line_that_says_what_to_do_and_exit_1(tmp_path,
         f"lookalike: error: the cache {damaged} cannot be used (file is not a database); a damaged one can be "
         "moved aside, and --no-cache or another --cache scans without it"]
     assert damaged.read_bytes().startswith(b"not a database")  # left as it was
+
+
+def test_a_scan_under_a_profiler_leaves_it_the_time_to_write_its_report(tmp_path, photos):
+    """A scan exits without the interpreter's teardown, except when a profiler waits to report after it."""
+    shutil.copy(photos["coins"], tmp_path / "a.jpg")
+    profile = tmp_path / "scan.prof"
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "lookalike", "scan",
+                           str(tmp_path), "--no-cache", "-q"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "decode_all" in {name for _, _, name in pstats.Stats(str(profile)).stats}
 
 
 def test_demo_runs_and_finds_its_copies():
