@@ -53,9 +53,8 @@ class Stage(Enum):
 
 
 PHASH, HISTOGRAM = "phash", "histogram"
-SIGNATURE_CHUNK = 64  # decoded thumbnails sent on to signatures and the cache at once: few, so that this
-# work goes on while the workers decode, and what is left after the last one is little (signatures cost the
-# same per image in chunks of 32 to 256)
+SIGNATURE_CHUNK = 256  # decoded thumbnails sent on to signatures and the cache at once: few, so that this
+# work goes on while the workers decode rather than after them
 EVIDENCE_CHUNK = 2 * KEYS_PER_QUERY  # verified pairs held at once, on their way to or from the cache: two
 # SELECTs' worth where SQLite allows KEYS_PER_QUERY variables (65,536 made a third SELECT of 4 keys)
 METHODS = (PHASH, HISTOGRAM)
