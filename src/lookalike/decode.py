@@ -409,10 +409,10 @@ def _run_pool(paths: Sequence[str], jobs: int, max_pixels: int, work: Callable[[
         while pending or any(worker.batch for worker in workers):
             _hand_out(pending, paths, workers, jobs, timeout, lambda: _start_worker(context, work, max_pixels))
             busy = [worker for worker in workers if worker.batch]
-            wait([worker.connection for worker in busy],
-                 timeout=max(0.0, min(worker.deadline for worker in busy) - time.monotonic()))
+            ready = wait([worker.connection for worker in busy],
+                         timeout=max(0.0, min(worker.deadline for worker in busy) - time.monotonic()))
             for worker in busy:
-                yield from _collect(worker, paths, pending, workers, timeout)
+                yield from _collect(worker, worker.connection in ready, paths, pending, workers, timeout)
     finally:
         for worker in workers:  # all killed at once, then each waited for
             _kill(worker)
@@ -460,23 +460,24 @@ def _assign(worker: _Worker, pending: deque[Sequence[int]], paths: Sequence[str]
     worker.deadline = time.monotonic() + timeout
 
 
-def _collect(worker: _Worker, paths: Sequence[str], pending: deque[Sequence[int]], workers: list[_Worker],
-             timeout: float) -> Iterator[tuple[int, Decoded | Problem]]:
-    """The results `worker` has sent; if it died or overran its deadline, its file's problem, and it is gone."""
-    try:
-        while worker.connection.poll():
+def _collect(worker: _Worker, ready: bool, paths: Sequence[str], pending: deque[Sequence[int]],
+             workers: list[_Worker], timeout: float) -> Iterator[tuple[int, Decoded | Problem]]:
+    """The next message of a `ready` worker (its connection readable): a result, or that it started; if it died
+    or overran its deadline, its file's problem, and it is gone. One message at a time: asking a connection
+    whether it holds another costs a selector of its own, more than going round the loop again."""
+    if ready:
+        try:
             message = worker.connection.recv()
-            if message == _READY:  # the time limit is for decoding, not for starting a process
-                worker.started = True
-                worker.deadline = time.monotonic() + timeout
-                continue
+        except (EOFError, OSError):
+            yield from _replace(worker, paths, pending, workers, _death_reason(worker))
+            return
+        worker.deadline = time.monotonic() + timeout
+        if message == _READY:  # the time limit is for decoding, not for starting a process
+            worker.started = True
+        else:
             index, result = message
             worker.batch.popleft()
-            worker.deadline = time.monotonic() + timeout
             yield index, result
-    except (EOFError, OSError):
-        yield from _replace(worker, paths, pending, workers, _death_reason(worker))
-        return
     if worker.batch and time.monotonic() > worker.deadline:
         yield from _replace(worker, paths, pending, workers, f"decoding took longer than {timeout:g} s")
 
