@@ -387,22 +387,23 @@ def find_candidates(images: ImageTable, radius: int,
 
 
 class CandidatesByPair:
-    """Candidates `in_order`, looked up by pair of images: a binary search over the pairs' keys."""
+    """Candidates `in_order`, looked up by pair of images: a binary search over the pairs' codes."""
 
     def __init__(self, candidates: Candidates) -> None:
         low, high = candidates.pairs()
-        self._keys = _pair_key(low, high)
+        self._codes = _pair_code(low, high)
         self._candidates = candidates
 
     def between(self, a: int, b: int, radius: int) -> Candidates:
         """The candidates of images a and b within `radius`, the simplest alignment first."""
-        key = _pair_key(np.array([min(a, b)]), np.array([max(a, b)]))
-        start, stop = np.searchsorted(self._keys, np.concatenate([key, key + 1]))
+        code = _pair_code(np.array([min(a, b)]), np.array([max(a, b)]))
+        start, stop = np.searchsorted(self._codes, np.concatenate([code, code + 1]))
         found = self._candidates[start:stop]
         return found[found.distance <= radius]
 
 
-def _pair_key(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+def _pair_code(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """One int64 per pair of image rows (lower first), ordered as the pairs are."""
     return low.astype(np.int64) << 32 | high
 
 
