@@ -46,6 +46,17 @@ def test_a_decoder_crashing_in_c_code_costs_one_file_and_the_rest_are_decoded(tm
             assert isinstance(result, Decoded)
 
 
+def test_a_worker_that_crashes_holding_its_next_batch_costs_one_file(tmp_path, photos):
+    paths = copies(tmp_path, photos, ["ok"] * 200)  # full batches at first: each worker gets its next one early
+    hostile = tmp_path / "hostile.dng"
+    hostile.write_bytes(lying_preview_dng(open_rgb(photos["chelsea"]).resize((64, 44))))
+    paths[BATCH - 2] = str(hostile)  # the first worker's next batch is on its way when it reaches this file
+    results = list(decode_all(paths, jobs=2, work=naive_raw_decoder))
+    assert [index for index, _ in results] == list(range(len(paths)))
+    failed = [index for index, result in results if not isinstance(result, Decoded)]
+    assert failed == [BATCH - 2]
+
+
 def test_lookalikes_own_decoder_does_not_believe_the_lying_preview(tmp_path, photos):
     path = tmp_path / "hostile.dng"
     path.write_bytes(lying_preview_dng(open_rgb(photos["chelsea"]).resize((64, 44))))

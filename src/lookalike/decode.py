@@ -359,12 +359,13 @@ def describe_decode_error(error: Exception) -> str:
 # --- the worker pool ---------------------------------------------------------------------------------------
 
 BATCH = 16
+AHEAD = BATCH // 4  # files a worker has left when, while full batches remain, it is sent its next batch
 _READY = "ready"
 
 
 @dataclass
 class _Worker:
-    """One worker process, the files of its batch it has not answered yet (in order), and its deadline."""
+    """One worker process, the files sent to it that it has not answered yet (in order), and its deadline."""
 
     process: BaseProcess
     connection: Connection
@@ -433,8 +434,15 @@ def batches(count: int, jobs: int) -> deque[range]:
 
 def _hand_out(pending: deque[Sequence[int]], paths: Sequence[str], workers: list[_Worker], jobs: int,
               timeout: float, start: Callable[[], _Worker]) -> None:
-    """Give each idle worker a batch, starting workers up to `jobs` while batches wait."""
-    for worker in [worker for worker in workers if not worker.batch]:
+    """Give each worker its next batch, starting workers up to `jobs` while batches wait.
+
+    While full batches remain, a worker gets its next batch when it has AHEAD files left, so that it still
+    has work while the scanning process is away from the pool (signatures and the cache take 60 ms a chunk,
+    and a worker that finished its batch then waited for them). Once batches shrink, only an idle worker
+    gets one: no worker holds files that another, idle, could decode.
+    """
+    ahead = AHEAD if pending and len(pending[0]) == BATCH else 0
+    for worker in [worker for worker in workers if len(worker.batch) <= ahead]:
         if pending:
             _assign(worker, pending, paths, workers, timeout)
     while pending and len(workers) < jobs:
@@ -445,7 +453,8 @@ def _hand_out(pending: deque[Sequence[int]], paths: Sequence[str], workers: list
 
 def _assign(worker: _Worker, pending: deque[Sequence[int]], paths: Sequence[str], workers: list[_Worker],
             timeout: float) -> None:
-    """Send `worker` the next batch; one that died while idle is dropped, and the batch waits for another."""
+    """Send `worker` the next batch. If it died, the batch waits for another worker; one that died idle is
+    dropped here, one that died busy is found by `_collect`, which blames its file."""
     batch = pending.popleft()
     try:
         worker.connection.send([(index, paths[index]) for index in batch])
@@ -453,11 +462,13 @@ def _assign(worker: _Worker, pending: deque[Sequence[int]], paths: Sequence[str]
         if not worker.started:
             raise RuntimeError("a decoding worker process could not start") from error
         pending.appendleft(batch)
-        _stop(worker)
-        workers.remove(worker)
+        if not worker.batch:
+            _stop(worker)
+            workers.remove(worker)
         return
-    worker.batch = deque(batch)
-    worker.deadline = time.monotonic() + timeout
+    if not worker.batch:
+        worker.deadline = time.monotonic() + timeout
+    worker.batch.extend(batch)
 
 
 def _collect(worker: _Worker, ready: bool, paths: Sequence[str], pending: deque[Sequence[int]],
