@@ -386,9 +386,10 @@ def decode_all(
 
     `work(path, max_pixels)` is what a worker does with each file: `decode_file` unless told otherwise (a
     module-level function, so that it can be sent to the workers). A file on which a worker spends more than
-    `timeout` seconds, or during which it dies, gets a `Problem`; the worker is replaced and the rest of its
-    batch handed out again. Batches of up to BATCH files keep the traffic low (only thumbnails come back), and
-    shrink towards the end (`batches`), so that no worker is left with a long batch while the others idle.
+    `timeout` seconds, or during which it dies, gets a `Problem`; the worker is replaced and the files it was
+    sent but had not answered are handed out again. Batches of up to BATCH files keep the traffic low (only
+    thumbnails come back); a worker gets its next one before it runs out (`_hand_out`), and they shrink towards
+    the end (`batches`), so that no worker is left with a long batch while the others idle.
     """
     finished: dict[int, Decoded | Problem] = {}
     next_out = 0
