@@ -50,7 +50,7 @@ ORIGINAL_SCRIPT = REPO / "benchmarks/peers/original_script.py"
 PEERS_RUNNER = REPO / "benchmarks/accuracy/peers_runner.py"
 PEERS_PYTHON = Path(os.environ.get("LOOKALIKE_PEERS_PYTHON", "/work/venvs/peers/bin/python"))
 CORPUS = Path(os.environ.get("LOOKALIKE_DEV_CORPUS", REPO.parent / "corpus/dev"))
-COLD_ROUNDS = 5  # of the floor then a cold scan: the ratio is the median round's, the times are medians
+COLD_ROUNDS = 9  # of the floor then a cold scan: the ratio is the median round's, the times are medians
 ORIGINAL_RUN = (4566, 3 * 3600 + 18 * 60 + 36)  # the StackOverflow post: photos, seconds (23:51:05 → 03:09:41)
 
 
