@@ -126,6 +126,29 @@ def test_a_re_scan_reads_the_evidence_a_chunk_at_a_time_and_finds_the_same_group
     assert lookalike.to_json(first)["groups"] == lookalike.to_json(second)["groups"]
 
 
+def signature_chunks(root: Path, cache: Path, monkeypatch, chunk: int, last: int) -> tuple[list[int], dict]:
+    """The sizes of the chunks of decoded images a scan computes signatures for, in order, and its report."""
+    monkeypatch.setattr(pipeline, "SIGNATURE_CHUNK", chunk)
+    monkeypatch.setattr(pipeline, "LAST_CHUNK", last)
+    sizes, compute = [], pipeline._Scan.signatures
+    monkeypatch.setattr(pipeline._Scan, "signatures", lambda scan, decoded: sizes.append(len(decoded))
+                        or compute(scan, decoded))
+    result = lookalike.scan([root], ScanOptions(cache=cache))
+    assert sum(sizes) == result.decoded
+    return sizes, lookalike.to_json(result)
+
+
+def test_signatures_come_a_chunk_at_a_time_as_files_decode_and_the_last_chunk_is_small(collection, tmp_path,
+                                                                                         monkeypatch):
+    root, _ = collection
+    sizes, chunked = signature_chunks(root, tmp_path / "a.sqlite", monkeypatch, chunk=8, last=0)
+    assert len(sizes) > 2 and set(sizes[:-1]) == {8}
+    # fewer files than a chunk: without a small last chunk, all would wait until the last decode
+    sizes, whole = signature_chunks(root, tmp_path / "b.sqlite", monkeypatch, chunk=1000, last=3)
+    assert len(sizes) == 2 and sizes[-1] <= 3
+    assert chunked["groups"] == whole["groups"]
+
+
 def test_a_changed_file_is_read_again(tmp_path, photos):
     folder = tmp_path / "photos"
     folder.mkdir()
