@@ -7,11 +7,12 @@ import itertools
 import pytest
 from PIL import ImageEnhance, ImageFilter, ImageOps
 
+from lookalike import verify as verification
 from lookalike.decode import decode_file
 from lookalike.images import table_of
-from lookalike.search import Candidate
+from lookalike.search import Candidate, find_candidates
 from lookalike.signatures import WHOLE
-from lookalike.verify import NORMAL, Evidence, verify
+from lookalike.verify import NORMAL, SIMILAR, Evidence, verify, verify_all
 
 from .conftest import open_rgb, save
 
@@ -52,3 +53,27 @@ def test_a_shifted_view_of_the_same_scene_is_refused(tmp_path, photos):
     left = image.crop((0, 0, image.width - 24, image.height))
     right = image.crop((24, 0, image.width, image.height))
     assert not compare(save(left, tmp_path / "left.png"), save(right, tmp_path / "right.png")).passes(NORMAL)
+
+
+def test_verifying_on_worker_processes_confirms_the_same_matches(tmp_path, photos, monkeypatch):
+    paths = []
+    for name, path in photos.items():  # sets of copies, whose later pairs are skipped, and different photos
+        image = open_rgb(path)
+        paths += [path, *(save(EDITS[edit](image), tmp_path / f"{name} {edit}.jpg", quality=40)
+                          for edit in ("brighter", "grayscale", "resized to 16 %"))]
+    images = table_of([decode_file(str(path)) for path in paths])
+    candidates = find_candidates(images, SIMILAR.radius)
+    apart = {(0, 1)}  # a person said so
+    here: dict = {}
+    alone = verify_all(images, candidates, apart, similar=True, evidence=here)
+    monkeypatch.setattr(verification, "PARALLEL_FROM", 0)  # a few small chunks and tasks, even for these
+    monkeypatch.setattr(verification, "VERIFY_CHUNK", 8)
+    monkeypatch.setattr(verification, "VERIFY_TASK", 3)
+    sent, send = [], verification._verified_on
+    monkeypatch.setattr(verification, "_verified_on", lambda *task: sent.append(len(task[2])) or send(*task))
+    there: dict = {}
+    on_workers = verify_all(images, candidates, apart, similar=True, evidence=there, jobs=2)
+    assert sum(sent) >= len(here)  # the workers verified everything this process did, and some more
+    assert on_workers == alone
+    assert {match.duplicate for match in alone} == {True, False}
+    assert all(there[candidate] == evidence for candidate, evidence in here.items())

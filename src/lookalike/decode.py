@@ -47,7 +47,7 @@ from PIL import Image, UnidentifiedImageError
 from lookalike.exact import content_hash
 from lookalike.formats import SNIFFED_RAW_FORMATS, extension_of, format_name, raw_format, sniff_format
 from lookalike.walk import HEAD, Problem, describe_open_error, open_regular
-from lookalike.workers import worker_context
+from lookalike.workers import ignore_interruptions, worker_context
 
 THUMB = 64
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -536,7 +536,7 @@ def _stop(worker: _Worker) -> None:
 
 def _worker_main(connection: Connection, work: Callable[[str, int], object], max_pixels: int) -> None:
     """A worker's life: answer each file of each batch, in order, until told to stop or orphaned."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interruption stops
+    ignore_interruptions()
     _silence_stderr()  # C libraries print their complaints about a file; the file's Problem says it instead
     _limit_memory(WORKER_MEMORY)
     try:

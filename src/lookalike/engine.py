@@ -38,7 +38,7 @@ class Engine(Protocol):
 
     def verify_all(self, images: ImageTable, candidates: Candidates, apart: Set[tuple[int, int]],
                    on_progress: Callable[[int], None], *, strictness: Strictness, similar: bool,
-                   evidence: MutableMapping[Candidate, Evidence] | None = None) -> list[Match]: ...
+                   evidence: MutableMapping[Candidate, Evidence] | None = None, jobs: int = 1) -> list[Match]: ...
 
 
 @dataclass(frozen=True, slots=True)

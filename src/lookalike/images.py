@@ -95,6 +95,17 @@ class ImageTable:
     def __len__(self) -> int:
         return len(self.content_hash)
 
+    def subset(self, rows: Sequence[int]) -> ImageTable:
+        """A table of these rows only, in this order, their thumbnails read now and held."""
+        picked = np.asarray(rows, np.int64)
+        thumbs = np.stack([self.thumbs[row] for row in rows]) if rows else np.zeros((0, THUMB, THUMB, 3), np.uint8)
+        return ImageTable(
+            content_hash=Digests(self.content_hash.packed[picked]), pixel_hash=Digests(self.pixel_hash.packed[picked]),
+            width=self.width[picked], height=self.height[picked], format=self.format[picked],
+            hashes=self.hashes[picked], windows=self.windows[picked], content_box=self.content_box[picked],
+            thumbs=thumbs, taken=[self.taken[row] for row in rows], camera=[self.camera[row] for row in rows],
+        )
+
 
 def signatures_of(decoded: Sequence[Decoded]) -> list[bytes]:
     """Each decoded image's signatures as bytes (hashes, window hashes, content box), computed in batches."""

@@ -315,7 +315,7 @@ class _Scan:
             self.evidence = _EvidenceMemo(self.cache, images, self._strictness, candidates)
             matches = self.options.engine.verify_all(images, candidates, self.apart, advance,
                                                      strictness=self._strictness, similar=self.options.similar,
-                                                     evidence=self.evidence)
+                                                     evidence=self.evidence, jobs=self.options.jobs)
             self.evidence.read_alone()
             return matches
 

@@ -31,7 +31,7 @@ from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, decod
 from lookalike.images import ImageTable, signatures_of
 from lookalike.search import Candidate, Candidates
 from lookalike.shards import Shard, ShardPlan, shard_pairs, sharded_join
-from lookalike.verify import NORMAL, Evidence, Match, Strictness, verify, verify_all
+from lookalike.verify import NORMAL, Evidence, Match, Strictness, evidence_of, verify_all
 from lookalike.walk import Problem
 
 # A batch starts one decoding process on its worker (about 0.4 s): enough files to pay for it, few enough that
@@ -79,9 +79,10 @@ class RayEngine:
                    apart: Set[tuple[int, int]] = frozenset(),
                    on_progress: Callable[[int], None] = lambda _: None, *, strictness: Strictness = NORMAL,
                    similar: bool = False,
-                   evidence: MutableMapping[Candidate, Evidence] | None = None) -> list[Match]:
+                   evidence: MutableMapping[Candidate, Evidence] | None = None, jobs: int = 1) -> list[Match]:
         """`verify.verify_all`: the evidence not already known computed on the workers, in chunks, then the
-        same sequential pass as on one machine (closest first, linked pairs and crowded images skipped) over it."""
+        same sequential pass as on one machine (closest first, linked pairs and crowded images skipped) over it.
+        `jobs` is not used: the cluster's CPUs decide how many candidates are verified at once."""
         evidence = {} if evidence is None else evidence
         unknown = [candidate for candidate in candidates if candidate not in evidence]
         if unknown:
@@ -155,6 +156,4 @@ def _run_on_ray(plan: ShardPlan, shards: Sequence[Shard], queries: np.ndarray,
 _shard_pairs = ray.remote(shard_pairs)
 
 
-@ray.remote
-def _evidence_of(images: ImageTable, candidates: list[Candidate], strictness: Strictness) -> list[Evidence]:
-    return [verify(images, candidate, strictness) for candidate in candidates]
+_evidence_of = ray.remote(evidence_of)

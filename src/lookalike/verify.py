@@ -14,17 +14,26 @@ reported as a duplicate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping, Set
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence, Set
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from functools import cache
+from itertools import islice
 
 import numpy as np
 
 from lookalike.images import DIGEST_BYTES, ImageTable
 from lookalike.search import Candidate, Candidates
 from lookalike.signatures import Box, grey, orient, resample, resample_boxes, window_box
+from lookalike.workers import ignore_interruptions, worker_context
 
 MAX_FAILURES_PER_IMAGE = 16
+PARALLEL_FROM = 4096  # candidates from which verification runs on worker processes: below, starting them
+# costs more than it saves
+VERIFY_CHUNK = 2048  # candidates verified at once on the workers: larger chunks keep them busier, and verify
+# more candidates for nothing (those that a match earlier in the chunk made unnecessary)
+VERIFY_TASK = 256  # candidates a worker is sent at a time, with the thumbnails they compare
 WORTH_NUDGING = 0.8  # below this tone correlation no nudge of the windows will find a match
 NUDGE_SHIFTS = (-0.04, 0.0, 0.04)  # fractions of the window
 NUDGE_SCALES = (0.95, 1.0, 1.05)
@@ -86,6 +95,7 @@ def verify_all(
     strictness: Strictness = NORMAL,
     similar: bool = False,
     evidence: MutableMapping[Candidate, Evidence] | None = None,
+    jobs: int = 1,
 ) -> list[Match]:
     """The candidates confirmed on the pixels, enough of them to link every set of copies together.
 
@@ -99,36 +109,117 @@ def verify_all(
     graphics) its hash says little, and verifying every pair of the crowd would cost quadratic time.
     `evidence` holds what is known already (from the cache, or verified elsewhere by an engine) and receives
     what is verified here (`verified`); it is asked in the order of `closest_pairs_first`, skipped candidates
-    left out.
+    left out (on worker processes, a chunk's candidates that its own matches make skippable are asked too).
+
+    With `jobs` > 1 and PARALLEL_FROM candidates or more, the evidence is computed on `jobs` worker processes,
+    VERIFY_CHUNK candidates at a time: those of a chunk that are not skipped as things stand when it starts
+    are verified together, then the chunk is gone through in order as above. The matches are the same as on
+    one process; a candidate that a match earlier in its chunk made unnecessary is verified for nothing (and
+    its evidence kept).
     """
-    linked = _Linked(len(images))
-    failures = np.zeros(len(images), np.int64)
-    matches = []
-    for candidate in closest_pairs_first(candidates):
-        on_progress(1)
-        pair = (min(candidate.a, candidate.b), max(candidate.a, candidate.b))
-        if pair in apart or linked.together(*pair) or failures[list(pair)].max() >= MAX_FAILURES_PER_IMAGE:
-            continue
-        found = verified(images, candidate, strictness, evidence)
-        if found.passes(strictness):
-            matches.append(Match(candidate, found))
-            linked.join(*pair)
-            continue
-        failures[list(pair)] += 1
-        if similar and found.passes(SIMILAR):
-            matches.append(Match(candidate, found, duplicate=False))
-    return matches
+    tally = _Tally(len(images), apart, strictness, similar)
+    parallel = jobs > 1 and len(candidates) >= PARALLEL_FROM
+    with _verifiers(jobs if parallel else 0) as pool:
+        for chunk in _chunks(closest_pairs_first(candidates), VERIFY_CHUNK if parallel else 1):
+            found = _known_or_verified(images, [c for c in chunk if not tally.skips(c)], strictness, evidence, pool)
+            for candidate in chunk:
+                on_progress(1)
+                if not tally.skips(candidate):  # a match earlier in the chunk may have linked its pair since
+                    tally.add(candidate, found[candidate])
+    return tally.matches
+
+
+class _Tally:
+    """`verify_all`'s account of the candidates tried so far: the matches, the linked sets, and each image's
+    failures; and from it, whether a candidate is skipped. Once skipped, a candidate stays skipped."""
+
+    def __init__(self, count: int, apart: Set[tuple[int, int]], strictness: Strictness, similar: bool) -> None:
+        self.linked = _Linked(count)
+        self.failures = [0] * count  # a list: asked twice a candidate, one image at a time
+        self.matches: list[Match] = []
+        self.apart, self.strictness, self.similar = apart, strictness, similar
+
+    def skips(self, candidate: Candidate) -> bool:
+        low, high = _pair(candidate)
+        return ((low, high) in self.apart or self.linked.together(low, high)
+                or max(self.failures[low], self.failures[high]) >= MAX_FAILURES_PER_IMAGE)
+
+    def add(self, candidate: Candidate, found: Evidence) -> None:
+        low, high = _pair(candidate)
+        if found.passes(self.strictness):
+            self.matches.append(Match(candidate, found))
+            self.linked.join(low, high)
+            return
+        self.failures[low] += 1
+        self.failures[high] += 1
+        if self.similar and found.passes(SIMILAR):
+            self.matches.append(Match(candidate, found, duplicate=False))
+
+
+def _pair(candidate: Candidate) -> tuple[int, int]:
+    return min(candidate.a, candidate.b), max(candidate.a, candidate.b)
 
 
 def verified(images: ImageTable, candidate: Candidate, strictness: Strictness,
              evidence: MutableMapping[Candidate, Evidence] | None) -> Evidence:
     """`verify`, answered from `evidence` when it holds the candidate, else computed and added to it."""
-    if evidence is None:
-        return verify(images, candidate, strictness)
-    found = evidence.get(candidate)
-    if found is None:
-        found = evidence[candidate] = verify(images, candidate, strictness)
+    return _known_or_verified(images, [candidate], strictness, evidence)[candidate]
+
+
+def _known_or_verified(images: ImageTable, candidates: Sequence[Candidate], strictness: Strictness,
+                       evidence: MutableMapping[Candidate, Evidence] | None,
+                       pool: Executor | None = None) -> dict[Candidate, Evidence]:
+    """The evidence of each candidate: from `evidence` (asked in the candidates' order) where it is known, else
+    verified, here or on `pool`, and added to it."""
+    found = {}
+    for candidate in candidates:
+        known = evidence.get(candidate) if evidence is not None else None
+        if known is not None:
+            found[candidate] = known
+    unknown = [candidate for candidate in candidates if candidate not in found]
+    computed = _verified_on(pool, images, unknown, strictness) if pool else evidence_of(images, unknown, strictness)
+    for candidate, new in zip(unknown, computed, strict=True):
+        found[candidate] = new
+        if evidence is not None:
+            evidence[candidate] = new
     return found
+
+
+def evidence_of(images: ImageTable, candidates: Sequence[Candidate], strictness: Strictness) -> list[Evidence]:
+    """`verify` of each candidate (a function a worker process or an engine's task runs)."""
+    return [verify(images, candidate, strictness) for candidate in candidates]
+
+
+def _verified_on(pool: Executor, images: ImageTable, candidates: Sequence[Candidate],
+                 strictness: Strictness) -> list[Evidence]:
+    """`evidence_of`, VERIFY_TASK candidates per worker task, each sent with the rows it compares as a table of
+    their own (the thumbnails of a million images cannot all go to every worker)."""
+    tasks = [pool.submit(evidence_of, *_on_rows_of_their_own(images, part), strictness)
+             for part in _chunks(candidates, VERIFY_TASK)]
+    return [found for task in tasks for found in task.result()]
+
+
+def _on_rows_of_their_own(images: ImageTable, candidates: Sequence[Candidate]) -> tuple[ImageTable, list[Candidate]]:
+    """The rows the candidates compare, as a table, and the candidates renumbered into it."""
+    rows = sorted({row for candidate in candidates for row in (candidate.a, candidate.b)})
+    position = {row: at for at, row in enumerate(rows)}
+    return images.subset(rows), [replace(c, a=position[c.a], b=position[c.b]) for c in candidates]
+
+
+def _chunks(candidates: Iterable[Candidate], size: int) -> Iterator[list[Candidate]]:
+    candidates = iter(candidates)
+    while chunk := list(islice(candidates, size)):
+        yield chunk
+
+
+@contextmanager
+def _verifiers(jobs: int) -> Iterator[Executor | None]:
+    """`jobs` worker processes for verification (none for 0), stopped on leaving."""
+    if not jobs:
+        yield None
+        return
+    with ProcessPoolExecutor(jobs, mp_context=worker_context(), initializer=ignore_interruptions) as pool:
+        yield pool
 
 
 def pair_keys(images: ImageTable, candidates: Candidates, strictness: Strictness) -> list[bytes]:

@@ -1,4 +1,5 @@
-"""The process the decoding workers are forked from (multiprocessing's forkserver), set up in one place.
+"""The process the workers (decoding, verification) are forked from, multiprocessing's forkserver, set up in one
+place; and what every worker does first.
 
 It imports `lookalike.decode` once, and every worker is a fork of it that starts in milliseconds. Only the
 standard library is imported here, so that a command can start it (`start_early`) before importing the
@@ -7,6 +8,7 @@ rest of the library: the two imports then run side by side on two cores instead 
 
 from __future__ import annotations
 
+import signal
 from multiprocessing import forkserver, get_context
 from multiprocessing.context import ForkServerContext
 
@@ -23,3 +25,8 @@ def start_early() -> None:
     """Start the forkserver now; it imports its modules while the caller goes on."""
     worker_context()
     forkserver.ensure_running()
+
+
+def ignore_interruptions() -> None:
+    """A worker's first act: Ctrl-C reaches the whole process group, and the parent decides what it stops."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
