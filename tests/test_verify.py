@@ -69,8 +69,10 @@ def test_verifying_on_worker_processes_confirms_the_same_matches(tmp_path, photo
     monkeypatch.setattr(verification, "PARALLEL_FROM", 0)  # a few small chunks and tasks, even for these
     monkeypatch.setattr(verification, "VERIFY_CHUNK", 8)
     monkeypatch.setattr(verification, "VERIFY_TASK", 3)
-    sent, send = [], verification._verified_on
-    monkeypatch.setattr(verification, "_verified_on", lambda *task: sent.append(len(task[2])) or send(*task))
+    sent, send = [], verification._Verifiers.evidence_of
+    monkeypatch.setattr(verification._Verifiers, "evidence_of",
+                        lambda workers, images, chunk, strictness: sent.append(len(chunk))
+                        or send(workers, images, chunk, strictness))
     there: dict = {}
     on_workers = verify_all(images, candidates, apart, similar=True, evidence=there, jobs=2)
     assert sum(sent) > 0  # the workers verified; the rest were verified here when a guess was wrong

@@ -14,8 +14,9 @@ reported as a duplicate.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence, Set
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cache
@@ -33,7 +34,8 @@ PARALLEL_FROM = 4096  # candidates from which verification runs on worker proces
 # costs more than it saves
 VERIFY_CHUNK = 2048  # candidates verified at once on the workers: larger chunks keep them busier, and verify
 # more candidates for nothing (those that a match earlier in the chunk made unnecessary)
-VERIFY_TASK = 256  # candidates a worker is sent at a time, with the thumbnails they compare
+VERIFY_TASK = 128  # candidates a worker is sent at a time, with the thumbnails they compare (about 3 MB);
+# at most two tasks a worker are on their way at once
 LIKELY_MATCH = 4  # hash bits apart at most for a candidate not yet verified to be taken for a match when
 # choosing what to verify on the workers (copies of one picture are mostly this close, look-alikes further)
 WORTH_NUDGING = 0.8  # below this tone correlation no nudge of the windows will find a match
@@ -122,10 +124,10 @@ def verify_all(
     """
     tally = _Tally(len(images), apart, strictness, similar)
     parallel = jobs > 1 and len(candidates) >= PARALLEL_FROM
-    with _verifiers(jobs if parallel else 0) as pool:
+    with _Verifiers.started(jobs if parallel else 0) as workers:
         for chunk in _chunks(closest_pairs_first(candidates), VERIFY_CHUNK if parallel else 1):
             known = _looked_up(chunk, tally, evidence)
-            known.update(_verified(images, tally.likely_needed(chunk, known), strictness, evidence, pool))
+            known.update(_verified(images, tally.likely_needed(chunk, known), strictness, evidence, workers))
             for candidate in chunk:
                 on_progress(1)
                 if tally.skips(candidate):
@@ -203,13 +205,10 @@ def _looked_up(candidates: Sequence[Candidate], tally: _Tally,
 
 def _verified(images: ImageTable, candidates: Sequence[Candidate], strictness: Strictness,
               evidence: MutableMapping[Candidate, Evidence] | None,
-              pool: Executor | None = None) -> dict[Candidate, Evidence]:
-    """`verify` of each candidate, here or on `pool`, added to `evidence`."""
-    if pool is None:
-        computed = evidence_of(images, candidates, strictness)
-    else:
-        computed = _verified_on(pool, images, candidates, strictness)
-    found = dict(zip(candidates, computed, strict=True))
+              workers: _Verifiers | None = None) -> dict[Candidate, Evidence]:
+    """`verify` of each candidate, here or on `workers`, added to `evidence`."""
+    run = workers.evidence_of if workers is not None else evidence_of
+    found = dict(zip(candidates, run(images, candidates, strictness), strict=True))
     if evidence is not None:
         evidence.update(found)
     return found
@@ -218,15 +217,6 @@ def _verified(images: ImageTable, candidates: Sequence[Candidate], strictness: S
 def evidence_of(images: ImageTable, candidates: Sequence[Candidate], strictness: Strictness) -> list[Evidence]:
     """`verify` of each candidate (a function a worker process or an engine's task runs)."""
     return [verify(images, candidate, strictness) for candidate in candidates]
-
-
-def _verified_on(pool: Executor, images: ImageTable, candidates: Sequence[Candidate],
-                 strictness: Strictness) -> list[Evidence]:
-    """`evidence_of`, VERIFY_TASK candidates per worker task, each sent with the rows it compares as a table of
-    their own (the thumbnails of a million images cannot all go to every worker)."""
-    tasks = [pool.submit(evidence_of, *_on_rows_of_their_own(images, part), strictness)
-             for part in _chunks(candidates, VERIFY_TASK)]
-    return [found for task in tasks for found in task.result()]
 
 
 def _on_rows_of_their_own(images: ImageTable, candidates: Sequence[Candidate]) -> tuple[ImageTable, list[Candidate]]:
@@ -242,14 +232,39 @@ def _chunks(candidates: Iterable[Candidate], size: int) -> Iterator[list[Candida
         yield chunk
 
 
-@contextmanager
-def _verifiers(jobs: int) -> Iterator[Executor | None]:
-    """`jobs` worker processes for verification (none for 0), stopped on leaving."""
-    if not jobs:
-        yield None
-        return
-    with ProcessPoolExecutor(jobs, mp_context=worker_context(), initializer=ignore_interruptions) as pool:
-        yield pool
+class _Verifiers:
+    """`jobs` worker processes computing `evidence_of`, VERIFY_TASK candidates a task, each task sent with the
+    rows it compares as a table of their own (the thumbnails of a million images cannot all go to every
+    worker)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self.pool = ProcessPoolExecutor(jobs, mp_context=worker_context(), initializer=ignore_interruptions)
+
+    @staticmethod
+    @contextmanager
+    def started(jobs: int) -> Iterator[_Verifiers | None]:
+        """Workers for the time of a `with` block, or None for no `jobs`."""
+        if not jobs:
+            yield None
+            return
+        workers = _Verifiers(jobs)
+        try:
+            yield workers
+        finally:
+            workers.pool.shutdown(cancel_futures=True)
+
+    def evidence_of(self, images: ImageTable, candidates: Sequence[Candidate], strictness: Strictness
+                    ) -> list[Evidence]:
+        found: list[Evidence] = []
+        on_their_way: deque[Future[list[Evidence]]] = deque()
+        for part in _chunks(candidates, VERIFY_TASK):
+            on_their_way.append(self.pool.submit(evidence_of, *_on_rows_of_their_own(images, part), strictness))
+            if len(on_their_way) > 2 * self.jobs:
+                found += on_their_way.popleft().result()
+        while on_their_way:
+            found += on_their_way.popleft().result()
+        return found
 
 
 def pair_keys(images: ImageTable, candidates: Candidates, strictness: Strictness) -> list[bytes]:
