@@ -34,8 +34,8 @@ PARALLEL_FROM = 4096  # candidates from which verification runs on worker proces
 # 90 ms: the 480 photos' 357 candidates take 0.08 s in this process, 0.11 to 0.17 s on two workers
 VERIFY_CHUNK = 2048  # candidates verified at once on the workers: larger chunks keep them busier, and verify
 # more candidates for nothing (those that a match earlier in the chunk made unnecessary)
-VERIFY_TASK = 128  # candidates a worker is sent at a time, with the thumbnails they compare (about 3 MB);
-# at most two tasks a worker are on their way at once
+VERIFY_TASK = 64  # candidates a worker is sent at a time, with the thumbnails they compare (about 1.5 MB);
+# one task a worker, and one more, are on their way at once
 LIKELY_MATCH = 4  # hash bits apart at most for a candidate not yet verified to be taken for a match when
 # choosing what to verify on the workers (copies of one picture are mostly this close, look-alikes further)
 WORTH_NUDGING = 0.8  # below this tone correlation no nudge of the windows will find a match
@@ -260,7 +260,7 @@ class _Verifiers:
         on_their_way: deque[Future[list[Evidence]]] = deque()
         for part in _chunks(candidates, VERIFY_TASK):
             on_their_way.append(self.pool.submit(evidence_of, *_on_rows_of_their_own(images, part), strictness))
-            if len(on_their_way) > 2 * self.jobs:
+            if len(on_their_way) > self.jobs:
                 found += on_their_way.popleft().result()
         while on_their_way:
             found += on_their_way.popleft().result()
