@@ -126,8 +126,9 @@ def verify_all(
     parallel = jobs > 1 and len(candidates) >= PARALLEL_FROM
     with _Verifiers.started(jobs if parallel else 0) as workers:
         for chunk in _chunks(closest_pairs_first(candidates), VERIFY_CHUNK if parallel else 1):
-            known = _looked_up(chunk, tally, evidence)
-            known.update(_verified(images, tally.likely_needed(chunk, known), strictness, evidence, workers))
+            open_ = [candidate for candidate in chunk if not tally.skips(candidate)]  # as things stand
+            known = _looked_up(open_, evidence)
+            known.update(_verified(images, tally.likely_needed(open_, known), strictness, evidence, workers))
             for candidate in chunk:
                 on_progress(1)
                 if tally.skips(candidate):
@@ -145,7 +146,7 @@ class _Tally:
 
     def __init__(self, count: int, apart: Set[tuple[int, int]], strictness: Strictness, similar: bool) -> None:
         self.linked = _Linked(count)
-        self.failures = [0] * count  # a list: asked twice a candidate, one image at a time
+        self.failures = [0] * count  # a list: asked twice or more a candidate, one image at a time
         self.matches: list[Match] = []
         self.apart, self.strictness, self.similar = apart, strictness, similar
 
@@ -154,15 +155,16 @@ class _Tally:
         return ((low, high) in self.apart or self.linked.together(low, high)
                 or max(self.failures[low], self.failures[high]) >= MAX_FAILURES_PER_IMAGE)
 
-    def likely_needed(self, chunk: Sequence[Candidate], known: Mapping[Candidate, Evidence]) -> list[Candidate]:
-        """The candidates of `chunk` with no evidence `known` that will not be skipped if, besides those with
-        evidence, those among them whose hashes are at most LIKELY_MATCH bits apart (copies, mostly) match. A
-        guess made before any of them is verified: a candidate it leaves out may be needed after all."""
+    def likely_needed(self, open_: Sequence[Candidate], known: Mapping[Candidate, Evidence]) -> list[Candidate]:
+        """The candidates of `open_` (none skipped as things stand) with no evidence `known` that will not be
+        skipped if, besides those with evidence, those among them whose hashes are at most LIKELY_MATCH bits
+        apart (copies, mostly) match. A guess made before any of them is verified: a candidate it leaves out may
+        be needed after all."""
         assumed = _Assumed(self.linked)
         needed = []
-        for candidate in chunk:
+        for candidate in open_:
             pair = _pair(candidate)
-            if self.skips(candidate) or assumed.together(*pair):
+            if assumed.together(*pair):
                 continue
             found = known.get(candidate)
             if found is None:
@@ -194,12 +196,12 @@ def verified(images: ImageTable, candidate: Candidate, strictness: Strictness,
     return found if found is not None else _verified(images, [candidate], strictness, evidence)[candidate]
 
 
-def _looked_up(candidates: Sequence[Candidate], tally: _Tally,
+def _looked_up(candidates: Sequence[Candidate],
                evidence: Mapping[Candidate, Evidence] | None) -> dict[Candidate, Evidence]:
-    """What `evidence` holds of the candidates not skipped as things stand, asked in their order."""
+    """What `evidence` holds of the candidates, asked in their order."""
     if evidence is None:
         return {}
-    found = ((candidate, evidence.get(candidate)) for candidate in candidates if not tally.skips(candidate))
+    found = ((candidate, evidence.get(candidate)) for candidate in candidates)
     return {candidate: known for candidate, known in found if known is not None}
 
 
