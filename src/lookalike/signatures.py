@@ -193,12 +193,14 @@ def resample(image: np.ndarray, box: Box, shape: tuple[int, int]) -> np.ndarray:
     return resampled[0] if image.ndim == 2 else resampled
 
 
-def resample_boxes(images: np.ndarray, boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """`resample` of (M, 4) boxes at once, as two batched matrix products: (M, rows, columns) or, for N images
-    (N, rows in, columns in) and one box, (N, rows, columns). One image: every box of it; M images and M
-    boxes: each image's own box."""
-    down, across = _box_matrices(boxes, shape, images.shape[-2:])
-    return _on_both_sides(down, images, across)
+def resample_crossed(image: np.ndarray, rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """`resample` of a grey image's boxes made of each of M spans down (M, 2: top, bottom) with each of K spans
+    across (K, 2: left, right): (M, K, rows, columns). Two matrix products in all, not two a box."""
+    down = _interpolation(rows[:, 0], rows[:, 1], shape[0], image.shape[0])  # (M, rows, rows in)
+    across = _interpolation(columns[:, 0], columns[:, 1], shape[1], image.shape[1])  # (K, columns, columns in)
+    narrowed = (down @ image.astype(np.float32, copy=False)).reshape(-1, image.shape[1])  # (M × rows, columns in)
+    crossed = narrowed @ across.reshape(-1, image.shape[1]).T  # (M × rows, K × columns)
+    return crossed.reshape(len(rows), shape[0], len(columns), shape[1]).transpose(0, 2, 1, 3)
 
 
 def _box_matrices(boxes: np.ndarray, shape: tuple[int, int], size: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -217,10 +219,9 @@ def _shared_box_matrices(box: Box, shape: tuple[int, int], size: tuple[int, ...]
 
 
 def _on_both_sides(down: np.ndarray, images: np.ndarray, across: np.ndarray) -> np.ndarray:
-    """down @ image @ acrossᵀ, float32: (M, r, R) and (M, c, C) matrices; images (R, C), (M, R, C), or (N, R, C)
-    with M = 1 (one pair of matrices for all)."""
+    """down @ image @ acrossᵀ, float32: (1, r, R) and (1, c, C) matrices; an image (R, C) or a stack (N, R, C)."""
     images = images.astype(np.float32, copy=False)
-    if len(down) == 1 and images.ndim == 3:  # the same matrices for many images: two products, not 2 N small ones
+    if images.ndim == 3:  # the same matrices for many images: two products, not 2 N small ones
         # The two products np.tensordot makes, on the same layouts, without its overhead (more than the products)
         count, rows, columns = images.shape
         narrowed = np.dot(images.reshape(-1, columns), across[0].T).reshape(count, rows, -1)  # (N, R, c)

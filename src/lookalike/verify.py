@@ -26,7 +26,7 @@ import numpy as np
 
 from lookalike.images import DIGEST_BYTES, ImageTable
 from lookalike.search import Candidate, Candidates
-from lookalike.signatures import Box, grey, orient, resample, resample_boxes, window_box
+from lookalike.signatures import Box, grey, orient, resample, resample_crossed, window_box
 from lookalike.workers import ignore_interruptions, worker_context
 
 MAX_FAILURES_PER_IMAGE = 16
@@ -41,6 +41,7 @@ LIKELY_MATCH = 4  # hash bits apart at most for a candidate not yet verified to 
 WORTH_NUDGING = 0.8  # below this tone correlation no nudge of the windows will find a match
 NUDGE_SHIFTS = (-0.04, 0.0, 0.04)  # fractions of the window
 NUDGE_SCALES = (0.95, 1.0, 1.05)
+_NUDGES = np.array([(scale, shift) for scale in NUDGE_SCALES for shift in NUDGE_SHIFTS])  # of one axis's span
 COARSE_SIDE = 24
 SMALLEST_GRID = 16
 
@@ -369,37 +370,39 @@ def _common_grid(box_a: Box, box_b: Box, side: int) -> tuple[int, int]:
 
 
 def _best_nudge(tone_a: np.ndarray, box_a: Box, tone_b: np.ndarray, box_b: Box) -> Box:
-    """The box near `box_b` whose content correlates best with a's window, on a coarse grid."""
+    """The box near `box_b` whose content correlates best with a's window, on a coarse grid: each combination of
+    a small change of scale and of position per axis (81 boxes, from 9 spans down and 9 across)."""
     grid = (COARSE_SIDE, COARSE_SIDE)
-    boxes = _nudged(box_b)
-    window_a = resample(tone_a, box_a, grid).reshape(1, -1)
-    windows_b = resample_boxes(tone_b, boxes, grid).reshape(len(boxes), -1)
+    left, top, right, bottom = box_b
+    rows, columns = _nudged(top, bottom), _nudged(left, right)
+    window_a = resample(tone_a, box_a, grid).reshape(-1)
+    windows_b = resample_crossed(tone_b, rows, columns, grid).reshape(len(rows) * len(columns), -1)
     window_a = window_a - window_a.mean()
     windows_b = windows_b - windows_b.mean(axis=1, keepdims=True)
-    scores = (windows_b @ window_a[0]) / (np.linalg.norm(windows_b, axis=1) * np.linalg.norm(window_a) + 1e-9)
-    return tuple(float(v) for v in boxes[int(np.argmax(scores))])
+    scores = (windows_b @ window_a) / (np.linalg.norm(windows_b, axis=1) * np.linalg.norm(window_a) + 1e-9)
+    row, column = divmod(int(np.argmax(scores)), len(columns))
+    return float(columns[column, 0]), float(rows[row, 0]), float(columns[column, 1]), float(rows[row, 1])
 
 
-def _nudged(box: Box) -> np.ndarray:
-    """(M, 4) boxes around `box`: each combination of a small change of scale and of position per axis."""
-    left, top, right, bottom = box
-    width, height = right - left, bottom - top
-    scale_x, scale_y, shift_x, shift_y = (np.array(axis).reshape(-1) for axis in np.meshgrid(
-        NUDGE_SCALES, NUDGE_SCALES, NUDGE_SHIFTS, NUDGE_SHIFTS, indexing="ij"))
-    centre_x = (left + right) / 2 + shift_x * width
-    centre_y = (top + bottom) / 2 + shift_y * height
-    half_width, half_height = width * scale_x / 2, height * scale_y / 2
-    return np.stack([centre_x - half_width, centre_y - half_height, centre_x + half_width, centre_y + half_height],
-                    axis=1)
+def _nudged(start: float, end: float) -> np.ndarray:
+    """(9, 2) spans around [start, end) of one axis: each combination of a small change of scale and of position."""
+    length = end - start
+    centre = (start + end) / 2 + _NUDGES[:, 1] * length
+    half = length * _NUDGES[:, 0] / 2
+    return np.stack([centre - half, centre + half], axis=1)
+
 
 
 def _correlation(x: np.ndarray, y: np.ndarray) -> float:
-    x = x - x.mean()
-    y = y - y.mean()
-    norm = float(np.sqrt((x * x).sum() * (y * y).sum()))
+    """Normalised correlation of two windows: sums and dot products of flat vectors, as NumPy's mean and
+    element-wise products take twice the time on 64 × 64 windows."""
+    x, y = x.reshape(-1), y.reshape(-1)
+    x = x - x.sum() / x.size
+    y = y - y.sum() / y.size
+    norm = float(np.sqrt(np.dot(x, x) * np.dot(y, y)))
     if norm < 1e-6:  # a flat image: only another flat image of any tone is "the same picture"
         return 1.0 if float(np.abs(x).max() + np.abs(y).max()) < 1e-3 else 0.0
-    return float((x * y).sum() / norm)
+    return float(np.dot(x, y)) / norm
 
 
 def _band_pass(image: np.ndarray) -> np.ndarray:
