@@ -188,6 +188,8 @@ def _run_lengths(flags: np.ndarray) -> np.ndarray:
 def resample(image: np.ndarray, box: Box, shape: tuple[int, int]) -> np.ndarray:
     """Bilinear samples of `box` (fractions of the frame) of a grey `image` on a grid of `shape` (rows, columns);
     of each image of a stack (N, rows in, columns in) at once: (N, rows, columns)."""
+    if box == WHOLE_BOX and shape == image.shape[-2:]:  # every sample on its pixel: the products would copy it
+        return image.astype(np.float32)
     down, across = _shared_box_matrices(box, shape, image.shape[-2:])
     resampled = _on_both_sides(down, image, across)
     return resampled[0] if image.ndim == 2 else resampled
