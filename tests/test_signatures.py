@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from lookalike.decode import decode_file
-from lookalike.signatures import INVERSE, ORIENTATIONS, orient, perceptual_hashes
+from lookalike.signatures import INVERSE, ORIENTATIONS, grey, orient, perceptual_hashes, resample, resample_crossed
 
 from .conftest import open_rgb, save
 
@@ -47,3 +47,18 @@ def test_different_photos_are_far_apart(thumbs):
     hashes = perceptual_hashes(thumbs)[:, 0]
     distances = np.bitwise_count(hashes[:, None] ^ hashes[None, :])
     assert distances[~np.eye(len(hashes), dtype=bool)].min() > 16
+
+
+def test_a_resampled_whole_frame_on_its_own_grid_is_the_image(thumbs):
+    tones = grey(thumbs[:1])[0]
+    assert (resample(tones, (0.0, 0.0, 1.0, 1.0), tones.shape) == tones).all()
+
+
+def test_crossed_spans_resample_as_the_boxes_they_make(thumbs):
+    tones = grey(thumbs[:1])[0]
+    rows = np.array([(0.0, 1.0), (0.1, 0.7), (0.3, 0.95)])
+    columns = np.array([(0.05, 0.9), (0.2, 0.6)])
+    crossed = resample_crossed(tones, rows, columns, (24, 20))
+    for (top, bottom), row in zip(rows, crossed, strict=True):
+        for (left, right), window in zip(columns, row, strict=True):
+            assert np.allclose(window, resample(tones, (left, top, right, bottom), (24, 20)), atol=1e-3)
