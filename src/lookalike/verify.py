@@ -128,9 +128,10 @@ def verify_all(
     with _Verifiers.started(jobs if parallel else 0) as workers:
         for chunk in _chunks(closest_pairs_first(candidates), VERIFY_CHUNK if parallel else 1):
             open_ = [candidate for candidate in chunk if not tally.skips(candidate)]  # as things stand
+            on_progress(len(chunk) - len(open_))
             known = _looked_up(open_, evidence)
             known.update(_verified(images, tally.likely_needed(open_, known), strictness, evidence, workers))
-            for candidate in chunk:
+            for candidate in open_:  # a candidate skipped already stays skipped
                 on_progress(1)
                 if tally.skips(candidate):
                     continue
