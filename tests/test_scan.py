@@ -126,6 +126,19 @@ def test_a_re_scan_reads_the_evidence_a_chunk_at_a_time_and_finds_the_same_group
     assert lookalike.to_json(first)["groups"] == lookalike.to_json(second)["groups"]
 
 
+def test_a_first_scan_asks_its_new_cache_for_no_evidence_until_it_has_stored_some(collection, tmp_path,
+                                                                                   monkeypatch):
+    root, _ = collection
+    reads, read = [], Cache.evidence
+    monkeypatch.setattr(Cache, "evidence", lambda cache, pairs: reads.append(len(pairs)) or read(cache, pairs))
+    first = lookalike.scan([root], ScanOptions(cache=tmp_path / "first.sqlite"))
+    assert first.verified > 0 and reads == []  # a new cache holds no evidence: nothing to ask
+    monkeypatch.setattr(pipeline, "EVIDENCE_CHUNK", 2)  # evidence goes to the cache while the scan goes on...
+    storing = lookalike.scan([root], ScanOptions(cache=tmp_path / "storing.sqlite"))
+    assert reads  # ...and from then on the cache is asked
+    assert lookalike.to_json(storing)["groups"] == lookalike.to_json(first)["groups"]
+
+
 def signature_chunks(root: Path, cache: Path, monkeypatch, chunk: int, last: int) -> tuple[list[int], dict]:
     """The sizes of the chunks of decoded images a scan computes signatures for, in order, and its report."""
     monkeypatch.setattr(pipeline, "SIGNATURE_CHUNK", chunk)

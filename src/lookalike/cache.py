@@ -248,6 +248,10 @@ class Cache:
         rows = self._rows_by_key("SELECT pair, tone, detail, box_b FROM evidence WHERE pair", pairs)
         return {pair: Evidence(tone, detail, BOX.unpack(box_b)) for pair, (tone, detail, box_b) in rows.items()}
 
+    def has_evidence(self) -> bool:
+        """Whether any evidence is cached (none in a new cache)."""
+        return self.db.execute("SELECT EXISTS (SELECT 1 FROM evidence)").fetchone()[0] == 1
+
     def remember_evidence(self, found: Iterable[tuple[bytes, Evidence]]) -> None:
         with self._writing():
             self.db.executemany("INSERT OR REPLACE INTO evidence VALUES (?, ?, ?, ?)",
