@@ -393,7 +393,6 @@ def _nudged(start: float, end: float) -> np.ndarray:
     return np.stack([centre - half, centre + half], axis=1)
 
 
-
 def _correlation(x: np.ndarray, y: np.ndarray) -> float:
     """Normalised correlation of two windows: sums and dot products of flat vectors, as NumPy's mean and
     element-wise products take twice the time on 64 × 64 windows."""
