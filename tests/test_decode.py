@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
 import zlib
+from dataclasses import fields
 
 import numpy as np
 from PIL import Image
@@ -78,6 +80,14 @@ def test_worker_processes_give_the_same_results(tmp_path, photos):
     assert sorted(alone) == sorted(pooled) == list(range(len(paths)))
     assert all(alone[i].content_hash == pooled[i].content_hash for i in alone)
     assert all((alone[i].thumb == pooled[i].thumb).all() for i in alone)
+
+
+def test_a_decoded_image_comes_back_from_pickling_as_it_went(photos):
+    decoded = decode_file(str(photos["rocket"]))
+    back = pickle.loads(pickle.dumps(decoded))  # as it comes from a worker
+    assert all(getattr(back, f.name) == getattr(decoded, f.name) for f in fields(Decoded) if f.name != "thumb")
+    assert back.thumb.dtype == np.uint8 and back.thumb.shape == (THUMB, THUMB, 3)
+    assert (back.thumb == decoded.thumb).all()
 
 
 def test_same_pixels_in_another_lossless_format_hash_alike(tmp_path, photos):

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from platformdirs import user_cache_dir
 
-from lookalike.decode import THUMB, Decoded
+from lookalike.decode import Decoded, thumb_from_bytes
 from lookalike.images import DIGEST_BYTES, Digests, ImageRow
 from lookalike.verify import Evidence
 from lookalike.walk import FileRecord, FileRecords, shared
@@ -195,12 +195,13 @@ class Cache:
                                  list(content_hashes))
         found = {}
         for digest, (pixel_hash, width, height, image_format, thumb, taken, camera) in rows.items():
-            found[digest] = Decoded(digest, pixel_hash, width, height, image_format, _thumb(thumb), taken, camera)
+            found[digest] = Decoded(digest, pixel_hash, width, height, image_format, thumb_from_bytes(thumb), taken,
+                                    camera)
         return found
 
     def thumbnail(self, content_hash: bytes) -> np.ndarray:
         (thumb,) = self.db.execute("SELECT thumb FROM thumbs WHERE content_hash = ?", (content_hash,)).fetchone()
-        return _thumb(thumb)
+        return thumb_from_bytes(thumb)
 
     def image_hashes(self) -> list[bytes]:
         """The content hash of every cached image, sorted."""
@@ -342,10 +343,6 @@ class CachedThumbnails:
 
     def __getitem__(self, row: int) -> np.ndarray:
         return self._read(self.content_hashes[row])
-
-
-def _thumb(blob: bytes) -> np.ndarray:
-    return np.frombuffer(blob, np.uint8).reshape(THUMB, THUMB, 3)
 
 
 class CachedFiles:

@@ -104,6 +104,23 @@ class Decoded:
     taken: str | None
     camera: str | None
 
+    def __reduce__(self) -> tuple[Callable[..., Decoded], tuple]:
+        """Pickled with the thumbnail as its bytes: every decoded file is pickled on its way from a worker, and
+        NumPy's own pickling of the 64 × 64 array takes three times as long as the rest (34 µs in all to dump,
+        21 to load, against 7 and 2)."""
+        return _unpickled, (self.content_hash, self.pixel_hash, self.width, self.height, self.format,
+                            self.thumb.tobytes(), self.taken, self.camera)
+
+
+def _unpickled(content_hash: bytes, pixel_hash: bytes, width: int, height: int, image_format: str, thumb: bytes,
+               taken: str | None, camera: str | None) -> Decoded:
+    return Decoded(content_hash, pixel_hash, width, height, image_format, thumb_from_bytes(thumb), taken, camera)
+
+
+def thumb_from_bytes(blob: bytes) -> np.ndarray:
+    """A thumbnail from its bytes (`thumb.tobytes()`), without a copy."""
+    return np.frombuffer(blob, np.uint8).reshape(THUMB, THUMB, 3)
+
 
 class _Refused(Exception):
     """A file that is not decoded on purpose; its message is the whole reason."""
