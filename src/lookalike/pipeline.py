@@ -293,9 +293,7 @@ class _Scan:
                 fresh = [find_candidates(images, radius, self.options.engine.join, new)] if len(new) else []
                 candidates = Candidates.concatenate([self._known_candidates(radius), *fresh]).in_order()
             if not searched.all() or len(last) != len(images):
-                digests = images.content_hash
-                self.cache.remember_search(radius, digests, ((digests[c.a], digests[c.b], c.orientation, c.window_a,
-                                                              c.window_b, c.distance) for c in candidates))
+                self.cache.remember_search(radius, images.content_hash, candidates)
             return candidates
 
     def _known_candidates(self, radius: int) -> Candidates:
