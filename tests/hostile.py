@@ -238,6 +238,8 @@ def jpeg_header(width: int, height: int, progressive: bool) -> bytes:
 # --- decoders that misbehave on purpose (sent to workers through `decode_all(..., work=...)`) ----------------
 
 HANG_TRIGGER = "hang-me"
+SLOW_TRIGGER = "slow"
+SLOW_SECONDS = 0.6
 
 
 def lying_preview_dng(image: Image.Image) -> bytes:
@@ -262,6 +264,13 @@ def hanging_decoder(path: str, max_pixels: int) -> object:
     if HANG_TRIGGER in os.path.basename(path):
         while True:
             time.sleep(1)
+    return decode_file(path, max_pixels)
+
+
+def slow_decoder(path: str, max_pixels: int) -> object:
+    """`decode_file`, except that a file named *slow* takes SLOW_SECONDS."""
+    if SLOW_TRIGGER in os.path.basename(path):
+        time.sleep(SLOW_SECONDS)
     return decode_file(path, max_pixels)
 
 

@@ -12,11 +12,14 @@ from lookalike.walk import Problem
 from .conftest import open_rgb
 from .hostile import (
     HANG_TRIGGER,
+    SLOW_SECONDS,
+    SLOW_TRIGGER,
     greedy_decoder,
     hanging_decoder,
     lying_preview_dng,
     naive_raw_decoder,
     raising_decoder,
+    slow_decoder,
 )
 
 
@@ -50,8 +53,8 @@ def test_a_worker_that_crashes_holding_its_next_batch_costs_one_file(tmp_path, p
     paths = copies(tmp_path, photos, ["ok"] * 200)  # full batches at first: each worker gets its next one early
     hostile = tmp_path / "hostile.dng"
     hostile.write_bytes(lying_preview_dng(open_rgb(photos["chelsea"]).resize((64, 44))))
-    paths[BATCH - 2] = str(hostile)  # the first worker's next batch is on its way when it reaches this file
-    results = list(decode_all(paths, jobs=2, work=naive_raw_decoder))
+    paths[BATCH - 2] = str(hostile)  # the first worker's next batch is on its way when it reaches this file,
+    results = list(decode_all(paths, jobs=2, work=naive_raw_decoder))  # and it holds the answers since its last
     assert [index for index, _ in results] == list(range(len(paths)))
     failed = [index for index, result in results if not isinstance(result, Decoded)]
     assert failed == [BATCH - 2]
@@ -70,6 +73,13 @@ def test_a_hanging_decoder_is_stopped_at_the_time_limit(tmp_path, photos):
     results = dict(decode_all(paths, jobs=1, work=hanging_decoder, timeout=2))
     assert results[3] == Problem(paths[3], "decoding took longer than 2 s")
     assert all(isinstance(results[i], Decoded) for i in range(len(paths)) if i != 3)
+
+
+def test_the_time_limit_is_for_one_file_not_for_the_answers_a_worker_sends_together(tmp_path, photos):
+    paths = copies(tmp_path, photos, [SLOW_TRIGGER] * 3 + ["ok"] * 9)  # the first batch: the three slow files
+    timeout = 2 * SLOW_SECONDS - 0.2  # under the time the first batch takes, over each file's
+    results = dict(decode_all(paths, jobs=1, work=slow_decoder, timeout=timeout))
+    assert all(isinstance(results[i], Decoded) for i in range(len(paths)))
 
 
 def test_a_decoder_that_raises_or_wants_too_much_memory_gets_a_problem(tmp_path, photos):

@@ -28,6 +28,7 @@ inside a C library, is killed and replaced, and only that file is reported.
 
 from __future__ import annotations
 
+import ctypes
 import io
 import os
 import resource
@@ -377,15 +378,18 @@ def describe_decode_error(error: Exception) -> str:
 
 BATCH = 16
 AHEAD = BATCH // 4  # files a worker has left when, while full batches remain, it is sent its next batch
+HOLD = 0.25  # seconds a worker may hold answers before sending them; the time limit allows for it
 _READY = "ready"
 
 
 @dataclass
 class _Worker:
-    """One worker process, the files sent to it that it has not answered yet (in order), and its deadline."""
+    """One worker process, the files sent to it that it has not answered yet (in order), and its deadline.
+    `on_file` is shared with the process: the index of the file it is on, or was on last."""
 
     process: BaseProcess
     connection: Connection
+    on_file: ctypes.c_int64
     started: bool = False
     batch: deque[int] = field(default_factory=deque)
     deadline: float = float("inf")
@@ -406,7 +410,8 @@ def decode_all(
     `timeout` seconds, or during which it dies, gets a `Problem`; the worker is replaced and the files it was
     sent but had not answered are handed out again. Batches of up to BATCH files keep the traffic low (only
     thumbnails come back); a worker gets its next one before it runs out (`_hand_out`), and they shrink towards
-    the end (`batches`), so that no worker is left with a long batch while the others idle.
+    the end (`batches`), so that no worker is left with a long batch while the others idle. Answers come back a
+    few at a time (`_worker_main`): each message wakes this process, which shares the cores with the workers.
     """
     finished: dict[int, Decoded | Problem] = {}
     next_out = 0
@@ -485,7 +490,7 @@ def _assign(worker: _Worker, pending: deque[Sequence[int]], paths: Sequence[str]
             workers.remove(worker)
         return
     if not worker.batch:
-        worker.deadline = time.monotonic() + timeout
+        worker.deadline = time.monotonic() + timeout + HOLD
     worker.batch.extend(batch)
 
 
@@ -500,25 +505,30 @@ def _collect(worker: _Worker, ready: bool, paths: Sequence[str], pending: deque[
         except (EOFError, OSError):
             yield from _replace(worker, paths, pending, workers, _death_reason(worker))
             return
-        worker.deadline = time.monotonic() + timeout
+        worker.deadline = time.monotonic() + timeout + HOLD
         if message == _READY:  # the time limit is for decoding, not for starting a process
             worker.started = True
         else:
-            index, result = message
-            worker.batch.popleft()
-            yield index, result
+            for index, result in message:
+                worker.batch.popleft()
+                yield index, result
     if worker.batch and time.monotonic() > worker.deadline:
         yield from _replace(worker, paths, pending, workers, f"decoding took longer than {timeout:g} s")
 
 
 def _replace(worker: _Worker, paths: Sequence[str], pending: deque[Sequence[int]], workers: list[_Worker],
              reason: str) -> Iterator[tuple[int, Problem]]:
-    """Stop `worker`, blame the file it was on, and queue the rest of its batch again (first in line)."""
+    """Stop `worker`, blame the file it was on, and queue the rest of its files again (first in line): those
+    after it, and those before it whose answers it held."""
     _stop(worker)
     workers.remove(worker)
     if not worker.started:
         raise RuntimeError(f"a decoding worker process could not start ({reason})")
-    culprit = worker.batch.popleft()
+    culprit = worker.on_file.value
+    if culprit in worker.batch:
+        worker.batch.remove(culprit)
+    else:  # it died between files: the first it has not answered stands for them
+        culprit = worker.batch.popleft()
     if worker.batch:
         pending.appendleft(worker.batch)
     yield culprit, Problem(paths[culprit], reason)
@@ -534,10 +544,11 @@ def _death_reason(worker: _Worker) -> str:
 
 def _start_worker(context, work: Callable[[str, int], object], max_pixels: int) -> _Worker:
     ours, theirs = context.Pipe()
-    process = context.Process(target=_worker_main, args=(theirs, work, max_pixels), daemon=True)
+    on_file = context.RawValue(ctypes.c_int64, -1)
+    process = context.Process(target=_worker_main, args=(theirs, on_file, work, max_pixels), daemon=True)
     process.start()
     theirs.close()  # so that the worker's death reads as end of file here
-    return _Worker(process, ours)
+    return _Worker(process, ours, on_file)
 
 
 def _kill(worker: _Worker) -> None:
@@ -551,16 +562,29 @@ def _stop(worker: _Worker) -> None:
     worker.connection.close()
 
 
-def _worker_main(connection: Connection, work: Callable[[str, int], object], max_pixels: int) -> None:
-    """A worker's life: answer each file of each batch, in order, until told to stop or orphaned."""
+def _worker_main(connection: Connection, on_file: ctypes.c_int64, work: Callable[[str, int], object],
+                 max_pixels: int) -> None:
+    """A worker's life: answer each file of each batch, in order, until told to stop or orphaned.
+
+    Answers are sent together: when AHEAD files of the batch are left (so that the next batch is sent in
+    time), at its end, and once they have been held for HOLD seconds. So a file that is started has waited
+    less than HOLD since the last message, and one that takes longer than the time limit keeps the next
+    message from coming within timeout + HOLD of the last. Which file a worker that dies was on is in
+    `on_file`, written before each file."""
     ignore_interruptions()
     _silence_stderr()  # C libraries print their complaints about a file; the file's Problem says it instead
     _limit_memory(WORKER_MEMORY)
     try:
         connection.send(_READY)
         while True:
-            for index, path in connection.recv():
-                connection.send((index, _answer(work, path, max_pixels)))
+            batch = connection.recv()
+            answers, held_since = [], time.monotonic()
+            for done, (index, path) in enumerate(batch, 1):
+                on_file.value = index
+                answers.append((index, _answer(work, path, max_pixels)))
+                if len(batch) - done in (0, AHEAD) or time.monotonic() - held_since >= HOLD:
+                    connection.send(answers)
+                    answers, held_since = [], time.monotonic()
     except (EOFError, OSError):  # the parent is gone (finished, interrupted or killed): so is this worker
         return
 
