@@ -11,12 +11,12 @@ Inputs, built on the first run and reused (the corpus must be fetched first:
   100 k real files on disk, for the re-scan of 100 k unchanged files and for memory per file.
 
 Measured, each in its own subprocess, on the same files: lookalike cold (empty cache) and warm (same cache,
-nothing changed); the decode floor (every file read and decoded as small as lookalike asks Pillow for, which
-for JPEGs is DCT scaling to the smallest scale that keeps 128 pixels a side, in a pool of as many processes,
-doing nothing else) and cold / floor, over COLD_ROUNDS alternating rounds of both; the original script as
-written (benchmarks/peers/original_script.py) on a subset, extrapolated to all pairs; `--method histogram`;
-imagededup's PHash where the peers' environment has it; bench_search.py (hamming_pairs against faiss and NumPy
-on 1 M clustered hashes); the warm re-scan of the 100 k tiny files, and memory extrapolated from them to 1 M.
+nothing changed); the decode floor (floor.py: every file read and decoded as small as lookalike asks Pillow for,
+in a pool of as many processes, doing nothing else) and cold / floor, over COLD_ROUNDS alternating rounds of both
+(`--cold-only`: those rounds and nothing else, to repeat them); the original script as written
+(benchmarks/peers/original_script.py) on a subset, extrapolated to all pairs; `--method histogram`; imagededup's
+PHash where the peers' environment has it; bench_search.py (hamming_pairs against faiss and NumPy on 1 M clustered
+hashes); the warm re-scan of the 100 k tiny files, and memory extrapolated from them to 1 M.
 Peak memory is the ru_maxrss that wait4 reports for the subprocess: the largest single process of its tree,
 not the sum over worker processes. "Cold" means an empty lookalike cache, not an empty OS page cache: the
 collection is read once before the first method, so every method reads files the OS has cached. lookalike runs
@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import compileall
 import csv
-import io
 import json
 import multiprocessing
 import os
@@ -42,7 +41,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pillow_heif
 from PIL import Image
+
+pillow_heif.register_heif_opener()  # the collection's HEICs are written here
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -127,17 +129,10 @@ def build_collection(folder: Path, sizes: Sizes) -> None:
     (folder / ".complete").touch()
 
 
-def _register_heif() -> None:
-    import pillow_heif
-
-    pillow_heif.register_heif_opener()
-
-
 def _make_file(kind: str, source: Path, target: Path) -> None:
     if kind == "copy":
         shutil.copyfile(source, target)
         return
-    _register_heif()
     with Image.open(source) as opened:
         image = opened.convert("RGB")
     if kind == "large":
@@ -212,23 +207,7 @@ def read_all(folder: Path) -> None:
 
 
 def decode_floor(folder: Path, jobs: int) -> Measured:
-    return measure([sys.executable, __file__, "--floor", str(folder), "--jobs", str(jobs)])
-
-
-def _floor_decode(path: str) -> int:
-    with open(path, "rb") as handle:
-        data = handle.read()
-    with Image.open(io.BytesIO(data)) as image:
-        image.draft("RGB", (128, 128))  # DCT scaling for JPEGs, as lookalike asks; no other format offers it
-        image.load()
-        return image.width * image.height
-
-
-def run_floor(folder: Path, jobs: int) -> None:
-    paths = sorted(str(p) for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
-    with multiprocessing.get_context("forkserver").Pool(jobs, initializer=_register_heif) as pool:
-        pixels = sum(pool.imap_unordered(_floor_decode, paths, chunksize=16))
-    print(json.dumps({"files": len(paths), "pixels": pixels}))
+    return measure([sys.executable, str(HERE / "floor.py"), str(folder), "--jobs", str(jobs)])
 
 
 def original_on_subset(folder: Path, count: int) -> dict:
@@ -272,11 +251,27 @@ def stage_line(report: dict) -> str:
             f"peak MB by the end of: {peaks}")
 
 
+def cold_rounds(collection: Path, cache: Path, jobs: int) -> tuple[list[Measured], list[Measured], float, dict]:
+    """COLD_ROUNDS of the decode floor then a cold scan (an empty cache at `cache`), alternating so that a slow
+    spell of the machine slows both alike: the floors, the scans, the median round's ratio and the last report."""
+    read_all(collection)  # the floor goes first: it must not be the one to pay for reading from disk
+    floors, colds = [], []
+    for _ in range(COLD_ROUNDS):
+        floors.append(decode_floor(collection, jobs))
+        cache.unlink(missing_ok=True)
+        cold, report = lookalike_scan(collection, cache, jobs)
+        colds.append(cold)
+    ratios = [cold.seconds / floor.seconds for floor, cold in zip(floors, colds, strict=True)]
+    print(f"cold / floor, round by round: "
+          f"{', '.join(f'{c.seconds:.2f} / {f.seconds:.2f} s' for f, c in zip(floors, colds, strict=True))}")
+    quartiles = ", ".join(f"{q:.3f}" for q in statistics.quantiles(ratios))
+    print(f"cold / floor: median {statistics.median(ratios):.3f} × (quartiles {quartiles}); load average "
+          f"{os.getloadavg()[0]:.1f}", flush=True)
+    return floors, colds, statistics.median(ratios), report
+
+
 def main() -> None:
     args = arguments()
-    if args.floor:
-        run_floor(args.floor, args.jobs)
-        return
     compile_lookalike()
     if args.million_only:  # to prepare the --million inputs ahead of a full run
         print_table(million_files(args.workdir / "million", args.jobs), args.jobs)
@@ -294,17 +289,10 @@ def main() -> None:
     megabytes = sum(p.stat().st_size for p in collection.iterdir()) / 1e6
     what = f"{files} photos, {megabytes:.0f} MB"
 
-    read_all(collection)  # the floor goes first: it must not be the one to pay for reading from disk
     cache = work / "collection-cache.sqlite"
-    floors, colds = [], []
-    for _ in range(COLD_ROUNDS):  # alternating, so that a slow spell of the machine slows both alike
-        floors.append(decode_floor(collection, args.jobs))
-        cache.unlink(missing_ok=True)
-        cold, report = lookalike_scan(collection, cache, args.jobs)
-        colds.append(cold)
-    ratio = statistics.median(cold.seconds / floor.seconds for floor, cold in zip(floors, colds, strict=True))
-    print(f"cold / floor, round by round: "
-          f"{', '.join(f'{c.seconds:.2f} / {f.seconds:.2f} s' for f, c in zip(floors, colds, strict=True))}")
+    floors, colds, ratio, report = cold_rounds(collection, cache, args.jobs)
+    if args.cold_only:
+        return
     rows.append((f"decode floor ({args.jobs} processes, DCT-scaled JPEG)", what, f"{_median_seconds(floors):.1f} s",
                  f"{max(floor.peak_mb for floor in floors):.0f} MB"))
     rows.append(("lookalike scan, cold (empty cache)", what, f"{_median_seconds(colds):.1f} s "
@@ -421,7 +409,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--million", action="store_true",
                         help="also measure a re-scan of 1,000,000 files (4 GB of inputs; half an hour the first time)")
     parser.add_argument("--million-only", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--floor", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--cold-only", action="store_true", help="only the rounds of the decode floor and cold scans")
     return parser.parse_args()
 
 
