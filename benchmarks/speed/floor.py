@@ -1,6 +1,7 @@
 """The decode floor: every file of a folder read and decoded as small as lookalike asks Pillow for, in a pool of
 `--jobs` processes doing nothing else. For JPEGs that is DCT scaling to the smallest scale that keeps 128 pixels
-a side; no other format offers a scaled decode.
+a side; other formats are decoded in full, as lookalike decodes them (pillow-heif would decode an embedded HEIC
+thumbnail instead, were it asked to).
 
     python benchmarks/speed/floor.py FOLDER [--jobs N]
 
@@ -31,7 +32,8 @@ def decode(path: str) -> int:
     with open(path, "rb") as handle:
         data = handle.read()
     with Image.open(io.BytesIO(data)) as image:
-        image.draft("RGB", (128, 128))  # as lookalike asks: 2 × its 64-pixel thumbnail
+        if image.format in ("JPEG", "MPO"):
+            image.draft("RGB", (128, 128))  # as lookalike asks: 2 × its 64-pixel thumbnail
         image.load()
         return image.width * image.height
 
