@@ -33,13 +33,16 @@ import io
 import os
 import resource
 import signal
+import sys
 import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xxhash
@@ -49,6 +52,11 @@ from lookalike.exact import content_hash
 from lookalike.formats import SNIFFED_RAW_FORMATS, extension_of, format_name, raw_format, sniff_format
 from lookalike.walk import HEAD, Problem, describe_open_error, open_regular
 from lookalike.workers import ignore_interruptions, worker_context
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    import rawpy
 
 THUMB = 64
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -67,11 +75,6 @@ try:  # HEIC/HEIF: an optional plugin, a hard dependency of the package but tole
     HEIF_INSTALL_HINT = ""
 except ImportError:  # pragma: no cover - depends on the environment
     HEIF_INSTALL_HINT = " (HEIC support needs: pip install pillow-heif)"
-
-try:  # camera RAW: the optional extra lookalike[raw]
-    import rawpy
-except ImportError:  # pragma: no cover - depends on the environment
-    rawpy = None
 
 Image.MAX_IMAGE_PIXELS = None  # we enforce our own limit, before decoding, in one place: `_check_pixels`
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -285,8 +288,20 @@ def _pixel_hash(image: Image.Image) -> bytes:
     return digest.digest()
 
 
+@cache
+def _rawpy() -> ModuleType | None:
+    """rawpy, the optional extra lookalike[raw], or None; imported when the first RAW file comes, not by every
+    worker at its start (16 ms, on the way to the first decode)."""
+    try:
+        import rawpy
+    except ImportError:
+        return None
+    return rawpy
+
+
 def _decode_raw(data: bytes, raw_kind: str, max_pixels: int) -> Decoded | None:
     """Decode a camera RAW file, or None when LibRaw says it is not one (a TIFF named like a RAW)."""
+    rawpy = _rawpy()
     if rawpy is None:
         raise _Refused(f"camera RAW ({raw_kind}) needs the optional rawpy package: {RAW_INSTALL}")
     with rawpy.RawPy() as raw:
@@ -330,6 +345,7 @@ def _usable_preview(raw: rawpy.RawPy, sizes: rawpy.ImageSizes, file_size: int) -
     An uncompressed preview is checked against the file's size before a pixel of it is touched: LibRaw hands
     over an array as large as the preview's header claims, and reading past what the file holds crashes.
     """
+    rawpy = _rawpy()
     try:
         thumb = raw.extract_thumb()
     except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
@@ -369,6 +385,7 @@ def describe_decode_error(error: Exception) -> str:
     message = (first.decode("utf-8", "replace") if isinstance(first, bytes) else str(error)).strip()  # LibRaw: bytes
     if isinstance(error, EOFError) or "truncated" in message.lower():
         return "damaged image: file is truncated"
+    rawpy = sys.modules.get("rawpy")  # loaded if the error is LibRaw's
     if rawpy is not None and isinstance(error, rawpy.LibRawError):
         message = f"LibRaw: {message or type(error).__name__}"
     return f"damaged image: {message or type(error).__name__}"
