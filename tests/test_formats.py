@@ -13,6 +13,7 @@ from PIL import Image
 
 from lookalike.decode import Decoded, decode_bytes, decode_file, thumbnail
 from lookalike.formats import sniff_format
+from lookalike.images import thumb_from_bytes
 from lookalike.walk import Problem
 
 from .conftest import open_rgb
@@ -35,8 +36,12 @@ def written(coffee) -> dict[bytes, bytes]:
     return same_picture_files(coffee)
 
 
+def pixels(thumb: bytes) -> np.ndarray:
+    return thumb_from_bytes(thumb).astype(int)
+
+
 def thumb_difference(a: Decoded, b: Decoded) -> float:
-    return float(np.abs(a.thumb.astype(int) - b.thumb.astype(int)).mean())
+    return float(np.abs(pixels(a.thumb) - pixels(b.thumb)).mean())
 
 
 @pytest.mark.parametrize("name", list(FORMATS))
@@ -53,7 +58,7 @@ def test_cmyk_without_an_adobe_marker_is_not_inverted_as_pillow_alone_inverts_it
     plain, adobe = decode_bytes(written[b"cmyk plain.jpg"]), decode_bytes(written[b"cmyk adobe.jpg"])
     assert thumb_difference(plain, adobe) < 2
     pillow_alone = Image.open(io.BytesIO(written[b"cmyk plain.jpg"])).convert("RGB").resize((64, 64))
-    assert np.abs(np.asarray(pillow_alone, int) - plain.thumb.astype(int)).mean() > 40
+    assert np.abs(np.asarray(pillow_alone, int) - pixels(plain.thumb)).mean() > 40
 
 
 def test_images_with_transparency_or_sixteen_bit_greys_are_read(photos):
@@ -61,14 +66,15 @@ def test_images_with_transparency_or_sixteen_bit_greys_are_read(photos):
     decoded = {name: decode_bytes(data, extension=os.path.splitext(name.decode())[1])
                for name, data in readable_singles(*others).items()}
     # the alpha ramps from clear at the top to opaque at the bottom: white shows through at the top
-    assert decoded[b"grey with alpha.png"].thumb[0].mean() > 250 > decoded[b"grey with alpha.png"].thumb[-1].mean()
+    alpha = pixels(decoded[b"grey with alpha.png"].thumb)
+    assert alpha[0].mean() > 250 > alpha[-1].mean()
     palette = Image.open(io.BytesIO(readable_singles(*others)[b"palette with transparency.png"])).convert("RGBA")
     assert palette.getchannel("A").getextrema()[0] == 0  # some pixels are transparent
     shown = Image.alpha_composite(Image.new("RGBA", palette.size, "white"), palette).convert("RGB")
-    expected = thumbnail(shown).astype(int)
-    assert np.abs(decoded[b"palette with transparency.png"].thumb.astype(int) - expected).mean() < 2
-    grey = thumbnail(others[2].convert("L").convert("RGB"))[..., 0].astype(int)
-    assert np.abs(decoded[b"sixteen-bit grey.png"].thumb[..., 0].astype(int) - grey).mean() < 2
+    expected = pixels(thumbnail(shown))
+    assert np.abs(pixels(decoded[b"palette with transparency.png"].thumb) - expected).mean() < 2
+    grey = pixels(thumbnail(others[2].convert("L").convert("RGB")))[..., 0]
+    assert np.abs(pixels(decoded[b"sixteen-bit grey.png"].thumb)[..., 0] - grey).mean() < 2
     assert (decoded[b"really a tiff.nef"].width, decoded[b"really a tiff.nef"].height) == others[3].size[::-1]
 
 
@@ -79,7 +85,7 @@ def test_a_camera_raw_reads_like_the_jpeg_beside_it(tmp_path, photos):
     from_preview = decode_bytes(dng_bytes(chelsea, preview=chelsea.resize((600, 400))), extension=".DNG")
     assert developed.format == from_preview.format == "DNG"
     assert (developed.width, developed.height) == (400, 266)  # the sensor's size, not the preview's
-    assert np.corrcoef(developed.thumb.ravel(), jpeg.thumb.ravel())[0, 1] > 0.9
+    assert np.corrcoef(pixels(developed.thumb).ravel(), pixels(jpeg.thumb).ravel())[0, 1] > 0.9
     assert thumb_difference(from_preview, jpeg) < 4  # the preview is the camera's own rendering
 
 
@@ -118,5 +124,5 @@ def test_a_raw_turned_by_the_camera_shows_upright_from_its_preview_and_from_its_
     developed = decode_bytes(dng_bytes(stored, orientation=6), extension=".dng")
     from_preview = decode_bytes(dng_bytes(stored, preview=stored, orientation=6), extension=".dng")
     assert (developed.width, developed.height) == (from_preview.width, from_preview.height) == (600, 400)
-    assert np.corrcoef(developed.thumb.ravel(), upright.thumb.ravel())[0, 1] > 0.9
+    assert np.corrcoef(pixels(developed.thumb).ravel(), pixels(upright.thumb).ravel())[0, 1] > 0.9
     assert thumb_difference(from_preview, upright) < 4

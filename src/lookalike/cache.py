@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 from platformdirs import user_cache_dir
 
-from lookalike.decode import Decoded, thumb_from_bytes
-from lookalike.images import DIGEST_BYTES, Digests, ImageRow
+from lookalike.decode import Decoded
+from lookalike.images import DIGEST_BYTES, Digests, ImageRow, thumb_from_bytes
 from lookalike.search import Candidates
 from lookalike.verify import Evidence
 from lookalike.walk import FileRecord, FileRecords, shared
@@ -197,8 +197,7 @@ class Cache:
                                  list(content_hashes))
         found = {}
         for digest, (pixel_hash, width, height, image_format, thumb, taken, camera) in rows.items():
-            found[digest] = Decoded(digest, pixel_hash, width, height, image_format, thumb_from_bytes(thumb), taken,
-                                    camera)
+            found[digest] = Decoded(digest, pixel_hash, width, height, image_format, thumb, taken, camera)
         return found
 
     def thumbnail(self, content_hash: bytes) -> np.ndarray:
@@ -218,7 +217,7 @@ class Cache:
                  for d, signature in zip(decoded, signatures, strict=True)),
             )
             self.db.executemany("INSERT OR REPLACE INTO thumbs VALUES (?, ?)",
-                                ((d.content_hash, d.thumb.tobytes()) for d in decoded))
+                                ((d.content_hash, d.thumb) for d in decoded))
 
     # searched, candidates: the last search at a radius, so that the next one need search only what is new
 

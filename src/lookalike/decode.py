@@ -36,6 +36,7 @@ import signal
 import sys
 import time
 import warnings
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +45,6 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING
 
-import numpy as np
 import xxhash
 from PIL import Image, UnidentifiedImageError
 
@@ -104,26 +104,9 @@ class Decoded:
     width: int
     height: int
     format: str
-    thumb: np.ndarray  # (THUMB, THUMB, 3) uint8, RGB
+    thumb: bytes  # THUMB × THUMB RGB pixels, row by row (`images.thumb_from_bytes` makes it an array)
     taken: str | None
     camera: str | None
-
-    def __reduce__(self) -> tuple[Callable[..., Decoded], tuple]:
-        """Pickled with the thumbnail as its bytes: every decoded file is pickled on its way from a worker, and
-        NumPy's own pickling of the 64 × 64 array takes three times as long as the rest (34 µs in all to dump,
-        21 to load, against 7 and 2)."""
-        return _unpickled, (self.content_hash, self.pixel_hash, self.width, self.height, self.format,
-                            self.thumb.tobytes(), self.taken, self.camera)
-
-
-def _unpickled(content_hash: bytes, pixel_hash: bytes, width: int, height: int, image_format: str, thumb: bytes,
-               taken: str | None, camera: str | None) -> Decoded:
-    return Decoded(content_hash, pixel_hash, width, height, image_format, thumb_from_bytes(thumb), taken, camera)
-
-
-def thumb_from_bytes(blob: bytes) -> np.ndarray:
-    """A thumbnail from its bytes (`thumb.tobytes()`), without a copy."""
-    return np.frombuffer(blob, np.uint8).reshape(THUMB, THUMB, 3)
 
 
 class _Refused(Exception):
@@ -204,13 +187,13 @@ def as_shown(image: Image.Image) -> Image.Image:
     return shown.transpose(turn) if turn is not None else shown
 
 
-def thumbnail(image: Image.Image) -> np.ndarray:
+def thumbnail(image: Image.Image) -> bytes:
     """An upright RGB image's thumbnail: THUMB × THUMB by Pillow's HAMMING filter (a Hamming-windowed sinc as
     narrow as BILINEAR's); a side of 2 × REDUCING_GAP × THUMB or more is first box-reduced by a whole factor, to
     no less than REDUCING_GAP × THUMB. Measured on the speed benchmark's photos, 0.53 ms a file against LANCZOS's
     0.93, with the same precision and recall on the dev and holdout accuracy collections, where BICUBIC lost up
     to a point of recall and BILINEAR up to two (on crops and captions), and a gap of 2.5 lost crops."""
-    return np.asarray(image.resize((THUMB, THUMB), Image.Resampling.HAMMING, reducing_gap=REDUCING_GAP))
+    return image.resize((THUMB, THUMB), Image.Resampling.HAMMING, reducing_gap=REDUCING_GAP).tobytes()
 
 
 def _check_pixels(stored: tuple[int, int], decoded: tuple[int, int], max_pixels: int) -> None:
@@ -255,6 +238,8 @@ def _as_rgb(image: Image.Image) -> Image.Image:
 
 
 def _scale_to_8bit(image: Image.Image) -> Image.Image:
+    import numpy as np  # only for these rare images: a worker that decodes none never loads NumPy (50 ms)
+
     values = np.asarray(image).astype(np.float32)
     peak = float(values.max()) if values.size else 0.0
     if image.mode.startswith("I;16") or peak > 255:
@@ -273,7 +258,7 @@ def _pixel_hash(image: Image.Image) -> bytes:
     joining the blocks into a copy of the image (`_getencoder` is private: were it to change, every decode
     would fail, loudly)."""
     width, height = image.size
-    digest = xxhash.xxh3_128(np.array((height, width, 3)).tobytes())
+    digest = xxhash.xxh3_128(array("q", (height, width, 3)).tobytes())  # 8-byte integers, as cached hashes have it
     encoder = Image._getencoder("RGB", "raw", "RGB")
     encoder.setimage(image.im, (0, 0, width, height))
     try:

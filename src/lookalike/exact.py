@@ -13,10 +13,12 @@ import hashlib
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from lookalike.walk import FileRecords, Problem, describe_os_error, open_regular
+
+if TYPE_CHECKING:
+    import numpy as np
 
 BLOCK = 16 * 1024
 CHUNK = 1024 * 1024

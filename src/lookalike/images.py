@@ -25,6 +25,16 @@ SIGNATURE_CHUNK = 1024  # thumbnails per batch: bounds the float copies to about
 TABLE_CHUNK = 8192  # image rows held as Python objects at once while the table is filled
 
 
+def thumb_from_bytes(blob: bytes) -> np.ndarray:
+    """A thumbnail as an array, from its bytes (`Decoded.thumb`, the cache's), without a copy."""
+    return np.frombuffer(blob, np.uint8).reshape(THUMB, THUMB, 3)
+
+
+def thumbs_of(decoded: Sequence[Decoded]) -> np.ndarray:
+    """(N, THUMB, THUMB, 3) uint8: the thumbnails of these decoded images, in one array."""
+    return np.frombuffer(b"".join(d.thumb for d in decoded), np.uint8).reshape(-1, THUMB, THUMB, 3)
+
+
 class Thumbnails(Protocol):
     """(THUMB, THUMB, 3) uint8 RGB thumbnails by image row: an array, a dict, or `cache.CachedThumbnails`."""
 
@@ -112,7 +122,7 @@ def signatures_of(decoded: Sequence[Decoded]) -> list[bytes]:
     blobs: list[bytes] = []
     for start in range(0, len(decoded), SIGNATURE_CHUNK):
         chunk = decoded[start:start + SIGNATURE_CHUNK]
-        blobs += [row.tobytes() for row in _packed(*signatures(np.stack([d.thumb for d in chunk])))]
+        blobs += [row.tobytes() for row in _packed(*signatures(thumbs_of(chunk)))]
     return blobs
 
 
@@ -129,9 +139,8 @@ def row_of(decoded: Decoded, signature: bytes) -> ImageRow:
 
 def table_of(decoded: Sequence[Decoded]) -> ImageTable:
     """The table of images decoded here, thumbnails held in memory."""
-    thumbs = np.stack([d.thumb for d in decoded]) if decoded else np.zeros((0, THUMB, THUMB, 3), np.uint8)
     rows = [row_of(d, s) for d, s in zip(decoded, signatures_of(decoded), strict=True)]
-    return table_from_rows(rows, len(rows), thumbs)
+    return table_from_rows(rows, len(rows), thumbs_of(decoded))
 
 
 def table_from_rows(rows: Iterable[ImageRow], count: int, thumbs: Thumbnails) -> ImageTable:

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lookalike.cache import SIGNATURE_VERSION, Cache
-from lookalike.decode import THUMB, Decoded, thumb_from_bytes
+from lookalike.decode import THUMB, Decoded
 from lookalike.images import signature_of, table_of
 from lookalike.signatures import ORIENTATIONS, WINDOWS
 
@@ -165,8 +165,7 @@ def _import_images(batch: pa.RecordBatch, cache: Cache) -> None:
 
 def _decoded(batch: pa.RecordBatch) -> list[Decoded]:
     columns = batch.to_pydict()
-    return [Decoded(content_hash, pixel_hash, width, height, image_format,
-                    thumb_from_bytes(thumb), taken, camera)
+    return [Decoded(content_hash, pixel_hash, width, height, image_format, thumb, taken, camera)
             for content_hash, pixel_hash, width, height, image_format, thumb, taken, camera in zip(
                 columns["content_hash"], columns["pixel_hash"], columns["width"], columns["height"],
                 columns["format"], columns["thumb"], columns["taken"], columns["camera"], strict=True)]

@@ -30,8 +30,9 @@ from lookalike.signatures import Box, grey, orient, resample, resample_crossed, 
 from lookalike.workers import ignore_interruptions, worker_context
 
 MAX_FAILURES_PER_IMAGE = 16
-PARALLEL_FROM = 4096  # candidates from which verification runs on worker processes. Starting two costs 50 to
-# 90 ms: the 480 photos' 357 candidates take 0.08 s in this process, 0.11 to 0.17 s on two workers
+PARALLEL_FROM = 4096  # candidates from which verification runs on worker processes. Starting two costs about
+# 75 ms (each imports NumPy: the forkserver holds only the decoders); the 480 photos' 357 candidates take 0.08 s
+# in this process
 VERIFY_CHUNK = 2048  # candidates verified at once on the workers: larger chunks keep them busier, and verify
 # more candidates for nothing (those that a match earlier in the chunk made unnecessary)
 VERIFY_TASK = 64  # candidates a worker is sent at a time, with the thumbnails they compare (about 1.5 MB);

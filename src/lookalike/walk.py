@@ -26,11 +26,12 @@ import stat
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, TypeVar, overload
-
-import numpy as np
+from typing import TYPE_CHECKING, BinaryIO, TypeVar, overload
 
 from lookalike.formats import IMAGE_EXTENSIONS, extension_of, sniff_format
+
+if TYPE_CHECKING:
+    import numpy as np
 
 T = TypeVar("T")
 
@@ -127,6 +128,8 @@ class FileRecords(_Lazy[FileRecord]):
 
     def identities(self) -> np.ndarray:
         """(len, 4) int64: each record's `identity`."""
+        import numpy as np  # here, not above: the decoding workers import this module and need no NumPy
+
         return np.frombuffer(self._identities, np.int64).reshape(-1, 4).copy()
 
     def take(self, indices: Iterable[int]) -> FileRecords:
