@@ -8,8 +8,10 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from lookalike.decode import THUMB, Decoded, decode_all, decode_file
+from lookalike.decode import decode_file
+from lookalike.decoded import THUMB, Decoded
 from lookalike.images import thumb_from_bytes
+from lookalike.pool import decode_all
 from lookalike.walk import Problem
 
 from .conftest import open_rgb, save

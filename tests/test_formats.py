@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lookalike.decode import Decoded, decode_bytes, decode_file, thumbnail
+from lookalike.decode import decode_bytes, decode_file, thumbnail
+from lookalike.decoded import Decoded
 from lookalike.formats import sniff_format
 from lookalike.images import thumb_from_bytes
 from lookalike.walk import Problem

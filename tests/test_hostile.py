@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lookalike.decode import Decoded, decode_bytes, decode_file
+from lookalike.decode import decode_bytes, decode_file
+from lookalike.decoded import Decoded
 from lookalike.formats import IMAGE_EXTENSIONS, sniff_format
 from lookalike.walk import FileRecord, NotRegularFile, Problem, has_image_extension, open_regular, walk
 

@@ -6,7 +6,8 @@ import shutil
 import subprocess
 import sys
 
-from lookalike.decode import BATCH, WORKER_MEMORY, Decoded, batches, decode_all
+from lookalike.decoded import WORKER_MEMORY, Decoded
+from lookalike.pool import BATCH, batches, decode_all
 from lookalike.walk import Problem
 
 from .conftest import open_rgb

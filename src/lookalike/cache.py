@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from platformdirs import user_cache_dir
 
-from lookalike.decode import Decoded
+from lookalike.decoded import Decoded
 from lookalike.images import DIGEST_BYTES, Digests, ImageRow, thumb_from_bytes
 from lookalike.search import Candidates
 from lookalike.verify import Evidence

@@ -18,8 +18,7 @@ import click
 
 from lookalike import not_duplicates, planning, report, resolve
 from lookalike.cache import Cache, UnusableCache, default_cache_path
-from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT
-from lookalike.demo import make_demo_collection
+from lookalike.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT
 from lookalike.engine import ENGINES, LOCAL, engine_named
 from lookalike.histogram import DEFAULT_THRESHOLD
 from lookalike.pipeline import HISTOGRAM, METHODS, PHASH, Progress, ScanOptions, Stage, scan
@@ -169,6 +168,8 @@ def demo_command(folder: Path | None, quiet: bool) -> None:
     """Build a small demo collection (originals and edited copies) and scan it."""
     with tempfile.TemporaryDirectory(prefix="lookalike-demo-") as temporary:
         target = folder or Path(temporary)
+        from lookalike.demo import make_demo_collection  # Pillow, which a scan leaves to its workers
+
         truth = make_demo_collection(target)
         print(f"demo collection: {len(truth)} files in {target}", flush=True)
         _scan_and_report([target], ScanOptions(cache=None), None, None, quiet)

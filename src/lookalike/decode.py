@@ -20,50 +20,38 @@ Guarantees, for every file given:
   have up to 64 × max_pixels pixels; a progressive JPEG keeps coefficients for every pixel and counts in full;
 - anything that goes wrong becomes a `Problem` with a plain reason; nothing raises.
 
-`decode_all` runs the decoding in worker processes, each limited to `WORKER_MEMORY` bytes of data, so that a
-decompression bomb that lies in its header fails its own file ("decoding needs more than the 1536 MB a worker
-may use") instead of exhausting the machine; a worker that hangs longer than `timeout` on one file, or dies
-inside a C library, is killed and replaced, and only that file is reported.
+`pool.decode_all` runs `decode_file` in worker processes, each limited to `WORKER_MEMORY` bytes of data, so
+that a decompression bomb that lies in its header fails its own file ("decoding needs more than the 1536 MB a
+worker may use") instead of exhausting the machine; a worker that hangs longer than `timeout` on one file, or
+dies inside a C library, is killed and replaced, and only that file is reported. Only the workers (and the
+review page) import this module: what the scanning process needs of this stage, `Decoded` and the limits, is
+in `decoded`, which needs no imaging library.
 """
 
 from __future__ import annotations
 
-import ctypes
+import importlib
 import io
 import os
-import resource
-import signal
 import sys
-import time
 import warnings
 from array import array
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from functools import cache
-from multiprocessing.connection import Connection, wait
-from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING
 
 import xxhash
 from PIL import Image, UnidentifiedImageError
 
+from lookalike.decoded import DEFAULT_MAX_PIXELS, RAW_INSTALL, THUMB, TOO_BIG, WORKER_MEMORY, Decoded
 from lookalike.exact import content_hash
 from lookalike.formats import SNIFFED_RAW_FORMATS, extension_of, format_name, raw_format, sniff_format
 from lookalike.walk import HEAD, Problem, describe_open_error, open_regular
-from lookalike.workers import ignore_interruptions, worker_context
 
 if TYPE_CHECKING:
     from types import ModuleType
 
     import rawpy
 
-THUMB = 64
-DEFAULT_MAX_PIXELS = 100_000_000
-DEFAULT_TIMEOUT = 60.0
-WORKER_MEMORY = 1536 * 2**20  # bytes of data one worker may hold: a 100-megapixel image and the file's bytes
-RAW_INSTALL = 'pip install "lookalike[raw]"'
-_TOO_BIG = f"refused: decoding needs more than the {WORKER_MEMORY // 2**20} MB a worker may use"
 REDUCING_GAP = 3.0
 HASH_BLOCK = 2**16  # bytes of pixels hashed at a time
 PREVIEW_MIN_SIDE = 4 * THUMB  # an embedded RAW preview smaller than this (a contact-sheet thumbnail) is not used
@@ -76,6 +64,16 @@ try:  # HEIC/HEIF: an optional plugin, a hard dependency of the package but tole
 except ImportError:  # pragma: no cover - depends on the environment
     HEIF_INSTALL_HINT = " (HEIC support needs: pip install pillow-heif)"
 
+
+def _register_plugins() -> None:
+    """Pillow's plugins for the formats lookalike reads, loaded with this module: once, in the forkserver, rather
+    than by each worker at its first file (Pillow then loads five, and at the first WebP all forty-five: 35 ms)."""
+    Image.preinit()
+    for plugin in ("MpoImagePlugin", "TiffImagePlugin", "WebPImagePlugin"):
+        importlib.import_module(f"PIL.{plugin}")
+
+
+_register_plugins()
 Image.MAX_IMAGE_PIXELS = None  # we enforce our own limit, before decoding, in one place: `_check_pixels`
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
 warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")  # "Corrupt EXIF data": the file's problem
@@ -95,20 +93,6 @@ _TRANSPOSE_OF_ORIENTATION = {  # EXIF orientation: what shows the stored pixels 
 _ORIENTATION_OF_LIBRAW_FLIP = {3: 3, 5: 8, 6: 6}
 
 
-@dataclass(frozen=True, slots=True)
-class Decoded:
-    """What the rest of the pipeline needs to know about one image's content."""
-
-    content_hash: bytes
-    pixel_hash: bytes
-    width: int
-    height: int
-    format: str
-    thumb: bytes  # THUMB × THUMB RGB pixels, row by row (`images.thumb_from_bytes` makes it an array)
-    taken: str | None
-    camera: str | None
-
-
 class _Refused(Exception):
     """A file that is not decoded on purpose; its message is the whole reason."""
 
@@ -118,18 +102,18 @@ def decode_file(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded | Pr
     try:
         with open_regular(path) as handle:
             if os.fstat(handle.fileno()).st_size > WORKER_MEMORY:  # a worker could not even hold its bytes
-                return Problem(path, _TOO_BIG)
+                return Problem(path, TOO_BIG)
             data = handle.read()
     except OSError as error:
         return Problem(path, describe_open_error(error))
     except MemoryError:
-        return Problem(path, _TOO_BIG)
+        return Problem(path, TOO_BIG)
     try:
         return decode_bytes(data, max_pixels, extension_of(path))
     except _Refused as refusal:
         return Problem(path, str(refusal))
     except MemoryError:
-        return Problem(path, _TOO_BIG)
+        return Problem(path, TOO_BIG)
     except Exception as error:  # a decoder's bug on one file must not stop the scan
         return Problem(path, describe_decode_error(error))
 
@@ -356,12 +340,6 @@ def _text(value: object) -> str | None:
     return text or None
 
 
-def needs_install(reason: str) -> bool:
-    """Whether a failure's reason is a missing optional package: not the file's fault, so not to be
-    remembered against the file (after the install, the next scan must try it again)."""
-    return "pip install" in reason
-
-
 def describe_decode_error(error: Exception) -> str:
     """A decoder's exception in the words of a report: what is wrong with the file, not with the code."""
     if isinstance(error, UnidentifiedImageError):
@@ -374,238 +352,3 @@ def describe_decode_error(error: Exception) -> str:
     if rawpy is not None and isinstance(error, rawpy.LibRawError):
         message = f"LibRaw: {message or type(error).__name__}"
     return f"damaged image: {message or type(error).__name__}"
-
-
-# --- the worker pool ---------------------------------------------------------------------------------------
-
-BATCH = 16
-AHEAD = BATCH // 4  # files a worker has left when, while full batches remain, it is sent its next batch
-HOLD = 0.25  # seconds a worker may hold answers before sending them; the time limit allows for it
-_READY = "ready"
-
-
-@dataclass
-class _Worker:
-    """One worker process, the files sent to it that it has not answered yet (in order), and its deadline.
-    `on_file` is shared with the process: the index of the file it is on, or was on last."""
-
-    process: BaseProcess
-    connection: Connection
-    on_file: ctypes.c_int64
-    started: bool = False
-    batch: deque[int] = field(default_factory=deque)
-    deadline: float = float("inf")
-
-
-def decode_all(
-    paths: Sequence[str],
-    jobs: int,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    on_progress: Callable[[int], None] = lambda _: None,
-    work: Callable[[str, int], object] = decode_file,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> Iterator[tuple[int, Decoded | Problem]]:
-    """Decode `paths` on `jobs` worker processes, yielding (index into paths, result) in index order.
-
-    `work(path, max_pixels)` is what a worker does with each file: `decode_file` unless told otherwise (a
-    module-level function, so that it can be sent to the workers). A file on which a worker spends more than
-    `timeout` seconds, or during which it dies, gets a `Problem`; the worker is replaced and the files it was
-    sent but had not answered are handed out again. Batches of up to BATCH files keep the traffic low (only
-    thumbnails come back); a worker gets its next one before it runs out (`_hand_out`), and they shrink towards
-    the end (`batches`), so that no worker is left with a long batch while the others idle. Answers come back a
-    few at a time (`_worker_main`): each message wakes this process, which shares the cores with the workers.
-    """
-    finished: dict[int, Decoded | Problem] = {}
-    next_out = 0
-    for index, result in _run_pool(paths, jobs, max_pixels, work, timeout):
-        finished[index] = result
-        on_progress(1)
-        while next_out in finished:
-            yield next_out, finished.pop(next_out)
-            next_out += 1
-
-
-def _run_pool(paths: Sequence[str], jobs: int, max_pixels: int, work: Callable[[str, int], object],
-              timeout: float) -> Iterator[tuple[int, Decoded | Problem]]:
-    """(index, result) for every path, as the workers finish them."""
-    pending = batches(len(paths), jobs)
-    context = worker_context()
-    workers: list[_Worker] = []
-    try:
-        while pending or any(worker.batch for worker in workers):
-            _hand_out(pending, paths, workers, jobs, timeout, lambda: _start_worker(context, work, max_pixels))
-            busy = [worker for worker in workers if worker.batch]
-            ready = wait([worker.connection for worker in busy],
-                         timeout=max(0.0, min(worker.deadline for worker in busy) - time.monotonic()))
-            for worker in busy:
-                yield from _collect(worker, worker.connection in ready, paths, pending, workers, timeout)
-    finally:
-        for worker in workers:  # all killed at once, then each waited for
-            _kill(worker)
-        for worker in workers:
-            _stop(worker)
-
-
-def batches(count: int, jobs: int) -> deque[range]:
-    """Consecutive batches of `count` files: BATCH files, until a batch would be more than a quarter of each
-    worker's share of what is left; then that quarter, down to single files."""
-    pending, start = deque(), 0
-    while start < count:
-        size = max(1, min(BATCH, (count - start) // (4 * jobs)))
-        pending.append(range(start, start + size))
-        start += size
-    return pending
-
-
-def _hand_out(pending: deque[Sequence[int]], paths: Sequence[str], workers: list[_Worker], jobs: int,
-              timeout: float, start: Callable[[], _Worker]) -> None:
-    """Give each worker its next batch, starting workers up to `jobs` while batches wait.
-
-    While full batches remain, a worker gets its next batch when it has AHEAD files left, so that it still
-    has work while the scanning process is away from the pool (signatures and the cache take 60 ms a chunk,
-    and a worker that finished its batch then waited for them). Once batches shrink, only an idle worker
-    gets one: no worker holds files that another, idle, could decode.
-    """
-    ahead = AHEAD if pending and len(pending[0]) == BATCH else 0
-    for worker in [worker for worker in workers if len(worker.batch) <= ahead]:
-        if pending:
-            _assign(worker, pending, paths, workers, timeout)
-    while pending and len(workers) < jobs:
-        worker = start()
-        workers.append(worker)
-        _assign(worker, pending, paths, workers, timeout)
-
-
-def _assign(worker: _Worker, pending: deque[Sequence[int]], paths: Sequence[str], workers: list[_Worker],
-            timeout: float) -> None:
-    """Send `worker` the next batch. If it died, the batch waits for another worker; one that died idle is
-    dropped here, one that died busy is found by `_collect`, which blames its file."""
-    batch = pending.popleft()
-    try:
-        worker.connection.send([(index, paths[index]) for index in batch])
-    except OSError as error:
-        if not worker.started:
-            raise RuntimeError("a decoding worker process could not start") from error
-        pending.appendleft(batch)
-        if not worker.batch:
-            _stop(worker)
-            workers.remove(worker)
-        return
-    if not worker.batch:
-        worker.deadline = time.monotonic() + timeout + HOLD
-    worker.batch.extend(batch)
-
-
-def _collect(worker: _Worker, ready: bool, paths: Sequence[str], pending: deque[Sequence[int]],
-             workers: list[_Worker], timeout: float) -> Iterator[tuple[int, Decoded | Problem]]:
-    """The next message of a `ready` worker (its connection readable): a result, or that it started; if it died
-    or overran its deadline, its file's problem, and it is gone. One message at a time: asking a connection
-    whether it holds another costs a selector of its own, more than going round the loop again."""
-    if ready:
-        try:
-            message = worker.connection.recv()
-        except (EOFError, OSError):
-            yield from _replace(worker, paths, pending, workers, _death_reason(worker))
-            return
-        worker.deadline = time.monotonic() + timeout + HOLD
-        if message == _READY:  # the time limit is for decoding, not for starting a process
-            worker.started = True
-        else:
-            for index, result in message:
-                worker.batch.popleft()
-                yield index, result
-    if worker.batch and time.monotonic() > worker.deadline:
-        yield from _replace(worker, paths, pending, workers, f"decoding took longer than {timeout:g} s")
-
-
-def _replace(worker: _Worker, paths: Sequence[str], pending: deque[Sequence[int]], workers: list[_Worker],
-             reason: str) -> Iterator[tuple[int, Problem]]:
-    """Stop `worker`, blame the file it was on, and queue the rest of its files again (first in line): those
-    after it, and those before it whose answers it held."""
-    _stop(worker)
-    workers.remove(worker)
-    if not worker.started:
-        raise RuntimeError(f"a decoding worker process could not start ({reason})")
-    culprit = worker.on_file.value
-    if culprit in worker.batch:
-        worker.batch.remove(culprit)
-    else:  # it died between files: the first it has not answered stands for them
-        culprit = worker.batch.popleft()
-    if worker.batch:
-        pending.appendleft(worker.batch)
-    yield culprit, Problem(paths[culprit], reason)
-
-
-def _death_reason(worker: _Worker) -> str:
-    worker.process.join(5)
-    code = worker.process.exitcode
-    if code is not None and code < 0:
-        return f"decoder crashed (signal {-code}, {signal.Signals(-code).name})"
-    return f"decoder crashed (exit code {code})"
-
-
-def _start_worker(context, work: Callable[[str, int], object], max_pixels: int) -> _Worker:
-    ours, theirs = context.Pipe()
-    on_file = context.RawValue(ctypes.c_int64, -1)
-    process = context.Process(target=_worker_main, args=(theirs, on_file, work, max_pixels), daemon=True)
-    process.start()
-    theirs.close()  # so that the worker's death reads as end of file here
-    return _Worker(process, ours, on_file)
-
-
-def _kill(worker: _Worker) -> None:
-    if worker.process.is_alive():
-        worker.process.kill()
-
-
-def _stop(worker: _Worker) -> None:
-    _kill(worker)
-    worker.process.join()
-    worker.connection.close()
-
-
-def _worker_main(connection: Connection, on_file: ctypes.c_int64, work: Callable[[str, int], object],
-                 max_pixels: int) -> None:
-    """A worker's life: answer each file of each batch, in order, until told to stop or orphaned.
-
-    Answers are sent together: when AHEAD files of the batch are left (so that the next batch is sent in
-    time), at its end, and once they have been held for HOLD seconds. So a file that is started has waited
-    less than HOLD since the last message, and one that takes longer than the time limit keeps the next
-    message from coming within timeout + HOLD of the last. Which file a worker that dies was on is in
-    `on_file`, written before each file."""
-    ignore_interruptions()
-    _silence_stderr()  # C libraries print their complaints about a file; the file's Problem says it instead
-    _limit_memory(WORKER_MEMORY)
-    try:
-        connection.send(_READY)
-        while True:
-            batch = connection.recv()
-            answers, held_since = [], time.monotonic()
-            for done, (index, path) in enumerate(batch, 1):
-                on_file.value = index
-                answers.append((index, _answer(work, path, max_pixels)))
-                if len(batch) - done in (0, AHEAD) or time.monotonic() - held_since >= HOLD:
-                    connection.send(answers)
-                    answers, held_since = [], time.monotonic()
-    except (EOFError, OSError):  # the parent is gone (finished, interrupted or killed): so is this worker
-        return
-
-
-def _answer(work: Callable[[str, int], object], path: str, max_pixels: int) -> object:
-    try:
-        return work(path, max_pixels)
-    except MemoryError:
-        return Problem(path, _TOO_BIG)
-    except Exception as error:  # `work` should not raise; if it does, the file says why
-        return Problem(path, describe_decode_error(error))
-
-
-def _silence_stderr() -> None:
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-
-
-def _limit_memory(limit: int) -> None:
-    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
-    resource.setrlimit(resource.RLIMIT_DATA, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))

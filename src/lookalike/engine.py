@@ -1,7 +1,7 @@
 """Where the heavy stages run: on this machine (the default) or on a Ray cluster.
 
 An engine decides only where work runs, never what it computes: every engine runs the same stage functions
-(`decode.decode_all`, `images.signatures_of`, `search.hamming_join`, `verify.verify_all`) and must return what
+(`pool.decode_all`, `images.signatures_of`, `search.hamming_join`, `verify.verify_all`) and must return what
 they return, so a scan gives the same report on any engine. Ray is imported only when the Ray engine is
 asked for, so the local engine needs nothing beyond the package's own dependencies.
 """
@@ -14,8 +14,9 @@ from typing import Protocol
 
 import numpy as np
 
-from lookalike.decode import Decoded, decode_all
+from lookalike.decoded import Decoded
 from lookalike.images import ImageTable, signatures_of
+from lookalike.pool import decode_all
 from lookalike.search import Candidate, Candidates, hamming_join
 from lookalike.verify import Evidence, Match, Strictness, verify_all
 from lookalike.walk import Problem
@@ -29,7 +30,7 @@ class Engine(Protocol):
     """The stage functions a scan hands to its engine; each has the signature of the function it stands for."""
 
     def decode_all(self, paths: Sequence[str], jobs: int, max_pixels: int, on_progress: Callable[[int], None],
-                   work: Callable[[str, int], object] = ..., timeout: float = ...
+                   work: Callable[[str, int], object] | None = ..., timeout: float = ...
                    ) -> Iterator[tuple[int, Decoded | Problem]]: ...
 
     def signatures_of(self, decoded: Sequence[Decoded]) -> list[bytes]: ...

@@ -36,7 +36,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
 from lookalike.exact import content_hash
 from lookalike.group import KEEPER, NEAR, SAME_BYTES, Group, Member, keeper_rank
@@ -70,7 +69,9 @@ class ClosePairs:
 
 
 def histogram_file(path: str, max_pixels: int) -> Histogram | Problem:
-    """The original's histogram of the file at `path` (a worker function for `decode.decode_all`)."""
+    """The original's histogram of the file at `path` (a worker function for `pool.decode_all`)."""
+    from PIL import Image  # here: the worker that runs this has Pillow loaded; the scanning process never does
+
     try:
         with open(path, "rb") as handle:
             data = handle.read()

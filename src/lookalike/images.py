@@ -16,7 +16,7 @@ from typing import Protocol, overload
 
 import numpy as np
 
-from lookalike.decode import THUMB, Decoded
+from lookalike.decoded import THUMB, Decoded
 from lookalike.signatures import ORIENTATIONS, WINDOWS, signatures
 
 DIGEST_BYTES = 16  # content and pixel hashes

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lookalike.cache import SIGNATURE_VERSION, Cache
-from lookalike.decode import THUMB, Decoded
+from lookalike.decoded import THUMB, Decoded
 from lookalike.images import signature_of, table_of
 from lookalike.signatures import ORIENTATIONS, WINDOWS
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from lookalike.cache import KEYS_PER_QUERY, Cache, CachedThumbnails, default_cache_path
-from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, needs_install
+from lookalike.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, needs_install
 from lookalike.engine import Engine, LocalEngine
 from lookalike.exact import find_identical
 from lookalike.group import Group, build_groups, similar_groups

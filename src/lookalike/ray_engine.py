@@ -1,6 +1,6 @@
 """The Ray engine: the heavy stages of a scan on a Ray cluster, with the same results as on this machine.
 
-- decode: Ray Data `map_batches` over the file list; each batch runs `decode.decode_all` on its worker, so a
+- decode: Ray Data `map_batches` over the file list; each batch runs `pool.decode_all` on its worker, so a
   file that hangs or crashes its decoder is killed and reported there exactly as on one machine. The workers
   read the files by their paths: the files must be on a filesystem every node mounts at the same path.
 - signatures: Ray Data `map_batches` of `images.signatures_of` over the decoded thumbnails; the workers send
@@ -27,8 +27,9 @@ import numpy as np
 import ray
 import ray.data
 
-from lookalike.decode import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, decode_all, decode_file
+from lookalike.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded
 from lookalike.images import ImageTable, signatures_of
+from lookalike.pool import decode_all
 from lookalike.search import Candidate, Candidates
 from lookalike.shards import Shard, ShardPlan, shard_pairs, sharded_join
 from lookalike.verify import NORMAL, Evidence, Match, Strictness, evidence_of, verify_all
@@ -48,9 +49,9 @@ class RayEngine:
 
     def decode_all(self, paths: Sequence[str], jobs: int, max_pixels: int = DEFAULT_MAX_PIXELS,
                    on_progress: Callable[[int], None] = lambda _: None,
-                   work: Callable[[str, int], object] = decode_file,
+                   work: Callable[[str, int], object] | None = None,
                    timeout: float = DEFAULT_TIMEOUT) -> Iterator[tuple[int, Decoded | Problem]]:
-        """`decode.decode_all`; `jobs` is not used: the cluster's CPUs decide how many files decode at once."""
+        """`pool.decode_all`; `jobs` is not used: the cluster's CPUs decide how many files decode at once."""
         if not paths:
             return
         self._connect()
@@ -113,7 +114,7 @@ def _cpus() -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
-def _decode_batch(batch: dict[str, np.ndarray], work: Callable[[str, int], object], max_pixels: int,
+def _decode_batch(batch: dict[str, np.ndarray], work: Callable[[str, int], object] | None, max_pixels: int,
                   timeout: float) -> dict[str, np.ndarray]:
     paths = [os.fsdecode(bytes(path)) for path in batch["path"]]
     results = [pickle.dumps(result) for _, result in decode_all(paths, 1, max_pixels, work=work, timeout=timeout)]

@@ -19,7 +19,8 @@ from pathlib import Path
 from PIL import Image
 from platformdirs import user_cache_dir
 
-from lookalike.decode import DEFAULT_MAX_PIXELS, WORKER_MEMORY, as_shown
+from lookalike.decode import as_shown
+from lookalike.decoded import DEFAULT_MAX_PIXELS, WORKER_MEMORY
 from lookalike.exact import content_hash
 from lookalike.walk import open_regular
 

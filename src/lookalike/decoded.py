@@ -1,0 +1,38 @@
+"""What the decode stage gives the rest of the pipeline, and the limits it decodes within.
+
+`Decoded` is one distinct content as decoding found it (`decode.decode_file` makes it, in a worker process).
+This module needs nothing beyond the standard library: the scanning process, which only receives `Decoded`
+records and sets the limits, never loads an imaging library, and the workers, which make them, never load
+NumPy (the thumbnail travels as bytes; `images.thumb_from_bytes` makes it an array).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+THUMB = 64  # the thumbnail's side
+DEFAULT_MAX_PIXELS = 100_000_000
+DEFAULT_TIMEOUT = 60.0  # seconds one file may take to decode
+WORKER_MEMORY = 1536 * 2**20  # bytes of data one worker may hold: a 100-megapixel image and the file's bytes
+TOO_BIG = f"refused: decoding needs more than the {WORKER_MEMORY // 2**20} MB a worker may use"
+RAW_INSTALL = 'pip install "lookalike[raw]"'
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """What the rest of the pipeline needs to know about one image's content."""
+
+    content_hash: bytes
+    pixel_hash: bytes
+    width: int
+    height: int
+    format: str
+    thumb: bytes  # THUMB × THUMB RGB pixels, row by row
+    taken: str | None
+    camera: str | None
+
+
+def needs_install(reason: str) -> bool:
+    """Whether a failure's reason is a missing optional package: not the file's fault, so not to be
+    remembered against the file (after the install, the next scan must try it again)."""
+    return "pip install" in reason
