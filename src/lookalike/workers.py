@@ -1,10 +1,10 @@
 """The process the workers (decoding, verification) are forked from, multiprocessing's forkserver, set up in one
 place; and what every worker does first.
 
-It imports `lookalike.decode` once, and every worker is a fork of it that starts in milliseconds. Only the
-standard library is imported here, so that a command can start it (`start_early`) before importing the
-rest of the library: the two imports then run side by side on two cores instead of one after the other.
-The decoders need no NumPy, and the forkserver does not load it: it is ready in two thirds of the time (the
+It imports `lookalike.decode` and `lookalike.pool` once, and every worker is a fork of it that starts in
+milliseconds. Only the standard library is imported here, so that a command can start it (`start_early`) before
+importing the rest of the library: the two imports then run side by side on two cores instead of one after the
+other. The decoders need no NumPy, and the forkserver does not load it: it is ready in two thirds of the time (the
 first decode waits for it); a verification worker imports NumPy itself.
 """
 
@@ -14,7 +14,7 @@ import signal
 from multiprocessing import forkserver, get_context
 from multiprocessing.context import ForkServerContext
 
-PRELOADED = ["lookalike.decode"]
+PRELOADED = ["lookalike.decode", "lookalike.pool"]  # the decoders, and the decoding workers' own loop
 
 
 def worker_context() -> ForkServerContext:
