@@ -53,9 +53,10 @@ CANDIDATE_COST = 0.3
 TABLE_ENTRY_COST = 0.3
 BLOCKS_PER_THREAD = 16
 MIN_BLOCK = 1024
-# Below this many query × index pairs, NumPy compares them all (about 3 ns a pair) sooner than numba loads its
-# compiled kernels (0.4 s, more than half of a small collection's search).
-BRUTE_FORCE_PAIRS = 30_000_000
+# Below this many query × index pairs, NumPy compares them all (1.5 to 2 ns a pair on two cores: 0.4 s for these)
+# sooner than numba is imported and loads its compiled kernels (0.45 to 0.6 s before the first probe). A frame is
+# searched against six windows in eight orientations, so this is up to about 2,300 images.
+BRUTE_FORCE_PAIRS = 250_000_000
 BRUTE_FORCE_BLOCK = 1 << 18  # pairs compared at once
 PROBE_ORDER_BITS = 18  # the queries are probed in the order of this many top bits of the substring
 
