@@ -7,6 +7,8 @@ Inputs, built on the first run and reused (the corpus must be fetched first:
 - `collection/`: one flat folder of real photos from the corpus in the formats a library holds: 12 MP JPEGs
   (corpus photos enlarged to 4000×3000, as a phone writes them), the corpus JPEGs and WebPs as they are, PNGs
   and HEICs converted from corpus photos, and edited copies (resized, recompressed) of some;
+- `collection-and-negatives/`: those files and the negative of each, in its format: twice the files, for the
+  same cold / floor at twice the size (DOUBLED_ROUNDS rounds);
 - `tiny/`: 100,000 generated 32×32 PNGs (random coarse colours and noise, all different): not photos, but
   100 k real files on disk, for the re-scan of 100 k unchanged files and for memory per file.
 
@@ -42,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 import pillow_heif
-from PIL import Image
+from PIL import Image, ImageOps
 
 pillow_heif.register_heif_opener()  # the collection's HEICs are written here
 
@@ -55,6 +57,9 @@ CORPUS = Path(os.environ.get("LOOKALIKE_DEV_CORPUS", REPO.parent / "corpus/dev")
 COLD_ROUNDS = 15  # of the floor then a cold scan: the ratio is the median round's, the times are medians. Single
 # rounds range from 0.96 to 1.35 × on this machine (quartiles 1.08 and 1.23 over 30), and medians of 9 ranged from
 # 1.13 to 1.20 within an hour
+DOUBLED_ROUNDS = 5  # of the floor and a cold scan of the photos and their negatives: twice the files, so the
+# start-up and the stages after the last decode weigh half as much, and costs that come with more files show
+# (numba's 0.5 s load did, at 960 files, before 6306674)
 ORIGINAL_RUN = (4566, 3 * 3600 + 18 * 60 + 36)  # the StackOverflow post: photos, seconds (23:51:05 → 03:09:41)
 
 
@@ -145,6 +150,27 @@ def _make_file(kind: str, source: Path, target: Path) -> None:
         image.resize((image.width // 2, image.height // 2), Image.Resampling.LANCZOS).save(target, quality=85)
     else:
         image.save(target, quality=40)
+
+
+def build_negatives(collection: Path, folder: Path) -> None:
+    """The collection's files and, beside each, its negative in the same format: twice as many files, each
+    negative a picture of its own (a copy of nothing), as costly to decode as its original."""
+    if (folder / ".complete").exists():
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    with multiprocessing.Pool() as pool:
+        pool.starmap(_make_negative, [(path, folder) for path in sorted(collection.iterdir())
+                                      if not path.name.startswith(".")], chunksize=4)
+    (folder / ".complete").touch()
+
+
+def _make_negative(source: Path, folder: Path) -> None:
+    shutil.copyfile(source, folder / source.name)
+    with Image.open(source) as opened:
+        image_format, negative = opened.format, ImageOps.invert(opened.convert("RGB"))
+    options = {"JPEG": {"quality": 90}, "WEBP": {"quality": 80}, "HEIF": {"quality": 80}}.get(image_format, {})
+    negative.save(folder / f"negative-{source.name}", format=image_format, **options)
 
 
 def build_tiny(folder: Path, count: int) -> None:
@@ -251,16 +277,24 @@ def stage_line(report: dict) -> str:
             f"peak MB by the end of: {peaks}")
 
 
-def cold_rounds(collection: Path, cache: Path, jobs: int) -> tuple[list[Measured], list[Measured], float, dict]:
-    """COLD_ROUNDS of the decode floor then a cold scan (an empty cache at `cache`), alternating so that a slow
-    spell of the machine slows both alike: the floors, the scans, the median round's ratio and the last report."""
+def cold_rounds(collection: Path, cache: Path, jobs: int, rounds: int = COLD_ROUNDS
+                ) -> tuple[list[Measured], list[Measured], float, dict]:
+    """`rounds` of the decode floor and a cold scan (an empty cache at `cache`), so that a slow spell of the
+    machine slows both alike: the floors, the scans, the median round's ratio and the last report. The floor
+    goes first in even rounds and second in odd ones: a run right after a scan is about 2 % slower than one
+    right after a floor (the scan's processes are still being torn down), and always going second would
+    slow the floor alone (1.84 against 1.80 s, medians of 60 runs in random order; what ran before a scan made
+    no difference to it)."""
     read_all(collection)  # the floor goes first: it must not be the one to pay for reading from disk
     floors, colds = [], []
-    for _ in range(COLD_ROUNDS):
-        floors.append(decode_floor(collection, jobs))
+    for number in range(rounds):
+        if number % 2 == 0:
+            floors.append(decode_floor(collection, jobs))
         cache.unlink(missing_ok=True)
         cold, report = lookalike_scan(collection, cache, jobs)
         colds.append(cold)
+        if number % 2 == 1:
+            floors.append(decode_floor(collection, jobs))
     ratios = [cold.seconds / floor.seconds for floor, cold in zip(floors, colds, strict=True)]
     print(f"cold / floor, round by round: "
           f"{', '.join(f'{c.seconds:.2f} / {f.seconds:.2f} s' for f, c in zip(floors, colds, strict=True))}")
@@ -268,6 +302,22 @@ def cold_rounds(collection: Path, cache: Path, jobs: int) -> tuple[list[Measured
     print(f"cold / floor: median {statistics.median(ratios):.3f} × (quartiles {quartiles}); load average "
           f"{os.getloadavg()[0]:.1f}", flush=True)
     return floors, colds, statistics.median(ratios), report
+
+
+def files_in(folder: Path) -> int:
+    return sum(1 for path in folder.iterdir() if not path.name.startswith("."))
+
+
+def megabytes_in(folder: Path) -> float:
+    return sum(path.stat().st_size for path in folder.iterdir()) / 1e6
+
+
+def cold_rows(floors: list[Measured], colds: list[Measured], ratio: float, what: str,
+              jobs: int) -> list[tuple[str, str, str, str]]:
+    return [(f"decode floor ({jobs} processes, DCT-scaled JPEG)", what, f"{_median_seconds(floors):.1f} s",
+             f"{max(floor.peak_mb for floor in floors):.0f} MB"),
+            ("lookalike scan, cold (empty cache)", what, f"{_median_seconds(colds):.1f} s (= {ratio:.2f} × floor)",
+             f"{max(cold.peak_mb for cold in colds):.0f} MB")]
 
 
 def main() -> None:
@@ -279,27 +329,28 @@ def main() -> None:
     sizes = QUICK if args.quick else Sizes()
     work = args.workdir / ("quick" if args.quick else "full")
     started = time.perf_counter()
-    collection, tiny = work / "collection", work / "tiny"
+    collection, doubled, tiny = work / "collection", work / "collection-and-negatives", work / "tiny"
     build_collection(collection, sizes)
+    build_negatives(collection, doubled)
     build_tiny(tiny, sizes.tiny)
     print(f"inputs ready in {time.perf_counter() - started:.0f} s; load average {os.getloadavg()[0]:.1f}",
           flush=True)
     rows: list[tuple[str, str, str, str]] = []
-    files = sum(1 for p in collection.iterdir() if not p.name.startswith("."))
-    megabytes = sum(p.stat().st_size for p in collection.iterdir()) / 1e6
-    what = f"{files} photos, {megabytes:.0f} MB"
+    files = files_in(collection)
+    what = f"{files} photos, {megabytes_in(collection):.0f} MB"
 
     cache = work / "collection-cache.sqlite"
     floors, colds, ratio, report = cold_rounds(collection, cache, args.jobs)
     if args.cold_only:
         return
-    rows.append((f"decode floor ({args.jobs} processes, DCT-scaled JPEG)", what, f"{_median_seconds(floors):.1f} s",
-                 f"{max(floor.peak_mb for floor in floors):.0f} MB"))
-    rows.append(("lookalike scan, cold (empty cache)", what, f"{_median_seconds(colds):.1f} s "
-                 f"(= {ratio:.2f} × floor)", f"{max(cold.peak_mb for cold in colds):.0f} MB"))
+    rows += cold_rows(floors, colds, ratio, what, args.jobs)
     print(f"cold stages: {stage_line(report)}", flush=True)
     warm, report = lookalike_scan(collection, cache, args.jobs)
     rows.append(("lookalike scan, warm (nothing changed)", what, f"{warm.seconds:.1f} s", f"{warm.peak_mb:.0f} MB"))
+    floors, colds, ratio, report = cold_rounds(doubled, work / "negatives-cache.sqlite", args.jobs, DOUBLED_ROUNDS)
+    rows += cold_rows(floors, colds, ratio, f"{files_in(doubled)} files: the photos and their negatives, "
+                      f"{megabytes_in(doubled):.0f} MB", args.jobs)
+    print(f"cold stages, photos and negatives: {stage_line(report)}", flush=True)
     histogram, report = lookalike_scan(collection, None, args.jobs, "--method", "histogram")
     rows.append(("lookalike scan --method histogram (no cache)", what, f"{histogram.seconds:.1f} s",
                  f"{histogram.peak_mb:.0f} MB"))
