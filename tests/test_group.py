@@ -55,6 +55,15 @@ def test_the_keeper_has_most_pixels_then_largest_file_then_oldest(tmp_path, phot
     assert group.kind == "exact" and group.keeper == 2  # same pixels and size: the oldest
 
 
+def test_when_all_else_ties_the_alphabetically_first_path_is_kept(photos):
+    same = table_of([decode_file(str(photos["coins"]))])
+    files = [record("/x/b.jpg"), record("/x/a.jpg.jpg"), record("/x/a.jpg"), record("/w/z.jpg")]
+    [group] = build_groups(files, [0, 0, 0, 0], same, [], searched(same))
+    assert group.keeper == 3
+    [group] = build_groups(files[:3], [0, 0, 0], same, [], searched(same))
+    assert group.keeper == 2  # before the longer path it starts
+
+
 def test_pairs_a_person_said_are_different_stay_apart(photos):
     images = table_of([decode_file(str(photos["coins"]))] * 2)
     files = [record("/a.jpg"), record("/b.jpg")]

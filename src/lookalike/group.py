@@ -217,14 +217,19 @@ def keeper_rank(
         left, top, right, bottom = images.content_box[image]
         # Pixels of picture: a border or letterbox adds pixels but shows nothing more.
         pixels = round(int(images.width[image]) * int(images.height[image]) * (right - left) * (bottom - top))
-        return pixels, record.size, -record.mtime_ns, _reversed(record.path)
+        return pixels, record.size, -record.mtime_ns, _FirstHighest(record.path)
 
     return rank
 
 
-def _reversed(path: str) -> tuple[int, ...]:
-    """A key under which the alphabetically first path ranks highest."""
-    return tuple(-ord(character) for character in path)
+class _FirstHighest(str):
+    """A path under which the alphabetically first ranks highest, a prefix above the longer paths it starts."""
+
+    def __lt__(self, other: str) -> bool:
+        return str.__gt__(self, other)
+
+    def __gt__(self, other: str) -> bool:
+        return str.__lt__(self, other)
 
 
 def describe_same_pixels(images: ImageTable, keeper: int, image: int) -> str:
