@@ -59,7 +59,7 @@ COLD_ROUNDS = 15  # of the floor then a cold scan: the ratio is the median round
 # 1.13 to 1.20 within an hour
 DOUBLED_ROUNDS = 5  # of the floor and a cold scan of the photos and their negatives: twice the files, so the
 # start-up and the stages after the last decode weigh half as much, and costs that come with more files show
-# (numba's 0.5 s load did, at 960 files, before 6306674)
+# (numba's 0.5 s load did, at 960 files, before d5429e5)
 ORIGINAL_RUN = (4566, 3 * 3600 + 18 * 60 + 36)  # the StackOverflow post: photos, seconds (23:51:05 → 03:09:41)
 
 
