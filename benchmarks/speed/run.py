@@ -54,7 +54,7 @@ ORIGINAL_SCRIPT = REPO / "benchmarks/peers/original_script.py"
 PEERS_RUNNER = REPO / "benchmarks/accuracy/peers_runner.py"
 PEERS_PYTHON = Path(os.environ.get("LOOKALIKE_PEERS_PYTHON", "/work/venvs/peers/bin/python"))
 CORPUS = Path(os.environ.get("LOOKALIKE_DEV_CORPUS", REPO.parent / "corpus/dev"))
-COLD_ROUNDS = 15  # of the floor then a cold scan: the ratio is the median round's, the times are medians. Single
+COLD_ROUNDS = 15  # of the floor and a cold scan: the ratio is the median round's, the times are medians. Single
 # rounds range from 0.96 to 1.35 × on this machine (quartiles 1.08 and 1.23 over 30), and medians of 9 ranged from
 # 1.13 to 1.20 within an hour
 DOUBLED_ROUNDS = 5  # of the floor and a cold scan of the photos and their negatives: twice the files, so the
@@ -281,11 +281,10 @@ def cold_rounds(collection: Path, cache: Path, jobs: int, rounds: int = COLD_ROU
                 ) -> tuple[list[Measured], list[Measured], float, dict]:
     """`rounds` of the decode floor and a cold scan (an empty cache at `cache`), so that a slow spell of the
     machine slows both alike: the floors, the scans, the median round's ratio and the last report. The floor
-    goes first in even rounds and second in odd ones: a run right after a scan is about 2 % slower than one
-    right after a floor (the scan's processes are still being torn down), and always going second would
-    slow the floor alone (1.84 against 1.80 s, medians of 60 runs in random order; what ran before a scan made
-    no difference to it)."""
-    read_all(collection)  # the floor goes first: it must not be the one to pay for reading from disk
+    goes first in even rounds and second in odd ones: a floor right after a scan took 2 % longer than one right
+    after a floor (1.84 against 1.80 s, medians of 60 runs in random order), and what ran before a scan made no
+    difference to it, so a floor always right after a scan would be slowed alone."""
+    read_all(collection)  # into the OS's cache: neither may pay for reading from disk
     floors, colds = [], []
     for number in range(rounds):
         if number % 2 == 0:
