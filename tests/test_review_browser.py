@@ -41,7 +41,9 @@ def test_compare_zoom_mark_apply_and_undo_in_the_browser(browser, tmp_path, phot
         expect(page).to_have_url(server.url.split("?")[0])  # the token left the address bar
         group = next(g for g in report["groups"] if g["kind"] == "near")
         paths = [m["path"] for m in group["members"]]
-        page.locator("#group-list button", has_text="coins").click()
+        coins = page.locator("#group-list button", has_text="coins")
+        coins.click()
+        expect(coins).to_have_attribute("aria-current", "true")
         panels = page.locator(".member")
         expect(panels).to_have_count(3)
         page.wait_for_function("[...document.querySelectorAll('.viewport img')].every(i => i.complete && "

@@ -8,6 +8,7 @@ const $ = (id) => document.getElementById(id);
 const MODES = ["side", "diff", "blink"];
 const state = {
   offset: 0, limit: 50, total: 0, order: [], current: null, group: null, selected: 0,
+  opening: null, // the group last asked for: shown, or on its way
   marks: new Map(), // group index -> Map(member index -> "keep" | "remove")
   view: { scale: 1, x: 0, y: 0 }, blink: null, dialogAction: null,
 };
@@ -93,8 +94,18 @@ async function changePage(offset) {
 
 // one group
 
-async function openGroup(index) {
-  const group = await api(`/api/groups/${index}`);
+async function openGroup(index, reload = false) {
+  // a click on the group being opened (the first, opened as the page loads) must not reset its zoom later
+  if (index === state.opening && !reload) return;
+  state.opening = index;
+  let group;
+  try {
+    group = await api(`/api/groups/${index}`);
+  } catch (error) {
+    if (state.opening === index) state.opening = state.current;
+    throw error;
+  }
+  if (state.opening !== index) return; // another group was asked for meanwhile: it is the one to show
   state.current = index;
   state.group = group;
   state.selected = 0;
@@ -342,7 +353,7 @@ async function notDuplicates() {
 
 async function refresh() {
   await loadPage();
-  if (state.current !== null) await openGroup(state.current);
+  if (state.current !== null) await openGroup(state.current, true);
 }
 
 // keyboard
