@@ -20,9 +20,13 @@ in a pool of as many processes, doing nothing else) and cold / floor, over COLD_
 PHash where the peers' environment has it; bench_search.py (hamming_pairs against faiss and NumPy on 1 M clustered
 hashes); the warm re-scan of the 100 k tiny files, and memory extrapolated from them to 1 M.
 Peak memory is the ru_maxrss that wait4 reports for the subprocess: the largest single process of its tree,
-not the sum over worker processes. "Cold" means an empty lookalike cache, not an empty OS page cache: the
-collection is read once before the first method, so every method reads files the OS has cached. lookalike runs
-as `pip install .` leaves it, its bytecode compiled (`compile_lookalike`).
+not the sum over worker processes. CPU is the whole tree's, user and system: this script adopts the processes a
+command leaves behind (`adopt_orphans`: the forkserver and the workers it forks are not the command's children to
+wait for) and adds up what every process of the tree used, so that cold / floor can be told apart into work done
+(the CPU ratio) and cores left idle (CPU over wall time: "cores busy").
+"Cold" means an empty lookalike cache, not an empty OS page cache: the collection is read once before the first
+method, so every method reads files the OS has cached. lookalike runs as `pip install .` leaves it, its bytecode
+compiled (`compile_lookalike`).
 """
 
 from __future__ import annotations
@@ -30,15 +34,18 @@ from __future__ import annotations
 import argparse
 import compileall
 import csv
+import ctypes
 import json
 import multiprocessing
 import os
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,26 +87,57 @@ QUICK = Sizes(large_jpegs=4, small_jpegs=20, webps=20, pngs=6, heics=4, edited=6
               hashes=100_000)
 
 
+PR_SET_CHILD_SUBREAPER = 36  # prctl(2): orphaned descendants are reparented to this process, not to init
+ORPHANS_GRACE = 10.0  # seconds a command's orphans may take to end after it has
+
+
 @dataclass(frozen=True)
 class Measured:
     seconds: float
     peak_mb: float
     output: str
+    cpu_seconds: float  # user and system, of the command's whole tree where `adopt_orphans` holds, else its own
+
+
+def adopt_orphans() -> None:
+    """Be the reaper of what measured commands leave behind (Linux), so that `measure` counts their CPU: a
+    process pool's forkserver is not waited for by the command that started it, nor its workers by the command."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1)
 
 
 def measure(command: list[str], **options) -> Measured:
-    """Run `command`, wall time and the peak RSS wait4 reports; raise with its stderr if it fails."""
+    """Run `command`: wall time, the peak RSS and the CPU that wait4 reports for it and for each orphan it leaves
+    (`adopt_orphans`); raise with its stderr if it fails."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=err, text=True, **options)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - start
+        usages = [usage, *_orphans_ended(time.monotonic() + ORPHANS_GRACE)]
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         if process.returncode != 0:
             raise RuntimeError(f"{' '.join(map(str, command))} failed ({process.returncode}):\n{err.read()[-3000:]}")
-        return Measured(seconds, usage.ru_maxrss / 1024, out.read())
+        return Measured(seconds, max(u.ru_maxrss for u in usages) / 1024, out.read(),
+                        sum(u.ru_utime + u.ru_stime for u in usages))
+
+
+def _orphans_ended(deadline: float) -> Iterator[resource.struct_rusage]:
+    """The usage of each orphan of the last command, as it ends: the forkserver ends when its command has, and
+    any worker it had not waited for with it. Commands are measured one at a time, so every child left is one."""
+    while True:
+        try:
+            pid, _, usage = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:  # none left
+            return
+        if pid:
+            yield usage
+        elif time.monotonic() > deadline:
+            raise RuntimeError(f"processes of the last command were still running {ORPHANS_GRACE:g} s after it")
+        else:
+            time.sleep(0.002)
 
 
 # --- inputs ---------------------------------------------------------------------------------------------
@@ -295,12 +333,25 @@ def cold_rounds(collection: Path, cache: Path, jobs: int, rounds: int = COLD_ROU
         if number % 2 == 1:
             floors.append(decode_floor(collection, jobs))
     ratios = [cold.seconds / floor.seconds for floor, cold in zip(floors, colds, strict=True)]
-    print(f"cold / floor, round by round: "
-          f"{', '.join(f'{c.seconds:.2f} / {f.seconds:.2f} s' for f, c in zip(floors, colds, strict=True))}")
+    print("cold / floor, round by round (wall, then the CPU of every process): " + ", ".join(
+        f"{c.seconds:.2f} / {f.seconds:.2f} s ({c.cpu_seconds:.2f} / {f.cpu_seconds:.2f} s)"
+        for f, c in zip(floors, colds, strict=True)))
     quartiles = ", ".join(f"{q:.3f}" for q in statistics.quantiles(ratios))
-    print(f"cold / floor: median {statistics.median(ratios):.3f} × (quartiles {quartiles}); load average "
-          f"{os.getloadavg()[0]:.1f}", flush=True)
+    print(f"cold / floor: median {statistics.median(ratios):.3f} × (quartiles {quartiles}); CPU "
+          f"{cpu_ratio(floors, colds):.3f} ×; cores busy {cores_busy(colds):.2f} and {cores_busy(floors):.2f}; "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
     return floors, colds, statistics.median(ratios), report
+
+
+def cpu_ratio(floors: list[Measured], colds: list[Measured]) -> float:
+    """The median round's ratio of the CPU the cold scan used to the CPU the floor used: what lookalike does
+    beyond decoding, whatever the cores did meanwhile."""
+    return statistics.median(c.cpu_seconds / f.cpu_seconds for f, c in zip(floors, colds, strict=True))
+
+
+def cores_busy(runs: list[Measured]) -> float:
+    """How many cores a run kept busy on average (its CPU over its wall time), the median run's."""
+    return statistics.median(run.cpu_seconds / run.seconds for run in runs)
 
 
 def files_in(folder: Path) -> int:
@@ -313,14 +364,17 @@ def megabytes_in(folder: Path) -> float:
 
 def cold_rows(floors: list[Measured], colds: list[Measured], ratio: float, what: str,
               jobs: int) -> list[tuple[str, str, str, str]]:
-    return [(f"decode floor ({jobs} processes, DCT-scaled JPEG)", what, f"{_median_seconds(floors):.1f} s",
+    return [(f"decode floor ({jobs} processes, DCT-scaled JPEG)", what,
+             f"{_median_seconds(floors):.2f} s ({cores_busy(floors):.2f} cores busy)",
              f"{max(floor.peak_mb for floor in floors):.0f} MB"),
-            ("lookalike scan, cold (empty cache)", what, f"{_median_seconds(colds):.1f} s (= {ratio:.2f} × floor)",
-             f"{max(cold.peak_mb for cold in colds):.0f} MB")]
+            ("lookalike scan, cold (empty cache)", what,
+             f"{_median_seconds(colds):.2f} s (= {ratio:.2f} × floor; CPU {cpu_ratio(floors, colds):.2f} × the "
+             f"floor's; {cores_busy(colds):.2f} cores busy)", f"{max(cold.peak_mb for cold in colds):.0f} MB")]
 
 
 def main() -> None:
     args = arguments()
+    adopt_orphans()
     compile_lookalike()
     if args.million_only:  # to prepare the --million inputs ahead of a full run
         print_table(million_files(args.workdir / "million", args.jobs), args.jobs)
