@@ -110,12 +110,12 @@ def test_a_raw_without_rawpy_says_how_to_install_it(tmp_path, photos):
 def test_a_jpeg_is_refused_by_the_pixels_it_decodes(tmp_path, photos):
     path = tmp_path / "big.jpg"
     open_rgb(photos["coffee"]).resize((1600, 1600)).save(path, quality=80)
-    assert isinstance(decode_file(str(path), max_pixels=100_000), Decoded)  # decoded at 1/8: 200 × 200
+    assert isinstance(decode_file(str(path), max_pixels=200_000), Decoded)  # decoded at 1/4: 400 × 400
     refused = decode_file(str(path), max_pixels=10_000)
     assert isinstance(refused, Problem)
-    assert refused.reason.startswith("refused: 1600×1600 is 2.56 megapixels (0.04 decoded at 200×200), over")
+    assert refused.reason.startswith("refused: 1600×1600 is 2.56 megapixels (0.16 decoded at 400×400), over")
     open_rgb(photos["coffee"]).resize((1600, 1600)).save(path, quality=80, progressive=True)
-    assert decode_file(str(path), max_pixels=100_000).reason.startswith("refused: 1600×1600 is 2.56 megapixels, over")
+    assert decode_file(str(path), max_pixels=200_000).reason.startswith("refused: 1600×1600 is 2.56 megapixels, over")
 
 
 def test_a_raw_turned_by_the_camera_shows_upright_from_its_preview_and_from_its_sensor_data(photos):

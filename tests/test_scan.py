@@ -81,7 +81,7 @@ def test_every_copy_is_found_and_no_photos_are_merged(collection, tmp_path):
     ("rotated 270", "rotated 90° counter-clockwise", "rotated 90° clockwise"),
     ("rotated 180", "rotated 180°", "rotated 180°"),
     ("mirrored", "mirrored", "mirrored"),
-    ("as PNG", "converted to PNG", "converted to JPEG"),
+    ("as PNG", "same pixels, converted to PNG", "same pixels, converted to JPEG"),  # a 512-px JPEG decoded whole
 ])
 def test_members_say_how_they_relate_to_the_keeper(tmp_path, photos, edit, relation, seen_from_the_copy):
     original = Path(shutil.copyfile(photos["astronaut"], tmp_path / "original.jpg"))

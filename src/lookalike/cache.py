@@ -34,13 +34,14 @@ from platformdirs import user_cache_dir
 
 from lookalike.decoded import Decoded
 from lookalike.images import DIGEST_BYTES, Digests, ImageRow, thumb_from_bytes
+from lookalike.local_features import Features, indexed_words, unpack
 from lookalike.search import Candidates
 from lookalike.verify import Evidence
 from lookalike.walk import FileRecord, FileRecords, shared
 
-SIGNATURE_VERSION = "8"
+SIGNATURE_VERSION = "9"
 # Everything but the user's "not duplicates" decisions: emptied when the version changes.
-VERSIONED_TABLES = ("files", "images", "thumbs", "failures", "evidence", "searched", "candidates")
+VERSIONED_TABLES = ("files", "images", "thumbs", "features", "failures", "evidence", "searched", "candidates")
 CANDIDATE_CHUNK = 65536
 BOX = struct.Struct("4d")  # a `Box` as stored: four float64 in the machine's order
 LOOKUP_CHUNK = 500  # contents looked up at once by has_images and image_rows
@@ -56,6 +57,7 @@ CREATE TABLE IF NOT EXISTS images (
     content_hash BLOB PRIMARY KEY, pixel_hash BLOB, width INTEGER, height INTEGER, format TEXT,
     taken TEXT, camera TEXT, signature BLOB);
 CREATE TABLE IF NOT EXISTS thumbs (content_hash BLOB PRIMARY KEY, thumb BLOB);
+CREATE TABLE IF NOT EXISTS features (content_hash BLOB PRIMARY KEY, features BLOB, words BLOB, mirrored_words BLOB);
 CREATE TABLE IF NOT EXISTS failures (
     path BLOB PRIMARY KEY, device INTEGER, inode INTEGER, size INTEGER, mtime_ns INTEGER, reason TEXT);
 CREATE TABLE IF NOT EXISTS evidence (
@@ -218,6 +220,21 @@ class Cache:
             )
             self.db.executemany("INSERT OR REPLACE INTO thumbs VALUES (?, ?)",
                                 ((d.content_hash, d.thumb) for d in decoded))
+            self.db.executemany("INSERT OR REPLACE INTO features VALUES (?, ?, ?, ?)",
+                                ((d.content_hash, d.features, *indexed_words(d.features)) for d in decoded))
+
+    def features(self, content_hash: bytes) -> bytes:
+        """An image's packed local features (`local_features.extract`); empty when none were found."""
+        row = self.db.execute("SELECT features FROM features WHERE content_hash = ?", (content_hash,)).fetchone()
+        return row[0] if row is not None else b""
+
+    def words(self, content_hashes: Sequence[bytes]) -> Iterator[tuple[bytes, bytes]]:
+        """Each image's indexed visual words and its mirror image's (uint32 bytes), in the order given."""
+        for start in range(0, len(content_hashes), LOOKUP_CHUNK):
+            chunk = content_hashes[start:start + LOOKUP_CHUNK]
+            rows = self._rows_by_key("SELECT content_hash, words, mirrored_words FROM features WHERE content_hash",
+                                     chunk)
+            yield from (rows.get(digest, (b"", b"")) for digest in chunk)
 
     # searched, candidates: the last search at a radius, so that the next one need search only what is new
 
@@ -354,6 +371,18 @@ class CachedThumbnails:
 
     def __getitem__(self, row: int) -> np.ndarray:
         return self._read(self.content_hashes[row])
+
+
+class CachedFeatures:
+    """`geometry.FeaturesOf` read from a cache's features table when asked for; the last THUMBS_HELD are held."""
+
+    def __init__(self, cache: Cache, content_hashes: Sequence[bytes]) -> None:
+        self.content_hashes = content_hashes
+        self._read = lru_cache(maxsize=THUMBS_HELD)(lambda row, mirrored: unpack(cache.features(
+            self.content_hashes[row]), mirrored))
+
+    def __call__(self, row: int, mirrored: bool) -> Features:
+        return self._read(row, mirrored)
 
 
 class CachedFiles:

@@ -45,6 +45,7 @@ from PIL import Image, UnidentifiedImageError
 from lookalike.decoded import DEFAULT_MAX_PIXELS, RAW_INSTALL, THUMB, TOO_BIG, WORKER_MEMORY, Decoded
 from lookalike.exact import content_hash
 from lookalike.formats import SNIFFED_RAW_FORMATS, extension_of, format_name, raw_format, sniff_format
+from lookalike.local_features import FEATURE_SIDE, extract
 from lookalike.walk import HEAD, Problem, describe_open_error, open_regular
 
 if TYPE_CHECKING:
@@ -137,7 +138,7 @@ def _decode_image(image: Image.Image, digest: bytes, max_pixels: int, image_form
     """Decode an opened image; `orientation` (EXIF's 1-8) replaces its own (a RAW preview turns as its RAW)."""
     stored_size = image.size
     if image.format in _JPEG_FORMATS:
-        image.draft("RGB", (2 * THUMB, 2 * THUMB))
+        image.draft("RGB", (FEATURE_SIDE, FEATURE_SIDE))
         _check_pixels(stored_size, stored_size if image.info.get("progressive") else image.size, max_pixels)
     else:
         _check_pixels(stored_size, stored_size, max_pixels)
@@ -161,6 +162,7 @@ def _decode_image(image: Image.Image, digest: bytes, max_pixels: int, image_form
         thumb=thumbnail(shown),
         taken=_text(exif.get_ifd(_EXIF_IFD).get(_DATE_TAKEN)),
         camera=_text(" ".join(str(exif.get(tag, "")).strip() for tag in (_MAKE, _MODEL)).strip()),
+        features=extract(shown),
     )
 
 
@@ -285,7 +287,8 @@ def _decode_raw(data: bytes, raw_kind: str, max_pixels: int) -> Decoded | None:
         decoded = _develop(raw, sizes, data, raw_kind, max_pixels)
         taken = _raw_taken(raw)
     width, height = (sizes.height, sizes.width) if sizes.flip in (5, 6) else (sizes.width, sizes.height)
-    return Decoded(decoded.content_hash, decoded.pixel_hash, width, height, raw_kind, decoded.thumb, taken, None)
+    return Decoded(decoded.content_hash, decoded.pixel_hash, width, height, raw_kind, decoded.thumb, taken, None,
+                   decoded.features)
 
 
 def _develop(raw: rawpy.RawPy, sizes: rawpy.ImageSizes, data: bytes, raw_kind: str, max_pixels: int) -> Decoded:

@@ -30,6 +30,7 @@ class Decoded:
     thumb: bytes  # THUMB × THUMB RGB pixels, row by row
     taken: str | None
     camera: str | None
+    features: bytes = b""  # `local_features.extract`: ORB features of the image and its mirror image
 
 
 def needs_install(reason: str) -> bool:

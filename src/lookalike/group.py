@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lookalike.geometry import FeaturesOf, Fit, LocalMatch, Moment, fit, inverted, moment_check, window_matrix
 from lookalike.images import FilesOfImages, ImageTable
 from lookalike.search import Candidate, Candidates, CandidatesByPair
 from lookalike.signatures import (
@@ -47,6 +48,7 @@ class Member:
     match: str  # KEEPER, SAME_BYTES, SAME_PIXELS or NEAR
     relation: str  # in words, relative to the keeper
     distance: float  # perceptual hash bits apart from the keeper, in the best orientation (RMS: --method histogram)
+    box: Box | None = None  # where the member's frame lies in the keeper's, as fractions of it, when fitted
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ def build_groups(
     strictness: Strictness = NORMAL,
     apart: Set[tuple[int, int]] = frozenset(),
     evidence: MutableMapping[Candidate, Evidence] | None = None,
+    features_of: FeaturesOf | None = None,
 ) -> list[Group]:
     """Groups of files that are the same picture; `image_of_file[f]` is file f's row in `images`.
 
@@ -79,7 +82,7 @@ def build_groups(
     files_of_image = FilesOfImages(image_of_file)
     links = _links(match for match in matches if match.duplicate)
     rank = keeper_rank(files, image_of_file, images)
-    direct = _DirectMatches(images, CandidatesByPair(candidates), strictness, evidence)
+    direct = _DirectMatches(images, CandidatesByPair(candidates), strictness, evidence, features_of)
     groups: list[Group] = []
     worth_grouping = {*links, *files_of_image.shared().tolist()}  # linked, or held by several files
     for component in _components(worth_grouping, links):
@@ -96,6 +99,19 @@ class _DirectMatches:
     candidates: CandidatesByPair
     strictness: Strictness
     evidence: MutableMapping[Candidate, Evidence] | None
+    features_of: FeaturesOf | None = None
+
+    def local_fit(self, keeper: int, image: int) -> Fit | None:
+        """The fit of the image's features onto the keeper's (or its mirror image's) with the most inliers."""
+        if self.features_of is None:
+            return None
+        member = self.features_of(image, False)
+        fits = [fit(self.features_of(keeper, mirrored), member, mirrored) for mirrored in (False, True)]
+        return max((f for f in fits if f is not None), key=lambda f: f.inliers, default=None)
+
+    def same_moment(self, keeper: int, image: int, fitted: Fit) -> Moment:
+        thumb = self.images.thumbs[keeper]
+        return moment_check(thumb[:, ::-1] if fitted.mirrored else thumb, self.images.thumbs[image], fitted.matrix)
 
     def match(self, a: int, b: int) -> Match | None:
         """The first alignment of a and b that verification confirms, if any."""
@@ -106,15 +122,16 @@ class _DirectMatches:
         return None
 
 
-def _links(matches: Iterable[Match]) -> dict[int, dict[int, Match]]:
-    links: dict[int, dict[int, Match]] = defaultdict(dict)
+def _links(matches: Iterable[Match | LocalMatch]) -> dict[int, dict[int, Match | LocalMatch]]:
+    links: dict[int, dict[int, Match | LocalMatch]] = defaultdict(dict)
     for match in matches:
-        links[match.candidate.a][match.candidate.b] = match
-        links[match.candidate.b][match.candidate.a] = match
+        a, b = (match.a, match.b) if isinstance(match, LocalMatch) else (match.candidate.a, match.candidate.b)
+        links[a][b] = match
+        links[b][a] = match
     return links
 
 
-def _components(starts: Iterable[int], links: dict[int, dict[int, Match]]) -> Iterable[set[int]]:
+def _components(starts: Iterable[int], links: dict[int, dict[int, Match | LocalMatch]]) -> Iterable[set[int]]:
     """The connected sets of images (through `links`) that hold the `starts`."""
     seen: set[int] = set()
     for start in sorted(starts):
@@ -134,7 +151,7 @@ def _split_at_keepers(
     component: set[int],
     files_of_image: FilesOfImages,
     image_of_file: Sequence[int],
-    links: dict[int, dict[int, Match]],
+    links: dict[int, dict[int, Match | LocalMatch]],
     rank: Callable[[int], tuple],
     apart: Set[tuple[int, int]],
     direct: _DirectMatches,
@@ -167,16 +184,105 @@ def _split_at_keepers(
             break  # a lone image left: nothing to group it with
 
 
-def _relate(keeper: int, image: int, links: dict[int, dict[int, Match]],
-            direct: _DirectMatches) -> tuple[str, str, int] | None:
+def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMatch]],
+            direct: _DirectMatches) -> tuple[str, str, int, Box | None] | None:
     """(match, relation, distance) of `image` to `keeper`, or None when they are not the same picture."""
     images = direct.images
     if images.pixel_hash[keeper] == images.pixel_hash[image]:
-        return SAME_PIXELS, describe_same_pixels(images, keeper, image), 0
-    match = links.get(keeper, {}).get(image) or direct.match(keeper, image)
-    if match is None:
+        return SAME_PIXELS, describe_same_pixels(images, keeper, image), 0, None
+    link = links.get(keeper, {}).get(image)
+    match = link if isinstance(link, Match) else direct.match(keeper, image) if link is None else None
+    if match is not None and _window_moment(images, match).same:
+        return NEAR, describe_edit(images, keeper, match), match.candidate.distance, _window_box(images, keeper, match)
+    fitted = direct.local_fit(keeper, image)
+    if fitted is None:
         return None
-    return NEAR, describe_edit(images, keeper, match), match.candidate.distance
+    moment = direct.same_moment(keeper, image, fitted)
+    if not moment.same:
+        return None
+    distance = int(np.bitwise_count(images.hashes[keeper] ^ images.hashes[image][0]).min())
+    return NEAR, describe_fit(images, keeper, image, fitted, moment), distance, _fitted_box(fitted)
+
+
+def _window_moment(images: ImageTable, match: Match) -> Moment:
+    """`moment_check` of a match of the search's windows, a's thumbnail turned as the candidate says."""
+    candidate = match.candidate
+    box_a = window_box(candidate.window_a, tuple(images.content_box[candidate.a]))
+    thumb_a = orient(images.thumbs[candidate.a], candidate.orientation)
+    return moment_check(np.ascontiguousarray(thumb_a), images.thumbs[candidate.b],
+                        window_matrix(box_a, match.evidence.box_b))
+
+
+def _window_box(images: ImageTable, keeper: int, match: Match) -> Box | None:
+    """Where the member's frame lies in the keeper's, for a match in the keeper's own orientation."""
+    candidate = match.candidate
+    if candidate.orientation != 0:
+        return None
+    box_a = window_box(candidate.window_a, tuple(images.content_box[candidate.a]))
+    member_to_a = window_matrix(box_a, match.evidence.box_b)
+    return _clipped_frame(member_to_a if candidate.a == keeper else inverted(member_to_a))
+
+
+def _fitted_box(fitted: Fit) -> Box:
+    left, top, right, bottom = fitted.box()
+    return (1 - right, top, 1 - left, bottom) if fitted.mirrored else (left, top, right, bottom)
+
+
+def _clipped_frame(matrix: np.ndarray) -> Box:
+    corners = np.array([[0, 0], [1, 1]], np.float64) @ matrix[:, :2].T + matrix[:, 2]
+    low, high = np.clip(corners.min(axis=0), 0, 1), np.clip(corners.max(axis=0), 0, 1)
+    return float(low[0]), float(low[1]), float(high[0]), float(high[1])
+
+
+QUARTER_TURNS = ("", "rotated 90° clockwise", "rotated 180°", "rotated 90° counter-clockwise")
+
+
+def describe_fit(images: ImageTable, keeper: int, member: int, fitted: Fit, moment: Moment) -> str:
+    """What a member fitted to its keeper by local features is, in words: turned, straightened, cropped,
+    shown inside a larger picture, resized, converted, overlaid."""
+    turn = -fitted.angle  # the fit carries the member onto the keeper; the member is the keeper turned back
+    quarters = round(turn / 90)
+    parts = ["mirrored" if fitted.mirrored else "", QUARTER_TURNS[quarters % 4]]
+    tilt = turn - 90 * quarters
+    if abs(tilt) >= 0.7:
+        parts.append(f"straightened {abs(tilt):.0f}°")
+    shown, occupied = fitted.shown(), fitted.occupied()
+    if shown < 0.95:
+        parts.append(f"cropped to {_percent(shown)} ({_where(_fitted_box(fitted))})")
+    if occupied < 0.7:
+        parts.append(f"inside a larger picture ({_percent(occupied)} of it)")
+    elif occupied < 0.95:
+        parts.append("border added")
+    parts.append(_fitted_scale(images, keeper, member, fitted))
+    if images.format[keeper] != images.format[member]:
+        parts.append(f"converted to {images.format[member]}")
+    if moment.overlaid:
+        parts.append("text or overlay added")
+    parts = [part for part in parts if part]
+    return ", ".join(parts) if parts else "recompressed"
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.0f} %"
+
+
+def _where(box: Box) -> str:
+    """Which part of the frame a box is in: "top right", "left", "centre"."""
+    x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    vertical = "top" if y < 0.42 else "bottom" if y > 0.58 else ""
+    horizontal = "left" if x < 0.42 else "right" if x > 0.58 else ""
+    return " ".join(word for word in (vertical, horizontal) if word) or "centre"
+
+
+def _fitted_scale(images: ImageTable, keeper: int, member: int, fitted: Fit) -> str:
+    """Resizing: the member's pixels per keeper's pixel, from the fit on the two images' own pixels."""
+    keeper_size = np.array([int(images.width[keeper]), int(images.height[keeper])], np.float64)
+    member_size = np.array([int(images.width[member]), int(images.height[member])], np.float64)
+    on_pixels = np.diag(keeper_size) @ fitted.matrix[:, :2] @ np.diag(1 / member_size)
+    side = 1 / float(np.sqrt(abs(np.linalg.det(on_pixels))))
+    if abs(side - 1) < 0.05:
+        return ""
+    return f"{'resized' if side < 1 else 'enlarged'} to {side * 100:.0f} %"
 
 
 def similar_groups(

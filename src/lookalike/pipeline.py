@@ -1,11 +1,12 @@
 """The scan pipeline: its stages, in the order data flows through them, and the function that runs them.
 
-    walk → exact → decode → signatures → search → verify → group        (then report, at the edge)
+    walk → exact → decode → signatures → search → verify → local → group        (then report, at the edge)
     walk → exact → decode → signatures → histogram → compare → group    (--method histogram)
 
 Each stage is a module of the same name. Data flows one way: file records from `walk` (held as columns, not as a
 million objects), content hashes from `exact`, thumbnails from `decode`, an `ImageTable` of perceptual hashes from
-`signatures`, candidate pairs from `search`, confirmed matches from `verify`, groups from `group`. The cache sits
+`signatures`, candidate pairs from `search`, confirmed matches from `verify`; `local` finds and fits, by local
+features, the pairs no hash can propose (crops, screenshots, straightened copies); groups from `group`. The cache sits
 beside the pipeline: it answers for files that did not change, so they skip `exact` and `decode`, and for pairs
 already verified. Thumbnails stream from `decode` to `signatures` in chunks and on into the cache, which holds
 them for the rest of the scan: memory holds signatures, not pixels. The histogram method (the original script's
@@ -28,10 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
-from lookalike.cache import KEYS_PER_QUERY, Cache, CachedThumbnails, default_cache_path
+from lookalike.cache import KEYS_PER_QUERY, Cache, CachedFeatures, CachedThumbnails, default_cache_path
 from lookalike.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, needs_install
 from lookalike.engine import Engine, LocalEngine
 from lookalike.exact import find_identical
+from lookalike.feature_search import local_candidates
+from lookalike.geometry import LocalMatch, verify_local
 from lookalike.group import Group, build_groups, similar_groups
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
 from lookalike.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows
@@ -47,6 +50,7 @@ class Stage(Enum):
     SIGNATURES = "signatures"
     SEARCH = "search"
     VERIFY = "verify"
+    LOCAL = "local"
     HISTOGRAM = "histogram"
     COMPARE = "compare"
     GROUP = "group"
@@ -159,7 +163,8 @@ class _Scan:
         else:
             candidates = self.search(images)
             matches = self.verify(images, candidates)
-            groups = self.group(files, image_of_file, images, matches, candidates)
+            local = self.local(images, matches)
+            groups = self.group(files, image_of_file, images, [*matches, *local], candidates)
             similar = similar_groups(files, image_of_file, images, matches, groups) if self.options.similar else None
             self.evidence.store()  # what verify and group found that the cache did not know
         return ScanResult(self.roots, files, image_of_file, images, groups, similar, self.problems, self.seconds,
@@ -317,11 +322,24 @@ class _Scan:
             self.evidence.read_alone()
             return matches
 
-    def group(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable, matches: list[Match],
-              candidates: Candidates) -> list[Group]:
+    def local(self, images: ImageTable, matches: list[Match]) -> list[LocalMatch]:
+        """Pairs of images that share local features, fitted, but for those the matches link already."""
+        self.features_of = CachedFeatures(self.cache, images.content_hash)
+        with self._stage(Stage.LOCAL, len(images)) as advance:
+            words, mirrored = [], []
+            for upright, mirror in self.cache.words(images.content_hash.tolist()):
+                words.append(np.frombuffer(upright, np.uint32))
+                mirrored.append(np.frombuffer(mirror, np.uint32))
+            candidates = local_candidates(words, mirrored)
+            linked = [(m.candidate.a, m.candidate.b) for m in matches if m.duplicate]
+            apart = [pair for pair in candidates.tolist() if (min(pair[:2]), max(pair[:2])) not in self.apart]
+            return verify_local(self.features_of, np.array(apart, np.int64).reshape(-1, 3), linked, advance)
+
+    def group(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable,
+              matches: list[Match | LocalMatch], candidates: Candidates) -> list[Group]:
         with self._stage(Stage.GROUP, len(matches)):
             return build_groups(files, image_of_file, images, matches, candidates, self._strictness, self.apart,
-                                self.evidence)
+                                self.evidence, self.features_of)
 
     def histograms(self, files: FileRecords, image_of_file: np.ndarray,
                    images: ImageTable) -> dict[int, np.ndarray]:

@@ -82,6 +82,8 @@ def _member_json(result: ScanResult, member) -> dict[str, Any]:
         "content_hash": images.content_hash[image].hex(),
         "taken": images.taken[image],
         "camera": images.camera[image],
+        # where the member's picture lies in the keeper's frame (left, top, right, bottom, fractions), when fitted
+        "box": [round(side, 4) for side in member.box] if getattr(member, "box", None) is not None else None,
     }
 
 

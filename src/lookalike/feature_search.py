@@ -1,0 +1,80 @@
+"""Local candidate search: pairs of images that share visual words, through an inverted index, never all pairs.
+
+Each image is indexed by the words of its strongest local features (`local_features.indexed_words`). A query is
+an image, or its mirror image, and votes for every indexed image that holds one of its words; a pair with
+MIN_VOTES votes or more is a candidate, at most TOP_PER_IMAGE a query, most votes first. Words held by more than
+MAX_POSTING images (textures every photo has: grass, sky, noise) vote for nothing. The index is sorted arrays
+(4 bytes a word and 4 an image), and queries are voted QUERY_CHUNK images at a time, so memory grows with the
+number of images, not with the number of pairs.
+
+Guarantees: deterministic; each (a, b, mirrored) is given once, with a < b when not mirrored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+MIN_VOTES = 3  # words shared; a true pair shares 2 to 50 (screenshots fewest), look-alikes 0 to 2
+TOP_PER_IMAGE = 3
+MAX_POSTING = 32
+QUERY_CHUNK = 4096
+
+
+def local_candidates(words: Sequence[np.ndarray], mirrored_words: Sequence[np.ndarray]) -> np.ndarray:
+    """(k, 3) int64 rows (a, b, mirrored): image a (its mirror image when mirrored) may show part of image b's
+    picture or b part of a's; `words[i]` and `mirrored_words[i]` are image i's sorted uint32 words."""
+    index_words, index_images = _flattened(words)
+    order = np.argsort(index_words, kind="stable")
+    keys, counts = np.unique(index_words, return_counts=True)
+    index = _Index(keys, np.cumsum(counts) - counts, counts, index_images[order])
+    found = [np.zeros((0, 3), np.int64)]
+    for mirrored, queries in ((False, words), (True, mirrored_words)):
+        for start in range(0, len(queries), QUERY_CHUNK):
+            found.append(index.voted(queries[start:start + QUERY_CHUNK], start, mirrored))
+    return np.concatenate(found)
+
+
+def _flattened(words: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    lengths = np.array([len(w) for w in words], np.int64)
+    flat = np.concatenate([np.zeros(0, np.uint32), *words])
+    return flat, np.repeat(np.arange(len(words), dtype=np.int32), lengths)
+
+
+class _Index:
+    """The inverted index: each distinct word (sorted `keys`) and the run of `postings` (images) holding it."""
+
+    def __init__(self, keys: np.ndarray, starts: np.ndarray, counts: np.ndarray, postings: np.ndarray) -> None:
+        self.keys, self.starts, self.counts, self.postings = keys, starts, counts, postings
+
+    def voted(self, chunk: Sequence[np.ndarray], start: int, mirrored: bool) -> np.ndarray:
+        """The candidates of one chunk of queries (images start, start + 1, ...)."""
+        query_words, query_images = _flattened(chunk)
+        if not len(self.keys) or not len(query_words):
+            return np.zeros((0, 3), np.int64)
+        at = np.minimum(np.searchsorted(self.keys, query_words), len(self.keys) - 1)
+        hit = (self.keys[at] == query_words) & (self.counts[at] <= MAX_POSTING)
+        at, query_images = at[hit], query_images[hit] + start
+        lengths = self.counts[at]
+        ends = np.cumsum(lengths)
+        offsets = np.repeat(self.starts[at] - ends + lengths, lengths) + np.arange(ends[-1] if len(ends) else 0)
+        queries, images = np.repeat(query_images, lengths), self.postings[offsets]
+        keep = queries < images if not mirrored else queries != images
+        codes, votes = np.unique(queries[keep].astype(np.int64) * (1 << 32) + images[keep], return_counts=True)
+        enough = votes >= MIN_VOTES
+        return _top(codes[enough] >> 32, codes[enough] & 0xFFFFFFFF, votes[enough], mirrored)
+
+
+def _top(a: np.ndarray, b: np.ndarray, votes: np.ndarray, mirrored: bool) -> np.ndarray:
+    """At most TOP_PER_IMAGE candidates for each image (on either side), most votes first."""
+    order = np.lexsort((b, a, -votes))
+    a, b = a[order], b[order]
+    keep = np.zeros(len(a), bool)
+    taken: dict[int, int] = {}
+    for position, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
+        if taken.get(x, 0) < TOP_PER_IMAGE or taken.get(y, 0) < TOP_PER_IMAGE:
+            keep[position] = True
+            taken[x], taken[y] = taken.get(x, 0) + 1, taken.get(y, 0) + 1
+    low, high = (np.minimum(a, b), np.maximum(a, b)) if not mirrored else (a, b)
+    return np.stack([low[keep], high[keep], np.full(int(keep.sum()), int(mirrored))], axis=1).astype(np.int64)

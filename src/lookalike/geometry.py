@@ -1,0 +1,259 @@
+"""Geometric verification: fit a similarity between two images' local features, then ask whether the aligned
+pictures are one moment or two.
+
+`fit` matches b's features to a's (nearest descriptor, Lowe's ratio test) and fits a similarity (rotation,
+uniform scale, shift) by RANSAC; a copy that shows the same picture, cropped, framed, straightened or overlaid,
+has MIN_INLIERS or more matches that agree with one similarity. Geometry alone does not tell a copy from the next
+frame of a burst, so `moment_check` warps b's thumbnail onto a's with the fitted similarity, matches tones with a
+smooth model (so a tint, a saturation change or a vignette is explained) and looks at what is left, block by
+block: changes that are an overlay (pixels pulled towards white or black, or one flat colour: text, a logo, a
+band) are edits; changed content anywhere else is a different moment.
+
+Guarantees: both functions are deterministic; `fit` returns None unless MIN_INLIERS matches agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from lookalike.local_features import Features
+from lookalike.signatures import Box
+
+MIN_INLIERS = 15
+RATIO = 0.8  # a match is kept when its descriptor is this much closer than the second nearest
+REPROJECTION = 3.0  # pixels of the feature frame an inlier may be off the fitted similarity
+RANSAC_ITERATIONS = 1000
+BLOCK = 4  # thumbnail pixels a side of a compared block (16 pixels of a 256-pixel image)
+CHANGED_LEVEL = 18.0  # mean grey levels a block may differ by, after tones are matched, and be unchanged
+MOMENT_SHARE = 0.035  # share of the compared blocks with content that may change without being an overlay
+OVERLAY_SHARE = 0.6  # share of a changed block's changed pixels that must look overlaid for the block to be
+FLAT_OVERLAY = 12.0  # grey levels: the spread of one flat colour laid over the picture
+WATERMARK_SPREAD = 0.12  # how much the opacity of a semi-transparent overlay may vary inside one block
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """A similarity carrying b's frame onto a's frame (or onto a's mirror image's, `mirrored`)."""
+
+    matrix: np.ndarray  # (2, 3): fractions of b's frame (x of the width, y of the height) → fractions of a's
+    mirrored: bool
+    inliers: int
+    angle: float  # degrees b is turned by, seen on a's pixels (positive: clockwise)
+    scale: float  # a's feature pixels per b's feature pixel
+
+    def box(self) -> Box:
+        """Where b's frame lies in a's, as fractions of a's frame (clipped to it): its bounding box."""
+        corners = _apply(self.matrix, _UNIT_CORNERS)
+        low, high = np.clip(corners.min(axis=0), 0, 1), np.clip(corners.max(axis=0), 0, 1)
+        return float(low[0]), float(low[1]), float(high[0]), float(high[1])
+
+    def shown(self) -> float:
+        """The share of a's frame that b shows."""
+        return _overlap(self.matrix)
+
+    def occupied(self) -> float:
+        """The share of b's frame that a's picture fills."""
+        return _overlap(inverted(self.matrix))
+
+
+_UNIT_CORNERS = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float64)
+
+
+def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def _overlap(matrix: np.ndarray) -> float:
+    """The area of the unit square carried by `matrix` that lies inside the unit square."""
+    import cv2
+
+    carried = _apply(matrix, _UNIT_CORNERS).astype(np.float32)
+    area, _ = cv2.intersectConvexConvex(carried, _UNIT_CORNERS.astype(np.float32))
+    return float(area)
+
+
+def fit(a: Features, b: Features, mirrored: bool = False) -> Fit | None:
+    """The similarity that carries b's matched features onto a's, or None when fewer than MIN_INLIERS agree.
+    `a` is the image's own features, or its mirror image's when `mirrored`."""
+    import cv2
+
+    if len(a) < MIN_INLIERS or len(b) < MIN_INLIERS:
+        return None
+    pairs = _matcher().knnMatch(b.descriptors, a.descriptors, k=2)
+    good = [pair[0] for pair in pairs if len(pair) == 2 and pair[0].distance < RATIO * pair[1].distance]
+    if len(good) < MIN_INLIERS:
+        return None
+    size_a, size_b = np.array([a.width, a.height], np.float64), np.array([b.width, b.height], np.float64)
+    points_b = b.points[[m.queryIdx for m in good]] * size_b
+    points_a = a.points[[m.trainIdx for m in good]] * size_a
+    cv2.setRNGSeed(0)  # RANSAC draws samples at random: the same pair gives the same fit every time
+    pixels, inliers = cv2.estimateAffinePartial2D(points_b, points_a, method=cv2.RANSAC,
+                                                  ransacReprojThreshold=REPROJECTION, maxIters=RANSAC_ITERATIONS)
+    if pixels is None or int(inliers.sum()) < MIN_INLIERS:
+        return None
+    scale = float(np.sqrt(abs(np.linalg.det(pixels[:, :2]))))
+    angle = float(np.degrees(np.arctan2(pixels[1, 0], pixels[0, 0])))
+    matrix = np.diag(1 / size_a) @ np.hstack([pixels[:, :2] @ np.diag(size_b), pixels[:, 2:]])
+    return Fit(matrix, mirrored, int(inliers.sum()), angle, scale)
+
+
+@cache
+def _matcher() -> object:
+    import cv2
+
+    return cv2.BFMatcher(cv2.NORM_HAMMING)
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """What is left once b is aligned onto a and tones are matched."""
+
+    compared: int  # blocks with picture in both
+    changed: int  # blocks whose content changed (not an overlay)
+    overlaid: int  # blocks changed by an overlay: text, a logo, a band
+
+    @property
+    def same(self) -> bool:
+        return self.changed <= MOMENT_SHARE * max(self.compared, 1)
+
+
+def moment_check(thumb_a: np.ndarray, thumb_b: np.ndarray, matrix: np.ndarray) -> Moment:
+    """Align thumbnail b (THUMB × THUMB × 3, uint8) onto thumbnail a with `matrix` (fractions of b's frame →
+    fractions of a's, as `Fit.matrix`) and count the blocks that changed."""
+    import cv2
+
+    side = thumb_a.shape[0]
+    pixels = _thumb_matrix(matrix, side)
+    scale = float(np.sqrt(abs(np.linalg.det(pixels[:, :2]))))
+    a, b = thumb_a.astype(np.float32), thumb_b.astype(np.float32)
+    if scale > 1.15:  # b is enlarged onto a: a's finer detail is not in b
+        a = cv2.GaussianBlur(a, (0, 0), 0.6 * (scale - 1))
+    elif scale < 0.87:
+        b = cv2.GaussianBlur(b, (0, 0), 0.6 * (1 / scale - 1))
+    warped = cv2.warpAffine(b, pixels, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    inside = cv2.warpAffine(np.ones((side, side), np.uint8), pixels, (side, side), flags=cv2.INTER_NEAREST)
+    inside = cv2.erode(inside, np.ones((3, 3), np.uint8)) > 0
+    if inside.sum() < 4 * BLOCK * BLOCK:
+        return Moment(0, 0, 0)
+    residual = _tone_residual(a, warped, inside, pixels, side)
+    return _count_blocks(a, warped, residual, inside)
+
+
+def _thumb_matrix(matrix: np.ndarray, side: int) -> np.ndarray:
+    """`matrix` on thumbnail pixels (centres at (i + 0.5) / side)."""
+    to_fractions = np.array([[1 / side, 0, 0.5 / side], [0, 1 / side, 0.5 / side], [0, 0, 1]])
+    to_pixels = np.array([[side, 0, -0.5], [0, side, -0.5], [0, 0, 1]])
+    return (to_pixels @ np.vstack([matrix, [0, 0, 1]]) @ to_fractions)[:2]
+
+
+def _tone_residual(a: np.ndarray, b: np.ndarray, inside: np.ndarray, pixels: np.ndarray, side: int) -> np.ndarray:
+    """b minus the best smooth tone mapping of a onto it, per pixel (grey levels, mean over channels): each
+    channel as gain × a + offset, the gain varying smoothly over b's frame (a vignette, a graduated filter),
+    fitted twice, the second time without the pixels the first fit explains worst (an overlay)."""
+    rows, columns = np.mgrid[0:side, 0:side].astype(np.float32)
+    inverse = inverted(pixels)  # a's pixels → b's pixels: where in b's frame
+    u = (inverse[0, 0] * columns + inverse[0, 1] * rows + inverse[0, 2]) / side - 0.5
+    v = (inverse[1, 0] * columns + inverse[1, 1] * rows + inverse[1, 2]) / side - 0.5
+    basis = np.stack([np.ones_like(u), u, v, u * u + v * v], axis=-1)[inside]  # the gain's terms
+    residual = np.zeros((side, side), np.float32)
+    for channel in range(3):
+        x, y = a[..., channel][inside], b[..., channel][inside]
+        design = np.concatenate([basis * x[:, None], np.ones((len(x), 1), np.float32)], axis=1)
+        keep = np.ones(len(x), bool)
+        for _ in range(2):
+            coefficients, *_ = np.linalg.lstsq(design[keep], y[keep], rcond=None)
+            error = np.abs(design @ coefficients - y)
+            keep = error <= np.percentile(error, 85)
+        residual[inside] += (y - design @ coefficients) / 3
+    return residual
+
+
+def _count_blocks(a: np.ndarray, b: np.ndarray, residual: np.ndarray, inside: np.ndarray) -> Moment:
+    side = a.shape[0]
+    blocks = side // BLOCK
+
+    def tiled(values: np.ndarray) -> np.ndarray:
+        return values.reshape(blocks, BLOCK, blocks, BLOCK, *values.shape[2:]).swapaxes(1, 2).reshape(
+            blocks * blocks, BLOCK * BLOCK, *values.shape[2:])
+
+    full = tiled(inside).all(axis=1)
+    errors, grey_a, colours_b = tiled(np.abs(residual)), tiled(a.mean(axis=-1)), tiled(b)
+    content = full & ((grey_a.std(axis=1) > 3) | (colours_b.mean(axis=-1).std(axis=1) > 3)
+                      | (errors.mean(axis=1) > CHANGED_LEVEL))
+    changed = content & (errors.mean(axis=1) > CHANGED_LEVEL)
+    overlaid = np.array([_overlaid(colours_b[i], tiled(a)[i], errors[i]) for i in np.flatnonzero(changed)], bool)
+    count = int(overlaid.sum())
+    return Moment(int(content.sum()), int(changed.sum()) - count, count)
+
+
+def _overlaid(member: np.ndarray, original: np.ndarray, errors: np.ndarray) -> bool:
+    """Whether a changed block's changed pixels look laid over the picture: white or black (text and its
+    outline), one flat colour (a band, a logo), or the picture pulled towards white or black by one amount (a
+    semi-transparent watermark)."""
+    strong = errors > CHANGED_LEVEL
+    if strong.sum() < 2:
+        return True
+    m, o = member[strong], original[strong]
+    extreme = (m.min(axis=1) > 215) | (m.max(axis=1) < 40)
+    if float(extreme.mean()) >= OVERLAY_SHARE or float(m.std(axis=0).max()) < FLAT_OVERLAY:
+        return True
+    for target in (255.0, 0.0):
+        pull = target - o
+        alpha = ((m - o) * pull).sum(axis=1) / np.maximum((pull * pull).sum(axis=1), 1.0)
+        if float(alpha.mean()) > 0.2 and float(alpha.std()) < WATERMARK_SPREAD:
+            return True
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class LocalMatch:
+    """A candidate of the local search confirmed by `fit`: image b's features onto image a's (or a's mirror
+    image's). Whether the two are one moment is decided when a group is made, keeper against member."""
+
+    a: int
+    b: int
+    fit: Fit
+    duplicate: bool = True
+
+
+FeaturesOf = Callable[[int, bool], Features]  # an image row's features, or its mirror image's
+
+
+def verify_local(features_of: FeaturesOf, candidates: np.ndarray, linked: Iterable[tuple[int, int]],
+                 on_progress: Callable[[int], None] = lambda _: None) -> list[LocalMatch]:
+    """The candidates (rows a, b, mirrored) that `fit` confirms, but for pairs already `linked` (directly or
+    through other links): those need no second proof, and a set of copies needs only enough links to connect."""
+    parent: dict[int, int] = {}
+
+    def root(item: int) -> int:
+        while parent.get(item, item) != item:
+            item = parent[item]
+        return item
+
+    for a, b in linked:
+        parent[root(a)] = root(b)
+    found = []
+    for a, b, mirrored in candidates.tolist():
+        on_progress(1)
+        if root(a) == root(b):
+            continue
+        fitted = fit(features_of(a, bool(mirrored)), features_of(b, False), bool(mirrored))
+        if fitted is not None:
+            found.append(LocalMatch(a, b, fitted))
+            parent[root(a)] = root(b)
+    return found
+
+
+def window_matrix(box_a: Box, box_b: Box) -> np.ndarray:
+    """The (2, 3) matrix carrying window `box_b` of b's frame onto window `box_a` of a's, axis by axis."""
+    scale_x = (box_a[2] - box_a[0]) / max(box_b[2] - box_b[0], 1e-9)
+    scale_y = (box_a[3] - box_a[1]) / max(box_b[3] - box_b[1], 1e-9)
+    return np.array([[scale_x, 0, box_a[0] - box_b[0] * scale_x], [0, scale_y, box_a[1] - box_b[1] * scale_y]])
+
+
+def inverted(matrix: np.ndarray) -> np.ndarray:
+    return np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]

@@ -1,0 +1,116 @@
+"""Local features: ORB keypoints and descriptors of an image and of its mirror image, packed as bytes.
+
+A crop, a screenshot, a straightened or captioned copy shows part of a picture, or the picture as part of a
+larger frame: no hash of the whole frame matches it, but the corners and edges inside the picture are the same
+points. ORB finds them on a grey copy of the image at most FEATURE_SIDE pixels a side, with a 256-bit
+descriptor each that turns with the image (so quarter turns and straightening match) but not with a mirror
+image: the mirror image gets features of its own.
+
+Guarantees: `extract` is deterministic; `unpack(extract(image), mirrored)` gives at most FEATURES points in
+fractions of the frame (x of the width, y of the height) of the image or its mirror image, strongest first, with
+their descriptors; `words` gives each descriptor's visual words, the keys of the inverted index (`feature_search`).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+FEATURE_SIDE = 320  # pixels on the longer side of the grey image features are found on
+FEATURES = 256  # at most, per orientation
+INDEXED = 128  # the strongest features of an image whose words go into the inverted index
+WORD_BITS = 24  # bits of a descriptor one visual word is made of
+WORD_TABLES = 2  # words per descriptor, from disjoint choices of bits
+DESCRIPTOR_BYTES = 32
+_HEADER = struct.Struct("<HHHH")  # frame width and height, features upright, features mirrored
+_POSITION_SCALE = 64  # a keypoint's coordinates are stored in 1/64 pixel
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """One orientation's local features: points in fractions of the frame, their descriptors, the frame's size."""
+
+    points: np.ndarray  # (N, 2) float32: x as a fraction of the width, y of the height
+    descriptors: np.ndarray  # (N, 32) uint8
+    width: int  # of the frame the features were found on, in pixels
+    height: int
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+
+def extract(image: Image.Image) -> bytes:
+    """The features of an upright RGB image and of its mirror image, packed (`unpack` reads them)."""
+    from PIL import Image
+
+    small = image.convert("L")
+    small.thumbnail((FEATURE_SIDE, FEATURE_SIDE), Image.Resampling.BILINEAR)
+    grey = np.asarray(small)
+    height, width = grey.shape
+    parts = [_orb(np.ascontiguousarray(frame)) for frame in (grey, grey[:, ::-1])]
+    header = _HEADER.pack(width, height, len(parts[0][0]), len(parts[1][0]))
+    return header + b"".join(points.tobytes() + descriptors.tobytes() for points, descriptors in parts)
+
+
+def _orb(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 2) uint16 positions in 1/64 pixel and (N, 32) descriptors, strongest first."""
+    keypoints, descriptors = _detector().detectAndCompute(grey, None)
+    if descriptors is None or not keypoints:
+        return np.zeros((0, 2), np.uint16), np.zeros((0, DESCRIPTOR_BYTES), np.uint8)
+    order = np.argsort([-point.response for point in keypoints], kind="stable")[:FEATURES]
+    points = np.array([keypoints[i].pt for i in order], np.float32) * _POSITION_SCALE
+    return np.round(points).astype(np.uint16), descriptors[order]
+
+
+@cache
+def _detector() -> object:
+    import cv2  # only where features are found: the scanning process reads them without OpenCV
+
+    # A low FAST threshold and a small border find features on small and low-contrast images too.
+    return cv2.ORB_create(nfeatures=FEATURES, scaleFactor=1.3, nlevels=6, edgeThreshold=15, fastThreshold=10)
+
+
+def unpack(blob: bytes, mirrored: bool = False) -> Features:
+    """The features of the image (or of its mirror image) from `extract`'s bytes; none from empty bytes."""
+    if not blob:
+        return Features(np.zeros((0, 2), np.float32), np.zeros((0, DESCRIPTOR_BYTES), np.uint8), 1, 1)
+    width, height, upright, mirror = _HEADER.unpack_from(blob)
+    start = _HEADER.size
+    if mirrored:
+        start += upright * (4 + DESCRIPTOR_BYTES)
+    count = mirror if mirrored else upright
+    points = np.frombuffer(blob, np.uint16, 2 * count, start).reshape(count, 2).astype(np.float32)
+    points /= np.array([_POSITION_SCALE * width, _POSITION_SCALE * height], np.float32)
+    descriptors = np.frombuffer(blob, np.uint8, DESCRIPTOR_BYTES * count, start + 4 * count)
+    return Features(points, descriptors.reshape(count, DESCRIPTOR_BYTES), width, height)
+
+
+def words(descriptors: np.ndarray) -> np.ndarray:
+    """The distinct visual words of (N, 32) descriptors, sorted uint32: WORD_TABLES words a descriptor, each
+    WORD_BITS fixed bits of it (a locality-sensitive hash: descriptors a few bits apart often share one)."""
+    bits = np.unpackbits(descriptors, axis=1)
+    found = [(bits[:, positions].astype(np.uint32) << _SHIFTS).sum(axis=1, dtype=np.uint32)
+             | np.uint32(table << WORD_BITS) for table, positions in enumerate(_word_bits())]
+    return np.unique(np.concatenate(found))
+
+
+_SHIFTS = np.arange(WORD_BITS, dtype=np.uint32)
+
+
+@cache
+def _word_bits() -> list[np.ndarray]:
+    """WORD_TABLES disjoint sets of WORD_BITS bit positions, fixed once (a seeded draw, the same everywhere)."""
+    positions = np.random.default_rng(20261206).permutation(8 * DESCRIPTOR_BYTES)
+    return [positions[t * WORD_BITS:(t + 1) * WORD_BITS] for t in range(WORD_TABLES)]
+
+
+def indexed_words(blob: bytes) -> tuple[bytes, bytes]:
+    """The words of an image's INDEXED strongest features, and of its mirror image's, as uint32 bytes."""
+    return tuple(words(unpack(blob, mirrored).descriptors[:INDEXED]).tobytes() for mirrored in (False, True))
