@@ -4,7 +4,7 @@ Guarantees: two files get the same `content_id` only when their bytes are identi
 over the whole file); a file is read in full only when another file has its size and its first and last blocks
 (or, up to 2 × BLOCK bytes, its size), or when a file whose hash is known (from the cache) has its size; a known
 file is never read again. A file that cannot be read here is reported and dropped, not guessed at; files are
-opened with `walk.open_regular`, so a FIFO that took a file's place since the walk is never read.
+opened as `walk.open_regular` opens them, so a FIFO that took a file's place since the walk is never read.
 
 Reads go by device (`_Reader`): several threads at once where seeks cost nothing (SSDs, the page cache), one
 file at a time in inode order on a spinning disk, where two reads at once would make the heads seek between them.
@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,7 @@ from contextlib import ExitStack
 from functools import cache
 from typing import TYPE_CHECKING
 
-from lookalike.walk import FileRecords, Problem, describe_os_error, open_regular
+from lookalike.walk import FileRecords, Problem, describe_os_error, regular_descriptor
 
 if TYPE_CHECKING:
     import numpy as np
@@ -32,7 +31,6 @@ BLOCK = 16 * 1024
 CHUNK = 1024 * 1024
 READ_THREADS = 4  # threads reading at once on a device that is not a spinning disk: see `_Reader`
 READ_CHUNK = 64  # files one thread reads in a row: a task per file would cost more than reading a small one
-_buffers = threading.local()  # each reading thread's CHUNK-byte buffer, reused from file to file
 
 
 def content_hash(data: bytes) -> bytes:
@@ -42,25 +40,28 @@ def content_hash(data: bytes) -> bytes:
 
 
 def hash_file(path: str) -> bytes:
-    """`content_hash` of a file, read a chunk at a time into a buffer this thread reuses (a fresh 1 MB object for
-    each read of a small file would cost more than reading it)."""
-    if not hasattr(_buffers, "chunk"):
-        _buffers.chunk = bytearray(CHUNK)
-    view = memoryview(_buffers.chunk)
+    """`content_hash` of a file, read a chunk at a time: by descriptor, since a file object would cost more than
+    reading a small file does."""
     digest = hashlib.sha256()
-    with open_regular(path, buffering=0) as handle:
-        while count := handle.readinto(view):
-            digest.update(view[:count])
+    descriptor = regular_descriptor(path)
+    try:
+        while chunk := os.read(descriptor, CHUNK):
+            digest.update(chunk)
+    finally:
+        os.close(descriptor)
     return digest.digest()[:16]
 
 
 def partial_hash(path: str, size: int) -> bytes:
     """Hash of the first and the last block: cheap, and tells most same-size files apart."""
-    with open_regular(path, buffering=0) as handle:
-        head = handle.read(BLOCK)
+    descriptor = regular_descriptor(path)
+    try:
+        head = os.read(descriptor, BLOCK)
         if size > 2 * BLOCK:
-            handle.seek(-BLOCK, os.SEEK_END)
-            head += handle.read(BLOCK)
+            os.lseek(descriptor, -BLOCK, os.SEEK_END)
+            head += os.read(descriptor, BLOCK)
+    finally:
+        os.close(descriptor)
     return content_hash(head)
 
 

@@ -182,7 +182,8 @@ class _Scan:
         other file has the size of is not read (its row is -1)."""
         records = self.walk()
         contents = self.exact(records)
-        self._remember_contents(records, contents)
+        if self.options.cache is not None:  # a throwaway cache's contents would be read by nothing
+            self._remember_contents(records, contents)
         readable = np.flatnonzero(~contents.failed)
         files, known, digests = records.take(readable.tolist()), contents.known[readable], contents.digest[readable]
         with self._stage(Stage.GROUP):

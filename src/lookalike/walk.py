@@ -196,22 +196,23 @@ class NotRegularFile(OSError):
         self.kind = kind
 
 
-def open_regular(path: str, buffering: int = -1) -> BinaryIO:
+def open_regular(path: str) -> BinaryIO:
     """Open `path` for reading without ever blocking: a FIFO or device in its place raises `NotRegularFile`."""
-    return os.fdopen(_regular_descriptor(path), "rb", buffering=buffering)
+    return os.fdopen(regular_descriptor(path), "rb")
 
 
 def read_head(path: str) -> bytes:
     """The first HEAD bytes of a regular file (as `open_regular`, without a file object: the walk sniffs every
     file it does not know)."""
-    descriptor = _regular_descriptor(path)
+    descriptor = regular_descriptor(path)
     try:
         return os.read(descriptor, HEAD)
     finally:
         os.close(descriptor)
 
 
-def _regular_descriptor(path: str) -> int:
+def regular_descriptor(path: str) -> int:
+    """A descriptor of `path` for reading, as `open_regular` opens it."""
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     mode = os.fstat(descriptor).st_mode
     if not stat.S_ISREG(mode):
