@@ -49,7 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -218,12 +218,17 @@ def _make_negative(source: Path, folder: Path) -> None:
 
 
 def build_tiny(folder: Path, count: int) -> None:
+    build_by_thousands(folder, count, _make_tiny)
+
+
+def build_by_thousands(folder: Path, count: int, make: Callable[[Path, int, int], None]) -> None:
+    """`make(folder, start, stop)` for each thousand of `count` files, in a pool of processes, unless done before."""
     if (folder / ".complete").exists():
         return
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     with multiprocessing.Pool() as pool:
-        pool.starmap(_make_tiny, [(folder, start, min(start + 1000, count)) for start in range(0, count, 1000)])
+        pool.starmap(make, [(folder, start, min(start + 1000, count)) for start in range(0, count, 1000)])
     (folder / ".complete").touch()
 
 
@@ -248,13 +253,7 @@ def build_files(folder: Path, count: int) -> None:
     """`count` files of any kind, as a backup holds them: random bytes of lognormal sizes (median 4 kB, a few of
     megabytes), 1,000 to a folder and its mirror in `backup/`; a quarter are copies (in the mirror, of a file of
     the folder, some copied twice), and one in twenty has the size and first bytes of another but not its last byte."""
-    if (folder / ".complete").exists():
-        return
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    with multiprocessing.Pool() as pool:
-        pool.starmap(_make_files, [(folder, start, min(start + 1000, count)) for start in range(0, count, 1000)])
-    (folder / ".complete").touch()
+    build_by_thousands(folder, count, _make_files)
 
 
 def _make_files(folder: Path, start: int, stop: int) -> None:
@@ -392,9 +391,9 @@ def bytes_rounds(folder: Path, what: str, rounds: int, *extra: str) -> list[tupl
     rows = [(f"lookalike scan --method bytes {' '.join(extra)} (no cache)".replace("  ", " "), what,
              f"{_median_seconds(runs['lookalike']):.2f} s (= {statistics.median(ratios):.2f} × the faster peer; "
              f"{len(groups['lookalike']):,} groups)", f"{max(r.peak_mb for r in runs['lookalike']):.0f} MB")]
-    rows += [(name, what, f"{_median_seconds(runs[name]):.2f} s ({agree.split(', ')[index]})",
-              f"{max(r.peak_mb for r in runs[name]):.0f} MB") for index, name in enumerate(peers)]
-    return rows
+    rows += [(name, what, f"{_median_seconds(runs[name]):.3f} s ({agree.split(', ')[index]})", "")
+             for index, name in enumerate(peers)]  # no memory: a child's ru_maxrss counts this process's, from
+    return rows  # before its exec, and these two use less than this benchmark does
 
 
 def bytes_rescan(folder: Path, cache: Path, what: str) -> list[tuple[str, str, str, str]]:
