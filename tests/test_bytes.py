@@ -213,3 +213,25 @@ def _text_chunk(text: str):
     info = PngInfo()
     info.add_text("Description", text)
     return info
+
+
+def test_a_bytes_report_is_reviewed(tmp_path, photos):
+    from lookalike.review import Review
+
+    for folder in ("photos", "backup"):
+        shutil.copyfile(photos["chelsea"], write(tmp_path / folder / "cat.jpg", b""))
+    result = lookalike.scan([tmp_path], ScanOptions(cache=None, method=BYTES))
+    review = Review(report.to_json(result), tmp_path / "cache.sqlite")
+    [shown] = review.page()["groups"]
+    members = review.group(shown["index"])["members"]
+    assert shown["kind"] == "exact" and [m["match"] for m in members] == ["keeper", "bytes"]
+
+
+def test_options_of_other_methods_are_refused(tmp_path, photos):
+    shutil.copyfile(photos["chelsea"], tmp_path / "cat.jpg")
+    for options in (["--all-files"], ["--method", "bytes", "--similar"], ["--method", "pixels", "--strictness",
+                                                                            "loose"]):
+        refused = subprocess.run([sys.executable, "-m", "lookalike", "scan", str(tmp_path), "--no-cache", *options],
+                                 capture_output=True, text=True)
+        assert refused.returncode == 2 and "goes with --method" in refused.stderr, options
+        assert len(refused.stderr.strip().splitlines()) == 1
