@@ -10,7 +10,9 @@ Inputs, built on the first run and reused (the corpus must be fetched first:
 - `collection-and-negatives/`: those files and the negative of each, in its format: twice the files, for the
   same cold / floor at twice the size (DOUBLED_ROUNDS rounds);
 - `tiny/`: 100,000 generated 32×32 PNGs (random coarse colours and noise, all different): not photos, but
-  100 k real files on disk, for the re-scan of 100 k unchanged files and for memory per file.
+  100 k real files on disk, for the re-scan of 100 k unchanged files and for memory per file;
+- `files/`: 100,000 generated files of random bytes, a quarter of them copies (`build_files`), for `--method
+  bytes --all-files` against the file deduplicators.
 
 Measured, each in its own subprocess, on the same files: lookalike cold (empty cache) and warm (same cache,
 nothing changed); the decode floor (floor.py: every file read and decoded as small as lookalike asks Pillow for,
@@ -18,7 +20,9 @@ in a pool of as many processes, doing nothing else) and cold / floor, over COLD_
 (`--cold-only`: those rounds and nothing else, to repeat them); the original script as written
 (benchmarks/peers/original_script.py) on a subset, extrapolated to all pairs; `--method histogram`; imagededup's
 PHash where the peers' environment has it; bench_search.py (hamming_pairs against faiss and NumPy on 1 M clustered
-hashes); the warm re-scan of the 100 k tiny files, and memory extrapolated from them to 1 M.
+hashes); the warm re-scan of the 100 k tiny files, and memory extrapolated from them to 1 M; `--method bytes`
+against `jdupes -r` and `rmlint` (Debian's) in interleaved rounds, on the photos and on `files/` (`--bytes-only`:
+those alone), and its warm re-scan of `files/`.
 Peak memory is the ru_maxrss that wait4 reports for the subprocess: the largest single process of its tree,
 not the sum over worker processes. CPU is the whole tree's, user and system: this script adopts the processes a
 command leaves behind (`adopt_orphans`: the forkserver and the workers it forks are not the command's children to
@@ -45,7 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +71,7 @@ COLD_ROUNDS = 15  # of the floor and a cold scan: the ratio is the median round'
 DOUBLED_ROUNDS = 5  # of the floor and a cold scan of the photos and their negatives: twice the files, so the
 # start-up and the stages after the last decode weigh half as much, and costs that come with more files show
 # (numba's 0.5 s load did, at 960 files, before d5429e5)
+BYTES_ROUNDS = 5  # of `--method bytes`, jdupes and rmlint: few, since the times are not what this benchmark is for
 ORIGINAL_RUN = (4566, 3 * 3600 + 18 * 60 + 36)  # the StackOverflow post: photos, seconds (23:51:05 → 03:09:41)
 
 
@@ -79,12 +84,13 @@ class Sizes:
     heics: int = 40
     edited: int = 40
     tiny: int = 100_000
+    files: int = 100_000
     original_subset: int = 60
     hashes: int = 1_000_000
 
 
-QUICK = Sizes(large_jpegs=4, small_jpegs=20, webps=20, pngs=6, heics=4, edited=6, tiny=5_000, original_subset=20,
-              hashes=100_000)
+QUICK = Sizes(large_jpegs=4, small_jpegs=20, webps=20, pngs=6, heics=4, edited=6, tiny=5_000, files=5_000,
+              original_subset=20, hashes=100_000)
 
 
 PR_SET_CHILD_SUBREAPER = 36  # prctl(2): orphaned descendants are reparented to this process, not to init
@@ -212,12 +218,17 @@ def _make_negative(source: Path, folder: Path) -> None:
 
 
 def build_tiny(folder: Path, count: int) -> None:
+    build_by_thousands(folder, count, _make_tiny)
+
+
+def build_by_thousands(folder: Path, count: int, make: Callable[[Path, int, int], None]) -> None:
+    """`make(folder, start, stop)` for each thousand of `count` files, in a pool of processes, unless done before."""
     if (folder / ".complete").exists():
         return
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     with multiprocessing.Pool() as pool:
-        pool.starmap(_make_tiny, [(folder, start, min(start + 1000, count)) for start in range(0, count, 1000)])
+        pool.starmap(make, [(folder, start, min(start + 1000, count)) for start in range(0, count, 1000)])
     (folder / ".complete").touch()
 
 
@@ -236,6 +247,34 @@ def _make_tiny(folder: Path, start: int, stop: int) -> None:
         pixels = np.clip(pixels + rng.integers(-24, 25, pixels.shape), 0, 255).astype(np.uint8)
         pixels[0, 0] = [number >> 16 & 255, number >> 8 & 255, number & 255]
         Image.fromarray(pixels).save(subfolder / f"{number:06d}.png", compress_level=1)
+
+
+def build_files(folder: Path, count: int) -> None:
+    """`count` files of any kind, as a backup holds them: random bytes of lognormal sizes (median 4 kB, a few of
+    megabytes), 1,000 to a folder and its mirror in `backup/`; a quarter are copies (in the mirror, of a file of
+    the folder, some copied twice), and one in twenty has the size and first bytes of another but not its last byte."""
+    build_by_thousands(folder, count, _make_files)
+
+
+def _make_files(folder: Path, start: int, stop: int) -> None:
+    rng = np.random.default_rng(start)
+    originals, backup = folder / f"{start // 1000:03d}", folder / "backup" / f"{start // 1000:03d}"
+    originals.mkdir(parents=True)
+    backup.mkdir(parents=True)
+    written: list[Path] = []
+    for number in range(start, stop):
+        kind = rng.random()
+        if written and kind < 0.25:
+            source = written[int(rng.integers(len(written)))]
+            shutil.copyfile(source, backup / f"{number:06d}.bin")
+            continue
+        if written and kind > 0.95:
+            data = bytearray(written[int(rng.integers(len(written)))].read_bytes())
+            data[-1] ^= 1
+        else:
+            data = bytearray(rng.bytes(int(min(2**22, max(1, rng.lognormal(np.log(4096), 1.5))))))
+        written.append(originals / f"{number:06d}.bin")
+        written[-1].write_bytes(data)
 
 
 # --- what is measured -----------------------------------------------------------------------------------
@@ -302,6 +341,80 @@ def imagededup(folder: Path) -> Measured | str:
 
 def search_benchmark(count: int) -> Measured:
     return measure([sys.executable, str(HERE / "bench_search.py"), "--n", str(count), "--radius", "8"])
+
+
+def read_tree(folder: Path) -> None:
+    """Read every file under `folder` once, into the OS's cache (as `read_all`, in subfolders too)."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            path.read_bytes()
+
+
+def listed_groups(text: str) -> set[frozenset[str]]:
+    """The groups of paths of jdupes' and rmlint's fdupes format: one path a line, a blank line between groups."""
+    return {frozenset(block.splitlines()) for block in text.strip().split("\n\n") if block.strip()}
+
+
+def report_groups(report: dict) -> set[frozenset[str]]:
+    return {frozenset(member["path"] for member in group["members"]) for group in report["groups"]}
+
+
+def bytes_rounds(folder: Path, what: str, rounds: int, *extra: str) -> list[tuple[str, str, str, str]]:
+    """`--method bytes` (no cache) against `jdupes -r` and `rmlint` (duplicate files only, in jdupes' format),
+    BYTES_ROUNDS rounds of the three in turn, the first of a round a different one each time, on a warm page
+    cache: the times are medians, the ratio the median round's, to the faster peer of that round."""
+    read_tree(folder)
+    peers = {"jdupes -r": ["jdupes", "-r", "-q", str(folder)],
+             "rmlint -T df": ["rmlint", "-T", "df", "-o", "fdupes", str(folder)]}
+    missing = [name for name, command in peers.items() if shutil.which(command[0]) is None]
+    if missing:
+        return [(f"{name} (Debian package)", what, "not installed", "") for name in missing]
+    runs: dict[str, list[Measured]] = {"lookalike": [], **{name: [] for name in peers}}
+    groups: dict[str, set[frozenset[str]]] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        report_file = Path(scratch) / "report.json"
+        commands = {"lookalike": [sys.executable, "-m", "lookalike", "scan", str(folder), "--method", "bytes",
+                                  *extra, "--no-cache", "-q", "--json", str(report_file)], **peers}
+        names = list(commands)
+        for number in range(rounds):
+            for name in names[number % 3:] + names[:number % 3]:
+                runs[name].append(measure(commands[name], cwd=scratch))
+                groups[name] = (report_groups(json.loads(report_file.read_text())) if name == "lookalike"
+                                else listed_groups(runs[name][-1].output))
+    ratios = [ours.seconds / min(jdupes.seconds, rmlint.seconds)
+              for ours, jdupes, rmlint in zip(*runs.values(), strict=True)]
+    agree = ", ".join(f"{name} {'the same' if groups[name] == groups['lookalike'] else 'OTHER'} groups"
+                      for name in peers)
+    print(f"bytes, {what}: lookalike / the faster peer, round by round: "
+          + ", ".join(f"{ratio:.2f}" for ratio in ratios) + f"; {agree}; load average {os.getloadavg()[0]:.1f}",
+          flush=True)
+    rows = [(f"lookalike scan --method bytes {' '.join(extra)} (no cache)".replace("  ", " "), what,
+             f"{_median_seconds(runs['lookalike']):.2f} s (= {statistics.median(ratios):.2f} × the faster peer; "
+             f"{len(groups['lookalike']):,} groups)", f"{max(r.peak_mb for r in runs['lookalike']):.0f} MB")]
+    rows += [(name, what, f"{_median_seconds(runs[name]):.3f} s ({agree.split(', ')[index]})", "")
+             for index, name in enumerate(peers)]  # no memory: a child's ru_maxrss counts this process's, from
+    return rows  # before its exec, and these two use less than this benchmark does
+
+
+def bytes_rescan(folder: Path, cache: Path, what: str) -> list[tuple[str, str, str, str]]:
+    """`--method bytes --all-files` with a cache, first empty, then as that scan left it (nothing changed)."""
+    cache.unlink(missing_ok=True)
+    cold, report = lookalike_scan(folder, cache, 1, "--method", "bytes", "--all-files")
+    warm, report = lookalike_scan(folder, cache, 1, "--method", "bytes", "--all-files")
+    print(f"bytes warm re-scan stages: {stage_line(report)}", flush=True)
+    return [("lookalike scan --method bytes --all-files, cold (empty cache)", what, f"{cold.seconds:.2f} s",
+             f"{cold.peak_mb:.0f} MB"),
+            ("lookalike scan --method bytes --all-files, warm re-scan (target < 5 s)", f"{what}, unchanged",
+             f"{warm.seconds:.2f} s", f"{warm.peak_mb:.0f} MB")]
+
+
+def identical_files(collection: Path, files: Path, work: Path) -> list[tuple[str, str, str, str]]:
+    """The rows of `--method bytes` against the file deduplicators, on the photos and on `files`."""
+    photos = f"{files_in(collection)} photos, {megabytes_in(collection):.0f} MB"
+    count = sum(1 for path in files.rglob("*") if path.is_file() and not path.name.startswith("."))
+    tree = f"{count:,} files with copies (generated), {sum(p.stat().st_size for p in files.rglob('*')) / 1e6:,.0f} MB"
+    return [*bytes_rounds(collection, photos, BYTES_ROUNDS), *bytes_rounds(files, tree, BYTES_ROUNDS, "--all-files"),
+            *bytes_rescan(files, work / "files-cache.sqlite", tree)]
 
 
 # --- the table ------------------------------------------------------------------------------------------
@@ -384,6 +497,10 @@ def main() -> None:
     started = time.perf_counter()
     collection, doubled, tiny = work / "collection", work / "collection-and-negatives", work / "tiny"
     build_collection(collection, sizes)
+    build_files(work / "files", sizes.files)
+    if args.bytes_only:
+        print_table(identical_files(collection, work / "files", work), args.jobs)
+        return
     build_negatives(collection, doubled)
     build_tiny(tiny, sizes.tiny)
     print(f"inputs ready in {time.perf_counter() - started:.0f} s; load average {os.getloadavg()[0]:.1f}",
@@ -443,6 +560,7 @@ def main() -> None:
                  f"extrapolated linearly from the warm {sizes.tiny:,}-file re-scan", "",
                  f"{baseline.peak_mb + per_file_mb * 1e6:,.0f} MB ({per_file_mb * 1e3:.1f} kB per file)"))
 
+    rows += identical_files(collection, work / "files", work)
     search = search_benchmark(sizes.hashes)
     if args.million:
         rows += million_files(args.workdir / "million", args.jobs)
@@ -514,6 +632,8 @@ def arguments() -> argparse.Namespace:
                         help="also measure a re-scan of 1,000,000 files (4 GB of inputs; half an hour the first time)")
     parser.add_argument("--million-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--cold-only", action="store_true", help="only the rounds of the decode floor and cold scans")
+    parser.add_argument("--bytes-only", action="store_true",
+                        help="only --method bytes against jdupes and rmlint, and its re-scan")
     return parser.parse_args()
 
 

@@ -21,7 +21,7 @@ from lookalike.cache import Cache, UnusableCache, default_cache_path
 from lookalike.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT
 from lookalike.engine import ENGINES, LOCAL, engine_named
 from lookalike.histogram import DEFAULT_THRESHOLD
-from lookalike.pipeline import HISTOGRAM, METHODS, PHASH, Progress, ScanOptions, Stage, scan
+from lookalike.pipeline import BYTES, HISTOGRAM, METHODS, PHASH, Progress, ScanOptions, Stage, scan
 from lookalike.verify import STRICTNESS
 
 EXIT_FATAL = 1
@@ -91,7 +91,12 @@ quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar
               metavar="SECONDS", help="Give up on a file whose decoding takes longer than this (it is reported).")
 @click.option("--method", type=click.Choice(METHODS), default=PHASH, show_default=True,
               help="phash: perceptual hashes confirmed on the pixels; histogram: the original script's RMS of "
-                   "800×600 colour histograms over all pairs.")
+                   "800×600 colour histograms over all pairs; pixels: identical decoded pixels only; bytes: "
+                   "identical files only, nothing decoded.")
+@click.option("--all-files", is_flag=True, help="--method bytes: files of any kind, not only images.")
+@click.option("--read-threads", type=click.IntRange(min=1), metavar="N",
+              help="Files read at once to compare their bytes (default: one at a time on each spinning disk, "
+                   "4 on other devices).")
 @click.option("--strictness", type=click.Choice(list(STRICTNESS)), default="normal", show_default=True,
               help="How alike images must be to be called duplicates: strict finds fewer heavy edits (crops, "
                    "captions), loose proposes more.")
@@ -107,25 +112,29 @@ quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar
 @quiet_option
 def scan_command(paths: tuple[Path, ...], json_out: str | None, csv_out: str | None, include: tuple[str, ...],
                  exclude: tuple[str, ...], follow_symlinks: bool, jobs: int, cache: Path, no_cache: bool,
-                 max_pixels: int, timeout: float, method: str, strictness: str, similar: bool, threshold: float,
-                 engine: str, address: str | None, quiet: bool) -> None:
+                 max_pixels: int, timeout: float, method: str, all_files: bool, read_threads: int | None,
+                 strictness: str, similar: bool, threshold: float, engine: str, address: str | None,
+                 quiet: bool) -> None:
     """Scan PATHS for exact and near-duplicate images."""
-    _refuse_unless_histogram(method, "threshold")
+    for option, its_method in (("threshold", HISTOGRAM), ("all_files", BYTES), ("strictness", PHASH),
+                               ("similar", PHASH)):
+        _refuse_unless(method, option, its_method)
     try:
         chosen_engine = engine_named(engine, address)
     except ValueError as error:
         raise click.UsageError(str(error)) from error
     options = ScanOptions(include=include, exclude=exclude, follow_symlinks=follow_symlinks, jobs=jobs,
                           cache=None if no_cache else cache, max_pixels=max_pixels, timeout=timeout, method=method,
-                          strictness=strictness, similar=similar, threshold=threshold, engine=chosen_engine)
+                          strictness=strictness, similar=similar, threshold=threshold, engine=chosen_engine,
+                          all_files=all_files, read_threads=read_threads)
     _scan_and_report(list(paths), options, json_out, csv_out, quiet)
 
 
-def _refuse_unless_histogram(method: str, option: str) -> None:
-    """An option of the histogram method given with another method would be silently ignored: refuse it."""
+def _refuse_unless(method: str, option: str, its_method: str) -> None:
+    """An option of one method given with another method would be silently ignored: refuse it."""
     context = click.get_current_context()
-    if method != HISTOGRAM and context.get_parameter_source(option) == click.core.ParameterSource.COMMANDLINE:
-        raise click.UsageError(f"--{option} goes with --method histogram")
+    if method != its_method and context.get_parameter_source(option) == click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError(f"--{option.replace('_', '-')} goes with --method {its_method}")
 
 
 def _scan_and_report(paths: list[Path], options: ScanOptions, json_out: str | None, csv_out: str | None,

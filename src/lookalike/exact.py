@@ -1,27 +1,36 @@
 """Stage 2, exact: find byte-identical files by the size → partial hash → full hash funnel.
 
 Guarantees: two files get the same `content_id` only when their bytes are identical (16 bytes of SHA-256
-over the whole file); a file is read in full only when another file has its size and its first and last blocks, or
-when a file whose hash is known (from the cache) has its size; a known file is never read again.
-A file that cannot be read here is reported and dropped, not guessed at; files are opened with
-`walk.open_regular`, so a FIFO that took a file's place since the walk is never read.
+over the whole file); a file is read in full only when another file has its size and its first and last blocks
+(or, up to 2 × BLOCK bytes, its size), or when a file whose hash is known (from the cache) has its size; a known
+file is never read again. A file that cannot be read here is reported and dropped, not guessed at; files are
+opened as `walk.open_regular` opens them, so a FIFO that took a file's place since the walk is never read.
+
+Reads go by device (`_Reader`): several threads at once where seeks cost nothing (SSDs, the page cache), one
+file at a time in inode order on a spinning disk, where two reads at once would make the heads seek between them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from functools import cache
 from typing import TYPE_CHECKING
 
-from lookalike.walk import FileRecords, Problem, describe_os_error, open_regular
+from lookalike.walk import FileRecords, Problem, describe_os_error, regular_descriptor
 
 if TYPE_CHECKING:
     import numpy as np
 
 BLOCK = 16 * 1024
 CHUNK = 1024 * 1024
+READ_THREADS = 4  # threads reading at once on a device that is not a spinning disk: see `_Reader`
+READ_CHUNK = 64  # files one thread reads in a row: a task per file would cost more than reading a small one
 
 
 def content_hash(data: bytes) -> bytes:
@@ -31,21 +40,28 @@ def content_hash(data: bytes) -> bytes:
 
 
 def hash_file(path: str) -> bytes:
-    """`content_hash` of a file, read a chunk at a time."""
+    """`content_hash` of a file, read a chunk at a time: by descriptor, since a file object would cost more than
+    reading a small file does."""
     digest = hashlib.sha256()
-    with open_regular(path) as handle:
-        while chunk := handle.read(CHUNK):
+    descriptor = regular_descriptor(path)
+    try:
+        while chunk := os.read(descriptor, CHUNK):
             digest.update(chunk)
+    finally:
+        os.close(descriptor)
     return digest.digest()[:16]
 
 
 def partial_hash(path: str, size: int) -> bytes:
     """Hash of the first and the last block: cheap, and tells most same-size files apart."""
-    with open_regular(path) as handle:
-        head = handle.read(BLOCK)
+    descriptor = regular_descriptor(path)
+    try:
+        head = os.read(descriptor, BLOCK)
         if size > 2 * BLOCK:
-            handle.seek(-BLOCK, os.SEEK_END)
-            head += handle.read(BLOCK)
+            os.lseek(descriptor, -BLOCK, os.SEEK_END)
+            head += os.read(descriptor, BLOCK)
+    finally:
+        os.close(descriptor)
     return content_hash(head)
 
 
@@ -53,26 +69,113 @@ def find_identical(
     records: FileRecords,
     known: np.ndarray,
     on_progress: Callable[[int], None] = lambda _: None,
+    threads: int | None = None,
 ) -> tuple[dict[int, bytes], list[Problem]]:
     """Full content hashes for every file that might have a byte-identical twin among `records`.
 
     `known[i]` says whether record i's content hash is known already (from the cache): such files are not
-    read, and not in the answer. Returns the other hashes by record index and the files that could not
-    be read.
+    read, and not in the answer. Returns the other hashes by record index and the files that could not be
+    read. `threads` read at once (1: one file at a time, by device and inode); None: as `_Reader` chooses.
     """
-    hashes: dict[int, bytes] = {}
-    problems: list[Problem] = []
-    sizes = records.identities()[:, 2].tolist()
-    for same_size in _buckets(range(len(records)), sizes.__getitem__):
-        unknown = [i for i in same_size if not known[i]]
-        if len(unknown) < len(same_size):  # a known file's first and last blocks are not kept: compare in full
-            hashes.update(_hash_each(unknown, lambda i: hash_file(records.path(i)), records, problems))
+    identities = records.identities()
+    sizes = identities[:, 2]
+    ends_first: list[list[int]] = []  # same-size files compared by their first and last blocks first
+    in_full: list[int] = []
+    for same_size in _same_size(sizes):
+        unknown = same_size[~known[same_size]].tolist()
+        if len(unknown) < len(same_size) or sizes[same_size[0]] <= 2 * BLOCK:  # a known file's ends are not
+            in_full += unknown  # kept, and a small file's ends are the whole of it: compare in full
         elif unknown:
-            partials = _hash_each(same_size, lambda i: partial_hash(records.path(i), sizes[i]), records, problems)
-            for same_partial in _buckets(partials, partials.__getitem__):
-                hashes.update(_hash_each(same_partial, lambda i: hash_file(records.path(i)), records, problems))
-        on_progress(len(same_size))
-    return hashes, problems
+            ends_first.append(unknown)
+    first = [i for bucket in ends_first for i in bucket]
+    on_progress(len(records) - len(first) - len(in_full))
+    reader = _Reader(records, identities, threads)
+    ends = reader.hash_all(first, lambda i: partial_hash(records.path(i), int(sizes[i])))
+    twins = [i for bucket in ends_first for same in _buckets((i for i in bucket if i in ends), ends.__getitem__)
+             for i in same]
+    on_progress(len(first) - len(twins))
+    return reader.hash_all(sorted(in_full + twins), lambda i: hash_file(records.path(i)), on_progress), reader.problems
+
+
+class _Reader:
+    """Hashes files, reading them by device: READ_THREADS at once on an SSD or a device Linux does not call
+    rotational (and on every device elsewhere), one at a time in inode order on each spinning disk (where inode
+    order roughly follows the data's, and reading two files at once makes the heads seek between them). Told
+    a number of `threads`, it uses that many for every device (1: all in this order, device by device)."""
+
+    def __init__(self, records: FileRecords, identities: np.ndarray, threads: int | None) -> None:
+        self.records, self.threads = records, threads
+        self.devices, self.inodes = identities[:, 0].tolist(), identities[:, 1].tolist()
+        self.problems: list[Problem] = []
+
+    def hash_all(self, indices: Sequence[int], hasher: Callable[[int], bytes],
+                 on_progress: Callable[[int], None] = lambda _: None) -> dict[int, bytes]:
+        """`hasher(i)` of each of these records, by index; a file that cannot be read is one of `problems`."""
+        hashes: dict[int, bytes] = {}
+        with ExitStack() as pools:
+            tasks = []
+            for threads, order in self._lanes(indices):
+                pool = pools.enter_context(ThreadPoolExecutor(threads, thread_name_prefix="lookalike reads"))
+                tasks += [pool.submit(self._hash_each, order[start:start + READ_CHUNK], hasher)
+                          for start in range(0, len(order), READ_CHUNK)]
+            for task in tasks:  # in the order given, so that problems come in a stable order
+                found, problems = task.result()
+                hashes.update(found)
+                self.problems += problems
+                on_progress(len(found) + len(problems))
+        return hashes
+
+    def _lanes(self, indices: Sequence[int]) -> list[tuple[int, list[int]]]:
+        """(threads, files in the order they read them) of each lane of reads."""
+        def on_disk(i: int) -> tuple[int, int]:
+            return self.devices[i], self.inodes[i]
+
+        if self.threads is not None:
+            return [(self.threads, sorted(indices, key=on_disk) if self.threads == 1 else list(indices))]
+        lanes: dict[int | None, list[int]] = defaultdict(list)  # None: the devices read in parallel
+        for i in indices:
+            lanes[self.devices[i] if spinning_disk(self.devices[i]) else None].append(i)
+        return [(READ_THREADS, files) if device is None else (1, sorted(files, key=on_disk))
+                for device, files in lanes.items()]
+
+    def _hash_each(self, indices: Iterable[int], hasher: Callable[[int], bytes]
+                   ) -> tuple[dict[int, bytes], list[Problem]]:
+        hashes: dict[int, bytes] = {}
+        problems: list[Problem] = []
+        for i in indices:
+            try:
+                hashes[i] = hasher(i)
+            except OSError as error:
+                problems.append(Problem(self.records.path(i), f"cannot read: {describe_os_error(error)}"))
+        return hashes, problems
+
+
+@cache
+def spinning_disk(device: int) -> bool:
+    """Whether Linux says the block device of `st_dev` (or the disk of a partition) is rotational. False where it
+    cannot tell: other systems, and file systems on no one block device (network, overlay, tmpfs)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    folder = f"/sys/dev/block/{os.major(device)}:{os.minor(device)}"
+    for flag in (f"{folder}/queue/rotational", f"{folder}/../queue/rotational"):
+        try:
+            with open(flag) as text:
+                return text.read().strip() == "1"
+        except OSError:
+            continue
+    return False
+
+
+def _same_size(sizes: np.ndarray) -> Iterator[np.ndarray]:
+    """The record indices of each size that two or more records have, in walk order within each."""
+    import numpy as np  # here, not above: the decoding workers import this module and need no NumPy
+
+    order = np.argsort(sizes, kind="stable")
+    ordered = sizes[order]
+    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+    ends = np.append(starts[1:], len(ordered))
+    for start, end in zip(starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist(), strict=True):
+        yield order[start:end]
 
 
 def _buckets(items: Iterable[int], key: Callable[[int], object]) -> Iterable[list[int]]:
@@ -81,18 +184,3 @@ def _buckets(items: Iterable[int], key: Callable[[int], object]) -> Iterable[lis
     for item in items:
         groups[key(item)].append(item)
     return (group for group in groups.values() if len(group) > 1)
-
-
-def _hash_each(
-    indices: Iterable[int],
-    hasher: Callable[[int], bytes],
-    records: FileRecords,
-    problems: list[Problem],
-) -> dict[int, bytes]:
-    hashes: dict[int, bytes] = {}
-    for i in indices:
-        try:
-            hashes[i] = hasher(i)
-        except OSError as error:
-            problems.append(Problem(records.path(i), f"cannot read: {describe_os_error(error)}"))
-    return hashes

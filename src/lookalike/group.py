@@ -91,6 +91,34 @@ def build_groups(
     return groups
 
 
+def identical_groups(
+    files: Sequence[FileRecord],
+    image_of_file: Sequence[int],
+    images: ImageTable,
+    by_pixels: bool = False,
+    apart: Set[tuple[int, int]] = frozenset(),
+) -> list[Group]:
+    """Groups of byte-identical files (--method bytes) or, `by_pixels`, of files whose images have the same
+    `pixel_hash` (--method pixels): no search, no verification, the keeper chosen as `build_groups` does. A file
+    whose row is negative (never read: no other file has its size) is in none; `apart` as in `build_groups`."""
+    files_of_image = FilesOfImages(image_of_file)
+    shared = files_of_image.shared()
+    components: Iterable[set[int]] = ({row} for row in shared[shared >= 0].tolist())
+    if by_pixels:
+        _, same_pixels = np.unique(images.pixel_hash.packed, return_inverse=True)
+        by_hash: dict[int, set[int]] = defaultdict(set)
+        for row, pixels in enumerate(same_pixels.tolist()):
+            by_hash[pixels].add(row)
+        worth_grouping = set(shared.tolist())
+        components = (rows for rows in by_hash.values() if len(rows) > 1 or not rows.isdisjoint(worth_grouping))
+    rank = keeper_rank(files, image_of_file, images)
+    never = _DirectMatches(images, CandidatesByPair(Candidates.of()), NORMAL, None)  # no pair but equal pixels
+    groups = [group for component in components
+              for group in _split_at_keepers(component, files_of_image, image_of_file, {}, rank, apart, never)]
+    groups.sort(key=lambda group: files[group.keeper].path)
+    return groups
+
+
 @dataclass(frozen=True)
 class _DirectMatches:
     """Verification of a pair of images the matches do not link, under the alignments the search proposed."""

@@ -143,6 +143,19 @@ def table_of(decoded: Sequence[Decoded]) -> ImageTable:
     return table_from_rows(rows, len(rows), thumbs_of(decoded))
 
 
+def table_of_contents(content_hashes: Digests, formats: Sequence[str]) -> ImageTable:
+    """A table of contents that were never decoded (--method bytes), each with the format sniffed from its first
+    bytes ("" if not sniffed): no pixels known (0 × 0, pixel hash all zeros), no signatures, no thumbnails."""
+    count = len(content_hashes)
+    return ImageTable(content_hash=content_hashes, pixel_hash=Digests(np.zeros(count, f"V{DIGEST_BYTES}")),
+                      width=np.zeros(count, np.int32), height=np.zeros(count, np.int32),
+                      format=np.array([sys.intern(name) for name in formats], object),
+                      hashes=np.zeros((count, len(ORIENTATIONS)), np.uint64),
+                      windows=np.zeros((count, len(WINDOWS)), np.uint64),
+                      content_box=np.tile(np.array([0, 0, 1, 1], np.float32), (count, 1)), thumbs={},
+                      taken=[None] * count, camera=[None] * count)
+
+
 def table_from_rows(rows: Iterable[ImageRow], count: int, thumbs: Thumbnails) -> ImageTable:
     """The table of `count` image rows, filled TABLE_CHUNK rows at a time into columns allocated once;
     `thumbs[i]` must be the thumbnail of row i."""

@@ -2,6 +2,8 @@
 
     walk → exact → decode → signatures → search → verify → local → group        (then report, at the edge)
     walk → exact → decode → signatures → histogram → compare → group    (--method histogram)
+    walk → exact → decode → signatures → group                          (--method pixels)
+    walk → exact → group                                                (--method bytes)
 
 Each stage is a module of the same name. Data flows one way: file records from `walk` (held as columns, not as a
 million objects), content hashes from `exact`, thumbnails from `decode`, an `ImageTable` of perceptual hashes from
@@ -11,7 +13,9 @@ beside the pipeline: it answers for files that did not change, so they skip `exa
 already verified. Thumbnails stream from `decode` to `signatures` in chunks and on into the cache, which holds
 them for the rest of the scan: memory holds signatures, not pixels. The histogram method (the original script's
 definition of equal, `histogram.py`) takes each content's histogram in `histogram` and compares all pairs in
-`compare`; it ignores "not duplicates" decisions, as the original knows none.
+`compare`; it ignores "not duplicates" decisions, as the original knows none. The pixels method groups images
+whose decoded pixels are the same, and the bytes method, which decodes nothing, files whose bytes are: with
+`all_files`, files of any kind.
 """
 
 from __future__ import annotations
@@ -35,9 +39,9 @@ from lookalike.engine import Engine, LocalEngine
 from lookalike.exact import find_identical
 from lookalike.feature_search import local_candidates
 from lookalike.geometry import LocalMatch, verify_local
-from lookalike.group import Group, build_groups, similar_groups
+from lookalike.group import Group, build_groups, identical_groups, similar_groups
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
-from lookalike.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows
+from lookalike.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows, table_of_contents
 from lookalike.search import Candidate, Candidates, find_candidates
 from lookalike.verify import SIMILAR, STRICTNESS, Evidence, Match, Strictness, closest_pairs_first, pair_keys
 from lookalike.walk import FileRecords, Problem, WalkOptions, check_unchanged, walk
@@ -56,14 +60,14 @@ class Stage(Enum):
     GROUP = "group"
 
 
-PHASH, HISTOGRAM = "phash", "histogram"
+PHASH, HISTOGRAM, PIXELS, BYTES = "phash", "histogram", "pixels", "bytes"
 SIGNATURE_CHUNK = 256  # decoded thumbnails sent on to signatures and the cache at once: few, so that this
 # work goes on while the workers decode rather than after them
 LAST_CHUNK = 32  # at most this many thumbnails wait for signatures once the last file is decoded: nothing
 # overlaps that chunk (the 224 left of 480 photos took 50 ms after the last decode)
 EVIDENCE_CHUNK = 2 * KEYS_PER_QUERY  # verified pairs held at once, on their way to or from the cache: two
 # SELECTs' worth where SQLite allows KEYS_PER_QUERY variables (65,536 made a third SELECT of 4 keys)
-METHODS = (PHASH, HISTOGRAM)
+METHODS = (PHASH, HISTOGRAM, PIXELS, BYTES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +84,16 @@ class ScanOptions:
     method: str = PHASH  # one of METHODS
     threshold: float = DEFAULT_THRESHOLD  # RMS below which --method histogram calls two images duplicates
     engine: Engine = field(default_factory=LocalEngine)  # where decode, signatures, search and verify run
+    all_files: bool = False  # --method bytes: files of any kind, not only images
+    read_threads: int | None = None  # threads hashing files at once (`exact.find_identical`); None: by device
 
 
 @dataclass(frozen=True, slots=True)
 class ScanResult:
     roots: list[str]
-    files: FileRecords  # every readable image file, in walk order
-    image_of_file: np.ndarray  # (len(files),) int: each file's row in `images`
+    files: FileRecords  # every readable image file (any file: BYTES with all_files), in walk order
+    image_of_file: np.ndarray  # (len(files),) int: each file's row in `images`; BYTES: -1 for a file not read
+    # (no other file has its size)
     images: ImageTable
     groups: list[Group]
     similar: list[Group] | None  # with ScanOptions.similar: alike but not the same picture; never to resolve
@@ -152,6 +159,8 @@ class _Scan:
         self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
 
     def run(self) -> ScanResult:
+        if self.options.method == BYTES:
+            return self.identical_files()
         files, digests = self.readable_files()
         images, image_of_file = self.table(digests)
         if self.options.method == HISTOGRAM:
@@ -160,6 +169,8 @@ class _Scan:
             files, image_of_file = files.take(kept), image_of_file[kept]
             groups = self.histogram_group(files, image_of_file, images, histograms, self.compare(histograms))
             similar = None
+        elif self.options.method == PIXELS:
+            groups, similar = self.same_pixels(files, image_of_file, images), None
         else:
             candidates = self.search(images)
             matches = self.verify(images, candidates)
@@ -170,6 +181,25 @@ class _Scan:
         return ScanResult(self.roots, files, image_of_file, images, groups, similar, self.problems, self.seconds,
                           self.peak_mb,
                           decoded=self.decoded, verified=self.evidence.computed if self.evidence is not None else 0)
+
+    def identical_files(self) -> ScanResult:
+        """--method bytes: the files whose bytes another file has, grouped; nothing is decoded, and a file no
+        other file has the size of is not read (its row is -1)."""
+        records = self.walk()
+        contents = self.exact(records)
+        if self.options.cache is not None:  # a throwaway cache's contents would be read by nothing
+            self._remember_contents(records, contents)
+        readable = np.flatnonzero(~contents.failed)
+        files, known, digests = records.take(readable.tolist()), contents.known[readable], contents.digest[readable]
+        with self._stage(Stage.GROUP):
+            _, first, content_of_file = np.unique(digests[known], return_index=True, return_inverse=True)
+            formats = [files[i].format or "" for i in np.flatnonzero(known)[first].tolist()]
+            images = table_of_contents(Digests(digests[known][first]), formats)
+            image_of_file = np.full(len(files), -1, np.int64)
+            image_of_file[known] = content_of_file.reshape(-1)
+            groups = identical_groups(files, image_of_file, images)
+        return ScanResult(self.roots, files, image_of_file, images, groups, None, self.problems, self.seconds,
+                          self.peak_mb, decoded=0, verified=0)
 
     def readable_files(self) -> tuple[FileRecords, np.ndarray]:
         """The image files that could be read, and their content hashes, all of whose images the cache holds."""
@@ -182,7 +212,8 @@ class _Scan:
         records = FileRecords()
         with self._stage(Stage.WALK) as advance:
             self.cached_files = self.cache.files_under(self.roots)
-            options = WalkOptions(self.options.include, self.options.exclude, self.options.follow_symlinks)
+            options = WalkOptions(self.options.include, self.options.exclude, self.options.follow_symlinks,
+                                  all_files=self.options.all_files)
             for found in walk(self.roots, options, self.cached_files.record):
                 if isinstance(found, Problem):
                     self.problems.append(found)
@@ -197,7 +228,7 @@ class _Scan:
             self.known_failures = self.cache.known_failures(self.roots, records)
             digest, cached = self.cached_files.contents_of(records)
             del self.cached_files
-            hashes, problems = find_identical(records, cached, advance)
+            hashes, problems = find_identical(records, cached, advance, self.options.read_threads)
             known = cached.copy()
             for index, found in hashes.items():
                 digest[index], known[index] = found, True
@@ -252,9 +283,13 @@ class _Scan:
         self.problems += [Problem(record.path, reason) for record, reason in failures]
         self.cache.remember_failures((record, reason) for record, reason in failures[len(self.known_failures):]
                                      if not needs_install(reason))
-        new = np.flatnonzero(contents.known & ~contents.cached & ~failed)
-        self.cache.remember_contents((records[i], contents.digest[i].tobytes()) for i in new.tolist())
+        self._remember_contents(records, contents)
         return contents
+
+    def _remember_contents(self, records: FileRecords, contents: _Contents) -> None:
+        """Into the cache: the content hash of each readable file this scan found."""
+        new = np.flatnonzero(contents.known & ~contents.cached & ~contents.failed)
+        self.cache.remember_contents((records[i], contents.digest[i].tobytes()) for i in new.tolist())
 
     @staticmethod
     def _copies_of(contents: _Contents, failed_contents: dict[bytes, str]) -> np.ndarray:
@@ -340,6 +375,12 @@ class _Scan:
         with self._stage(Stage.GROUP, len(matches)):
             return build_groups(files, image_of_file, images, matches, candidates, self._strictness, self.apart,
                                 self.evidence, self.features_of)
+
+    def same_pixels(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable) -> list[Group]:
+        """--method pixels: the files whose decoded pixels another file's are, grouped."""
+        apart = self._not_duplicates(images)
+        with self._stage(Stage.GROUP, len(files)):
+            return identical_groups(files, image_of_file, images, by_pixels=True, apart=apart)
 
     def histograms(self, files: FileRecords, image_of_file: np.ndarray,
                    images: ImageTable) -> dict[int, np.ndarray]:

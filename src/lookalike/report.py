@@ -17,6 +17,9 @@ JSON format, version 1 (fields may be added, never removed or changed in meaning
 "peak_mb" is the scanning process's peak resident memory by the end of each stage, in MiB. "work" counts
 what this scan computed rather than took from the cache: images decoded, pairs verified.
 
+A scan with `--method bytes` decodes nothing: its members have "width" and "height" 0, and "format" as sniffed
+from the file's first bytes, or "" for a file not sniffed (`--all-files`). "files" counts the files compared.
+
 "similar" is present only when the scan was asked for it (`--similar`): groups of kind "similar" whose
 members (match "similar") look alike but are not the same picture: consecutive frames, the same scene
 shot twice. They are for a person to look at; `lookalike apply` never acts on them.
@@ -88,8 +91,16 @@ def _member_json(result: ScanResult, member) -> dict[str, Any]:
 
 
 def write_json(report: dict[str, Any], stream: IO[str]) -> None:
-    json.dump(report, stream, indent=1, ensure_ascii=True)
-    stream.write("\n")
+    """One line per field, and one per group or error: json's C encoder writes each line, where indenting every
+    field would take its Python encoder (5 times slower: 1.3 s for the 44,000 members of 19,000 groups)."""
+    lines = []
+    for key, value in report.items():
+        if isinstance(value, list) and value:
+            items = ",\n".join("  " + json.dumps(item, ensure_ascii=True) for item in value)
+            lines.append(f" {json.dumps(key)}: [\n{items}\n ]")
+        else:
+            lines.append(f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=True)}")
+    stream.write("{\n" + ",\n".join(lines) + "\n}\n")
 
 
 def read_json(stream: IO[str]) -> dict[str, Any]:
@@ -123,7 +134,7 @@ def summary_lines(report: dict[str, Any]) -> Iterable[str]:
     exact = sum(1 for g in groups if g["kind"] == "exact")
     copies = sum(len(g["members"]) - 1 for g in groups)
     reclaimable = sum(g["reclaimable"] for g in groups)
-    yield f"{report['files']:,} image files scanned in {sum(report['seconds'].values()):.1f} s"
+    yield f"{report['files']:,} files scanned in {sum(report['seconds'].values()):.1f} s"
     yield (f"{len(groups):,} groups ({exact:,} exact, {len(groups) - exact:,} near): {copies:,} redundant copies, "
            f"{human_bytes(reclaimable)} reclaimable")
     if "similar" in report:

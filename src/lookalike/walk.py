@@ -1,9 +1,10 @@
-"""Stage 1, walk: find the image files under the roots.
+"""Stage 1, walk: find the image files under the roots (every file, with `WalkOptions.all_files`).
 
 Guarantees:
 - every regular file reached is either yielded as a `FileRecord` (it looks like an image by its first bytes),
   reported as a `Problem` (it claims to be an image by its name but is not one, or cannot be read), or
-  silently passed over (it is neither an image by content nor by name);
+  silently passed over (it is neither an image by content nor by name); with `all_files`, every regular file
+  that is not empty is yielded, unread (its `format` None unless the caller knew it);
 - a file reached through several hard links is yielded once (the first path in sorted walk order);
 - FIFOs, sockets and devices are never opened, not even when one takes a regular file's place during the scan
   (`open_regular`); symlinks are not followed unless asked, a symlink loop is never walked twice, and one that
@@ -45,7 +46,7 @@ class FileRecord:
     inode: int
     size: int
     mtime_ns: int
-    format: str | None  # None only in a cache's record of a file it was told about but never sniffed
+    format: str | None  # None for a file never sniffed: walked with `all_files`, or told to the cache
 
     @property
     def identity(self) -> tuple[int, int, int, int]:
@@ -171,6 +172,7 @@ class WalkOptions:
     include: Sequence[str] = ()
     exclude: Sequence[str] = ()
     follow_symlinks: bool = False
+    all_files: bool = False  # every file, not only images: none is opened (--method bytes --all-files)
 
 
 SPECIAL_FILE_KINDS = {
@@ -196,20 +198,21 @@ class NotRegularFile(OSError):
 
 def open_regular(path: str) -> BinaryIO:
     """Open `path` for reading without ever blocking: a FIFO or device in its place raises `NotRegularFile`."""
-    return os.fdopen(_regular_descriptor(path), "rb")
+    return os.fdopen(regular_descriptor(path), "rb")
 
 
 def read_head(path: str) -> bytes:
     """The first HEAD bytes of a regular file (as `open_regular`, without a file object: the walk sniffs every
     file it does not know)."""
-    descriptor = _regular_descriptor(path)
+    descriptor = regular_descriptor(path)
     try:
         return os.read(descriptor, HEAD)
     finally:
         os.close(descriptor)
 
 
-def _regular_descriptor(path: str) -> int:
+def regular_descriptor(path: str) -> int:
+    """A descriptor of `path` for reading, as `open_regular` opens it."""
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     mode = os.fstat(descriptor).st_mode
     if not stat.S_ISREG(mode):
@@ -233,7 +236,7 @@ def walk(roots: Sequence[str], options: WalkOptions = WalkOptions(),
         if stat.S_ISDIR(st.st_mode):
             yield from _walk_tree(root, options, seen_files, seen_dirs, known)
         else:
-            yield from _visit_file(root, st, seen_files, known(root), explicit=True)
+            yield from _visit_file(root, st, seen_files, known(root), explicit=True, all_files=options.all_files)
 
 
 class _SeenFiles:
@@ -282,7 +285,8 @@ def _walk_tree(
             if problem is not None:
                 yield problem
         elif not options.include or _matches(root, entry, options.include):
-            yield from _visit_file(entry.path, found, seen_files, known(entry.path), explicit=False)
+            yield from _visit_file(entry.path, found, seen_files, known(entry.path), explicit=False,
+                                   all_files=options.all_files)
 
 
 def _enter(folder: str, listings: list[Iterator[os.DirEntry[str]]], seen_dirs: set[tuple[int, int]]) -> Problem | None:
@@ -317,6 +321,7 @@ def _visit_file(
     seen_files: _SeenFiles,
     known: FileRecord | None,
     explicit: bool,
+    all_files: bool = False,
 ) -> Iterator[FileRecord | Problem]:
     named_like_image = has_image_extension(path)
     if not stat.S_ISREG(st.st_mode):
@@ -329,8 +334,11 @@ def _visit_file(
         if named_like_image or explicit:
             yield Problem(path, "empty file (0 bytes)")
         return
-    if known is not None and known.format is not None and known.identity == _identity(st):
+    if known is not None and (known.format is not None or all_files) and known.identity == _identity(st):
         yield known
+        return
+    if all_files:
+        yield FileRecord(path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, None)
         return
     try:
         head = read_head(path)
