@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import edits
+import random_edits
 from PIL import Image
 
 REPO_PARENT = Path(__file__).resolve().parents[3]
@@ -32,6 +33,9 @@ SMALL_SIDE = 200
 SAME_ASPECT_TOLERANCE = 0.02
 IMAGES = "images"
 UNTOUCHED_KINDS = ("original", "unique", "natural-copy")
+BURST = "burst"  # a different moment made from an original: its own group, a look-alike of the original
+VIDEO_FRAME = "video-frame"  # consecutive frames of one real video: each its own group, all look-alikes
+DEFAULT_VIDEO = Path("/usr/share/doc/labelme-examples/examples/video_annotation/data_annotated")
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ class Target:
     corpus: Path
     images: Path  # OUT/images
     seed: int
+    edit_set: str = "regression"  # "random": random_edits' families, drawn anew for each original and seed
 
 
 @dataclass(frozen=True)
@@ -197,12 +202,29 @@ def file_name(seed: int, source: str, edit: str, suffix: str) -> str:
 def write_original_and_edits(job: EditJob) -> list[LabelledFile]:
     original = edits.load(job.target.corpus / job.source)
     outputs = {"original": (original.data, original.suffix)}
-    outputs |= {kind: edit(original) for kind, edit in edits.EDITS.items()}
+    if job.target.edit_set == "random":
+        rng = random.Random(f"{job.target.seed}\0{job.source}")
+        outputs |= random_edits.copies(original, rng)
+        outputs[BURST] = random_edits.burst(original, rng)
+    else:
+        outputs |= {kind: edit(original) for kind, edit in edits.EDITS.items()}
     files = []
     for kind, (data, suffix) in outputs.items():
         name = file_name(job.target.seed, job.source, kind, suffix)
         (job.target.images / name).write_bytes(data)
-        files.append(LabelledFile(name, job.group, kind, job.source))
+        group = f"{job.group}-{BURST}" if kind == BURST else job.group
+        files.append(LabelledFile(name, group, kind, job.source))
+    return files
+
+
+def copy_video_frames(target: Target, folder: Path) -> list[LabelledFile]:
+    """Consecutive frames of a real video, each a picture of its own."""
+    frames = sorted(folder.glob("*.jpg")) if folder.is_dir() else []
+    files = []
+    for number, frame in enumerate(frames):
+        name = file_name(target.seed, str(frame), VIDEO_FRAME, ".jpg")
+        shutil.copyfile(frame, target.images / name)
+        files.append(LabelledFile(name, f"v{number:04d}", VIDEO_FRAME, str(frame)))
     return files
 
 
@@ -232,6 +254,8 @@ def write_files(plan: Plan, target: Target) -> list[LabelledFile]:
     with multiprocessing.Pool() as pool:
         for written in pool.imap_unordered(write_original_and_edits, jobs):
             files += written
+    if target.edit_set == "random":
+        files += copy_video_frames(target, target.corpus.parent / "labelme" / str(DEFAULT_VIDEO).lstrip("/"))
     return sorted(files, key=lambda file: file.name)
 
 
@@ -266,7 +290,7 @@ def labels_document(args: argparse.Namespace, plan: Plan, files: list[LabelledFi
         "corpus": str(args.corpus.resolve()),
         "split": args.split,
         "seed": args.seed,
-        "edit_kinds": ["original", "natural-copy", *edits.EDITS, "unique"],
+        "edit_kinds": ["original", "natural-copy", *edit_kinds(args.set), "unique"],
         "summary": summary(plan, files),
         "files": {
             f"{IMAGES}/{file.name}": {"group": file.group, "edit": file.edit, "source": file.source} for file in files
@@ -278,8 +302,25 @@ def labels_document(args: argparse.Namespace, plan: Plan, files: list[LabelledFi
                 "b": f"{IMAGES}/{name_of_untouched[pair.path_b]}",
             }
             for pair in plan.lookalike_pairs
-        ],
+        ] + hard_negatives(files),
     }
+
+
+def edit_kinds(edit_set: str) -> list[str]:
+    if edit_set == "regression":
+        return list(edits.EDITS)
+    return [*random_edits.FAMILIES, "recompressed", "combined-1", "combined-2"]
+
+
+def hard_negatives(files: list[LabelledFile]) -> list[dict[str, str]]:
+    """Each burst with its original, and every two video frames: different moments, never to be grouped."""
+    original_of = {file.source: file.name for file in files if file.edit == "original"}
+    pairs = [{"relation": BURST, "a": f"{IMAGES}/{original_of[file.source]}", "b": f"{IMAGES}/{file.name}"}
+             for file in files if file.edit == BURST]
+    frames = [file.name for file in files if file.edit == VIDEO_FRAME]
+    pairs += [{"relation": VIDEO_FRAME, "a": f"{IMAGES}/{a}", "b": f"{IMAGES}/{b}"}
+              for i, a in enumerate(frames) for b in frames[i + 1:]]
+    return pairs
 
 
 def prepare_output(out: Path) -> Path:
@@ -300,6 +341,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="which originals are drawn from the split")
     parser.add_argument("--originals", type=int, default=100, help="how many photos get edited copies")
     parser.add_argument("--lookalike-pairs", type=Path, default=DEFAULT_LOOKALIKE_PAIRS)
+    parser.add_argument("--set", choices=("random", "regression"), default="random",
+                        help="random: every edit's parameters drawn anew (random_edits.py); regression: the fixed "
+                             "edit kinds of edits.py")
     return parser.parse_args()
 
 
@@ -308,7 +352,7 @@ def main() -> None:
     started = time.monotonic()
     images = prepare_output(args.out)
     plan = plan_collection(args.corpus, args.lookalike_pairs, args.split, args.seed, args.originals)
-    files = write_files(plan, Target(args.corpus.resolve(), images, args.seed))
+    files = write_files(plan, Target(args.corpus.resolve(), images, args.seed, args.set))
     document = labels_document(args, plan, files)
     (args.out / "labels.json").write_text(json.dumps(document, indent=1) + "\n")
     print(json.dumps(document["summary"], indent=1), file=sys.stderr)

@@ -62,6 +62,8 @@ class Score:
     unread: int
     seconds: float
     found_by_kind: dict[str, tuple[int, int]]  # kind -> (found, total)
+    groups: int = 0  # groups of two files or more the tool reported
+    mixed_groups: int = 0  # of them, those holding files of two pictures: what a bulk delete loses
 
     @property
     def precision(self) -> float | None:
@@ -177,6 +179,9 @@ def score(tool: str, labels: Labels, answer: ToolAnswer) -> Score:
         unread=answer.unread,
         seconds=answer.seconds,
         found_by_kind=found_by_kind(labels, predicted, overlap),
+        groups=sum(size > 1 for size in predicted_sizes.values()),
+        mixed_groups=len({tool_group for (tool_group, group), count in overlap.items()
+                          if count < predicted_sizes[tool_group]}),
     )
 
 
@@ -208,12 +213,14 @@ def percent(value: float | None) -> str:
 
 def summary_table(scores: list[Score]) -> str:
     lines = [
-        "| tool | pairs | precision | recall | F1 | look-alikes merged | largest group | unread | time |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| tool | pairs | precision | recall | F1 | look-alikes merged | mixed groups | largest group | unread "
+        "| time |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     lines += [
         f"| {s.tool} | {s.predicted_pairs:,} | {percent(s.precision)} | {percent(s.recall)} | {percent(s.f1)} "
-        f"| {s.lookalikes_merged} of {s.lookalike_pairs} | {s.largest_group:,} | {s.unread} | {s.seconds:.0f} s |"
+        f"| {s.lookalikes_merged} of {s.lookalike_pairs} | {s.mixed_groups} of {s.groups} "
+        f"| {s.largest_group:,} | {s.unread} | {s.seconds:.0f} s |"
         for s in scores
     ]
     return "\n".join(lines)

@@ -27,6 +27,7 @@ MIN_INLIERS = 15
 RATIO = 0.8  # a match is kept when its descriptor is this much closer than the second nearest
 REPROJECTION = 3.0  # pixels of the feature frame an inlier may be off the fitted similarity
 RANSAC_ITERATIONS = 1000
+MAX_SCALE = 16.0  # a thumbnail of 20 px a side against a 320-px feature frame, and no further
 BLOCK = 4  # thumbnail pixels a side of a compared block (16 pixels of a 256-pixel image)
 CHANGED_LEVEL = 18.0  # mean grey levels a block may differ by, after tones are matched, and be unchanged
 MOMENT_SHARE = 0.035  # share of the compared blocks with content that may change without being an overlay
@@ -96,6 +97,8 @@ def fit(a: Features, b: Features, mirrored: bool = False) -> Fit | None:
     if pixels is None or int(inliers.sum()) < MIN_INLIERS:
         return None
     scale = float(np.sqrt(abs(np.linalg.det(pixels[:, :2]))))
+    if not 1 / MAX_SCALE < scale < MAX_SCALE:  # a degenerate fit: the inliers are one clump of points
+        return None
     angle = float(np.degrees(np.arctan2(pixels[1, 0], pixels[0, 0])))
     matrix = np.diag(1 / size_a) @ np.hstack([pixels[:, :2] @ np.diag(size_b), pixels[:, 2:]])
     return Fit(matrix, mirrored, int(inliers.sum()), angle, scale)
@@ -115,10 +118,11 @@ class Moment:
     compared: int  # blocks with picture in both
     changed: int  # blocks whose content changed (not an overlay)
     overlaid: int  # blocks changed by an overlay: text, a logo, a band
+    aligned: bool = True  # False when the two hardly overlap once aligned: nothing could be compared
 
     @property
     def same(self) -> bool:
-        return self.changed <= MOMENT_SHARE * max(self.compared, 1)
+        return self.aligned and self.changed <= MOMENT_SHARE * max(self.compared, 1)
 
 
 def moment_check(thumb_a: np.ndarray, thumb_b: np.ndarray, matrix: np.ndarray) -> Moment:
@@ -129,6 +133,8 @@ def moment_check(thumb_a: np.ndarray, thumb_b: np.ndarray, matrix: np.ndarray) -
     side = thumb_a.shape[0]
     pixels = _thumb_matrix(matrix, side)
     scale = float(np.sqrt(abs(np.linalg.det(pixels[:, :2]))))
+    if not 1 / MAX_SCALE < scale < MAX_SCALE:
+        return Moment(0, 0, 0, aligned=False)
     a, b = thumb_a.astype(np.float32), thumb_b.astype(np.float32)
     if scale > 1.15:  # b is enlarged onto a: a's finer detail is not in b
         a = cv2.GaussianBlur(a, (0, 0), 0.6 * (scale - 1))
@@ -138,7 +144,7 @@ def moment_check(thumb_a: np.ndarray, thumb_b: np.ndarray, matrix: np.ndarray) -
     inside = cv2.warpAffine(np.ones((side, side), np.uint8), pixels, (side, side), flags=cv2.INTER_NEAREST)
     inside = cv2.erode(inside, np.ones((3, 3), np.uint8)) > 0
     if inside.sum() < 4 * BLOCK * BLOCK:
-        return Moment(0, 0, 0)
+        return Moment(0, 0, 0, aligned=False)
     residual = _tone_residual(a, warped, inside, pixels, side)
     return _count_blocks(a, warped, residual, inside)
 
