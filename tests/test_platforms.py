@@ -1,0 +1,112 @@
+"""What differs between systems (`platforms.py`), and lookalike run as Windows would run it: workers spawned, and
+the Unix-only modules unimportable in every process, through a real scan, plan, apply --action trash and undo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from lookalike.exact import hash_file
+from lookalike.platforms import START_METHOD_VARIABLE, describe_exit, start_method
+
+from .conftest import open_rgb, save
+
+UNIX_ONLY = ("resource", "fcntl", "pwd", "grp", "termios")
+# installed first in every process (the command's via -c, each spawned worker's via sitecustomize)
+BLOCKER = f"""import sys
+
+class _Unimportable:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in {UNIX_ONLY!r}:
+            raise ImportError(f"no module named {{name!r}} (blocked: Windows has none)")
+        return None
+
+sys.meta_path.insert(0, _Unimportable())
+for _name in {UNIX_ONLY!r}:
+    sys.modules.pop(_name, None)
+"""
+
+
+def test_a_crash_reads_as_a_signal_on_posix_and_as_an_exception_code_on_windows():
+    assert describe_exit(-11, windows=False) == "signal 11, SIGSEGV"
+    assert describe_exit(0xC0000005, windows=True) == "access violation, exception 0xC0000005"
+    assert describe_exit(-1073741819, windows=True) == "access violation, exception 0xC0000005"  # signed, the same
+    assert describe_exit(3, windows=True) == describe_exit(3, windows=False) == "exit code 3"
+
+
+def test_the_start_method_is_forkserver_where_there_is_one_unless_told(monkeypatch):
+    monkeypatch.delenv(START_METHOD_VARIABLE, raising=False)
+    assert start_method() == ("spawn" if sys.platform == "win32" else "forkserver")
+    monkeypatch.setenv(START_METHOD_VARIABLE, "spawn")
+    assert start_method() == "spawn"
+
+
+def test_a_start_method_there_is_not_is_a_bad_argument(tmp_path):
+    done = lookalike_without_unix_modules(tmp_path, {START_METHOD_VARIABLE: "fork"}, "scan", str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.strip() == (f"Error: {START_METHOD_VARIABLE}='fork' is not a start method here: use "
+                                   f"forkserver or spawn")
+
+
+def test_scan_plan_trash_and_undo_run_spawned_without_the_unix_only_modules(tmp_path, photos):
+    folder = tmp_path / "photos"
+    coffee, chelsea, rocket = (save(open_rgb(photos[name]), folder / f"{name}.jpg", quality=92)
+                               for name in ("coffee", "chelsea", "rocket"))
+    copy = folder / "backup" / "coffee.jpg"
+    copy.parent.mkdir()
+    copy.write_bytes(coffee.read_bytes())
+    smaller = save(open_rgb(photos["chelsea"]).resize((300, 200)), folder / "chelsea-small.jpg", quality=85)
+    before = {path: hash_file(path) for path in (coffee, chelsea, rocket, copy, smaller)}
+    environment = {START_METHOD_VARIABLE: "spawn"}
+    probe = lookalike_without_unix_modules(tmp_path, environment, "--version")
+    assert probe.returncode == 0, probe.stderr
+    child = subprocess.run([sys.executable, "-c", "import resource"], capture_output=True, text=True,
+                           env=blocked_environment(tmp_path, environment))  # as a spawned worker starts
+    assert "ImportError: no module named 'resource' (blocked" in child.stderr
+
+    report = tmp_path / "report.json"
+    run = [("scan", str(folder), "--json", str(report), "--cache", str(tmp_path / "cache.db"), "-j", "2"),
+           ("plan", str(report), "--action", "trash"), ("apply", str(report), "--action", "trash", "-q")]
+    outputs = []
+    for args in run:
+        done = lookalike_without_unix_modules(tmp_path, environment, *args)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout + done.stderr)
+    assert json.loads(report.read_text())["worker_memory_mb"] is None  # without `resource`, not enforced: said so
+    assert "decoding workers' memory is not limited on this system" in outputs[0]
+    groups = json.loads(report.read_text())["groups"]
+    assert sorted(sorted(Path(m["path"]).name for m in group["members"]) for group in groups) == [
+        ["chelsea-small.jpg", "chelsea.jpg"], ["coffee.jpg", "coffee.jpg"]]
+    assert json.loads(report.read_text())["errors"] == []
+    assert not copy.exists() and not smaller.exists() and coffee.exists() and chelsea.exists() and rocket.exists()
+
+    done = lookalike_without_unix_modules(tmp_path, environment, "undo")
+    assert done.returncode == 0, done.stderr
+    assert {path: hash_file(path) for path in before} == before
+
+
+def lookalike_without_unix_modules(tmp_path: Path, environment: dict[str, str], *args: str
+                                   ) -> subprocess.CompletedProcess:
+    return python_without_unix_modules(tmp_path, "from lookalike.__main__ import main; sys.argv[1:] = "
+                                       f"{list(args)!r}; main()", environment)
+
+
+def python_without_unix_modules(tmp_path: Path, statement: str, environment: dict[str, str] | None = None
+                                ) -> subprocess.CompletedProcess:
+    """`statement` run by a Python with `resource`, `fcntl`, `pwd`, `grp` and `termios` unimportable, as are
+    they in every process it starts."""
+    return subprocess.run([sys.executable, "-c", f"{BLOCKER}\n{statement}"], capture_output=True, text=True,
+                          timeout=300, env=blocked_environment(tmp_path, environment or {}))
+
+
+def blocked_environment(tmp_path: Path, environment: dict[str, str]) -> dict[str, str]:
+    """This process's environment and `environment`, with a sitecustomize on PYTHONPATH that installs the blocker
+    in every Python started with it."""
+    site = tmp_path / "blocked-site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(BLOCKER)
+    path = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, **environment, "PYTHONPATH": path}
