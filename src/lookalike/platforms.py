@@ -8,6 +8,8 @@ its fallback.
   and `memory_limit_enforced` says so, and only the pixel limit refuses a decompression bomb.
 - Peak resident memory (`peak_resident_mb`): `getrusage` on POSIX, `GetProcessMemoryInfo` on Windows (ctypes);
   None, for "unknown", where neither answers.
+- How a file is opened to read (`READ_FLAGS`): without blocking on a FIFO where there are FIFOs, and in binary
+  mode on Windows, whose `os.open` otherwise translates line ends and stops at Ctrl-Z.
 - Why a worker died (`describe_exit`): a negative exit code is a signal on POSIX; on Windows a crash ends the
   process with its exception's NTSTATUS as the exit code.
 
@@ -26,6 +28,7 @@ from types import ModuleType
 START_METHOD_VARIABLE = "LOOKALIKE_START_METHOD"
 START_METHODS = ("forkserver", "spawn")
 WINDOWS = sys.platform == "win32"
+READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 _NTSTATUS = {0xC0000005: "access violation", 0xC00000FD: "stack overflow", 0xC0000409: "stack buffer overrun",
              0xC0000374: "heap corruption", 0xC000001D: "illegal instruction"}  # a crashing decoder's, on Windows
 

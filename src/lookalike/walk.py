@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, TypeVar, overload
 
 from lookalike.formats import IMAGE_EXTENSIONS, extension_of, sniff_format
+from lookalike.platforms import READ_FLAGS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -213,7 +214,7 @@ def read_head(path: str) -> bytes:
 
 def regular_descriptor(path: str) -> int:
     """A descriptor of `path` for reading, as `open_regular` opens it."""
-    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    descriptor = os.open(path, READ_FLAGS)
     mode = os.fstat(descriptor).st_mode
     if not stat.S_ISREG(mode):
         os.close(descriptor)
