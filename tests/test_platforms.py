@@ -1,5 +1,6 @@
 """What differs between systems (`platforms.py`), and lookalike run as Windows would run it: workers spawned, and
-the Unix-only modules unimportable in every process, through a real scan, plan, apply --action trash and undo."""
+the Unix-only modules unimportable in every process, through a real scan, plan, apply --action trash, undo,
+review and demo."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from lookalike.exact import hash_file
@@ -61,8 +63,6 @@ def test_scan_plan_trash_and_undo_run_spawned_without_the_unix_only_modules(tmp_
     smaller = save(open_rgb(photos["chelsea"]).resize((300, 200)), folder / "chelsea-small.jpg", quality=85)
     before = {path: hash_file(path) for path in (coffee, chelsea, rocket, copy, smaller)}
     environment = {START_METHOD_VARIABLE: "spawn"}
-    probe = lookalike_without_unix_modules(tmp_path, environment, "--version")
-    assert probe.returncode == 0, probe.stderr
     child = subprocess.run([sys.executable, "-c", "import resource"], capture_output=True, text=True,
                            env=blocked_environment(tmp_path, environment))  # as a spawned worker starts
     assert "ImportError: no module named 'resource' (blocked" in child.stderr
@@ -87,18 +87,52 @@ def test_scan_plan_trash_and_undo_run_spawned_without_the_unix_only_modules(tmp_
     assert done.returncode == 0, done.stderr
     assert {path: hash_file(path) for path in before} == before
 
+    review = subprocess.Popen([sys.executable, "-c", lookalike_statement("review", str(report), "--no-browser", "-q")],
+                              stdout=subprocess.PIPE, text=True, env=blocked_environment(tmp_path, environment))
+    try:
+        url = review.stdout.readline().split()[2]
+        with urllib.request.urlopen(url.replace("/?", "/api/groups?"), timeout=30) as answer:
+            assert json.loads(answer.read())["total"] == 2
+    finally:
+        review.kill()
+        review.wait()
+        review.stdout.close()
+
+
+def test_the_demo_runs_spawned_without_the_unix_only_modules(tmp_path):
+    done = lookalike_without_unix_modules(tmp_path, {START_METHOD_VARIABLE: "spawn"}, "demo", "--folder",
+                                          str(tmp_path / "demo"))
+    assert done.returncode == 0, done.stderr
+    assert "near keep" in done.stdout and "could not be read" not in done.stdout
+
+
+def test_every_module_imports_without_the_unix_only_modules(tmp_path):
+    # but Ray's engine: Ray's own psutil imports `resource` for its Linux backend (Windows has another)
+    statement = ("import pkgutil, importlib, lookalike\n"
+                 "names = [m.name for m in pkgutil.walk_packages(lookalike.__path__, 'lookalike.')]\n"
+                 "for name in names:\n"
+                 "    if name != 'lookalike.ray_engine': importlib.import_module(name)\n"
+                 "print(len(names))")
+    done = python_without_unix_modules(tmp_path, f"{BLOCKER}\n{statement}")
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) >= 33  # every module was found
+
 
 def lookalike_without_unix_modules(tmp_path: Path, environment: dict[str, str], *args: str
                                    ) -> subprocess.CompletedProcess:
-    return python_without_unix_modules(tmp_path, "from lookalike.__main__ import main; sys.argv[1:] = "
-                                       f"{list(args)!r}; main()", environment)
+    return python_without_unix_modules(tmp_path, lookalike_statement(*args), environment)
+
+
+def lookalike_statement(*args: str) -> str:
+    """The blocker, then `lookalike ARGS` through the command's own entry point."""
+    return f"{BLOCKER}\nfrom lookalike.__main__ import main; sys.argv[1:] = {list(args)!r}; main()"
 
 
 def python_without_unix_modules(tmp_path: Path, statement: str, environment: dict[str, str] | None = None
                                 ) -> subprocess.CompletedProcess:
-    """`statement` run by a Python with `resource`, `fcntl`, `pwd`, `grp` and `termios` unimportable, as are
-    they in every process it starts."""
-    return subprocess.run([sys.executable, "-c", f"{BLOCKER}\n{statement}"], capture_output=True, text=True,
+    """`statement` (which installs the blocker first, or not) run by a Python in whose every child process
+    `resource`, `fcntl`, `pwd`, `grp` and `termios` are unimportable."""
+    return subprocess.run([sys.executable, "-c", statement], capture_output=True, text=True,
                           timeout=300, env=blocked_environment(tmp_path, environment or {}))
 
 
@@ -111,14 +145,3 @@ def blocked_environment(tmp_path: Path, environment: dict[str, str]) -> dict[str
     path = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
     return {**os.environ, **environment, "PYTHONPATH": path}
 
-
-def test_every_module_imports_without_the_unix_only_modules(tmp_path):
-    # but Ray's engine: Ray's own psutil imports `resource` for its Linux backend (Windows has another)
-    statement = ("import pkgutil, importlib, lookalike\n"
-                 "names = [m.name for m in pkgutil.walk_packages(lookalike.__path__, 'lookalike.')]\n"
-                 "for name in names:\n"
-                 "    if name != 'lookalike.ray_engine': importlib.import_module(name)\n"
-                 "print(len(names))")
-    done = python_without_unix_modules(tmp_path, statement)
-    assert done.returncode == 0, done.stderr
-    assert int(done.stdout) >= 33  # every module was found
