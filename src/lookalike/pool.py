@@ -248,7 +248,7 @@ def _answer(work: Callable[[str, int], object], path: str, max_pixels: int) -> o
 
 
 def _decoders() -> ModuleType:
-    """`lookalike.decode`, imported by a worker, whose forkserver has loaded it already."""
+    """`lookalike.decode`, imported by a worker (a forkserver, where there is one, has loaded it already)."""
     from lookalike import decode
 
     return decode
