@@ -83,6 +83,10 @@ _EXIF_IFD = 0x8769
 _DATE_TAKEN = 0x9003
 _MAKE = 0x010F
 _MODEL = 0x0110
+_GPS_IFD = 0x8825
+# libjpeg's quality-50 tables (Annex K of the JPEG standard), summed: a table of `q` sums to this scaled by
+# libjpeg's factor (200 - 2q) % for q >= 50, 5000 / q % below
+_STANDARD_TABLE_SUMS = (3688, 5505)
 _JPEG_FORMATS = ("JPEG", "MPO")
 _ISO_MEDIA_FORMATS = ("HEIC", "HEIF", "AVIF")
 _TRANSPOSE_OF_ORIENTATION = {  # EXIF orientation: what shows the stored pixels upright
@@ -161,7 +165,39 @@ def _decode_image(image: Image.Image, digest: bytes, max_pixels: int, image_form
         thumb=thumbnail(shown),
         taken=_text(exif.get_ifd(_EXIF_IFD).get(_DATE_TAKEN)),
         camera=_text(" ".join(str(exif.get(tag, "")).strip() for tag in (_MAKE, _MODEL)).strip()),
+        quality=jpeg_quality(image),
+        gps=gps_position(exif),
     )
+
+
+def jpeg_quality(image: Image.Image) -> int | None:
+    """The quality (1-100) a JPEG was last saved at, as libjpeg's scale of its standard tables: estimated from
+    the sums of the luminance and chrominance quantisation tables, so any table order will do; None when the
+    image is not a JPEG. A camera's or editor's own tables give the libjpeg quality of the same coarseness."""
+    tables = getattr(image, "quantization", None)
+    if not tables:
+        return None
+    scales = [100 * sum(table) / standard
+              for table, standard in zip(tables.values(), _STANDARD_TABLE_SUMS, strict=False)]
+    scale = sum(scales) / len(scales)
+    quality = (200 - scale) / 2 if scale <= 100 else 5000 / scale
+    return max(1, min(100, round(quality)))
+
+
+def gps_position(exif: Image.Exif) -> str | None:
+    """EXIF's GPS position as "latitude,longitude" in signed decimal degrees, or None (absent or damaged)."""
+    try:
+        gps = exif.get_ifd(_GPS_IFD)
+        latitude, longitude = _degrees(gps[2], gps.get(1)), _degrees(gps[4], gps.get(3))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    return f"{latitude:.6f},{longitude:.6f}"
+
+
+def _degrees(value: tuple, reference: object) -> float:
+    degrees, minutes, seconds = (float(part) for part in value)
+    sign = -1 if str(reference).strip("\x00 ").upper() in ("S", "W") else 1
+    return sign * (degrees + minutes / 60 + seconds / 3600)
 
 
 def as_shown(image: Image.Image) -> Image.Image:

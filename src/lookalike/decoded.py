@@ -30,6 +30,8 @@ class Decoded:
     thumb: bytes  # THUMB × THUMB RGB pixels, row by row
     taken: str | None
     camera: str | None
+    quality: int | None = None  # JPEG quality (1-100) estimated from the quantisation tables; None: not a JPEG
+    gps: str | None = None  # "latitude,longitude" in signed decimal degrees, from EXIF
 
 
 def needs_install(reason: str) -> bool:

@@ -7,7 +7,8 @@ JSON format, version 1 (fields may be added, never removed or changed in meaning
                  "members": [{"path": PATH, "match": "keeper" | "bytes" | "pixels" | "near",
                               "relation": TEXT, "distance": BITS, "size": BYTES, "width": W, "height": H,
                               "format": NAME, "mtime_ns": NS, "content_hash": HEX,
-                              "taken": EXIF_DATE | null, "camera": TEXT | null}, ...]}],
+                              "taken": EXIF_DATE | null, "camera": TEXT | null,
+                              "quality": JPEG_QUALITY | null, "gps": "LAT,LON" | null}, ...]}],
      "similar": [GROUP, ...],
      "errors": [{"path": PATH, "reason": TEXT}],
      "seconds": {STAGE: SECONDS},
@@ -82,6 +83,8 @@ def _member_json(result: ScanResult, member) -> dict[str, Any]:
         "content_hash": images.content_hash[image].hex(),
         "taken": images.taken[image],
         "camera": images.camera[image],
+        "quality": images.quality[image],
+        "gps": images.gps[image],
     }
 
 
