@@ -142,3 +142,16 @@ def test_a_gps_position_is_read_from_exif(tmp_path, photos):
     open_rgb(photos["coffee"]).save(tmp_path / "bare.jpg")
     assert decode_file(str(tmp_path / "placed.jpg")).gps == "48.858194,-2.294500"
     assert decode_file(str(tmp_path / "bare.jpg")).gps is None
+
+
+def test_an_enlargement_has_less_detail_than_its_original(tmp_path, photos):
+    picture = open_rgb(photos["coins"])
+    width, height = picture.size
+    save(picture, tmp_path / "original.png")
+    save(picture.resize((2 * width, 2 * height), Image.Resampling.BICUBIC), tmp_path / "enlarged.png")
+    save(picture.resize((width // 2, height // 2), Image.Resampling.LANCZOS), tmp_path / "halved.png")
+    original, enlarged, halved = (decode_file(str(tmp_path / f"{name}.png")) for name in
+                                  ("original", "enlarged", "halved"))
+    assert enlarged.detail < 0.5 * original.detail
+    assert original.detail > 0.5 * halved.detail
+    assert decode_file(str(photos["coins"])).detail is None  # a JPEG decoded at an eighth: not measured

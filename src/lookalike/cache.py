@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS files (
     content_hash BLOB NOT NULL, format TEXT);
 CREATE TABLE IF NOT EXISTS images (
     content_hash BLOB PRIMARY KEY, pixel_hash BLOB, width INTEGER, height INTEGER, format TEXT,
-    taken TEXT, camera TEXT, signature BLOB, quality INTEGER, gps TEXT);
+    taken TEXT, camera TEXT, signature BLOB, quality INTEGER, gps TEXT,
+    detail REAL);
 CREATE TABLE IF NOT EXISTS thumbs (content_hash BLOB PRIMARY KEY, thumb BLOB);
 CREATE TABLE IF NOT EXISTS failures (
     path BLOB PRIMARY KEY, device INTEGER, inode INTEGER, size INTEGER, mtime_ns INTEGER, reason TEXT);
@@ -187,13 +188,13 @@ class Cache:
         for start in range(0, len(content_hashes), LOOKUP_CHUNK):
             chunk = content_hashes[start:start + LOOKUP_CHUNK]
             rows = self._rows_by_key("SELECT content_hash, pixel_hash, width, height, format, taken, camera, "
-                                     "signature, quality, gps FROM images WHERE content_hash", chunk)
+                                     "signature, quality, gps, detail FROM images WHERE content_hash", chunk)
             yield from (ImageRow(digest, *rows[digest]) for digest in chunk)
 
     def images(self, content_hashes: Iterable[bytes]) -> dict[bytes, Decoded]:
         """The cached contents as decoding gave them, thumbnails included, by content hash."""
         rows = self._rows_by_key("SELECT content_hash, pixel_hash, width, height, format, thumb, taken, camera, "
-                                 "quality, gps FROM images JOIN thumbs USING (content_hash) WHERE content_hash",
+                                 "quality, gps, detail FROM images JOIN thumbs USING (content_hash) WHERE content_hash",
                                  list(content_hashes))
         found = {}
         for digest, row in rows.items():
@@ -212,9 +213,9 @@ class Cache:
         """Decoded images with their signatures (`images.signatures_of`), in the same order."""
         with self._writing():
             self.db.executemany(
-                "INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 ((d.content_hash, d.pixel_hash, d.width, d.height, d.format, d.taken, d.camera, signature,
-                  d.quality, d.gps)
+                  d.quality, d.gps, d.detail)
                  for d, signature in zip(decoded, signatures, strict=True)),
             )
             self.db.executemany("INSERT OR REPLACE INTO thumbs VALUES (?, ?)",

@@ -40,7 +40,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 import xxhash
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageStat, UnidentifiedImageError
 
 from lookalike.decoded import DEFAULT_MAX_PIXELS, RAW_INSTALL, THUMB, TOO_BIG, WORKER_MEMORY, Decoded
 from lookalike.exact import content_hash
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
 REDUCING_GAP = 3.0
 HASH_BLOCK = 2**16  # bytes of pixels hashed at a time
+DETAIL_MIN_SIDE = 16
 PREVIEW_MIN_SIDE = 4 * THUMB  # an embedded RAW preview smaller than this (a contact-sheet thumbnail) is not used
 
 try:  # HEIC/HEIF: an optional plugin, a hard dependency of the package but tolerated if missing
@@ -167,7 +168,20 @@ def _decode_image(image: Image.Image, digest: bytes, max_pixels: int, image_form
         camera=_text(" ".join(str(exif.get(tag, "")).strip() for tag in (_MAKE, _MODEL)).strip()),
         quality=jpeg_quality(image),
         gps=gps_position(exif),
+        detail=detail(shown) if shown.size == (width, height) else None,
     )
+
+
+def detail(image: Image.Image) -> float | None:
+    """How much of the picture lies in the upper half of its frequencies: the mean grey difference (0-255) between
+    it and itself halved and enlarged back. An enlargement has little there (a 2× one about a third of its
+    original's, a copy halved from an original 0.6 to 1 times the original's, on the demo photos), so that
+    copies of one picture tell an enlargement by it. None for a picture too small to say."""
+    grey = image.convert("L")
+    if min(grey.size) < DETAIL_MIN_SIDE:
+        return None
+    back = grey.reduce(2).resize(grey.size, Image.Resampling.BILINEAR)
+    return round(ImageStat.Stat(ImageChops.difference(grey, back)).mean[0], 3)
 
 
 def jpeg_quality(image: Image.Image) -> int | None:

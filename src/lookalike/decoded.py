@@ -32,6 +32,7 @@ class Decoded:
     camera: str | None
     quality: int | None = None  # JPEG quality (1-100) estimated from the quantisation tables; None: not a JPEG
     gps: str | None = None  # "latitude,longitude" in signed decimal degrees, from EXIF
+    detail: float | None = None  # `decode.detail` of a picture decoded at its full size; None: decoded smaller
 
 
 def needs_install(reason: str) -> bool:

@@ -55,6 +55,7 @@ class ImageRow:
     signature: bytes
     quality: int | None = None  # as `Decoded`'s
     gps: str | None = None
+    detail: float | None = None
 
 
 class Digests(Sequence[bytes]):
@@ -105,6 +106,7 @@ class ImageTable:
     camera: list[str | None]
     quality: list[int | None]  # JPEG quality estimated from the quantisation tables, None: not a JPEG
     gps: list[str | None]
+    detail: list[float | None]  # `decode.detail`, None: not decoded at full size
 
     def __len__(self) -> int:
         return len(self.content_hash)
@@ -119,6 +121,7 @@ class ImageTable:
             hashes=self.hashes[picked], windows=self.windows[picked], content_box=self.content_box[picked],
             thumbs=thumbs, taken=[self.taken[row] for row in rows], camera=[self.camera[row] for row in rows],
             quality=[self.quality[row] for row in rows], gps=[self.gps[row] for row in rows],
+            detail=[self.detail[row] for row in rows],
         )
 
 
@@ -139,7 +142,8 @@ def _packed(hashes: np.ndarray, windows: np.ndarray, boxes: np.ndarray) -> np.nd
 
 def row_of(decoded: Decoded, signature: bytes) -> ImageRow:
     return ImageRow(decoded.content_hash, decoded.pixel_hash, decoded.width, decoded.height, decoded.format,
-                    decoded.taken, decoded.camera, signature, decoded.quality, decoded.gps)
+                    decoded.taken, decoded.camera, signature, decoded.quality, decoded.gps,
+                    decoded.detail)
 
 
 def table_of(decoded: Sequence[Decoded]) -> ImageTable:
@@ -176,6 +180,7 @@ def _empty_columns(count: int) -> dict[str, np.ndarray | list]:
         "camera": [None] * count,
         "quality": [None] * count,
         "gps": [None] * count,
+        "detail": [None] * count,
     }
 
 
@@ -196,6 +201,7 @@ def _fill(columns: dict[str, np.ndarray | list], rows: slice, chunk: list[ImageR
     columns["camera"][rows] = [row.camera for row in chunk]
     columns["quality"][rows] = [row.quality for row in chunk]
     columns["gps"][rows] = [row.gps for row in chunk]
+    columns["detail"][rows] = [row.detail for row in chunk]
 
 
 def signature_of(images: ImageTable, row: int) -> bytes:

@@ -51,6 +51,7 @@ IMAGES_SCHEMA = pa.schema([
     ("camera", pa.string()),
     ("quality", pa.int16()),  # JPEG quality estimated from the quantisation tables; null: not a JPEG
     ("gps", pa.string()),
+    ("detail", pa.float64()),  # decode.detail; null: not decoded at full size
 ], metadata={VERSION_KEY: SIGNATURE_VERSION.encode(), b"lookalike.thumb_side": str(THUMB).encode()})
 
 FILES_SCHEMA = pa.schema([
@@ -111,6 +112,7 @@ def _image_batches(cache: Cache) -> Iterator[pa.RecordBatch]:
             pa.array(table.camera, pa.string()),
             pa.array(table.quality, pa.int16()),
             pa.array(table.gps, pa.string()),
+            pa.array(table.detail, pa.float64()),
         ], schema=IMAGES_SCHEMA)
 
 
@@ -172,4 +174,4 @@ def _decoded(batch: pa.RecordBatch) -> list[Decoded]:
     return [Decoded(*fields) for fields in zip(
                 columns["content_hash"], columns["pixel_hash"], columns["width"], columns["height"],
                 columns["format"], columns["thumb"], columns["taken"], columns["camera"], columns["quality"],
-                columns["gps"], strict=True)]
+                columns["gps"], columns["detail"], strict=True)]

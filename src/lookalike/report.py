@@ -8,7 +8,8 @@ JSON format, version 1 (fields may be added, never removed or changed in meaning
                               "relation": TEXT, "distance": BITS, "size": BYTES, "width": W, "height": H,
                               "format": NAME, "mtime_ns": NS, "content_hash": HEX,
                               "taken": EXIF_DATE | null, "camera": TEXT | null,
-                              "quality": JPEG_QUALITY | null, "gps": "LAT,LON" | null}, ...]}],
+                              "quality": JPEG_QUALITY | null, "gps": "LAT,LON" | null,
+                              "detail": GREY_LEVELS | null}, ...]}],
      "similar": [GROUP, ...],
      "errors": [{"path": PATH, "reason": TEXT}],
      "seconds": {STAGE: SECONDS},
@@ -85,6 +86,7 @@ def _member_json(result: ScanResult, member) -> dict[str, Any]:
         "camera": images.camera[image],
         "quality": images.quality[image],
         "gps": images.gps[image],
+        "detail": images.detail[image],
     }
 
 
