@@ -3,13 +3,15 @@
 JSON format, version 1 (fields may be added, never removed or changed in meaning):
 
     {"version": 1, "roots": [PATH...], "files": N,
-     "groups": [{"kind": "exact" | "near", "keep": PATH, "reclaimable": BYTES,
+     "groups": [{"kind": "exact" | "near", "keep": PATH, "reason": TEXT, "reclaimable": BYTES,
                  "members": [{"path": PATH, "match": "keeper" | "bytes" | "pixels" | "near",
                               "relation": TEXT, "distance": BITS, "size": BYTES, "width": W, "height": H,
                               "format": NAME, "mtime_ns": NS, "content_hash": HEX,
                               "taken": EXIF_DATE | null, "camera": TEXT | null,
                               "quality": JPEG_QUALITY | null, "gps": "LAT,LON" | null,
-                              "detail": GREY_LEVELS | null}, ...]}],
+                              "detail": GREY_LEVELS | null, "pixels": PIXELS_OF_PICTURE,
+                              "companions": [{"path": PATH, "kind": KIND, "size": BYTES, "mtime_ns": NS,
+                                              "content_hash": HEX, "shared_with": [PATH...]}, ...]}, ...]}],
      "similar": [GROUP, ...],
      "errors": [{"path": PATH, "reason": TEXT}],
      "seconds": {STAGE: SECONDS},
@@ -34,9 +36,11 @@ import csv
 import io
 import json
 from collections.abc import Iterable
+from dataclasses import asdict
 from typing import IO, Any
 
-from lookalike.group import KEEPER
+from lookalike.group import KEEPER, scanned_in_table
+from lookalike.keep import keeper_reason, scanned_of_member
 from lookalike.pipeline import ScanResult
 
 VERSION = 1
@@ -62,6 +66,7 @@ def _group_json(result: ScanResult, group) -> dict[str, Any]:
     return {
         "kind": group.kind,
         "keep": members[0]["path"],
+        "reason": keeper_reason([scanned_of_member(member) for member in members], 0),
         "reclaimable": sum(member["size"] for member in members[1:]),
         "members": members,
     }
@@ -71,6 +76,7 @@ def _member_json(result: ScanResult, member) -> dict[str, Any]:
     record = result.files[member.file]
     image = int(result.image_of_file[member.file])
     images = result.images
+    companions = result.companions.get(record.path, ())
     return {
         "path": record.path,
         "match": member.match,
@@ -87,6 +93,8 @@ def _member_json(result: ScanResult, member) -> dict[str, Any]:
         "quality": images.quality[image],
         "gps": images.gps[image],
         "detail": images.detail[image],
+        "pixels": scanned_in_table(record, images, image).picture_pixels,
+        "companions": [{**asdict(companion), "shared_with": list(companion.shared_with)} for companion in companions],
     }
 
 
