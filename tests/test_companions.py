@@ -4,8 +4,10 @@ image through every action and back, the best copy is the keeper, a RAW+JPEG pai
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
+from PIL import Image
 
 import lookalike
 from lookalike import report
@@ -13,7 +15,7 @@ from lookalike.companions import PAIR, names_of
 from lookalike.pipeline import ScanOptions, scan
 
 from .library import build_library
-from .resolving import snapshot
+from .resolving import run_lookalike, snapshot
 
 ACTIONS = ("trash", "review-folders", "move", "hardlink", "symlink")
 
@@ -97,3 +99,23 @@ def test_plan_warns_of_what_a_copy_has_that_its_keeper_lacks(library):
     plan = lookalike.plan(document, "trash")
     warnings = {step.file.path: step.warnings for step in plan.steps}
     assert "has a GPS position its keeper lacks" in warnings[str(root / "phone/carried.jpg")]
+
+
+def test_carry_metadata_writes_a_sidecar_beside_the_keeper_and_undo_removes_it(library, tmp_path):
+    root, keepers, document = library
+    before = snapshot(root)
+    report_file = tmp_path / "report.json"
+    with open(report_file, "w") as stream:
+        report.write_json(document, stream)
+    shown = run_lookalike("plan", str(report_file), "--action", "trash", "--carry-metadata")
+    assert "warning: it a GPS position its keeper lacks" in shown.stdout
+    assert "XMP sidecar" in shown.stdout and "goes with it" in shown.stdout and "stays: it goes with the last" in shown.stdout
+    done = run_lookalike("apply", str(report_file), "--action", "trash", "--carry-metadata",
+                         "--journal", str(tmp_path / "journal.jsonl"))
+    assert done.returncode == 0, done.stderr
+    sidecar = Path(keepers["carried"] + ".xmp").read_text(encoding="utf-8")
+    assert 'exif:GPSLatitude="48,51.49164' in sidecar and 'exif:DateTimeOriginal="2021-06-01T12:00:00"' in sidecar
+    with Image.open(keepers["carried"]) as image:
+        assert image.getexif().get_ifd(0x8825) == {}  # the image itself is untouched
+    assert run_lookalike("undo", str(tmp_path / "journal.jsonl")).returncode == 0
+    assert snapshot(root) == before

@@ -25,9 +25,10 @@ from enum import StrEnum
 from typing import Any
 
 from lookalike import report as reports
-from lookalike.companions import CARRIED, PAIR
+from lookalike.companions import CARRIED, PAIR, XMP
 from lookalike.exact import hash_file
 from lookalike.keep import Companion, Scanned, choose_keeper, names_a_format, parse_rules, scanned_of_member
+from lookalike.sidecars import sidecar_path, xmp_packet
 from lookalike.walk import describe_os_error
 
 EXACT_FOLDER = "exact duplicates"
@@ -63,6 +64,14 @@ class Fate:
 
 
 @dataclass(frozen=True, slots=True)
+class Carry:
+    """An XMP sidecar written beside a keeper before a step, with what the step's file has and the keeper lacks."""
+
+    path: str
+    data: str  # the sidecar's text (UTF-8)
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     group: int  # the group's number in the report, from 1
     action: Action
@@ -71,6 +80,7 @@ class Step:
     destination: str | None = None  # for moves
     companions: tuple[Fate, ...] = ()
     warnings: tuple[str, ...] = ()  # what the file has that its keeper lacks
+    carry: Carry | None = None  # --carry-metadata
 
     @property
     def carried(self) -> list[Fate]:
@@ -98,15 +108,19 @@ class Plan:
 
 def plan(report: dict[str, Any] | str | os.PathLike[str], action: Action | str, *, keep: str = "",
          reference: Sequence[str | os.PathLike[str]] = (), scope: Scope | str | None = None,
-         to: str | os.PathLike[str] | None = None) -> Plan:
-    """What `action` would do to the groups of `report` (a report dict or JSON file); ValueError on bad input."""
+         to: str | os.PathLike[str] | None = None, carry_metadata: bool = False) -> Plan:
+    """What `action` would do to the groups of `report` (a report dict or JSON file); ValueError on bad input.
+
+    With `carry_metadata`, the camera's metadata a removed copy has and its keeper lacks is written into an XMP
+    sidecar beside the keeper (never into the image), by the first step of that copy; a keeper that has a
+    sidecar already is not written to (the step says so)."""
     document, source = _load(report)
     action, scope = Action(action), Scope(scope) if scope else None
     if action is Action.MOVE and to is None:
         raise ValueError("move needs a folder to move to (--to DIR)")
     folders = [os.path.abspath(os.fspath(folder)) for folder in reference]
     planner = _Planner(action, document.get("roots", []), to and os.path.abspath(os.fspath(to)),
-                       lambda path: any(is_within(path, folder) for folder in folders))
+                       lambda path: any(is_within(path, folder) for folder in folders), carry_metadata)
     rules, by_format = parse_rules(keep), names_a_format(keep)
     for number, group in enumerate(_groups(document), start=1):
         for share in _shares(group, scope):
@@ -126,8 +140,11 @@ PAIRED = "the other half of its keeper's RAW+JPEG pair: one shot, not a copy (--
 
 
 class _Planner:
-    def __init__(self, action: Action, roots: list[str], to: str | None, is_reference: Callable[[str], bool]):
+    def __init__(self, action: Action, roots: list[str], to: str | None, is_reference: Callable[[str], bool],
+                 carry_metadata: bool = False):
         self.action, self.roots, self.to, self.is_reference = action, roots, to, is_reference
+        self.carry_metadata = carry_metadata and action not in LINKS  # a link keeps the copy's name, not its EXIF
+        self.carried_to: set[str] = set()  # keepers a sidecar is written beside
         self.steps: list[Step] = []
         self.skips: list[Skip] = []
         self.destinations: set[str] = set()
@@ -137,11 +154,25 @@ class _Planner:
         destination = destination_of(self.action, file, keeper, self.roots, self.to)
         reason = self._reason_to_leave(file, keeper, scope, destination)
         if reason is None:
-            self.steps.append(Step(number, self.action, file, keeper, destination, warnings=lacking(file, keeper)))
+            warnings, carry = lacking(file, keeper), self._carry(file, keeper)
+            if carry is None and self.carry_metadata and _missing_metadata(file, keeper):
+                warnings += ("its metadata is not carried: its keeper has an XMP sidecar, or one is written "
+                             "from another copy",)
+            self.steps.append(Step(number, self.action, file, keeper, destination, warnings=warnings, carry=carry))
             if destination is not None:
                 self.destinations.add(destination)
         else:
             self.skips.append(Skip(number, file.path, reason))
+
+    def _carry(self, file: Scanned, keeper: Scanned) -> Carry | None:
+        missing = _missing_metadata(file, keeper)
+        path = sidecar_path(keeper.path)
+        if (not self.carry_metadata or not missing or keeper.path in self.carried_to or os.path.lexists(path)
+                or any(companion.kind == XMP for companion in keeper.companions)):
+            return None
+        self.carried_to.add(keeper.path)
+        return Carry(path, xmp_packet(*(getattr(file, name) if name in missing else None
+                                        for name in ("taken", "camera", "gps"))).decode())
 
     def with_companions(self) -> list[Step]:
         """The steps with each companion's fate; a step whose companion cannot go where it must is a skip."""
@@ -243,6 +274,11 @@ def _load(report: dict[str, Any] | str | os.PathLike[str]) -> tuple[dict[str, An
         return report, None
     with open(report, encoding="utf-8") as stream:
         return reports.read_json(stream), os.path.abspath(os.fspath(report))
+
+
+def _missing_metadata(file: Scanned, keeper: Scanned) -> list[str]:
+    """The `Scanned` fields of the camera's metadata that `file` has and `keeper` lacks."""
+    return [name for name in ("taken", "camera", "gps") if getattr(file, name) and not getattr(keeper, name)]
 
 
 def lacking(file: Scanned, keeper: Scanned) -> tuple[str, ...]:

@@ -26,7 +26,7 @@ from typing import Any
 from lookalike import fileops, trash
 from lookalike.journal import Journal, last_journal, new_journal_path
 from lookalike.keep import Companion, Scanned
-from lookalike.planning import LINKS, MOVES, Action, Fate, Plan, Skip, Step, changed_since_scan, obstacle
+from lookalike.planning import LINKS, MOVES, Action, Carry, Fate, Plan, Skip, Step, changed_since_scan, obstacle
 from lookalike.walk import describe_os_error
 
 
@@ -161,6 +161,8 @@ class _Run:
 
 def _perform(step: Step, begin: dict[str, Any]) -> None:
     path = step.file.path
+    if step.carry is not None:  # before the copy goes: what it carries is never only in the trash
+        fileops.write_new(step.carry.path, step.carry.data.encode())
     if step.action in MOVES:
         fileops.move(path, step.destination, bytes.fromhex(step.file.content_hash))
     elif step.action is Action.TRASH:
@@ -186,6 +188,8 @@ def _reverse(step: Step, begin: dict[str, Any]) -> None:
     if step.action in LINKS:
         fileops.restore_from_link(step.file.path, step.keeper.path, step.action is Action.SYMLINK,
                                   bytes.fromhex(step.file.content_hash), begin["mode"], step.file.mtime_ns)
+    if step.carry is not None:
+        fileops.remove_written(step.carry.path, step.carry.data.encode())
 
 
 def _put_back(action: Action, path: str, destination: str | None, content_hash: str,
@@ -231,8 +235,9 @@ def _header(plan: Plan) -> dict[str, Any]:
 def _step(record: dict[str, Any]) -> Step:
     fates = tuple(Fate(_companion(fate["companion"]), fate["goes"], fate["destination"], fate["reason"])
                   for fate in record.get("companions", ()))
+    carry = record.get("carry")
     return Step(record["group"], Action(record["action"]), _scanned(record["file"]), _scanned(record["keeper"]),
-                record["destination"], fates, tuple(record.get("warnings", ())))
+                record["destination"], fates, tuple(record.get("warnings", ())), carry and Carry(**carry))
 
 
 def _scanned(record: dict[str, Any]) -> Scanned:
