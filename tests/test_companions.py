@@ -119,3 +119,16 @@ def test_carry_metadata_writes_a_sidecar_beside_the_keeper_and_undo_removes_it(l
         assert image.getexif().get_ifd(0x8825) == {}  # the image itself is untouched
     assert run_lookalike("undo", str(tmp_path / "journal.jsonl")).returncode == 0
     assert snapshot(root) == before
+
+
+def test_the_review_page_shows_the_keepers_reason_and_the_warnings(library, tmp_path):
+    from lookalike.review import Review
+
+    root, keepers, document = library
+    review = Review(document, tmp_path / "cache.sqlite")
+    shown = [review.group(index) for index in range(len(document["groups"]))]
+    carried = next(group for group in shown if group["members"][0]["path"] == keepers["carried"])
+    assert carried["reason"] == "least recompressed (JPEG quality 95 against 80)"
+    assert "has a GPS position its keeper lacks" in carried["members"][1]["warnings"]
+    apple = next(group for group in shown if group["members"][0]["path"] == keepers["astronaut"])
+    assert apple["members"][0]["companions"] == ["Apple edits: IMG_0003.AAE", "Live Photo motion: IMG_0003.MOV"]
