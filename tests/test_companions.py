@@ -109,7 +109,8 @@ def test_carry_metadata_writes_a_sidecar_beside_the_keeper_and_undo_removes_it(l
         report.write_json(document, stream)
     shown = run_lookalike("plan", str(report_file), "--action", "trash", "--carry-metadata")
     assert "warning: it a GPS position its keeper lacks" in shown.stdout
-    assert "XMP sidecar" in shown.stdout and "goes with it" in shown.stdout and "stays: it goes with the last" in shown.stdout
+    assert "XMP sidecar" in shown.stdout and "goes with it" in shown.stdout
+    assert "stays: it goes with the last" in shown.stdout
     done = run_lookalike("apply", str(report_file), "--action", "trash", "--carry-metadata",
                          "--journal", str(tmp_path / "journal.jsonl"))
     assert done.returncode == 0, done.stderr
@@ -124,7 +125,7 @@ def test_carry_metadata_writes_a_sidecar_beside_the_keeper_and_undo_removes_it(l
 def test_the_review_page_shows_the_keepers_reason_and_the_warnings(library, tmp_path):
     from lookalike.review import Review
 
-    root, keepers, document = library
+    _, keepers, document = library
     review = Review(document, tmp_path / "cache.sqlite")
     shown = [review.group(index) for index in range(len(document["groups"]))]
     carried = next(group for group in shown if group["members"][0]["path"] == keepers["carried"])
