@@ -123,3 +123,36 @@ def test_the_pixel_hash_is_of_the_shown_pixels_and_their_shape(tmp_path):
     white = decode_file(str(save(Image.new("RGB", (8, 12), "white"), tmp_path / "white.bmp")))
     assert clear.pixel_hash == white.pixel_hash
 
+
+
+def test_a_jpegs_quality_is_estimated_from_its_quantisation_tables(tmp_path, photos):
+    picture = open_rgb(photos["coffee"])
+    for quality in (40, 60, 75, 90, 97):
+        picture.save(tmp_path / f"q{quality}.jpg", quality=quality)
+        decoded = decode_file(str(tmp_path / f"q{quality}.jpg"))
+        assert abs(decoded.quality - quality) <= 1
+    picture.save(tmp_path / "lossless.png")
+    assert decode_file(str(tmp_path / "lossless.png")).quality is None
+
+
+def test_a_gps_position_is_read_from_exif(tmp_path, photos):
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update({1: "N", 2: (48.0, 51.0, 29.5), 3: "W", 4: (2.0, 17.0, 40.2)})
+    open_rgb(photos["coffee"]).save(tmp_path / "placed.jpg", exif=exif)
+    open_rgb(photos["coffee"]).save(tmp_path / "bare.jpg")
+    assert decode_file(str(tmp_path / "placed.jpg")).gps == "48.858194,-2.294500"
+    assert decode_file(str(tmp_path / "bare.jpg")).gps is None
+
+
+def test_an_enlargement_has_less_detail_than_its_original(tmp_path, photos):
+    picture = open_rgb(photos["coins"])
+    width, height = picture.size
+    save(picture, tmp_path / "original.png")
+    save(picture.resize((2 * width, 2 * height), Image.Resampling.BICUBIC), tmp_path / "enlarged.png")
+    save(picture.resize((width // 2, height // 2), Image.Resampling.LANCZOS), tmp_path / "halved.png")
+    original, enlarged, halved = (decode_file(str(tmp_path / f"{name}.png")) for name in
+                                  ("original", "enlarged", "halved"))
+    assert enlarged.detail < 0.5 * original.detail
+    assert original.detail > 0.5 * halved.detail
+    save(picture.resize((4 * width, 4 * height)), tmp_path / "large.jpg", quality=90)
+    assert decode_file(str(tmp_path / "large.jpg")).detail is None  # a JPEG decoded at a quarter: not measured

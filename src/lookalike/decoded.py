@@ -30,6 +30,9 @@ class Decoded:
     thumb: bytes  # THUMB × THUMB RGB pixels, row by row
     taken: str | None
     camera: str | None
+    quality: int | None = None  # JPEG quality (1-100) estimated from the quantisation tables; None: not a JPEG
+    gps: str | None = None  # "latitude,longitude" in signed decimal degrees, from EXIF
+    detail: float | None = None  # `decode.detail` of a picture decoded at its full size; None: decoded smaller
     features: bytes = b""  # `local_features.extract`: ORB features of the image and its mirror image
 
 
