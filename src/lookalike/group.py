@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lookalike.decoded import THUMB
 from lookalike.geometry import FeaturesOf, Fit, LocalMatch, Moment, fit, inverted, moment_check, window_matrix
 from lookalike.images import FilesOfImages, ImageTable
 from lookalike.keep import Companion, Scanned, best_first
@@ -140,7 +141,8 @@ class _DirectMatches:
 
     def same_moment(self, keeper: int, image: int, fitted: Fit) -> Moment:
         thumb = self.images.thumbs[keeper]
-        return moment_check(thumb[:, ::-1] if fitted.mirrored else thumb, self.images.thumbs[image], fitted.matrix)
+        return moment_check(thumb[:, ::-1] if fitted.mirrored else thumb, self.images.thumbs[image], fitted.matrix,
+                            coarsest(self.images, keeper, image))
 
     def match(self, a: int, b: int) -> Match | None:
         """The first alignment of a and b that verification confirms, if any."""
@@ -239,7 +241,13 @@ def _window_moment(images: ImageTable, match: Match) -> Moment:
     box_a = window_box(candidate.window_a, tuple(images.content_box[candidate.a]))
     thumb_a = orient(images.thumbs[candidate.a], candidate.orientation)
     return moment_check(np.ascontiguousarray(thumb_a), images.thumbs[candidate.b],
-                        window_matrix(box_a, match.evidence.box_b))
+                        window_matrix(box_a, match.evidence.box_b), coarsest(images, candidate.a, candidate.b))
+
+
+def coarsest(images: ImageTable, a: int, b: int) -> float:
+    """Pixels of the smaller side of the two images per two thumbnail pixels: a thumbnail shows all the detail
+    of a picture with twice its pixels or more, and only what interpolation makes of a smaller one."""
+    return min(int(images.width[a]), int(images.height[a]), int(images.width[b]), int(images.height[b])) / (2 * THUMB)
 
 
 def _window_box(images: ImageTable, keeper: int, match: Match) -> Box | None:
