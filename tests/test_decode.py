@@ -6,6 +6,7 @@ import pickle
 import zlib
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from lookalike.decode import decode_file
@@ -156,3 +157,12 @@ def test_an_enlargement_has_less_detail_than_its_original(tmp_path, photos):
     assert original.detail > 0.5 * halved.detail
     save(picture.resize((4 * width, 4 * height)), tmp_path / "large.jpg", quality=90)
     assert decode_file(str(tmp_path / "large.jpg")).detail is None  # a JPEG decoded at a quarter: not measured
+
+
+@pytest.mark.slow
+def test_a_200_megapixel_progressive_jpeg_is_read_within_the_workers_limit(tmp_path):
+    """Phones sold now take 16,320 × 12,240 photos; a progressive JPEG keeps coefficients for every pixel."""
+    path = tmp_path / "phone.jpg"
+    Image.linear_gradient("L").resize((16320, 12240)).convert("RGB").save(path, quality=80, progressive=True)
+    [(_, decoded)] = list(decode_all([str(path)], jobs=1))
+    assert isinstance(decoded, Decoded) and (decoded.width, decoded.height) == (16320, 12240)
