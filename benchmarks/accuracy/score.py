@@ -13,6 +13,7 @@ README.md defines each column.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shlex
@@ -300,10 +301,9 @@ def kind_table(scores: list[Score]) -> str:
     return "\n".join(lines)
 
 
-def alone_table(scores: list[Score], labels: Labels) -> str:
-    """Files that are pictures of their own (distractors, hard negatives): how many ended up in a group."""
+def alone_table(scores: list[Score], totals: Counter[str]) -> str:
+    """Files that are pictures of their own (distractors, hard negatives): the pairs asserted with them."""
     kinds = [kind for kind in scores[0].pairs_by_kind if kind not in scores[0].found_by_kind]
-    totals = Counter(labels.edit_of.values())
     lines = [
         "| kind | files | " + " | ".join(f"{s.tool} wrong pairs" for s in scores) + " |",
         "| --- | ---: |" + " ---: |" * len(scores),
@@ -336,7 +336,7 @@ def report(collection: Path, labels: Labels, scores: list[Score]) -> str:
             "precision of the pairs asserted with a file of that kind:\n",
             kind_table(scores),
             "\nPictures of their own, pairs asserted with them (all wrong):\n",
-            alone_table(scores, labels),
+            alone_table(scores, Counter(labels.edit_of.values())),
             "\nLook-alike pairs (different pictures) put in one group:\n",
             lookalike_table(scores),
         )
@@ -352,6 +352,7 @@ def parse_args() -> argparse.Namespace:
         default=os.environ.get(PEERS_PYTHON_VARIABLE),
         help=f"Python of the environment that has the peer tools (default: ${PEERS_PYTHON_VARIABLE})",
     )
+    parser.add_argument("--save", type=Path, help="also write the scores as JSON here, for results.py")
     return parser.parse_args()
 
 
@@ -375,6 +376,28 @@ def main() -> None:
     if not scores:
         sys.exit("no tool could be run")
     print(report(args.collection, labels, scores))
+    if args.save:
+        args.save.write_text(json.dumps(saved(args.collection, labels, scores), indent=1) + "\n")
+
+
+def saved(collection: Path, labels: Labels, scores: list[Score]) -> dict[str, object]:
+    document = json.loads((collection / "labels.json").read_text())
+    return {
+        "collection": {key: document[key] for key in ("set", "split", "seed")} | {"files": len(labels.group_of)},
+        "originals": document["summary"]["originals"],
+        "edit_kinds": labels.edit_kinds,
+        "file_counts": dict(Counter(labels.edit_of.values())),
+        "scores": [dataclasses.asdict(s) for s in scores],
+    }
+
+
+def loaded(record: dict[str, object]) -> Score:
+    """A Score written by `saved`, as it was (JSON has lists where the Score has tuples)."""
+    pairs = {
+        key: {name: tuple(value) for name, value in record[key].items()}
+        for key in ("lookalikes_merged", "found_by_kind", "pairs_by_kind")
+    }
+    return Score(**{**record, **pairs, "group_check": GroupCheck(**record["group_check"])})
 
 
 if __name__ == "__main__":
