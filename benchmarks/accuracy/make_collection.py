@@ -39,7 +39,8 @@ SMALL_SIDE = 200
 SAME_ASPECT_TOLERANCE = 0.02
 IMAGES = "images"
 UNTOUCHED_KINDS = ("original", "unique", "natural-copy")
-NEGATIVE_KINDS = ("video-frame", "burst-frame", "backdrop")
+NEXT_FRAME = "next-frame"  # an original's next moment: its own picture, a look-alike of the original
+NEGATIVE_KINDS = ("video-frame", "burst-frame", "backdrop", NEXT_FRAME)
 NEGATIVE_MIN_SIDE = 160  # a burst's moved part and a backdrop's centre stay visible
 
 
@@ -259,6 +260,10 @@ def write_original_and_edits(job: EditJob) -> list[LabelledFile]:
     for index, family in enumerate(job.families):
         drawn = random_edits.make_copy(original, family, rng)
         files.append(write_file(job, f"{family}-{index}", drawn.data, drawn.suffix, family, drawn))
+    frame = negatives.next_frame(original.image, rng)
+    name = file_name(job.target.seed, job.source, NEXT_FRAME, ".jpg")
+    (job.target.images / name).write_bytes(frame.data)
+    files.append(LabelledFile(name, f"{job.group}-next", NEXT_FRAME, job.source, None, (frame.steps,)))
     return files
 
 
@@ -378,6 +383,13 @@ def file_label(file: LabelledFile) -> dict[str, object]:
     return label
 
 
+def next_frame_pairs(files: list[LabelledFile]) -> list[NegativePair]:
+    original_of = {file.source: file.name for file in files if file.edit == "original"}
+    return [
+        NegativePair("next-frame", original_of[file.source], file.name) for file in files if file.edit == NEXT_FRAME
+    ]
+
+
 def labels_document(
     args: argparse.Namespace, plan: Plan, files: list[LabelledFile], pairs: list[NegativePair]
 ) -> dict[str, object]:
@@ -445,6 +457,7 @@ def main() -> None:
     files = write_files(plan, target, dealt)
     negative_files, pairs = write_negatives(plan, target, args.video) if random_set else ([], [])
     files = sorted(files + negative_files, key=lambda file: file.name)
+    pairs += next_frame_pairs(files)
     document = labels_document(args, plan, files, pairs)
     (args.out / "labels.json").write_text(json.dumps(document, indent=1) + "\n")
     print(json.dumps(document["summary"], indent=1), file=sys.stderr)

@@ -3,7 +3,8 @@ different moment, so no tool may group them.
 
 - burst: frames made from one photo, each with a part of the picture moved (a patch pasted elsewhere, or a
   region's content shifted) and the camera shifted a little. The photo itself is left out of the collection:
-  every frame would be a crop of it.
+  its first frame would be a crop of it.
+- next frame: the same made from an original, which stays in the collection with its copies.
 - backdrop: the centres of different photos on one plain white or black canvas, at the same place and size,
   as product shots on a studio background or objects on a dark field.
 """
@@ -14,8 +15,11 @@ import io
 import random
 from dataclasses import dataclass
 
+import numpy as np
 from PIL import Image
 
+ATTEMPTS = 20
+VISIBLE_CHANGE = 12  # mean grey levels over the moved part, what an eye sees at once
 Region = tuple[int, int, int, int]
 
 
@@ -49,35 +53,53 @@ def offset(rng: random.Random, size: tuple[int, int], region: Region) -> tuple[i
 
 
 def moved(image: Image.Image, rng: random.Random) -> tuple[Image.Image, dict[str, object]]:
-    """The picture with one part moved: a patch pasted elsewhere, or a region showing what was beside it."""
-    region = random_region(rng, image.size)
-    dx, dy = offset(rng, image.size, region)
-    shifted = (region[0] + dx, region[1] + dy, region[2] + dx, region[3] + dy)
-    frame = image.copy()
-    mode = rng.choice(("paste", "shift"))
-    if mode == "paste":
-        frame.paste(image.crop(region), shifted[:2])
-    else:
-        frame.paste(image.crop(shifted), region[:2])
-    return frame, {"moved": mode, "region": region, "by": (dx, dy)}
+    """The picture with one part moved: a patch pasted elsewhere, or a region showing what was beside it.
+    A move that changes nothing to see (sky over sky) would make a true copy: drawn again."""
+    for _ in range(ATTEMPTS):
+        region = random_region(rng, image.size)
+        dx, dy = offset(rng, image.size, region)
+        shifted = (region[0] + dx, region[1] + dy, region[2] + dx, region[3] + dy)
+        frame = image.copy()
+        mode = rng.choice(("paste", "shift"))
+        if mode == "paste":
+            frame.paste(image.crop(region), shifted[:2])
+        else:
+            frame.paste(image.crop(shifted), region[:2])
+        changed = shifted if mode == "paste" else region
+        change = float(
+            np.abs(np.asarray(frame.crop(changed), np.int16) - np.asarray(image.crop(changed), np.int16)).mean()
+        )
+        if change >= VISIBLE_CHANGE:
+            break
+    return frame, {"moved": mode, "region": region, "by": (dx, dy), "change": round(change, 1)}
+
+
+def shot(picture: Image.Image, steps: dict[str, object], window: tuple[int, int], rng: random.Random) -> Frame:
+    """What the camera saw of the scene: a window at a position of its own (the camera shifted), as a JPEG
+    of the scene's full size, as a camera writes every frame."""
+    width, height = picture.size
+    left, top = rng.randrange(width - window[0] + 1), rng.randrange(height - window[1] + 1)
+    cut = picture.crop((left, top, left + window[0], top + window[1])).resize(picture.size, Image.Resampling.BICUBIC)
+    quality = rng.randrange(85, 96)
+    return Frame(jpeg(cut, quality), {**steps, "camera_at": (left, top), "window": window, "quality": quality})
+
+
+def camera_window(size: tuple[int, int], rng: random.Random) -> tuple[int, int]:
+    margin = rng.uniform(0.02, 0.05)
+    return round(size[0] * (1 - margin)), round(size[1] * (1 - margin))
 
 
 def burst(image: Image.Image, rng: random.Random) -> list[Frame]:
     """Two or three frames of one shot a moment apart."""
-    width, height = image.size
-    margin = rng.uniform(0.02, 0.05)
-    window = (round(width * (1 - margin)), round(height * (1 - margin)))
-    frames = []
-    for index in range(rng.choice((2, 3))):
-        # The first frame keeps the scene as it is; every later one has its own part moved.
-        picture, steps = (image, {"moved": "nothing"}) if index == 0 else moved(image, rng)
-        left, top = rng.randrange(width - window[0] + 1), rng.randrange(height - window[1] + 1)
-        cut = picture.crop((left, top, left + window[0], top + window[1]))
-        quality = rng.randrange(85, 96)
-        frames.append(
-            Frame(jpeg(cut, quality), {**steps, "camera_at": (left, top), "window": window, "quality": quality})
-        )
+    window = camera_window(image.size, rng)
+    frames = [shot(image, {"moved": "nothing"}, window, rng)]  # the first frame keeps the scene as it is
+    frames += [shot(*moved(image, rng), window, rng) for _ in range(rng.choice((1, 2)))]
     return frames
+
+
+def next_frame(image: Image.Image, rng: random.Random) -> Frame:
+    """The frame after a photo: a part of it moved and the camera shifted."""
+    return shot(*moved(image, rng), camera_window(image.size, rng), rng)
 
 
 def backdrop(images: list[Image.Image], rng: random.Random) -> list[Frame]:
