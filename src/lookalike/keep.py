@@ -4,8 +4,8 @@ The default rule, used by the scan to choose each group's keeper, prefers in tur
 1. the copy the others are derived from: the most pixels of picture, where a copy that is an enlargement of
    another (more pixels, far less detail, `decode.detail`) or is marked `derived` (a crop, overlay or
    screenshot of another member) counts as no more than what it was made from;
-2. the least recompressed: the highest JPEG quality (estimated from the quantisation tables); a picture that
-   is not a JPEG (lossless, or another codec) ranks above any JPEG;
+2. the least recompressed: the highest JPEG quality (estimated from the quantisation tables); a losslessly
+   stored picture ranks above any JPEG, a WebP, HEIC or AVIF as a JPEG of quality 75;
 3. the camera's metadata (date taken, camera, GPS position), then companions (sidecars, Live Photo motion);
 4. the largest file, then the oldest, then the first path.
 
@@ -33,7 +33,10 @@ ENLARGED_AREA = 2.0  # a copy with at least this many times another's pixels may
 ENLARGED_MAX_AREA = 16.0  # ... and at most this many (a thumbnail has more detail a pixel than any photo)
 ENLARGED_DETAIL = 0.5  # ... and is, when its detail is below this fraction of the other's
 SAME_SIZE = 0.02  # pixel counts this close (relative) are the same size: a border's rounding, not a resize
-LOSSLESS_QUALITY = 101  # ranks a picture that is not a JPEG above any JPEG quality
+LOSSLESS_QUALITY = 101  # ranks a losslessly stored picture above any JPEG quality
+LOSSY_CODEC_QUALITY = 75  # a WebP, HEIC or AVIF, whose quality is not estimated: ranked as a JPEG of the codecs'
+# usual default quality, so that a lossy conversion does not outrank the JPEG it was made from
+LOSSY_CODECS = frozenset({"WEBP", "HEIC", "HEIF", "AVIF"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +123,9 @@ def _original_pixels(files: Sequence[Scanned]) -> list:
 
 
 def _quality(file: Scanned) -> int:
-    return -(LOSSLESS_QUALITY if file.quality is None else file.quality)
+    if file.quality is not None:
+        return -file.quality
+    return -(LOSSY_CODEC_QUALITY if file.format.upper() in LOSSY_CODECS else LOSSLESS_QUALITY)
 
 
 def _metadata(file: Scanned) -> int:
