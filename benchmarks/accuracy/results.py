@@ -41,7 +41,7 @@ def pooled(tool: str, scores: list[Score]) -> Score:
         unread=sum(s.unread for s in scores),
         seconds=sum(s.seconds for s in scores),
         found_by_kind=added([s.found_by_kind for s in scores]),
-        pairs_by_kind=added([s.pairs_by_kind for s in scores]),
+        placed_by_kind=added([s.placed_by_kind for s in scores]),
         group_check=GroupCheck(*(sum(getattr(s.group_check, f) for s in scores) for f in ("groups", "bad", "lost"))),
     )
 
@@ -107,7 +107,7 @@ def document(records: list[dict], command: str, commit: tuple[str, bool]) -> str
             summary_table(rows),
             "",
             "Per edit kind, all seeds pooled: share of files grouped with their original (for originals: with a copy), "
-            "and the precision of the pairs asserted with a file of that kind:",
+            "and the precision: of the files of that kind put under a keeper, the share that are copies of it:",
             "",
             kind_table(all_seeds),
             "",
@@ -115,7 +115,7 @@ def document(records: list[dict], command: str, commit: tuple[str, bool]) -> str
             "",
             spread_table(by_tool),
             "",
-            "Pictures of their own, all seeds: pairs asserted with them (all wrong):",
+            "Pictures of their own, all seeds: put in a group under the keeper of another picture:",
             "",
             alone_table(all_seeds, totals),
             "",

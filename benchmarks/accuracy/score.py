@@ -72,7 +72,7 @@ class Score:
     unread: int
     seconds: float
     found_by_kind: dict[str, tuple[int, int]]  # kind -> (found, total)
-    pairs_by_kind: dict[str, tuple[int, int]]  # kind -> (true, asserted) pairs involving a file of that kind
+    placed_by_kind: dict[str, tuple[int, int]]  # kind -> (copies of their keeper, files put under a keeper)
     group_check: GroupCheck
 
     @property
@@ -186,6 +186,7 @@ def score(tool: str, labels: Labels, answer: ToolAnswer) -> Score:
     predicted_sizes = Counter(predicted.values())
     true_sizes = Counter(labels.group_of.values())
     overlap = Counter((predicted[file], group) for file, group in labels.group_of.items())
+    group_check, placed_by_kind = judge_groups(labels, predicted, answer.keepers)
     return Score(
         tool=tool,
         predicted_pairs=pairs_within(predicted_sizes.values()),
@@ -196,8 +197,8 @@ def score(tool: str, labels: Labels, answer: ToolAnswer) -> Score:
         unread=answer.unread,
         seconds=answer.seconds,
         found_by_kind=found_by_kind(labels, predicted, overlap),
-        pairs_by_kind=pairs_by_kind(labels, predicted, predicted_sizes, overlap),
-        group_check=check_groups(labels, predicted, answer.keepers),
+        placed_by_kind=placed_by_kind,
+        group_check=group_check,
     )
 
 
@@ -210,27 +211,18 @@ def lookalikes_merged(labels: Labels, predicted: dict[str, str]) -> dict[str, tu
     return {relation: (merged[relation], total[relation]) for relation in sorted(total)}
 
 
-def pairs_by_kind(
-    labels: Labels, predicted: dict[str, str], sizes: Counter[str], overlap: Counter[tuple[str, str]]
-) -> dict[str, tuple[int, int]]:
-    """Per edit kind, the pairs the tool asserts with a file of that kind in them, and how many are true:
-    where a family's false matches come from."""
-    true: Counter[str] = Counter()
-    asserted: Counter[str] = Counter()
-    for file, group in labels.group_of.items():
-        kind = labels.edit_of[file]
-        asserted[kind] += sizes[predicted[file]] - 1
-        true[kind] += overlap[(predicted[file], group)] - 1
-    return {kind: (true[kind], asserted[kind]) for kind in labels.edit_kinds if kind in asserted}
-
-
-def check_groups(labels: Labels, predicted: dict[str, str], keepers: frozenset[str] | None) -> GroupCheck:
-    """Groups that hold a file which is not a copy of the keeper. A tool that names no keeper (pairs only)
-    is given the kindest one: a file of the label group most of the group belongs to."""
+def judge_groups(
+    labels: Labels, predicted: dict[str, str], keepers: frozenset[str] | None
+) -> tuple[GroupCheck, dict[str, tuple[int, int]]]:
+    """Groups that hold a file which is not a copy of the keeper, and per edit kind the files a group puts
+    under a keeper with how many of them are copies of it. A tool that names no keeper (pairs only) is given
+    the kindest one: a file of the label group most of the group belongs to."""
     members: dict[str, list[str]] = {}
     for file, group in predicted.items():
         members.setdefault(group, []).append(file)
     groups = bad = lost = 0
+    right: Counter[str] = Counter()
+    placed: Counter[str] = Counter()
     for files in members.values():
         if len(files) < 2:
             continue
@@ -241,7 +233,12 @@ def check_groups(labels: Labels, predicted: dict[str, str], keepers: frozenset[s
         strangers = len(files) - label_counts[keeper_label]
         bad += strangers > 0
         lost += strangers
-    return GroupCheck(groups, bad, lost)
+        for file in files:
+            if file not in named:
+                placed[labels.edit_of[file]] += 1
+                right[labels.edit_of[file]] += labels.group_of[file] == keeper_label
+    by_kind = {kind: (right[kind], placed[kind]) for kind in labels.edit_kinds if placed[kind]}
+    return GroupCheck(groups, bad, lost), by_kind
 
 
 def found_by_kind(
@@ -285,7 +282,8 @@ def summary_table(scores: list[Score]) -> str:
 
 
 def kind_table(scores: list[Score]) -> str:
-    """Recall per kind, with the precision of the pairs asserted with a file of that kind beside it."""
+    """Recall per kind, and beside it the precision: of the files of that kind put under a keeper, the share
+    that are copies of it."""
     kinds = list(scores[0].found_by_kind)
     lines = [
         "| edit kind | files | " + " | ".join(f"{s.tool} recall | precision" for s in scores) + " |",
@@ -295,21 +293,22 @@ def kind_table(scores: list[Score]) -> str:
         total = scores[0].found_by_kind[kind][1]
         cells = []
         for s in scores:
-            true, asserted = s.pairs_by_kind.get(kind, (0, 0))
-            cells += [percent(s.found_by_kind[kind][0] / total), percent(true / asserted if asserted else None)]
+            right, placed = s.placed_by_kind.get(kind, (0, 0))
+            cells += [percent(s.found_by_kind[kind][0] / total), percent(right / placed if placed else None)]
         lines.append(f"| {kind} | {total} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def alone_table(scores: list[Score], totals: Counter[str]) -> str:
-    """Files that are pictures of their own (distractors, hard negatives): the pairs asserted with them."""
-    kinds = [kind for kind in scores[0].pairs_by_kind if kind not in scores[0].found_by_kind]
+    """Files that are pictures of their own (distractors, hard negatives): how many a group put under the
+    keeper of another picture."""
+    kinds = sorted(kind for kind in totals if kind not in scores[0].found_by_kind)
     lines = [
-        "| kind | files | " + " | ".join(f"{s.tool} wrong pairs" for s in scores) + " |",
+        "| kind | files | " + " | ".join(f"{s.tool} put in a group" for s in scores) + " |",
         "| --- | ---: |" + " ---: |" * len(scores),
     ]
     for kind in kinds:
-        cells = [f"{s.pairs_by_kind[kind][1] - s.pairs_by_kind[kind][0]:,}" for s in scores]
+        cells = [f"{s.placed_by_kind.get(kind, (0, 0))[1] - s.placed_by_kind.get(kind, (0, 0))[0]:,}" for s in scores]
         lines.append(f"| {kind} | {totals[kind]} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -333,9 +332,9 @@ def report(collection: Path, labels: Labels, scores: list[Score]) -> str:
             f"{collection}: {len(labels.group_of):,} files, {scores[0].true_pairs:,} true pairs\n",
             summary_table(scores),
             "\nPer edit kind, share of files grouped with their original (for originals: with a copy), and the "
-            "precision of the pairs asserted with a file of that kind:\n",
+            "precision: of the files of that kind put under a keeper, the share that are copies of it:\n",
             kind_table(scores),
-            "\nPictures of their own, pairs asserted with them (all wrong):\n",
+            "\nPictures of their own, put in a group under the keeper of another picture:\n",
             alone_table(scores, Counter(labels.edit_of.values())),
             "\nLook-alike pairs (different pictures) put in one group:\n",
             lookalike_table(scores),
@@ -395,7 +394,7 @@ def loaded(record: dict[str, object]) -> Score:
     """A Score written by `saved`, as it was (JSON has lists where the Score has tuples)."""
     pairs = {
         key: {name: tuple(value) for name, value in record[key].items()}
-        for key in ("lookalikes_merged", "found_by_kind", "pairs_by_kind")
+        for key in ("lookalikes_merged", "found_by_kind", "placed_by_kind")
     }
     return Score(**{**record, **pairs, "group_check": GroupCheck(**record["group_check"])})
 
