@@ -539,10 +539,13 @@ def make_copy(original: edits.Original, family: str, rng: random.Random) -> Draw
     return Drawn(family, data, suffix, copy.box, list(copy.steps))
 
 
-def deal_families(originals: int, seed: int, low: int = 8, high: int = 12) -> list[list[str]]:
+def deal_families(
+    originals: int, seed: int, low: int = 8, high: int = 12, deck_name: str = "families"
+) -> list[list[str]]:
     """Families for each original's copies: every family about as often across the collection, one or two
-    combined edits per original, no family twice for one original while others remain."""
-    rng = random.Random(f"families\0{seed}")
+    combined edits per original, no family twice for one original while others remain. Decks of other
+    names are shuffled apart."""
+    rng = random.Random(f"{deck_name}\0{seed}")
     counts = [rng.randrange(low, high + 1) for _ in range(originals)]
     deck: list[str] = []
     dealt = []
