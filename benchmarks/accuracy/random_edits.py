@@ -520,11 +520,13 @@ class Drawn:
 
 
 def combined_steps(rng: random.Random) -> list[str]:
-    """Two to four edits from different stages, at least one of them changing what is shown."""
+    """Two to four edits from different stages, at least one of them changing what is shown. Never a
+    thumbnail of a screenshot: the photo would be a few dozen pixels, not what anyone keeps."""
     while True:
         stages = rng.sample(range(len(STAGES)), rng.randrange(2, 5))
-        if min(stages) <= 3:
-            return [rng.choice(STAGES[stage]) for stage in sorted(stages)]
+        names = [rng.choice(STAGES[stage]) for stage in sorted(stages)]
+        if min(stages) <= 3 and not {"screenshot", "thumbnail"} <= set(names):
+            return names
 
 
 def make_copy(original: edits.Original, family: str, rng: random.Random) -> Drawn:
