@@ -22,7 +22,19 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from score import GroupCheck, Score, alone_table, kind_table, loaded, lookalike_table, percent, summary_table
+from score import (
+    BOX_AGREES,
+    GroupCheck,
+    Score,
+    alone_table,
+    box_table,
+    keeper_table,
+    kind_table,
+    loaded,
+    lookalike_table,
+    percent,
+    summary_table,
+)
 
 
 def added(pairs: list[dict[str, tuple[int, int]]]) -> dict[str, tuple[int, int]]:
@@ -42,6 +54,8 @@ def pooled(tool: str, scores: list[Score]) -> Score:
         seconds=sum(s.seconds for s in scores),
         found_by_kind=added([s.found_by_kind for s in scores]),
         placed_by_kind=added([s.placed_by_kind for s in scores]),
+        boxes_by_kind=added([s.boxes_by_kind for s in scores]),
+        keepers_by_kind=added([s.keepers_by_kind for s in scores]),
         group_check=GroupCheck(*(sum(getattr(s.group_check, f) for s in scores) for f in ("groups", "bad", "lost"))),
     )
 
@@ -122,6 +136,15 @@ def document(records: list[dict], command: str, commit: tuple[str, bool]) -> str
             "Look-alike pairs (different pictures) put in one group, all seeds:",
             "",
             lookalike_table(all_seeds),
+            "",
+            "Boxes, all seeds: copies put with a box under a keeper of their original's frame, and those whose "
+            f"box agrees with the recorded part of it (intersection over union >= {BOX_AGREES}, both clipped):",
+            "",
+            box_table(all_seeds),
+            "",
+            "What each group keeps (the kind of its keeper), all seeds:",
+            "",
+            keeper_table(all_seeds),
             "",
         )
     )

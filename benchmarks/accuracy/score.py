@@ -32,6 +32,23 @@ PEERS = ("imagededup-phash", "imagededup-dhash", "histogram", "difpy", "difpy-si
 TOOLS = ("lookalike", *PEERS)
 PEERS_PYTHON_VARIABLE = "LOOKALIKE_PEERS_PYTHON"
 IMAGES = "images"
+BOX_AGREES = 0.8  # intersection over union of a reported box with the recorded one
+# Kinds whose frame is their original's, fraction for fraction: a box in theirs is a box in the original's.
+SAME_FRAME_KINDS = frozenset(
+    (
+        "original",
+        "natural-copy",
+        "format",
+        "recompress",
+        "resize",
+        "thumbnail",
+        "filter",
+        "noise",
+        "watermark",
+        "overlay-text",
+    )
+)
+Box = tuple[float, float, float, float]
 
 
 class ToolUnavailable(Exception):
@@ -44,6 +61,7 @@ class Labels:
     edit_of: dict[str, str]
     edit_kinds: list[str]
     lookalike_pairs: list[tuple[str, str, str]]  # relation, a, b
+    box_of: dict[str, Box]  # random copies: the part of their original's frame they show
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,7 @@ class ToolAnswer:
     unread: int  # files the tool could not read
     seconds: float
     keepers: frozenset[str] | None = None  # the files the tool would keep; None: it names none (pairs only)
+    boxes: dict[str, Box] | None = None  # member -> where its frame lies in its keeper's, as the tool says
 
 
 @dataclass(frozen=True)
@@ -73,6 +92,8 @@ class Score:
     seconds: float
     found_by_kind: dict[str, tuple[int, int]]  # kind -> (found, total)
     placed_by_kind: dict[str, tuple[int, int]]  # kind -> (copies of their keeper, files put under a keeper)
+    boxes_by_kind: dict[str, tuple[int, int]]  # kind -> (boxes that agree, copies with a box compared)
+    keepers_by_kind: dict[str, tuple[int, int]]  # kind -> (groups kept by a file of that kind, groups)
     group_check: GroupCheck
 
     @property
@@ -107,6 +128,7 @@ def load_labels(collection: Path) -> Labels:
         edit_of={name: label["edit"] for name, label in files.items()},
         edit_kinds=document["edit_kinds"],
         lookalike_pairs=[(pair["relation"], pair["a"], pair["b"]) for pair in document["lookalike_pairs"]],
+        box_of={name: tuple(label["box"]) for name, label in files.items() if "box" in label},
     )
 
 
@@ -131,7 +153,13 @@ def run_lookalike(collection: Path) -> ToolAnswer:
     # "similar" lists look-alikes that are never acted on: not groups.
     groups = [[relative_to(root, member["path"]) for member in group["members"]] for group in report["groups"]]
     links = [(members[0], member) for members in groups for member in members[1:]]
-    return ToolAnswer(links, len(report["errors"]), seconds, frozenset(members[0] for members in groups))
+    boxes = {
+        relative_to(root, member["path"]): tuple(member["box"])
+        for group in report["groups"]
+        for member in group["members"][1:]
+        if member.get("box")
+    }
+    return ToolAnswer(links, len(report["errors"]), seconds, frozenset(members[0] for members in groups), boxes)
 
 
 def relative_to(root: Path, path: str) -> str:
@@ -198,8 +226,47 @@ def score(tool: str, labels: Labels, answer: ToolAnswer) -> Score:
         seconds=answer.seconds,
         found_by_kind=found_by_kind(labels, predicted, overlap),
         placed_by_kind=placed_by_kind,
+        boxes_by_kind=boxes_by_kind(labels, answer),
+        keepers_by_kind=keepers_by_kind(labels, answer),
         group_check=group_check,
     )
+
+
+def overlap_share(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes, each first clipped to the frame (0 to 1): the part of the
+    original's frame a copy shows, whether the copy adds a border, a band or a screen around it or not."""
+    a, b = (tuple(min(1.0, max(0.0, side)) for side in box) for box in (a, b))
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - width * height
+    return width * height / union if union > 0 else 0.0
+
+
+def boxes_by_kind(labels: Labels, answer: ToolAnswer) -> dict[str, tuple[int, int]]:
+    """Per edit kind, of the copies the tool puts with a box under a keeper that has their original's frame
+    (the original, or a copy that only resized, filtered or wrote on it), those whose box agrees with the
+    recorded one. Under any other keeper the two boxes are in different frames: not compared."""
+    if not answer.boxes:
+        return {}
+    agree: Counter[str] = Counter()
+    checked: Counter[str] = Counter()
+    for keeper, member in answer.links:
+        box = answer.boxes.get(member)
+        same_frame = labels.edit_of[keeper] in SAME_FRAME_KINDS and labels.group_of[keeper] == labels.group_of[member]
+        if box is None or member not in labels.box_of or not same_frame:
+            continue
+        kind = labels.edit_of[member]
+        checked[kind] += 1
+        agree[kind] += overlap_share(box, labels.box_of[member]) >= BOX_AGREES
+    return {kind: (agree[kind], checked[kind]) for kind in labels.edit_kinds if checked[kind]}
+
+
+def keepers_by_kind(labels: Labels, answer: ToolAnswer) -> dict[str, tuple[int, int]]:
+    """Which kind of file the tool keeps: the original, or a copy that will be kept while the original goes."""
+    if not answer.keepers:
+        return {}
+    kinds = Counter(labels.edit_of[keeper] for keeper in answer.keepers)
+    return {kind: (kinds[kind], len(answer.keepers)) for kind in labels.edit_kinds if kinds[kind]}
 
 
 def lookalikes_merged(labels: Labels, predicted: dict[str, str]) -> dict[str, tuple[int, int]]:
@@ -313,6 +380,41 @@ def alone_table(scores: list[Score], totals: Counter[str]) -> str:
     return "\n".join(lines)
 
 
+def box_table(scores: list[Score]) -> str:
+    """For the tools that report boxes: per kind, the copies under a keeper of their original's frame whose box
+    agrees."""
+    with_boxes = [s for s in scores if s.boxes_by_kind]
+    if not with_boxes:
+        return "(no tool reported boxes)"
+    kinds = list(dict.fromkeys(kind for s in with_boxes for kind in s.boxes_by_kind))
+    lines = [
+        "| edit kind | " + " | ".join(f"{s.tool} boxes that agree" for s in with_boxes) + " |",
+        "| --- |" + " ---: |" * len(with_boxes),
+    ]
+    for kind in kinds:
+        cells = []
+        for s in with_boxes:
+            agree, checked = s.boxes_by_kind.get(kind, (0, 0))
+            cells.append(f"{agree} of {checked} ({percent(agree / checked if checked else None)})")
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def keeper_table(scores: list[Score]) -> str:
+    with_keepers = [s for s in scores if s.keepers_by_kind]
+    if not with_keepers:
+        return "(no tool named keepers)"
+    kinds = list(dict.fromkeys(kind for s in with_keepers for kind in s.keepers_by_kind))
+    lines = [
+        "| kind of the keeper | " + " | ".join(f"{s.tool} groups" for s in with_keepers) + " |",
+        "| --- |" + " ---: |" * len(with_keepers),
+    ]
+    for kind in kinds:
+        cells = [f"{s.keepers_by_kind.get(kind, (0, 0))[0]}" for s in with_keepers]
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def lookalike_table(scores: list[Score]) -> str:
     relations = list(scores[0].lookalikes_merged)
     lines = [
@@ -338,6 +440,11 @@ def report(collection: Path, labels: Labels, scores: list[Score]) -> str:
             alone_table(scores, Counter(labels.edit_of.values())),
             "\nLook-alike pairs (different pictures) put in one group:\n",
             lookalike_table(scores),
+            f"\nBoxes: copies put with a box under a keeper of their original's frame, and those whose box agrees "
+            f"with the recorded part of it (intersection over union >= {BOX_AGREES}, both clipped to the frame):\n",
+            box_table(scores),
+            "\nWhat each group keeps (the kind of its keeper):\n",
+            keeper_table(scores),
         )
     )
 
@@ -394,7 +501,7 @@ def loaded(record: dict[str, object]) -> Score:
     """A Score written by `saved`, as it was (JSON has lists where the Score has tuples)."""
     pairs = {
         key: {name: tuple(value) for name, value in record[key].items()}
-        for key in ("lookalikes_merged", "found_by_kind", "placed_by_kind")
+        for key in ("lookalikes_merged", "found_by_kind", "placed_by_kind", "boxes_by_kind", "keepers_by_kind")
     }
     return Score(**{**record, **pairs, "group_check": GroupCheck(**record["group_check"])})
 
