@@ -44,7 +44,16 @@ from lookalike.images import Digests, FilesOfImages, ImageTable, RowIndex, table
 from lookalike.keep import Companion
 from lookalike.platforms import peak_resident_mb
 from lookalike.search import Candidate, Candidates, find_candidates
-from lookalike.verify import SIMILAR, STRICTNESS, Evidence, Match, Strictness, closest_pairs_first, pair_keys
+from lookalike.verify import (
+    SIMILAR,
+    STRICTNESS,
+    Evidence,
+    Linked,
+    Match,
+    Strictness,
+    closest_pairs_first,
+    pair_keys,
+)
 from lookalike.walk import FileRecords, Problem, WalkOptions, check_unchanged, walk
 
 
@@ -372,9 +381,12 @@ class _Scan:
                 words.append(np.frombuffer(upright, np.uint32))
                 mirrored.append(np.frombuffer(mirror, np.uint32))
             candidates = local_candidates(words, mirrored)
-            linked = [(m.candidate.a, m.candidate.b) for m in matches if m.duplicate]
-            apart = [pair for pair in candidates.tolist() if (min(pair[:2]), max(pair[:2])) not in self.apart]
-            return verify_local(self.features_of, np.array(apart, np.int64).reshape(-1, 3), linked, advance)
+            linked = Linked(len(images))
+            for match in matches:
+                if match.duplicate:
+                    linked.join(match.candidate.a, match.candidate.b)
+            allowed = [pair for pair in candidates.tolist() if (min(pair[:2]), max(pair[:2])) not in self.apart]
+            return verify_local(self.features_of, np.array(allowed, np.int64).reshape(-1, 3), linked, advance)
 
     def group(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable,
               matches: list[Match | LocalMatch], candidates: Candidates) -> list[Group]:
