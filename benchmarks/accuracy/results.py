@@ -32,6 +32,7 @@ from score import (
     kind_table,
     loaded,
     lookalike_table,
+    markdown_table,
     percent,
     summary_table,
 )
@@ -64,17 +65,14 @@ def spread_table(by_tool: dict[str, list[Score]]) -> str:
     """Recall per edit family, lowest and highest over the seeds."""
     first = next(iter(by_tool.values()))
     kinds = list(dict.fromkeys(kind for s in first for kind in s.found_by_kind))
-    lines = [
-        "| edit kind | " + " | ".join(f"{tool} lowest to highest" for tool in by_tool) + " |",
-        "| --- |" + " ---: |" * len(by_tool),
-    ]
+    rows = []
     for kind in kinds:
-        cells = []
+        cells = [kind]
         for scores in by_tool.values():
             shares = [s.found_by_kind[kind][0] / s.found_by_kind[kind][1] for s in scores if kind in s.found_by_kind]
             cells.append(f"{percent(min(shares))} to {percent(max(shares))}")
-        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append(cells)
+    return markdown_table(["edit kind", *(f"{tool} lowest to highest" for tool in by_tool)], rows)
 
 
 def tool_commit() -> tuple[str, bool]:

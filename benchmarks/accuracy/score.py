@@ -334,50 +334,45 @@ def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f} %"
 
 
+def markdown_table(header: list[str], rows: list[list[str]], left: int = 1) -> str:
+    """A Markdown table: the first `left` columns aligned left, the others right."""
+    aligns = ["---"] * left + ["---:"] * (len(header) - left)
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in [header, aligns, *rows])
+
+
 def summary_table(scores: list[Score]) -> str:
-    lines = [
-        "| tool | pairs | precision | recall | F1 | look-alikes merged | bad groups | largest group | unread | time |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    lines += [
-        f"| {s.tool} | {s.predicted_pairs:,} | {percent(s.precision)} | {percent(s.recall)} | {percent(s.f1)} "
-        f"| {s.merged[0]} of {s.merged[1]} | {s.group_check.bad} of {s.group_check.groups} "
-        f"({percent(s.bad_group_share)}) | {s.largest_group:,} | {s.unread} | {s.seconds:.0f} s |"
-        for s in scores
-    ]
-    return "\n".join(lines)
+    header = ["tool", "pairs", "precision", "recall", "F1", "look-alikes merged", "bad groups", "largest group",
+              "unread", "time"]
+    rows = [[s.tool, f"{s.predicted_pairs:,}", percent(s.precision), percent(s.recall), percent(s.f1),
+             f"{s.merged[0]} of {s.merged[1]}",
+             f"{s.group_check.bad} of {s.group_check.groups} ({percent(s.bad_group_share)})",
+             f"{s.largest_group:,}", str(s.unread), f"{s.seconds:.0f} s"] for s in scores]
+    return markdown_table(header, rows)
 
 
 def kind_table(scores: list[Score]) -> str:
     """Recall per kind, and beside it the precision: of the files of that kind put under a keeper, the share
     that are copies of it."""
-    kinds = list(scores[0].found_by_kind)
-    lines = [
-        "| edit kind | files | " + " | ".join(f"{s.tool} recall | precision" for s in scores) + " |",
-        "| --- | ---: |" + " ---: | ---: |" * len(scores),
-    ]
-    for kind in kinds:
+    rows = []
+    for kind in scores[0].found_by_kind:
         total = scores[0].found_by_kind[kind][1]
-        cells = []
+        cells = [kind, str(total)]
         for s in scores:
             right, placed = s.placed_by_kind.get(kind, (0, 0))
             cells += [percent(s.found_by_kind[kind][0] / total), percent(right / placed if placed else None)]
-        lines.append(f"| {kind} | {total} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append(cells)
+    header = ["edit kind", "files", *(column for s in scores for column in (f"{s.tool} recall", "precision"))]
+    return markdown_table(header, rows)
 
 
 def alone_table(scores: list[Score], totals: Counter[str]) -> str:
     """Files that are pictures of their own (distractors, hard negatives): how many a group put under the
     keeper of another picture."""
     kinds = sorted(kind for kind in totals if kind not in scores[0].found_by_kind)
-    lines = [
-        "| kind | files | " + " | ".join(f"{s.tool} put in a group" for s in scores) + " |",
-        "| --- | ---: |" + " ---: |" * len(scores),
-    ]
-    for kind in kinds:
-        cells = [f"{s.placed_by_kind.get(kind, (0, 0))[1] - s.placed_by_kind.get(kind, (0, 0))[0]:,}" for s in scores]
-        lines.append(f"| {kind} | {totals[kind]} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    rows = [[kind, str(totals[kind]),
+             *(f"{s.placed_by_kind.get(kind, (0, 0))[1] - s.placed_by_kind.get(kind, (0, 0))[0]:,}" for s in scores)]
+            for kind in kinds]
+    return markdown_table(["kind", "files", *(f"{s.tool} put in a group" for s in scores)], rows)
 
 
 def box_table(scores: list[Score]) -> str:
@@ -386,18 +381,14 @@ def box_table(scores: list[Score]) -> str:
     with_boxes = [s for s in scores if s.boxes_by_kind]
     if not with_boxes:
         return "(no tool reported boxes)"
+
+    def agreeing(s: Score, kind: str) -> str:
+        agree, checked = s.boxes_by_kind.get(kind, (0, 0))
+        return f"{agree} of {checked} ({percent(agree / checked if checked else None)})"
+
     kinds = list(dict.fromkeys(kind for s in with_boxes for kind in s.boxes_by_kind))
-    lines = [
-        "| edit kind | " + " | ".join(f"{s.tool} boxes that agree" for s in with_boxes) + " |",
-        "| --- |" + " ---: |" * len(with_boxes),
-    ]
-    for kind in kinds:
-        cells = []
-        for s in with_boxes:
-            agree, checked = s.boxes_by_kind.get(kind, (0, 0))
-            cells.append(f"{agree} of {checked} ({percent(agree / checked if checked else None)})")
-        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    rows = [[kind, *(agreeing(s, kind) for s in with_boxes)] for kind in kinds]
+    return markdown_table(["edit kind", *(f"{s.tool} boxes that agree" for s in with_boxes)], rows)
 
 
 def keeper_table(scores: list[Score]) -> str:
@@ -405,27 +396,14 @@ def keeper_table(scores: list[Score]) -> str:
     if not with_keepers:
         return "(no tool named keepers)"
     kinds = list(dict.fromkeys(kind for s in with_keepers for kind in s.keepers_by_kind))
-    lines = [
-        "| kind of the keeper | " + " | ".join(f"{s.tool} groups" for s in with_keepers) + " |",
-        "| --- |" + " ---: |" * len(with_keepers),
-    ]
-    for kind in kinds:
-        cells = [f"{s.keepers_by_kind.get(kind, (0, 0))[0]}" for s in with_keepers]
-        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    rows = [[kind, *(f"{s.keepers_by_kind.get(kind, (0, 0))[0]}" for s in with_keepers)] for kind in kinds]
+    return markdown_table(["kind of the keeper", *(f"{s.tool} groups" for s in with_keepers)], rows)
 
 
 def lookalike_table(scores: list[Score]) -> str:
-    relations = list(scores[0].lookalikes_merged)
-    lines = [
-        "| look-alike relation | pairs | " + " | ".join(s.tool for s in scores) + " |",
-        "| --- | ---: |" + " ---: |" * len(scores),
-    ]
-    for relation in relations:
-        total = scores[0].lookalikes_merged[relation][1]
-        cells = [str(s.lookalikes_merged[relation][0]) for s in scores]
-        lines.append(f"| {relation} | {total} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    rows = [[relation, str(scores[0].lookalikes_merged[relation][1]),
+             *(str(s.lookalikes_merged[relation][0]) for s in scores)] for relation in scores[0].lookalikes_merged]
+    return markdown_table(["look-alike relation", "pairs", *(s.tool for s in scores)], rows)
 
 
 def report(collection: Path, labels: Labels, scores: list[Score]) -> str:
