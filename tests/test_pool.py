@@ -6,8 +6,11 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from lookalike.decoded import WORKER_MEMORY, Decoded
 from lookalike.pool import BATCH, batches, decode_all
+from lookalike.system import WINDOWS, memory_limit_enforced
 from lookalike.walk import Problem
 
 from .conftest import open_rgb
@@ -22,6 +25,8 @@ from .hostile import (
     raising_decoder,
     slow_decoder,
 )
+
+SEGFAULT = "access violation, exception 0xC0000005" if WINDOWS else "signal 11, SIGSEGV"
 
 
 def copies(tmp_path, photos, names: list[str]) -> list[str]:
@@ -45,7 +50,7 @@ def test_a_decoder_crashing_in_c_code_costs_one_file_and_the_rest_are_decoded(tm
     assert sum(progress) == len(paths)
     for index, result in results:
         if index in (5, 36):
-            assert result == Problem(paths[index], "decoder crashed (signal 11, SIGSEGV)")
+            assert result == Problem(paths[index], f"decoder crashed ({SEGFAULT})")
         else:
             assert isinstance(result, Decoded)
 
@@ -83,10 +88,15 @@ def test_the_time_limit_is_for_one_file_not_for_the_answers_a_worker_sends_toget
     assert all(isinstance(results[i], Decoded) for i in range(len(paths)))
 
 
-def test_a_decoder_that_raises_or_wants_too_much_memory_gets_a_problem(tmp_path, photos):
+def test_a_decoder_that_raises_gets_a_problem(tmp_path, photos):
     paths = copies(tmp_path, photos, ["a", "b"])
     reasons = [result.reason for _, result in decode_all(paths, jobs=1, work=raising_decoder)]
     assert reasons == ["damaged image: a decoder bug"] * 2
+
+
+@pytest.mark.skipif(not memory_limit_enforced(), reason="this system does not enforce a worker's memory limit")
+def test_a_decoder_that_wants_too_much_memory_gets_a_problem(tmp_path, photos):
+    paths = copies(tmp_path, photos, ["a"])
     [(_, greedy)] = decode_all(paths[:1], jobs=1, work=greedy_decoder)
     assert greedy == Problem(paths[0], f"refused: decoding needs more than the {WORKER_MEMORY // 2**20} MB a worker "
                                        "may use")

@@ -21,8 +21,6 @@ whose decoded pixels are the same, and the bytes method, which decodes nothing, 
 from __future__ import annotations
 
 import os
-import resource
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
@@ -43,6 +41,7 @@ from lookalike.group import Group, build_groups, identical_groups, similar_group
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
 from lookalike.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows, table_of_contents
 from lookalike.search import Candidate, Candidates, find_candidates
+from lookalike.system import peak_resident_mb
 from lookalike.verify import SIMILAR, STRICTNESS, Evidence, Match, Strictness, closest_pairs_first, pair_keys
 from lookalike.walk import FileRecords, Problem, WalkOptions, check_unchanged, walk
 
@@ -149,7 +148,7 @@ class _Scan:
         with self.progress.stage(stage, total) as advance:
             yield advance
         self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
-        self.peak_mb[stage] = _peak_resident_mb()
+        self.peak_mb[stage] = peak_resident_mb()
 
     @contextmanager
     def _timed(self, stage: Stage) -> Iterator[None]:
@@ -416,12 +415,6 @@ class _Scan:
         pairs = list(self.cache.not_duplicates())
         rows = self.row_index.rows([digest for pair in pairs for digest in pair]).reshape(-1, 2)
         return {(min(a, b), max(a, b)) for a, b in rows.tolist() if a >= 0 and b >= 0}
-
-
-def _peak_resident_mb() -> float:
-    """This process's peak resident memory so far, in MiB."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB elsewhere
 
 
 @dataclass(frozen=True, slots=True)

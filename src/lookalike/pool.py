@@ -4,26 +4,25 @@ a time, each within its own memory and time limits.
 Guarantees: every file given gets one answer, yielded in the order given; a file on which a worker overruns the
 time limit, or dies (a crash inside a C library, a decompression bomb past the memory limit), gets a `Problem`
 that says so, and only that file: the worker is replaced and its other files are handed out again. Workers are
-forked from the forkserver (`workers.py`), which has the decoders loaded; this process only hands out paths and
-receives answers, and never imports the decoders itself.
+forked from the forkserver, which has the decoders loaded, or spawned where there is none (`workers.py`); this
+process only hands out paths and receives answers, and never imports the decoders itself.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
-import resource
-import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from multiprocessing.context import ForkServerContext
+from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from types import ModuleType
 
 from lookalike.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, TOO_BIG, WORKER_MEMORY, Decoded
+from lookalike.system import describe_exit, limit_memory
 from lookalike.walk import Problem
 from lookalike.workers import ignore_interruptions, worker_context
 
@@ -188,13 +187,10 @@ def _replace(worker: _Worker, paths: Sequence[str], pending: deque[Sequence[int]
 
 def _death_reason(worker: _Worker) -> str:
     worker.process.join(5)
-    code = worker.process.exitcode
-    if code is not None and code < 0:
-        return f"decoder crashed (signal {-code}, {signal.Signals(-code).name})"
-    return f"decoder crashed (exit code {code})"
+    return f"decoder crashed ({describe_exit(worker.process.exitcode)})"
 
 
-def _start_worker(context: ForkServerContext, work: Callable[[str, int], object] | None, max_pixels: int) -> _Worker:
+def _start_worker(context: BaseContext, work: Callable[[str, int], object] | None, max_pixels: int) -> _Worker:
     ours, theirs = context.Pipe()
     on_file = context.RawValue(ctypes.c_int64, -1)
     process = context.Process(target=_worker_main, args=(theirs, on_file, work, max_pixels), daemon=True)
@@ -225,7 +221,7 @@ def _worker_main(connection: Connection, on_file: ctypes.c_int64, work: Callable
     `on_file`, written before each file."""
     ignore_interruptions()
     _silence_stderr()  # C libraries print their complaints about a file; the file's Problem says it instead
-    _limit_memory(WORKER_MEMORY)
+    limit_memory(WORKER_MEMORY)
     work = work or _decoders().decode_file
     try:
         connection.send(_READY)
@@ -262,8 +258,3 @@ def _silence_stderr() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
-
-
-def _limit_memory(limit: int) -> None:
-    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
-    resource.setrlimit(resource.RLIMIT_DATA, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))

@@ -12,9 +12,12 @@ JSON format, version 1 (fields may be added, never removed or changed in meaning
      "errors": [{"path": PATH, "reason": TEXT}],
      "seconds": {STAGE: SECONDS},
      "peak_mb": {STAGE: MB},
+     "worker_memory_mb": MB | null,
      "work": {"decoded": N, "verified": N}}
 
-"peak_mb" is the scanning process's peak resident memory by the end of each stage, in MiB. "work" counts
+"peak_mb" is the scanning process's peak resident memory by the end of each stage, in MiB. "worker_memory_mb" is
+the memory a decoding worker may use, or null where the system does not enforce such a limit (macOS, Windows):
+there only the pixel limit refuses an image too large to decode. "work" counts
 what this scan computed rather than took from the cache: images decoded, pairs verified.
 
 A scan with `--method bytes` decodes nothing: its members have "width" and "height" 0, and "format" as sniffed
@@ -37,8 +40,10 @@ import json
 from collections.abc import Iterable
 from typing import IO, Any
 
+from lookalike.decoded import WORKER_MEMORY
 from lookalike.group import KEEPER
 from lookalike.pipeline import ScanResult
+from lookalike.system import memory_limit_enforced
 
 VERSION = 1
 CSV_COLUMNS = ("group", "kind", "path", "match", "relation", "distance", "size", "width", "height", "format")
@@ -54,6 +59,7 @@ def to_json(result: ScanResult) -> dict[str, Any]:
         "errors": [{"path": p.path, "reason": p.reason} for p in result.problems],
         "seconds": {stage.value: round(seconds, 3) for stage, seconds in result.seconds.items()},
         "peak_mb": {stage.value: round(mb, 1) for stage, mb in result.peak_mb.items()},
+        "worker_memory_mb": WORKER_MEMORY // 2**20 if memory_limit_enforced() else None,
         "work": {"decoded": result.decoded, "verified": result.verified},
     }
 
@@ -141,6 +147,8 @@ def summary_lines(report: dict[str, Any]) -> Iterable[str]:
         yield f"{len(report['similar']):,} sets of similar pictures (not duplicates; see \"similar\" in the report)"
     if report["errors"]:
         yield f"{len(report['errors']):,} files could not be read (see \"errors\" in the JSON report)"
+    if report.get("worker_memory_mb", 0) is None and report["work"]["decoded"]:
+        yield "decoding workers' memory is not limited on this system: only the pixel limit (--max-pixels) applies"
     yield "time per stage: " + ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in report["seconds"].items())
     yield (f"decoded {report['work']['decoded']:,} images and verified {report['work']['verified']:,} pairs; "
            f"the cache answered the rest")

@@ -96,11 +96,11 @@ class _Run:
 
     def _carry_out(self, index: int, step: Step, begin: dict[str, Any]) -> None:
         try:
-            _perform(step, begin)
+            where = _perform(step, begin)
         except OSError as error:
             self.book.write({"failed": index, "reason": describe_os_error(error)}, durable=False)
             return
-        self.book.write({"done": index}, durable=False)
+        self.book.write({"done": index, **where}, durable=False)
 
     def _keeper_problem(self, keeper: Scanned) -> str | None:
         if keeper.path not in self.keeper_problems:
@@ -130,9 +130,10 @@ class _Run:
 
     def undo(self) -> Outcome:
         undone = {event["undone"] for event in self.book.events if "undone" in event}
+        finished = {event["done"]: event for event in self.book.events if "done" in event}
         for index in sorted(set(self.begun) - undone, reverse=True):
             try:
-                _reverse(self.steps[index], self.begun[index])
+                _reverse(self.steps[index], {**self.begun[index], **finished.get(index, {})})
             except OSError as error:
                 self.book.write({"not-undone": index, "reason": describe_os_error(error)}, durable=False)
                 continue
@@ -152,16 +153,22 @@ class _Run:
         return Outcome(self.book.path, self.action, [self.steps[i] for i in sorted(done)], failed)
 
 
-def _perform(step: Step, begin: dict[str, Any]) -> None:
+def _perform(step: Step, begin: dict[str, Any]) -> dict[str, Any]:
+    """Carry out the step; what its "done" line must say besides (where the system trash put the file)."""
     path = step.file.path
     if step.action in MOVES:
         fileops.move(path, step.destination, bytes.fromhex(step.file.content_hash))
     elif step.action is Action.TRASH:
-        trash.put(path, _slot(begin))
+        slot = _slot(begin)
+        trash.put(path, slot)
+        if slot is None:
+            where = trash.find_in_system_trash(path, bytes.fromhex(step.file.content_hash))
+            return {"trashed": where and asdict(where)}
     elif step.action in LINKS:
         fileops.replace_with_link(path, step.keeper.path, symbolic=step.action is Action.SYMLINK)
     elif os.path.lexists(path):
         os.unlink(path)
+    return {}
 
 
 def _reverse(step: Step, begin: dict[str, Any]) -> None:
@@ -171,8 +178,10 @@ def _reverse(step: Step, begin: dict[str, Any]) -> None:
     elif step.action is Action.TRASH:
         slot = _slot(begin)
         if slot is None:
-            raise OSError("sent to the system trash: restore it from there")
-        trash.take_back(path, slot)
+            where = begin.get("trashed")
+            trash.take_back_from_system(path, bytes.fromhex(step.file.content_hash), where and trash.Trashed(**where))
+        else:
+            trash.take_back(path, slot)
     elif step.action in LINKS:
         fileops.restore_from_link(path, step.keeper.path, step.action is Action.SYMLINK,
                                   bytes.fromhex(step.file.content_hash), begin["mode"], step.file.mtime_ns)
