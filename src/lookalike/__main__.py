@@ -20,6 +20,13 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 
 def main() -> None:
+    from lookalike.system import start_method
+
+    try:
+        start_method()  # a bad LOOKALIKE_START_METHOD is a bad argument, said before any work
+    except ValueError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        sys.exit(2)
     decoding = len(sys.argv) > 1 and sys.argv[1] in DECODING_COMMANDS
     if decoding:
         from lookalike.workers import start_early

@@ -98,7 +98,7 @@ class ScanResult:
     similar: list[Group] | None  # with ScanOptions.similar: alike but not the same picture; never to resolve
     problems: list[Problem]
     seconds: dict[Stage, float]
-    peak_mb: dict[Stage, float]  # the process's peak resident memory by the end of each stage
+    peak_mb: dict[Stage, float]  # the process's peak resident memory by the end of each stage, if known
     decoded: int  # files decoded by this scan (not answered by the cache)
     verified: int  # pairs verified by this scan (not answered by the cache)
 
@@ -148,7 +148,8 @@ class _Scan:
         with self.progress.stage(stage, total) as advance:
             yield advance
         self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
-        self.peak_mb[stage] = peak_resident_mb()
+        if (peak := peak_resident_mb()) is not None:
+            self.peak_mb[stage] = peak
 
     @contextmanager
     def _timed(self, stage: Stage) -> Iterator[None]:

@@ -15,7 +15,8 @@ JSON format, version 1 (fields may be added, never removed or changed in meaning
      "worker_memory_mb": MB | null,
      "work": {"decoded": N, "verified": N}}
 
-"peak_mb" is the scanning process's peak resident memory by the end of each stage, in MiB. "worker_memory_mb" is
+"peak_mb" is the scanning process's peak resident memory by the end of each stage, in MiB (empty where the
+system does not say). "worker_memory_mb" is
 the memory a decoding worker may use, or null where the system does not enforce such a limit (macOS, Windows):
 there only the pixel limit refuses an image too large to decode. "work" counts
 what this scan computed rather than took from the cache: images decoded, pairs verified.

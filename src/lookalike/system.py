@@ -6,7 +6,7 @@
   and Windows has no such limit, so there the limit is reported as not enforced (`memory_limit_enforced`) and
   only the pixel limit refuses decompression bombs.
 - Peak resident memory (`peak_resident_mb`): `getrusage` (KiB on Linux, bytes on macOS); on Windows the peak
-  working set, from psutil.
+  working set, from psutil; None (not reported) where neither is to be had.
 - How a dead worker's exit code reads (`describe_exit`): a signal on POSIX, an NTSTATUS code on Windows.
 - Whether names that differ only in case name one file (`CASE_BLIND`): by default on Windows and macOS.
 
@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from functools import cache
+from types import ModuleType
 
 START_METHOD_VARIABLE = "LOOKALIKE_START_METHOD"
 START_METHODS = ("forkserver", "spawn")
@@ -50,29 +52,39 @@ def start_method() -> str:
 
 def memory_limit_enforced() -> bool:
     """Whether `limit_memory` holds a worker to its limit on this system (Linux: yes; macOS, Windows: no)."""
-    return not (WINDOWS or MACOS)
+    return not (WINDOWS or MACOS) and _resource() is not None
 
 
 def limit_memory(limit: int) -> None:
     """Hold this process to `limit` bytes of data (heap and anonymous mappings), where the system enforces it."""
     if not memory_limit_enforced():
         return
-    import resource
-
+    resource = _resource()
     _, hard = resource.getrlimit(resource.RLIMIT_DATA)
     resource.setrlimit(resource.RLIMIT_DATA, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
 
 
-def peak_resident_mb() -> float:
-    """This process's peak resident memory so far, in MiB."""
+def peak_resident_mb() -> float | None:
+    """This process's peak resident memory so far, in MiB; None where the system does not say."""
     if WINDOWS:
         import psutil
 
         return psutil.Process().memory_info().peak_wset / 2**20
-    import resource
-
+    resource = _resource()
+    if resource is None:
+        return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if MACOS else peak / 2**10  # bytes on macOS, KiB elsewhere
+
+
+@cache
+def _resource() -> ModuleType | None:
+    """The POSIX `resource` module, or None where there is none."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    return resource
 
 
 def describe_exit(code: int | None, windows: bool = WINDOWS) -> str:
