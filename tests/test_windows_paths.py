@@ -13,7 +13,7 @@ import pytest
 from lookalike.keep import Scanned
 from lookalike.planning import EXACT_FOLDER, MAYBE_FOLDER, Action, destination_of, is_within
 from lookalike.report import read_json, write_csv, write_json
-from lookalike.system import describe_exit
+from lookalike.system import describe_exit, install_hint
 
 LONG = "C:\\Photos\\" + "\\".join(["a folder name of some length"] * 12) + "\\IMG_0001.JPG"  # past MAX_PATH
 
@@ -79,3 +79,10 @@ def test_a_crashed_worker_is_named_by_its_signal_on_posix_and_its_exception_on_w
     assert describe_exit(0xC0000005, windows=True) == "access violation, exception 0xC0000005"
     assert describe_exit(-1073741571, windows=True) == "stack overflow, exception 0xC00000FD"  # reported signed
     assert describe_exit(3, windows=True) == "exit code 3"
+
+
+def test_an_extra_without_wheels_for_windows_on_arm_says_so_instead_of_a_pip_command_that_fails():
+    command = 'pip install "lookalike[ray]"'
+    assert install_hint("ray", command, "win32", "AMD64") == command
+    assert install_hint("ray", command, "linux", "aarch64") == command
+    assert "no wheels for this system" in install_hint("ray", command, "win32", "ARM64")

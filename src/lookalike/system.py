@@ -9,6 +9,8 @@
   working set, from psutil; None (not reported) where neither is to be had.
 - How a dead worker's exit code reads (`describe_exit`): a signal on POSIX, an NTSTATUS code on Windows.
 - Whether names that differ only in case name one file (`CASE_BLIND`): by default on Windows and macOS.
+- What to install where PyPI has no wheel of an extra's package (`install_hint`): Ray and pyarrow on Windows on
+  Arm (scripts/check_wheels.py).
 
 Only the standard library is imported here (the forkserver's and every worker's first imports come through it),
 and nothing Unix-only at module level: `resource` is imported where it is used, on the systems that have it.
@@ -17,6 +19,7 @@ and nothing Unix-only at module level: `resource` is imported where it is used, 
 from __future__ import annotations
 
 import os
+import platform as _platform
 import signal
 import sys
 from functools import cache
@@ -26,6 +29,7 @@ START_METHOD_VARIABLE = "LOOKALIKE_START_METHOD"
 START_METHODS = ("forkserver", "spawn")
 WINDOWS, MACOS = sys.platform == "win32", sys.platform == "darwin"
 CASE_BLIND = WINDOWS or MACOS  # names that differ only in case are one file there by default (NTFS, APFS)
+WITHOUT_WHEELS = {("win32", "ARM64"): ("ray", "pyarrow")}  # (system, machine): packages PyPI has no wheels for
 _NTSTATUS = {  # the exceptions a crashing decoder ends with on Windows
     0xC0000005: "access violation",
     0xC000001D: "illegal instruction",
@@ -98,3 +102,10 @@ def describe_exit(code: int | None, windows: bool = WINDOWS) -> str:
         except ValueError:
             return f"signal {-code}"
     return f"exit code {code}"
+
+
+def install_hint(package: str, command: str, system: str = sys.platform, machine: str = _platform.machine()) -> str:
+    """How to install `package` for an extra (`command`), or why that cannot work on this system and machine."""
+    if package in WITHOUT_WHEELS.get((system, machine), ()):
+        return f"{package} has no wheels for this system and machine: install an x86-64 Python to use it"
+    return command
