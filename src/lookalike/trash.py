@@ -193,7 +193,8 @@ def take_back_from_system(path: str, content_hash: bytes, where: Trashed | None)
 
 def find_in_recycle_bins(path: str, content_hash: bytes, bins: list[str]) -> Trashed | None:
     """The Recycle Bin entry for `path`: a `$I` file under one of `bins` (one folder per user) naming `path`,
-    whose `$R` file has these bytes. Folders of other users, which cannot be read, are passed over."""
+    whose `$R` file has these bytes. Folders of other users, which cannot be read, are passed over. The newest
+    records are read first: right after the file was trashed, its own is the first."""
     for info in _entries(bins, "$I"):
         if recorded_path(info) == path:
             folder, name = os.path.split(info)
@@ -253,9 +254,11 @@ def _entries(bins: list[str], prefix: str) -> Iterator[str]:
             continue
         for user in users:
             try:
-                yield from (entry.path for entry in os.scandir(user) if entry.name.startswith(prefix))
+                found = [entry for entry in os.scandir(user) if entry.name.startswith(prefix)]
+                found.sort(key=lambda entry: entry.stat(follow_symlinks=False).st_mtime_ns, reverse=True)
             except OSError:  # another user's folder
                 continue
+            yield from (entry.path for entry in found)
 
 
 def _holds(path: str, content_hash: bytes) -> bool:
