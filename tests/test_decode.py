@@ -6,6 +6,7 @@ import pickle
 import zlib
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from lookalike.decode import decode_file
@@ -123,3 +124,45 @@ def test_the_pixel_hash_is_of_the_shown_pixels_and_their_shape(tmp_path):
     white = decode_file(str(save(Image.new("RGB", (8, 12), "white"), tmp_path / "white.bmp")))
     assert clear.pixel_hash == white.pixel_hash
 
+
+
+def test_a_jpegs_quality_is_estimated_from_its_quantisation_tables(tmp_path, photos):
+    picture = open_rgb(photos["coffee"])
+    for quality in (40, 60, 75, 90, 97):
+        picture.save(tmp_path / f"q{quality}.jpg", quality=quality)
+        decoded = decode_file(str(tmp_path / f"q{quality}.jpg"))
+        assert abs(decoded.quality - quality) <= 1
+    picture.save(tmp_path / "lossless.png")
+    assert decode_file(str(tmp_path / "lossless.png")).quality is None
+
+
+def test_a_gps_position_is_read_from_exif(tmp_path, photos):
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update({1: "N", 2: (48.0, 51.0, 29.5), 3: "W", 4: (2.0, 17.0, 40.2)})
+    open_rgb(photos["coffee"]).save(tmp_path / "placed.jpg", exif=exif)
+    open_rgb(photos["coffee"]).save(tmp_path / "bare.jpg")
+    assert decode_file(str(tmp_path / "placed.jpg")).gps == "48.858194,-2.294500"
+    assert decode_file(str(tmp_path / "bare.jpg")).gps is None
+
+
+def test_an_enlargement_has_less_detail_than_its_original(tmp_path, photos):
+    picture = open_rgb(photos["coins"])
+    width, height = picture.size
+    save(picture, tmp_path / "original.png")
+    save(picture.resize((2 * width, 2 * height), Image.Resampling.BICUBIC), tmp_path / "enlarged.png")
+    save(picture.resize((width // 2, height // 2), Image.Resampling.LANCZOS), tmp_path / "halved.png")
+    original, enlarged, halved = (decode_file(str(tmp_path / f"{name}.png")) for name in
+                                  ("original", "enlarged", "halved"))
+    assert enlarged.detail < 0.5 * original.detail
+    assert original.detail > 0.5 * halved.detail
+    save(picture.resize((4 * width, 4 * height)), tmp_path / "large.jpg", quality=90)
+    assert decode_file(str(tmp_path / "large.jpg")).detail is None  # a JPEG decoded at a quarter: not measured
+
+
+@pytest.mark.slow
+def test_a_200_megapixel_progressive_jpeg_is_read_within_the_workers_limit(tmp_path):
+    """Phones sold now take 16,320 × 12,240 photos; a progressive JPEG keeps coefficients for every pixel."""
+    path = tmp_path / "phone.jpg"
+    Image.linear_gradient("L").resize((16320, 12240)).convert("RGB").save(path, quality=80, progressive=True)
+    [(_, decoded)] = list(decode_all([str(path)], jobs=1))
+    assert isinstance(decoded, Decoded) and (decoded.width, decoded.height) == (16320, 12240)

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from lookalike import resolve, trash
+from lookalike import report, resolve, trash
 from lookalike.exact import hash_file
+from lookalike.pipeline import ScanOptions, scan
 from lookalike.planning import plan
 
-from .resolving import keeper_and_copy, write
+from .library import build_library
+from .resolving import keeper_and_copy, snapshot, write
 
 SID = "S-1-5-21-3623811015-3361044348-30300820-1013"
 
@@ -82,7 +84,7 @@ def test_apply_trash_journals_where_the_system_trash_put_each_file_and_undo_puts
     outcome = resolve.apply(plan(report, "trash"))
     assert [step.file.path for step in outcome.done] == [str(copy)] and not copy.exists()
     [done] = [json.loads(line) for line in outcome.journal.read_text().splitlines() if '"done"' in line]
-    assert done["trashed"]["file"] == str(tmp_path / "home" / ".Trash" / "b 1.jpg")
+    assert done["trashed"][0]["file"] == str(tmp_path / "home" / ".Trash" / "b 1.jpg")
     undone = resolve.undo(outcome.journal)
     assert [step.file.path for step in undone.done] == [str(copy)] and not undone.skipped
     assert copy.read_bytes() == keeper.read_bytes() and not (finder / "b 1.jpg").exists()
@@ -97,3 +99,17 @@ def test_undo_says_how_to_restore_by_hand_what_is_no_longer_in_the_trash(tmp_pat
     [skip] = resolve.undo(outcome.journal).skipped
     assert skip.path == str(copy)
     assert skip.reason == f"not found in the trash: {trash.BY_HAND['darwin']}"
+
+
+@LINUX_TRASH
+def test_companions_go_to_the_system_trash_with_their_image_and_come_back(tmp_path, finder, photos):
+    root = tmp_path / "library"
+    build_library(root, photos)
+    before = snapshot(root)
+    outcome = resolve.apply(plan(report.to_json(scan([root], ScanOptions(cache=None))), "trash"))
+    carried = [json.loads(line) for line in outcome.journal.read_text().splitlines() if '"carried":[0' in line]
+    assert carried and len(outcome.done) > len(carried)  # some images took companions along, some none
+    assert all(where is not None for line in outcome.journal.read_text().splitlines() if '"done"' in line
+               for where in json.loads(line)["trashed"])  # each found in the trash
+    undone = resolve.undo(outcome.journal)
+    assert not undone.skipped and snapshot(root) == before

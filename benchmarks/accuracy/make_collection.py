@@ -1,11 +1,14 @@
 """Build a labelled collection of near-duplicate photos from the real photos of the corpus.
 
-usage: make_collection.py OUT --corpus DIR [--split dev|holdout] [--seed N] [--originals K]
+usage: make_collection.py OUT --corpus DIR [--set random|regression] [--split dev|holdout] [--seed N]
+                          [--originals K] [--video DIR]
 
-OUT/images/ receives, for K originals drawn from one split of the corpus, the original and one copy per
-edit kind (edits.py); every other photo of that split untouched, as distractors; and both members of the
-split's look-alike pairs, untouched. OUT/labels.json gives each file its group and how it was made.
-README.md explains the split, the natural groups and the label format.
+OUT/images/ receives, for K originals drawn from one split of the corpus, the original and its copies:
+in the random set, 8-12 copies of edit families drawn with random parameters (random_edits.py) plus the
+hard negatives (negatives.py: bursts, photos on one backdrop; and real video frames); in the regression
+set, one copy per fixed edit kind (edits.py). Every other photo of that split goes in untouched, as
+distractors, and so do both members of the split's look-alike pairs. OUT/labels.json gives each file its
+group and how it was made. README.md explains the split, the families and the label format.
 """
 
 from __future__ import annotations
@@ -23,19 +26,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import edits
+import negatives
 import random_edits
 from PIL import Image
 
 REPO_PARENT = Path(__file__).resolve().parents[3]
 DEFAULT_LOOKALIKE_PAIRS = REPO_PARENT / "shared/corpus/dev-lookalike-pairs.tsv"
+DEFAULT_VIDEO = REPO_PARENT / "corpus/labelme/usr/share/doc/labelme-examples/examples/video_annotation/data_annotated"
+VIDEO_SOURCE = "labelme-examples/video_annotation"
 HOLDOUT_PERCENT = 50
 SMALL_SIDE = 200
 SAME_ASPECT_TOLERANCE = 0.02
 IMAGES = "images"
 UNTOUCHED_KINDS = ("original", "unique", "natural-copy")
-BURST = "burst"  # a different moment made from an original: its own group, a look-alike of the original
-VIDEO_FRAME = "video-frame"  # consecutive frames of one real video: each its own group, all look-alikes
-DEFAULT_VIDEO = Path("/usr/share/doc/labelme-examples/examples/video_annotation/data_annotated")
+NEXT_FRAME = "next-frame"  # an original's next moment: its own picture, a look-alike of the original
+NEGATIVE_KINDS = ("video-frame", "burst-frame", "backdrop", NEXT_FRAME)
+NEGATIVE_MIN_SIDE = 160  # a burst's moved part and a backdrop's centre stay visible
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,8 @@ class LabelledFile:
     group: str
     edit: str
     source: str  # corpus path it was made from
+    box: random_edits.Box | None = None  # the original's frame the copy shows (random set)
+    steps: tuple[dict[str, object], ...] = ()  # the edits drawn (random set, negatives)
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,6 @@ class Target:
     corpus: Path
     images: Path  # OUT/images
     seed: int
-    edit_set: str = "regression"  # "random": random_edits' families, drawn anew for each original and seed
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,7 @@ class EditJob:
     source: str
     group: str
     target: Target
+    families: tuple[str, ...] = ()  # random set: the family of each copy; empty: the fixed kinds
 
 
 @dataclass
@@ -105,6 +113,15 @@ class Plan:
     originals: list[Source]
     untouched: list[Source]  # distractors and look-alike pair members
     lookalike_pairs: list[LookalikePair]
+    bursts: list[Source] = field(default_factory=list)  # each made into frames, itself left out
+    backdrops: list[list[Source]] = field(default_factory=list)  # each set's centres on one canvas
+
+
+@dataclass(frozen=True)
+class NegativePair:
+    relation: str
+    name_a: str
+    name_b: str
 
 
 def read_manifest(corpus: Path) -> list[Photo]:
@@ -172,7 +189,9 @@ def is_plain_still(path: Path) -> bool:
         return image.convert("RGBA").getextrema()[3][0] == 255
 
 
-def plan_collection(corpus: Path, pairs_file: Path, split: str, seed: int, originals: int) -> Plan:
+def plan_collection(
+    corpus: Path, pairs_file: Path, split: str, seed: int, originals: int, with_negatives: bool
+) -> Plan:
     sources, tiles = build_sources(read_manifest(corpus))
     pairs = read_lookalike_pairs(pairs_file)
     split_of_path = split_by_path(sources, pairs)
@@ -185,13 +204,41 @@ def plan_collection(corpus: Path, pairs_file: Path, split: str, seed: int, origi
         if pair_paths.isdisjoint(photo.path for photo in source.photos) and is_plain_still(corpus / source.key)
     ]
     chosen = random.Random(seed).sample(candidates, min(originals, len(candidates)))
-    untouched = [source for source in in_split if source not in chosen]
+    bursts, backdrops = draw_negatives(candidates, chosen, seed, originals) if with_negatives else ([], [])
+    left_out = {source.key for source in chosen + bursts + [member for group in backdrops for member in group]}
+    untouched = [source for source in in_split if source.key not in left_out]
     print(
         f"{split}: {len(in_split)} of {len(sources)} sources ({tiles} detail tiles left out), "
-        f"{len(candidates)} could be originals, {len(chosen)} chosen; {len(pairs_in_split)} look-alike pairs",
+        f"{len(candidates)} could be originals, {len(chosen)} chosen; {len(pairs_in_split)} look-alike pairs; "
+        f"{len(bursts)} bursts and {len(backdrops)} backdrops made from others",
         file=sys.stderr,
     )
-    return Plan(sorted(chosen, key=lambda source: source.key), untouched, pairs_in_split)
+    return Plan(sorted(chosen, key=lambda source: source.key), untouched, pairs_in_split, bursts, backdrops)
+
+
+def draw_negatives(
+    candidates: list[Source], chosen: list[Source], seed: int, originals: int
+) -> tuple[list[Source], list[list[Source]]]:
+    """Photos for bursts and backdrops: alone in the corpus (a copy of one would be a copy of a frame)."""
+    usable = [
+        source
+        for source in candidates
+        if source not in chosen
+        and not source.copies
+        and min(source.main.width, source.main.height) >= NEGATIVE_MIN_SIDE
+    ]
+    rng = random.Random(f"negatives\0{seed}")
+    rng.shuffle(usable)
+    bursts = usable[: max(3, originals // 5)]
+    rest = usable[len(bursts) :]
+    backdrops = []
+    for _ in range(max(2, originals // 10)):
+        size = rng.choice((2, 3))
+        if len(rest) < size:
+            break
+        backdrops.append(rest[:size])
+        rest = rest[size:]
+    return bursts, backdrops
 
 
 def file_name(seed: int, source: str, edit: str, suffix: str) -> str:
@@ -201,31 +248,64 @@ def file_name(seed: int, source: str, edit: str, suffix: str) -> str:
 
 def write_original_and_edits(job: EditJob) -> list[LabelledFile]:
     original = edits.load(job.target.corpus / job.source)
-    outputs = {"original": (original.data, original.suffix)}
-    if job.target.edit_set == "random":
-        rng = random.Random(f"{job.target.seed}\0{job.source}")
-        outputs |= random_edits.copies(original, rng)
-        outputs[BURST] = random_edits.burst(original, rng)
-    else:
-        outputs |= {kind: edit(original) for kind, edit in edits.EDITS.items()}
-    files = []
-    for kind, (data, suffix) in outputs.items():
-        name = file_name(job.target.seed, job.source, kind, suffix)
-        (job.target.images / name).write_bytes(data)
-        group = f"{job.group}-{BURST}" if kind == BURST else job.group
-        files.append(LabelledFile(name, group, kind, job.source))
+    name = file_name(job.target.seed, job.source, "original", original.suffix)
+    (job.target.images / name).write_bytes(original.data)
+    files = [LabelledFile(name, job.group, "original", job.source)]
+    if not job.families:
+        for kind, edit in edits.EDITS.items():
+            data, suffix = edit(original)
+            files.append(write_file(job, kind, data, suffix, kind))
+        return files
+    rng = random.Random(f"{job.target.seed}\0{job.source}")
+    for index, family in enumerate(job.families):
+        drawn = random_edits.make_copy(original, family, rng)
+        files.append(write_file(job, f"{family}-{index}", drawn.data, drawn.suffix, family, drawn))
+    frame = negatives.next_frame(original.image, rng)
+    name = file_name(job.target.seed, job.source, NEXT_FRAME, ".jpg")
+    (job.target.images / name).write_bytes(frame.data)
+    files.append(LabelledFile(name, f"{job.group}-next", NEXT_FRAME, job.source, None, (frame.steps,)))
     return files
 
 
-def copy_video_frames(target: Target, folder: Path) -> list[LabelledFile]:
-    """Consecutive frames of a real video, each a picture of its own."""
-    frames = sorted(folder.glob("*.jpg")) if folder.is_dir() else []
-    files = []
-    for number, frame in enumerate(frames):
-        name = file_name(target.seed, str(frame), VIDEO_FRAME, ".jpg")
-        shutil.copyfile(frame, target.images / name)
-        files.append(LabelledFile(name, f"v{number:04d}", VIDEO_FRAME, str(frame)))
-    return files
+def write_file(
+    job: EditJob, key: str, data: bytes, suffix: str, kind: str, drawn: random_edits.Drawn | None = None
+) -> LabelledFile:
+    name = file_name(job.target.seed, job.source, key, suffix)
+    (job.target.images / name).write_bytes(data)
+    if drawn is None:
+        return LabelledFile(name, job.group, kind, job.source)
+    return LabelledFile(name, job.group, kind, job.source, drawn.box, tuple(drawn.steps))
+
+
+def write_negatives(plan: Plan, target: Target, video: Path | None) -> tuple[list[LabelledFile], list[NegativePair]]:
+    """Bursts, backdrops and video frames: every file a picture of its own, every pair among a set a look-alike."""
+    sets: list[tuple[str, str, list[tuple[str, negatives.Frame]]]] = []
+    for source in plan.bursts:
+        rng = random.Random(f"{target.seed}\0burst\0{source.key}")
+        image = edits.load(target.corpus / source.key).image
+        sets.append(("burst", "burst-frame", [(source.key, frame) for frame in negatives.burst(image, rng)]))
+    for members in plan.backdrops:
+        rng = random.Random(f"{target.seed}\0backdrop\0{members[0].key}")
+        images = [edits.load(target.corpus / source.key).image for source in members]
+        frames = negatives.backdrop(images, rng)
+        sets.append(("same-backdrop", "backdrop", [(s.key, f) for s, f in zip(members, frames, strict=True)]))
+    if video is not None:
+        frames = [
+            (f"{VIDEO_SOURCE}/{path.name}", negatives.Frame(path.read_bytes(), {}))
+            for path in sorted(video.glob("*.jpg"))
+        ]
+        sets.append(("video-frames", "video-frame", frames))
+    files: list[LabelledFile] = []
+    pairs: list[NegativePair] = []
+    for number, (relation, kind, frames) in enumerate(sets):
+        names = []
+        for index, (source, frame) in enumerate(frames):
+            name = file_name(target.seed, source, f"{kind}-{index}", ".jpg")
+            (target.images / name).write_bytes(frame.data)
+            files.append(LabelledFile(name, f"n{number:03d}-{index}", kind, source, None, (frame.steps,)))
+            names.append(name)
+        pairs += [NegativePair(relation, a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+    return files, pairs
 
 
 def copy_photo(target: Target, path: str, group: str, edit: str) -> LabelledFile:
@@ -243,19 +323,18 @@ def copy_untouched(target: Target, source: Source, group: str) -> list[LabelledF
     return [copy_photo(target, source.main.path, group, main_edit), *copy_natural_copies(target, source, group)]
 
 
-def write_files(plan: Plan, target: Target) -> list[LabelledFile]:
+def write_files(plan: Plan, target: Target, dealt: list[list[str]]) -> list[LabelledFile]:
     keys = sorted(source.key for source in plan.originals + plan.untouched)
     group_of = {key: f"g{number:04d}" for number, key in enumerate(keys, start=1)}
     files = [file for source in plan.untouched for file in copy_untouched(target, source, group_of[source.key])]
     for source in plan.originals:
         files += copy_natural_copies(target, source, group_of[source.key])
     biggest_first = sorted(plan.originals, key=lambda source: -source.main.area)  # no worker idles at the end
-    jobs = [EditJob(source.key, group_of[source.key], target) for source in biggest_first]
+    families = {source.key: tuple(hand) for source, hand in zip(plan.originals, dealt, strict=False)}
+    jobs = [EditJob(source.key, group_of[source.key], target, families.get(source.key, ())) for source in biggest_first]
     with multiprocessing.Pool() as pool:
         for written in pool.imap_unordered(write_original_and_edits, jobs):
             files += written
-    if target.edit_set == "random":
-        files += copy_video_frames(target, target.corpus.parent / "labelme" / str(DEFAULT_VIDEO).lstrip("/"))
     return sorted(files, key=lambda file: file.name)
 
 
@@ -263,7 +342,7 @@ def share(part: int, whole: int) -> str:
     return f"{part} of {whole} ({100 * part / max(whole, 1):.0f} %)"
 
 
-def summary(plan: Plan, files: list[LabelledFile]) -> dict[str, object]:
+def summary(plan: Plan, files: list[LabelledFile], pairs: list[NegativePair]) -> dict[str, object]:
     group_sizes = Counter(file.group for file in files)
     untouched_photos = [photo for source in plan.untouched for photo in source.photos]
     return {
@@ -279,48 +358,59 @@ def summary(plan: Plan, files: list[LabelledFile]) -> dict[str, object]:
         "untouched_photos_under_200px": share(
             sum(min(photo.width, photo.height) < SMALL_SIDE for photo in untouched_photos), len(untouched_photos)
         ),
-        "lookalike_pairs": len(plan.lookalike_pairs),
+        "lookalike_pairs": len(plan.lookalike_pairs) + len(pairs),
+        "files_by_edit": dict(sorted(Counter(file.edit for file in files).items())),
+        "lookalike_pairs_by_relation": dict(
+            sorted(
+                Counter([pair.relation for pair in plan.lookalike_pairs] + [pair.relation for pair in pairs]).items()
+            )
+        ),
     }
 
 
-def labels_document(args: argparse.Namespace, plan: Plan, files: list[LabelledFile]) -> dict[str, object]:
+def edit_kinds(set_name: str) -> list[str]:
+    if set_name == "regression":
+        return ["original", "natural-copy", *edits.EDITS, "unique"]
+    return ["original", "natural-copy", *random_edits.FAMILIES, random_edits.COMBINED, "unique", *NEGATIVE_KINDS]
+
+
+def file_label(file: LabelledFile) -> dict[str, object]:
+    label: dict[str, object] = {"group": file.group, "edit": file.edit, "source": file.source}
+    if file.box is not None:
+        label["box"] = file.box
+    if file.steps:
+        label["steps"] = list(file.steps)
+    return label
+
+
+def next_frame_pairs(files: list[LabelledFile]) -> list[NegativePair]:
+    original_of = {file.source: file.name for file in files if file.edit == "original"}
+    return [
+        NegativePair("next-frame", original_of[file.source], file.name) for file in files if file.edit == NEXT_FRAME
+    ]
+
+
+def labels_document(
+    args: argparse.Namespace, plan: Plan, files: list[LabelledFile], pairs: list[NegativePair]
+) -> dict[str, object]:
     name_of_untouched = {file.source: file.name for file in files if file.edit in UNTOUCHED_KINDS}
+    corpus_pairs = [
+        NegativePair(p.relation, name_of_untouched[p.path_a], name_of_untouched[p.path_b]) for p in plan.lookalike_pairs
+    ]
     return {
-        "version": 1,
+        "version": 2,
+        "set": args.set,
         "corpus": str(args.corpus.resolve()),
         "split": args.split,
         "seed": args.seed,
-        "edit_kinds": ["original", "natural-copy", *edit_kinds(args.set), "unique"],
-        "summary": summary(plan, files),
-        "files": {
-            f"{IMAGES}/{file.name}": {"group": file.group, "edit": file.edit, "source": file.source} for file in files
-        },
+        "edit_kinds": edit_kinds(args.set),
+        "summary": summary(plan, files, pairs),
+        "files": {f"{IMAGES}/{file.name}": file_label(file) for file in files},
         "lookalike_pairs": [
-            {
-                "relation": pair.relation,
-                "a": f"{IMAGES}/{name_of_untouched[pair.path_a]}",
-                "b": f"{IMAGES}/{name_of_untouched[pair.path_b]}",
-            }
-            for pair in plan.lookalike_pairs
-        ] + hard_negatives(files),
+            {"relation": pair.relation, "a": f"{IMAGES}/{pair.name_a}", "b": f"{IMAGES}/{pair.name_b}"}
+            for pair in corpus_pairs + pairs
+        ],
     }
-
-
-def edit_kinds(edit_set: str) -> list[str]:
-    if edit_set == "regression":
-        return list(edits.EDITS)
-    return [*random_edits.FAMILIES, "recompressed", "combined-1", "combined-2"]
-
-
-def hard_negatives(files: list[LabelledFile]) -> list[dict[str, str]]:
-    """Each burst with its original, and every two video frames: different moments, never to be grouped."""
-    original_of = {file.source: file.name for file in files if file.edit == "original"}
-    pairs = [{"relation": BURST, "a": f"{IMAGES}/{original_of[file.source]}", "b": f"{IMAGES}/{file.name}"}
-             for file in files if file.edit == BURST]
-    frames = [file.name for file in files if file.edit == VIDEO_FRAME]
-    pairs += [{"relation": VIDEO_FRAME, "a": f"{IMAGES}/{a}", "b": f"{IMAGES}/{b}"}
-              for i, a in enumerate(frames) for b in frames[i + 1:]]
-    return pairs
 
 
 def prepare_output(out: Path) -> Path:
@@ -337,23 +427,38 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="folder to write the collection to")
     parser.add_argument("--corpus", type=Path, required=True, help="folder made by fetch-dev-photos.sh")
+    parser.add_argument(
+        "--set",
+        choices=("random", "regression"),
+        default="random",
+        help="random: families with drawn parameters and hard negatives; regression: the fixed kinds",
+    )
     parser.add_argument("--split", choices=("dev", "holdout"), default="dev")
     parser.add_argument("--seed", type=int, default=0, help="which originals are drawn from the split")
     parser.add_argument("--originals", type=int, default=100, help="how many photos get edited copies")
     parser.add_argument("--lookalike-pairs", type=Path, default=DEFAULT_LOOKALIKE_PAIRS)
-    parser.add_argument("--set", choices=("random", "regression"), default="random",
-                        help="random: every edit's parameters drawn anew (random_edits.py); regression: the fixed "
-                             "edit kinds of edits.py")
-    return parser.parse_args()
+    parser.add_argument(
+        "--video", type=Path, default=DEFAULT_VIDEO, help="folder of consecutive video frames (*.jpg), random set only"
+    )
+    args = parser.parse_args()
+    if args.set == "random" and not any(args.video.glob("*.jpg")):
+        parser.error(f"no video frames in {args.video}: run run.sh, which fetches labelme-examples, or pass --video")
+    return args
 
 
 def main() -> None:
     args = parse_args()
     started = time.monotonic()
     images = prepare_output(args.out)
-    plan = plan_collection(args.corpus, args.lookalike_pairs, args.split, args.seed, args.originals)
-    files = write_files(plan, Target(args.corpus.resolve(), images, args.seed, args.set))
-    document = labels_document(args, plan, files)
+    random_set = args.set == "random"
+    plan = plan_collection(args.corpus, args.lookalike_pairs, args.split, args.seed, args.originals, random_set)
+    target = Target(args.corpus.resolve(), images, args.seed)
+    dealt = random_edits.deal_families(len(plan.originals), args.seed) if random_set else []
+    files = write_files(plan, target, dealt)
+    negative_files, pairs = write_negatives(plan, target, args.video) if random_set else ([], [])
+    files = sorted(files + negative_files, key=lambda file: file.name)
+    pairs += next_frame_pairs(files)
+    document = labels_document(args, plan, files, pairs)
     (args.out / "labels.json").write_text(json.dumps(document, indent=1) + "\n")
     print(json.dumps(document["summary"], indent=1), file=sys.stderr)
     print(f"wrote {args.out} in {time.monotonic() - started:.0f} s", file=sys.stderr)

@@ -5,12 +5,15 @@ usage: score.py COLLECTION [--tool NAME|all] [--peers-python PATH]
 Every tool's answer becomes groups: lookalike's groups as they are; the peers' duplicate pairs joined
 into connected groups, because acting on pairs (keep one, remove the rest) treats them that way. A group
 of n files asserts its n(n-1)/2 pairs. Ground truth: all pairs of files that share a label group.
+Besides pairwise precision and recall: recall and precision per edit family, the look-alike pairs (hard
+negatives) put in one group, and the share of groups holding a member that is not a copy of the keeper.
 README.md defines each column.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shlex
@@ -40,14 +43,22 @@ class Labels:
     group_of: dict[str, str]  # file (relative to the collection) -> label group
     edit_of: dict[str, str]
     edit_kinds: list[str]
-    lookalike_pairs: list[tuple[str, str]]
+    lookalike_pairs: list[tuple[str, str, str]]  # relation, a, b
 
 
 @dataclass(frozen=True)
 class ToolAnswer:
-    links: list[tuple[str, str]]  # files the tool puts together, relative to the collection
+    links: list[tuple[str, str]]  # files the tool puts together, relative to the collection (keeper first)
     unread: int  # files the tool could not read
     seconds: float
+    keepers: frozenset[str] | None = None  # the files the tool would keep; None: it names none (pairs only)
+
+
+@dataclass(frozen=True)
+class GroupCheck:
+    groups: int  # groups of two files or more
+    bad: int  # groups holding a member that is not a copy of the keeper
+    lost: int  # such members: what deleting all but the keeper would lose
 
 
 @dataclass(frozen=True)
@@ -56,14 +67,21 @@ class Score:
     predicted_pairs: int
     true_positives: int
     true_pairs: int
-    lookalikes_merged: int
-    lookalike_pairs: int
+    lookalikes_merged: dict[str, tuple[int, int]]  # relation -> (pairs in one group, pairs)
     largest_group: int
     unread: int
     seconds: float
     found_by_kind: dict[str, tuple[int, int]]  # kind -> (found, total)
-    groups: int = 0  # groups of two files or more the tool reported
-    mixed_groups: int = 0  # of them, those holding files of two pictures: what a bulk delete loses
+    pairs_by_kind: dict[str, tuple[int, int]]  # kind -> (true, asserted) pairs involving a file of that kind
+    group_check: GroupCheck
+
+    @property
+    def merged(self) -> tuple[int, int]:
+        return sum(m for m, _ in self.lookalikes_merged.values()), sum(n for _, n in self.lookalikes_merged.values())
+
+    @property
+    def bad_group_share(self) -> float | None:
+        return self.group_check.bad / self.group_check.groups if self.group_check.groups else None
 
     @property
     def precision(self) -> float | None:
@@ -88,7 +106,7 @@ def load_labels(collection: Path) -> Labels:
         group_of={name: label["group"] for name, label in files.items()},
         edit_of={name: label["edit"] for name, label in files.items()},
         edit_kinds=document["edit_kinds"],
-        lookalike_pairs=[(pair["a"], pair["b"]) for pair in document["lookalike_pairs"]],
+        lookalike_pairs=[(pair["relation"], pair["a"], pair["b"]) for pair in document["lookalike_pairs"]],
     )
 
 
@@ -97,23 +115,23 @@ def run_lookalike(collection: Path) -> ToolAnswer:
     executable = shutil.which("lookalike", path=search_path)
     if executable is None:
         raise ToolUnavailable("no `lookalike` command on PATH nor beside this Python")
-    command = [executable, "scan", str(collection / IMAGES), "--json", "-", "--no-cache"]
-    started = time.monotonic()
-    finished = subprocess.run(command, capture_output=True, text=True, check=False)
-    seconds = time.monotonic() - started
-    try:
-        report = json.loads(finished.stdout)
-    except json.JSONDecodeError:
-        raise ToolUnavailable(
-            f"`{shlex.join(command)}` exited {finished.returncode}: {last_line(finished.stderr)}"
-        ) from None
+    with tempfile.TemporaryDirectory() as scratch:
+        report_file = Path(scratch) / "report.json"
+        command = [executable, "scan", str(collection / IMAGES), "--json", str(report_file), "--no-cache", "-q"]
+        started = time.monotonic()
+        finished = subprocess.run(command, capture_output=True, text=True, check=False)
+        seconds = time.monotonic() - started
+        try:
+            report = json.loads(report_file.read_text())
+        except (OSError, json.JSONDecodeError):
+            raise ToolUnavailable(
+                f"`{shlex.join(command)}` exited {finished.returncode}: {last_line(finished.stderr)}"
+            ) from None
     root = collection.resolve()
-    links = [
-        (relative_to(root, group["members"][0]["path"]), relative_to(root, member["path"]))
-        for group in report["groups"]
-        for member in group["members"][1:]
-    ]
-    return ToolAnswer(links, len(report["errors"]), seconds)
+    # "similar" lists look-alikes that are never acted on: not groups.
+    groups = [[relative_to(root, member["path"]) for member in group["members"]] for group in report["groups"]]
+    links = [(members[0], member) for members in groups for member in members[1:]]
+    return ToolAnswer(links, len(report["errors"]), seconds, frozenset(members[0] for members in groups))
 
 
 def relative_to(root: Path, path: str) -> str:
@@ -173,16 +191,57 @@ def score(tool: str, labels: Labels, answer: ToolAnswer) -> Score:
         predicted_pairs=pairs_within(predicted_sizes.values()),
         true_positives=pairs_within(overlap.values()),
         true_pairs=pairs_within(true_sizes.values()),
-        lookalikes_merged=sum(predicted[a] == predicted[b] for a, b in labels.lookalike_pairs),
-        lookalike_pairs=len(labels.lookalike_pairs),
+        lookalikes_merged=lookalikes_merged(labels, predicted),
         largest_group=max(predicted_sizes.values()),
         unread=answer.unread,
         seconds=answer.seconds,
         found_by_kind=found_by_kind(labels, predicted, overlap),
-        groups=sum(size > 1 for size in predicted_sizes.values()),
-        mixed_groups=len({tool_group for (tool_group, group), count in overlap.items()
-                          if count < predicted_sizes[tool_group]}),
+        pairs_by_kind=pairs_by_kind(labels, predicted, predicted_sizes, overlap),
+        group_check=check_groups(labels, predicted, answer.keepers),
     )
+
+
+def lookalikes_merged(labels: Labels, predicted: dict[str, str]) -> dict[str, tuple[int, int]]:
+    merged: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for relation, a, b in labels.lookalike_pairs:
+        total[relation] += 1
+        merged[relation] += predicted[a] == predicted[b]
+    return {relation: (merged[relation], total[relation]) for relation in sorted(total)}
+
+
+def pairs_by_kind(
+    labels: Labels, predicted: dict[str, str], sizes: Counter[str], overlap: Counter[tuple[str, str]]
+) -> dict[str, tuple[int, int]]:
+    """Per edit kind, the pairs the tool asserts with a file of that kind in them, and how many are true:
+    where a family's false matches come from."""
+    true: Counter[str] = Counter()
+    asserted: Counter[str] = Counter()
+    for file, group in labels.group_of.items():
+        kind = labels.edit_of[file]
+        asserted[kind] += sizes[predicted[file]] - 1
+        true[kind] += overlap[(predicted[file], group)] - 1
+    return {kind: (true[kind], asserted[kind]) for kind in labels.edit_kinds if kind in asserted}
+
+
+def check_groups(labels: Labels, predicted: dict[str, str], keepers: frozenset[str] | None) -> GroupCheck:
+    """Groups that hold a file which is not a copy of the keeper. A tool that names no keeper (pairs only)
+    is given the kindest one: a file of the label group most of the group belongs to."""
+    members: dict[str, list[str]] = {}
+    for file, group in predicted.items():
+        members.setdefault(group, []).append(file)
+    groups = bad = lost = 0
+    for files in members.values():
+        if len(files) < 2:
+            continue
+        groups += 1
+        label_counts = Counter(labels.group_of[file] for file in files)
+        named = [file for file in files if keepers is not None and file in keepers]
+        keeper_label = labels.group_of[named[0]] if named else label_counts.most_common(1)[0][0]
+        strangers = len(files) - label_counts[keeper_label]
+        bad += strangers > 0
+        lost += strangers
+    return GroupCheck(groups, bad, lost)
 
 
 def found_by_kind(
@@ -213,30 +272,75 @@ def percent(value: float | None) -> str:
 
 def summary_table(scores: list[Score]) -> str:
     lines = [
-        "| tool | pairs | precision | recall | F1 | look-alikes merged | mixed groups | largest group | unread "
-        "| time |",
+        "| tool | pairs | precision | recall | F1 | look-alikes merged | bad groups | largest group | unread | time |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     lines += [
         f"| {s.tool} | {s.predicted_pairs:,} | {percent(s.precision)} | {percent(s.recall)} | {percent(s.f1)} "
-        f"| {s.lookalikes_merged} of {s.lookalike_pairs} | {s.mixed_groups} of {s.groups} "
-        f"| {s.largest_group:,} | {s.unread} | {s.seconds:.0f} s |"
+        f"| {s.merged[0]} of {s.merged[1]} | {s.group_check.bad} of {s.group_check.groups} "
+        f"({percent(s.bad_group_share)}) | {s.largest_group:,} | {s.unread} | {s.seconds:.0f} s |"
         for s in scores
     ]
     return "\n".join(lines)
 
 
 def kind_table(scores: list[Score]) -> str:
+    """Recall per kind, with the precision of the pairs asserted with a file of that kind beside it."""
     kinds = list(scores[0].found_by_kind)
     lines = [
-        "| edit kind | files | " + " | ".join(s.tool for s in scores) + " |",
-        "| --- | ---: |" + " ---: |" * len(scores),
+        "| edit kind | files | " + " | ".join(f"{s.tool} recall | precision" for s in scores) + " |",
+        "| --- | ---: |" + " ---: | ---: |" * len(scores),
     ]
     for kind in kinds:
         total = scores[0].found_by_kind[kind][1]
-        cells = [percent(s.found_by_kind[kind][0] / total) for s in scores]
+        cells = []
+        for s in scores:
+            true, asserted = s.pairs_by_kind.get(kind, (0, 0))
+            cells += [percent(s.found_by_kind[kind][0] / total), percent(true / asserted if asserted else None)]
         lines.append(f"| {kind} | {total} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def alone_table(scores: list[Score], totals: Counter[str]) -> str:
+    """Files that are pictures of their own (distractors, hard negatives): the pairs asserted with them."""
+    kinds = [kind for kind in scores[0].pairs_by_kind if kind not in scores[0].found_by_kind]
+    lines = [
+        "| kind | files | " + " | ".join(f"{s.tool} wrong pairs" for s in scores) + " |",
+        "| --- | ---: |" + " ---: |" * len(scores),
+    ]
+    for kind in kinds:
+        cells = [f"{s.pairs_by_kind[kind][1] - s.pairs_by_kind[kind][0]:,}" for s in scores]
+        lines.append(f"| {kind} | {totals[kind]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def lookalike_table(scores: list[Score]) -> str:
+    relations = list(scores[0].lookalikes_merged)
+    lines = [
+        "| look-alike relation | pairs | " + " | ".join(s.tool for s in scores) + " |",
+        "| --- | ---: |" + " ---: |" * len(scores),
+    ]
+    for relation in relations:
+        total = scores[0].lookalikes_merged[relation][1]
+        cells = [str(s.lookalikes_merged[relation][0]) for s in scores]
+        lines.append(f"| {relation} | {total} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def report(collection: Path, labels: Labels, scores: list[Score]) -> str:
+    return "\n".join(
+        (
+            f"{collection}: {len(labels.group_of):,} files, {scores[0].true_pairs:,} true pairs\n",
+            summary_table(scores),
+            "\nPer edit kind, share of files grouped with their original (for originals: with a copy), and the "
+            "precision of the pairs asserted with a file of that kind:\n",
+            kind_table(scores),
+            "\nPictures of their own, pairs asserted with them (all wrong):\n",
+            alone_table(scores, Counter(labels.edit_of.values())),
+            "\nLook-alike pairs (different pictures) put in one group:\n",
+            lookalike_table(scores),
+        )
+    )
 
 
 def parse_args() -> argparse.Namespace:
@@ -248,30 +352,52 @@ def parse_args() -> argparse.Namespace:
         default=os.environ.get(PEERS_PYTHON_VARIABLE),
         help=f"Python of the environment that has the peer tools (default: ${PEERS_PYTHON_VARIABLE})",
     )
+    parser.add_argument("--save", type=Path, help="also write the scores as JSON here, for results.py")
     return parser.parse_args()
 
 
-def main() -> None:
-    args = parse_args()
-    labels = load_labels(args.collection)
+def score_tools(collection: Path, tools: Iterable[str], peers_python: str | None) -> tuple[Labels, list[Score]]:
+    labels = load_labels(collection)
     scores = []
-    for tool in TOOLS if args.tool == "all" else (args.tool,):
+    for tool in tools:
         print(f"running {tool} ...", file=sys.stderr)
         try:
-            if tool == "lookalike":
-                answer = run_lookalike(args.collection)
-            else:
-                answer = run_peer(tool, args.collection, args.peers_python)
+            answer = run_lookalike(collection) if tool == "lookalike" else run_peer(tool, collection, peers_python)
         except ToolUnavailable as reason:
             print(f"skipped {tool}: {reason}", file=sys.stderr)
             continue
         scores.append(score(tool, labels, answer))
+    return labels, scores
+
+
+def main() -> None:
+    args = parse_args()
+    labels, scores = score_tools(args.collection, TOOLS if args.tool == "all" else (args.tool,), args.peers_python)
     if not scores:
         sys.exit("no tool could be run")
-    print(f"{args.collection}: {len(labels.group_of):,} files, {scores[0].true_pairs:,} true pairs\n")
-    print(summary_table(scores))
-    print("\nPer edit kind, share of files grouped with their original (for originals: with a copy):\n")
-    print(kind_table(scores))
+    print(report(args.collection, labels, scores))
+    if args.save:
+        args.save.write_text(json.dumps(saved(args.collection, labels, scores), indent=1) + "\n")
+
+
+def saved(collection: Path, labels: Labels, scores: list[Score]) -> dict[str, object]:
+    document = json.loads((collection / "labels.json").read_text())
+    return {
+        "collection": {key: document[key] for key in ("set", "split", "seed")} | {"files": len(labels.group_of)},
+        "originals": document["summary"]["originals"],
+        "edit_kinds": labels.edit_kinds,
+        "file_counts": dict(Counter(labels.edit_of.values())),
+        "scores": [dataclasses.asdict(s) for s in scores],
+    }
+
+
+def loaded(record: dict[str, object]) -> Score:
+    """A Score written by `saved`, as it was (JSON has lists where the Score has tuples)."""
+    pairs = {
+        key: {name: tuple(value) for name, value in record[key].items()}
+        for key in ("lookalikes_merged", "found_by_kind", "pairs_by_kind")
+    }
+    return Score(**{**record, **pairs, "group_check": GroupCheck(**record["group_check"])})
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """The decode floor: every file of a folder read and decoded as small as lookalike asks Pillow for, in a pool of
-`--jobs` processes doing nothing else. For JPEGs that is DCT scaling to the smallest scale that keeps 128 pixels
+`--jobs` processes doing nothing else. For JPEGs that is DCT scaling to the smallest scale that keeps 320 pixels
 a side; other formats are decoded in full, as lookalike decodes them (pillow-heif would decode an embedded HEIC
 thumbnail instead, were it asked to).
 
@@ -33,7 +33,7 @@ def decode(path: str) -> int:
         data = handle.read()
     with Image.open(io.BytesIO(data)) as image:
         if image.format in ("JPEG", "MPO"):
-            image.draft("RGB", (128, 128))  # as lookalike asks: 2 × its 64-pixel thumbnail
+            image.draft("RGB", (320, 320))  # as lookalike asks: local_features.FEATURE_SIDE
         image.load()
         return image.width * image.height
 

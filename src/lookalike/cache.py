@@ -39,7 +39,7 @@ from lookalike.search import Candidates
 from lookalike.verify import Evidence
 from lookalike.walk import FileRecord, FileRecords, shared
 
-SIGNATURE_VERSION = "9"
+SIGNATURE_VERSION = "10"
 # Everything but the user's "not duplicates" decisions: emptied when the version changes.
 VERSIONED_TABLES = ("files", "images", "thumbs", "features", "failures", "evidence", "searched", "candidates")
 CANDIDATE_CHUNK = 65536
@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS files (
     content_hash BLOB NOT NULL, format TEXT);
 CREATE TABLE IF NOT EXISTS images (
     content_hash BLOB PRIMARY KEY, pixel_hash BLOB, width INTEGER, height INTEGER, format TEXT,
-    taken TEXT, camera TEXT, signature BLOB);
+    taken TEXT, camera TEXT, signature BLOB, quality INTEGER, gps TEXT,
+    detail REAL);
 CREATE TABLE IF NOT EXISTS thumbs (content_hash BLOB PRIMARY KEY, thumb BLOB);
 CREATE TABLE IF NOT EXISTS features (content_hash BLOB PRIMARY KEY, features BLOB, words BLOB, mirrored_words BLOB);
 CREATE TABLE IF NOT EXISTS failures (
@@ -189,17 +190,17 @@ class Cache:
         for start in range(0, len(content_hashes), LOOKUP_CHUNK):
             chunk = content_hashes[start:start + LOOKUP_CHUNK]
             rows = self._rows_by_key("SELECT content_hash, pixel_hash, width, height, format, taken, camera, "
-                                     "signature FROM images WHERE content_hash", chunk)
+                                     "signature, quality, gps, detail FROM images WHERE content_hash", chunk)
             yield from (ImageRow(digest, *rows[digest]) for digest in chunk)
 
     def images(self, content_hashes: Iterable[bytes]) -> dict[bytes, Decoded]:
         """The cached contents as decoding gave them, thumbnails included, by content hash."""
-        rows = self._rows_by_key("SELECT content_hash, pixel_hash, width, height, format, thumb, taken, camera "
-                                 "FROM images JOIN thumbs USING (content_hash) WHERE content_hash",
+        rows = self._rows_by_key("SELECT content_hash, pixel_hash, width, height, format, thumb, taken, camera, "
+                                 "quality, gps, detail FROM images JOIN thumbs USING (content_hash) WHERE content_hash",
                                  list(content_hashes))
         found = {}
-        for digest, (pixel_hash, width, height, image_format, thumb, taken, camera) in rows.items():
-            found[digest] = Decoded(digest, pixel_hash, width, height, image_format, thumb, taken, camera)
+        for digest, row in rows.items():
+            found[digest] = Decoded(digest, *row)
         return found
 
     def thumbnail(self, content_hash: bytes) -> np.ndarray:
@@ -214,8 +215,9 @@ class Cache:
         """Decoded images with their signatures (`images.signatures_of`), in the same order."""
         with self._writing():
             self.db.executemany(
-                "INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                ((d.content_hash, d.pixel_hash, d.width, d.height, d.format, d.taken, d.camera, signature)
+                "INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((d.content_hash, d.pixel_hash, d.width, d.height, d.format, d.taken, d.camera, signature,
+                  d.quality, d.gps, d.detail)
                  for d, signature in zip(decoded, signatures, strict=True)),
             )
             self.db.executemany("INSERT OR REPLACE INTO thumbs VALUES (?, ?)",

@@ -193,14 +193,18 @@ def _resolve_options(command: Callable[..., None]) -> Callable[..., None]:
                      help="What to do with each redundant copy."),
         click.option("--to", type=click.Path(file_okay=False), help="--action move: the folder to move into."),
         click.option("--keep", default="", metavar="RULES",
-                     help="Which file stays, rules chained by commas: most-pixels, largest-file, oldest, newest, "
-                          "shortest-path, path:GLOB, format:NAME (default: the report's keeper)."),
+                     help="Which file stays, rules chained by commas: best, most-detail, best-quality, "
+                          "most-metadata, most-pixels, largest-file, oldest, newest, shortest-path, path:GLOB, "
+                          "format:NAME (format:RAW for any camera RAW; default: the report's keeper)."),
         click.option("--reference", multiple=True, type=click.Path(file_okay=False),
                      help="Files in this folder are never touched and win as keepers (repeatable)."),
         click.option("--within-folders", "scope", flag_value=planning.Scope.WITHIN_FOLDERS.value,
                      help="Resolve each folder's copies on their own, one keeper per folder."),
         click.option("--across-folders", "scope", flag_value=planning.Scope.ACROSS_FOLDERS.value,
                      help="Only copies in another folder than their keeper's are redundant."),
+        click.option("--carry-metadata", is_flag=True,
+                     help="Write the date taken, camera and GPS position a removed copy has and its keeper lacks "
+                          "into an XMP sidecar beside the keeper (never into the image); undone with the rest."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -208,11 +212,12 @@ def _resolve_options(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _make_plan(report_file: str, action: str, to: str | None, keep: str, reference: tuple[str, ...],
-               scope: str | None) -> planning.Plan:
+               scope: str | None, carry_metadata: bool) -> planning.Plan:
     if to is not None and action != planning.Action.MOVE:
         raise click.UsageError("--to is for --action move only")
     try:
-        return planning.plan(report_file, action, keep=keep, reference=reference, scope=scope, to=to)
+        return planning.plan(report_file, action, keep=keep, reference=reference, scope=scope, to=to,
+                             carry_metadata=carry_metadata)
     except ValueError as error:
         raise click.UsageError(str(error)) from error
 
@@ -223,6 +228,15 @@ def _print_plan(plan: planning.Plan) -> None:
         target = step.destination if step.action in planning.MOVES else step.keeper.path
         arrow = "→" if step.action in (*planning.MOVES, *planning.LINKS) else "keeping"
         console.print(f"{step.action.value} {_shown(step.file.path)} {arrow} {_shown(target)}")
+        for fate in step.companions:
+            where = f"goes with it{f' → {_shown(fate.destination)}' if fate.destination else ''}" if fate.goes else (
+                f"stays: {_shown(fate.reason)}")
+            console.print(f"    {fate.companion.kind} {_shown(fate.companion.path)} {where}")
+        for warning in step.warnings:
+            console.print(f"    [yellow]warning[/]: it {_shown(warning.removeprefix('has '))}"
+                          if warning.startswith("has ") else f"    [yellow]warning[/]: {_shown(warning)}")
+        if step.carry is not None:
+            console.print(f"    carried into {_shown(step.carry.path)}")
     for skip in plan.skips:
         console.print(f"skip {_shown(skip.path)}: {_shown(skip.reason)}")
     console.print(planning.describe(plan))
@@ -231,9 +245,9 @@ def _print_plan(plan: planning.Plan) -> None:
 @app.command("plan")
 @_resolve_options
 def plan_command(report_file: str, action: str, to: str | None, keep: str, reference: tuple[str, ...],
-                 scope: str | None) -> None:
+                 scope: str | None, carry_metadata: bool) -> None:
     """Show what `apply` would do to the groups of REPORT, file by file, with totals. Touches nothing."""
-    _print_plan(_make_plan(report_file, action, to, keep, reference, scope))
+    _print_plan(_make_plan(report_file, action, to, keep, reference, scope, carry_metadata))
 
 
 @app.command("apply")
@@ -245,9 +259,10 @@ def plan_command(report_file: str, action: str, to: str | None, keep: str, refer
 @click.option("--yes", is_flag=True, help="Confirm --action delete: files are deleted for good.")
 @quiet_option
 def apply_command(report_file: str, action: str, to: str | None, keep: str, reference: tuple[str, ...],
-                  scope: str | None, dry_run: bool, journal: Path | None, yes: bool, quiet: bool) -> None:
+                  scope: str | None, carry_metadata: bool, dry_run: bool, journal: Path | None, yes: bool,
+                  quiet: bool) -> None:
     """Resolve the groups of REPORT: keep one file of each, act on the redundant copies. Undo with `undo`."""
-    plan = _make_plan(report_file, action, to, keep, reference, scope)
+    plan = _make_plan(report_file, action, to, keep, reference, scope, carry_metadata)
     if dry_run:
         _print_plan(plan)
         return

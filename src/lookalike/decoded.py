@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 THUMB = 64  # the thumbnail's side
-DEFAULT_MAX_PIXELS = 100_000_000
+DEFAULT_MAX_PIXELS = 250_000_000  # a 200-megapixel phone photo (16,320 × 12,240), within WORKER_MEMORY
 DEFAULT_TIMEOUT = 60.0  # seconds one file may take to decode
 WORKER_MEMORY = 1536 * 2**20  # bytes of data one worker may hold: a 100-megapixel image and the file's bytes
 TOO_BIG = f"refused: decoding needs more than the {WORKER_MEMORY // 2**20} MB a worker may use"
@@ -30,6 +30,9 @@ class Decoded:
     thumb: bytes  # THUMB × THUMB RGB pixels, row by row
     taken: str | None
     camera: str | None
+    quality: int | None = None  # JPEG quality (1-100) estimated from the quantisation tables; None: not a JPEG
+    gps: str | None = None  # "latitude,longitude" in signed decimal degrees, from EXIF
+    detail: float | None = None  # `decode.detail` of a picture decoded at its full size; None: decoded smaller
     features: bytes = b""  # `local_features.extract`: ORB features of the image and its mirror image
 
 

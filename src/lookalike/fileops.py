@@ -17,6 +17,7 @@ import errno
 import hashlib
 import os
 import shutil
+from pathlib import Path
 
 from lookalike.exact import hash_file
 
@@ -135,3 +136,29 @@ def remove_if_present(path: str) -> None:
     """Remove `path` if it is there (a temporary file of an operation that was cut off)."""
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
+
+
+def write_new(path: str, data: bytes) -> None:
+    """Write a new file whole (under a temporary name, then renamed), or finish doing so; a file of other bytes
+    in its place is left alone (FileExistsError)."""
+    remove_if_present(temporary_name(path))
+    if os.path.lexists(path):
+        if os.path.islink(path) or Path(path).read_bytes() != data:
+            raise FileExistsError(errno.EEXIST, "another file is in the way", path)
+        return
+    with open(temporary_name(path), "xb") as writer:
+        writer.write(data)
+        writer.flush()
+        os.fsync(writer.fileno())
+    os.rename(temporary_name(path), path)
+    sync_folder(os.path.dirname(path))
+
+
+def remove_written(path: str, data: bytes) -> None:
+    """Undo `write_new`: remove the file if it still holds `data`; one changed since is kept (OSError)."""
+    remove_if_present(temporary_name(path))
+    if not os.path.lexists(path):
+        return
+    if os.path.islink(path) or Path(path).read_bytes() != data:
+        raise OSError(errno.EEXIST, "changed since lookalike wrote it; it stays", path)
+    os.unlink(path)

@@ -30,9 +30,10 @@ RANSAC_ITERATIONS = 1000
 MAX_SCALE = 16.0  # a thumbnail of 20 px a side against a 320-px feature frame, and no further
 BLOCK = 4  # thumbnail pixels a side of a compared block (16 pixels of a 256-pixel image)
 CHANGED_LEVEL = 18.0  # mean grey levels a block may differ by, after tones are matched, and be unchanged
-MOMENT_SHARE = 0.035  # share of the compared blocks with content that may change without being an overlay
+MOMENT_SHARE = 0.02  # share of the compared blocks with content that may change without being an overlay
 OVERLAY_SHARE = 0.6  # share of a changed block's changed pixels that must look overlaid for the block to be
 FLAT_OVERLAY = 12.0  # grey levels: the spread of one flat colour laid over the picture
+GREY_SPREAD = 24.0  # channels apart at most in a grey pixel
 WATERMARK_SPREAD = 0.12  # how much the opacity of a semi-transparent overlay may vary inside one block
 
 
@@ -125,9 +126,10 @@ class Moment:
         return self.aligned and self.changed <= MOMENT_SHARE * max(self.compared, 1)
 
 
-def moment_check(thumb_a: np.ndarray, thumb_b: np.ndarray, matrix: np.ndarray) -> Moment:
+def moment_check(thumb_a: np.ndarray, thumb_b: np.ndarray, matrix: np.ndarray, coarsest: float = 1.0) -> Moment:
     """Align thumbnail b (THUMB × THUMB × 3, uint8) onto thumbnail a with `matrix` (fractions of b's frame →
-    fractions of a's, as `Fit.matrix`) and count the blocks that changed."""
+    fractions of a's, as `Fit.matrix`) and count the blocks that changed. `coarsest`: pixels of the smaller
+    image per thumbnail pixel; below 1 (a picture smaller than its thumbnail) both are blurred to its detail."""
     import cv2
 
     side = thumb_a.shape[0]
@@ -140,6 +142,9 @@ def moment_check(thumb_a: np.ndarray, thumb_b: np.ndarray, matrix: np.ndarray) -
         a = cv2.GaussianBlur(a, (0, 0), 0.6 * (scale - 1))
     elif scale < 0.87:
         b = cv2.GaussianBlur(b, (0, 0), 0.6 * (1 / scale - 1))
+    if coarsest < 0.9:  # an enlarged thumbnail has none of the detail the other's has
+        sigma = 0.6 * (1 / max(coarsest, 0.1) - 1)
+        a, b = cv2.GaussianBlur(a, (0, 0), sigma), cv2.GaussianBlur(b, (0, 0), sigma)
     warped = cv2.warpAffine(b, pixels, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     inside = cv2.warpAffine(np.ones((side, side), np.uint8), pixels, (side, side), flags=cv2.INTER_NEAREST)
     inside = cv2.erode(inside, np.ones((3, 3), np.uint8)) > 0
@@ -202,9 +207,11 @@ def _overlaid(member: np.ndarray, original: np.ndarray, errors: np.ndarray) -> b
     semi-transparent watermark)."""
     strong = errors > CHANGED_LEVEL
     if strong.sum() < 2:
-        return True
+        return False
     m, o = member[strong], original[strong]
-    extreme = (m.min(axis=1) > 215) | (m.max(axis=1) < 40)
+    # white, black and the greys where their edges blend (text and its outline), unless the picture is grey too
+    grey = (m.max(axis=1) - m.min(axis=1) < GREY_SPREAD) & (o.max(axis=1) - o.min(axis=1) >= GREY_SPREAD)
+    extreme = (m.min(axis=1) > 215) | (m.max(axis=1) < 40) | grey
     if float(extreme.mean()) >= OVERLAY_SHARE or float(m.std(axis=0).max()) < FLAT_OVERLAY:
         return True
     for target in (255.0, 0.0):

@@ -5,20 +5,22 @@ Guarantees:
   chain of other members: a~b and b~c with a≁c never put a and c in one group;
 - each file is in at most one group, and a group has at least two files;
 - `exact` groups hold byte-identical files only; `near` groups hold at least two different contents;
-- the keeper is the file with the most pixels of picture (inside any uniform border), then the largest file,
-  then the oldest, then the first path.
+- the keeper is the best copy under `keep`'s default rule (the original rather than an enlargement, the least
+  recompressed, the one with the camera's metadata; then the largest file, the oldest, the first path).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, MutableMapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence, Set
 from dataclasses import dataclass
 
 import numpy as np
 
+from lookalike.decoded import THUMB
 from lookalike.geometry import FeaturesOf, Fit, LocalMatch, Moment, fit, inverted, moment_check, window_matrix
 from lookalike.images import FilesOfImages, ImageTable
+from lookalike.keep import Companion, Scanned, best_first
 from lookalike.search import Candidate, Candidates, CandidatesByPair
 from lookalike.signatures import (
     ABOVE_CAPTION,
@@ -81,7 +83,7 @@ def build_groups(
     """
     files_of_image = FilesOfImages(image_of_file)
     links = _links(match for match in matches if match.duplicate)
-    rank = keeper_rank(files, image_of_file, images)
+    rank = keeper_order(files, image_of_file, images)
     direct = _DirectMatches(images, CandidatesByPair(candidates), strictness, evidence, features_of)
     groups: list[Group] = []
     worth_grouping = {*links, *files_of_image.shared().tolist()}  # linked, or held by several files
@@ -111,7 +113,7 @@ def identical_groups(
             by_hash[pixels].add(row)
         worth_grouping = set(shared.tolist())
         components = (rows for rows in by_hash.values() if len(rows) > 1 or not rows.isdisjoint(worth_grouping))
-    rank = keeper_rank(files, image_of_file, images)
+    rank = keeper_order(files, image_of_file, images)
     never = _DirectMatches(images, CandidatesByPair(Candidates.of()), NORMAL, None)  # no pair but equal pixels
     groups = [group for component in components
               for group in _split_at_keepers(component, files_of_image, image_of_file, {}, rank, apart, never)]
@@ -139,7 +141,8 @@ class _DirectMatches:
 
     def same_moment(self, keeper: int, image: int, fitted: Fit) -> Moment:
         thumb = self.images.thumbs[keeper]
-        return moment_check(thumb[:, ::-1] if fitted.mirrored else thumb, self.images.thumbs[image], fitted.matrix)
+        return moment_check(thumb[:, ::-1] if fitted.mirrored else thumb, self.images.thumbs[image], fitted.matrix,
+                            coarsest(self.images, keeper, image))
 
     def match(self, a: int, b: int) -> Match | None:
         """The first alignment of a and b that verification confirms, if any."""
@@ -180,7 +183,7 @@ def _split_at_keepers(
     files_of_image: FilesOfImages,
     image_of_file: Sequence[int],
     links: dict[int, dict[int, Match | LocalMatch]],
-    rank: Callable[[int], tuple],
+    rank: Callable[[Sequence[int]], list[int]],
     apart: Set[tuple[int, int]],
     direct: _DirectMatches,
 ) -> Iterable[Group]:
@@ -192,7 +195,7 @@ def _split_at_keepers(
     """
     remaining = set(component)
     while remaining:
-        keeper_file = max((f for image in remaining for f in files_of_image[image]), key=rank)
+        keeper_file = rank([f for image in sorted(remaining) for f in files_of_image[image]])[0]
         keeper_image = image_of_file[keeper_file]
         members = [Member(keeper_file, KEEPER, "", 0)]
         members += [Member(f, SAME_BYTES, "identical bytes", 0)
@@ -238,7 +241,13 @@ def _window_moment(images: ImageTable, match: Match) -> Moment:
     box_a = window_box(candidate.window_a, tuple(images.content_box[candidate.a]))
     thumb_a = orient(images.thumbs[candidate.a], candidate.orientation)
     return moment_check(np.ascontiguousarray(thumb_a), images.thumbs[candidate.b],
-                        window_matrix(box_a, match.evidence.box_b))
+                        window_matrix(box_a, match.evidence.box_b), coarsest(images, candidate.a, candidate.b))
+
+
+def coarsest(images: ImageTable, a: int, b: int) -> float:
+    """Pixels of the smaller side of the two images per two thumbnail pixels: a thumbnail shows all the detail
+    of a picture with twice its pixels or more, and only what interpolation makes of a smaller one."""
+    return min(int(images.width[a]), int(images.height[a]), int(images.width[b]), int(images.height[b])) / (2 * THUMB)
 
 
 def _window_box(images: ImageTable, keeper: int, match: Match) -> Box | None:
@@ -329,10 +338,10 @@ def similar_groups(
     links = _links(match for match in matches if not match.duplicate and
                    group_of_image.get(match.candidate.a, -1) != group_of_image.get(match.candidate.b, -2))
     files_of_image = FilesOfImages(image_of_file)
-    rank = keeper_rank(files, image_of_file, images)
+    rank = keeper_order(files, image_of_file, images)
     groups = []
     for component in _components(links, links):
-        best = sorted((max(files_of_image[image], key=rank) for image in component), key=rank, reverse=True)
+        best = rank([rank(files_of_image[image])[0] for image in sorted(component)])
         keeper = image_of_file[best[0]]
         members = [Member(best[0], KEEPER, "", 0)]
         for file in best[1:]:
@@ -342,28 +351,44 @@ def similar_groups(
     return groups
 
 
-def keeper_rank(
-    files: Sequence[FileRecord], image_of_file: Sequence[int], images: ImageTable
-) -> Callable[[int], tuple]:
-    def rank(file: int) -> tuple:
-        image = image_of_file[file]
-        record = files[file]
-        left, top, right, bottom = images.content_box[image]
-        # Pixels of picture: a border or letterbox adds pixels but shows nothing more.
-        pixels = round(int(images.width[image]) * int(images.height[image]) * (right - left) * (bottom - top))
-        return pixels, record.size, -record.mtime_ns, _FirstHighest(record.path)
+def keeper_order(
+    files: Sequence[FileRecord], image_of_file: Sequence[int], images: ImageTable,
+    companions: Mapping[str, tuple[Companion, ...]] | None = None,
+) -> Callable[[Sequence[int]], list[int]]:
+    """A function that puts files (indices into `files`) in keeper order, the best first (`keep.best_first`),
+    weighing each file's `companions` (by path) when given."""
+    def order(candidates: Sequence[int]) -> list[int]:
+        copies = [scanned_in_table(files[f], images, image_of_file[f], companions and companions.get(files[f].path))
+                  for f in candidates]
+        return [candidates[i] for i in best_first(copies)]
 
-    return rank
+    return order
 
 
-class _FirstHighest(str):
-    """A path under which the alphabetically first ranks highest, a prefix above the longer paths it starts."""
+def scanned_in_table(record: FileRecord, images: ImageTable, image: int,
+                     companions: tuple[Companion, ...] | None = None) -> Scanned:
+    """A file as the keeper rule weighs it: its record, its image's row, its companions."""
+    left, top, right, bottom = images.content_box[image]
+    width, height = int(images.width[image]), int(images.height[image])
+    # Pixels of picture: a border or letterbox adds pixels but shows nothing more.
+    pixels = round(width * height * float(right - left) * float(bottom - top))
+    return Scanned(record.path, record.size, record.mtime_ns, "", width, height, str(images.format[image]),
+                   pixels, images.quality[image], images.detail[image], images.taken[image], images.camera[image],
+                   images.gps[image], companions or ())
 
-    def __lt__(self, other: str) -> bool:
-        return str.__gt__(self, other)
 
-    def __gt__(self, other: str) -> bool:
-        return str.__lt__(self, other)
+def keeper_among_identical(group: Group, order: Callable[[Sequence[int]], list[int]]) -> Group:
+    """`group` with the best of its keeper and the keeper's byte-identical copies (under `order`) as its keeper:
+    what the rule weighs beyond the bytes (companions, the path) may rank a copy above the keeper, and a copy of
+    the same bytes relates to every other member as the keeper does."""
+    identical = [m.file for m in group.members if m.match in (KEEPER, SAME_BYTES)]
+    best = order(identical)[0]
+    if best == group.keeper:
+        return group
+    members = [Member(best, KEEPER, "", 0) if m.file == best else
+               Member(m.file, SAME_BYTES, "identical bytes", 0) if m.match == KEEPER else m for m in group.members]
+    members.sort(key=lambda m: m.match != KEEPER)
+    return Group(group.kind, tuple(members))
 
 
 def describe_same_pixels(images: ImageTable, keeper: int, image: int) -> str:

@@ -14,7 +14,7 @@ Guarantees:
   is an integer below 2⁵³ and the float64 arithmetic is exact on IEEE hardware; even so, every pair within
   rounding reach of RMS 0 or of the threshold is recomputed in integers before it is decided;
 - the files put in groups are exactly the files the original flags (those in some pair with RMS < threshold):
-  a group is a connected set of such pairs, its keeper chosen by the usual rule (`group.keeper_rank`), and
+  a group is a connected set of such pairs, its keeper chosen by the usual rule (`group.keeper_order`), and
   each member's `distance` is its RMS to the keeper — which can exceed the threshold when the member is
   linked to the keeper only through other members (its relation then says so).
 
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lookalike.exact import content_hash
-from lookalike.group import KEEPER, NEAR, SAME_BYTES, Group, Member, keeper_rank
+from lookalike.group import KEEPER, NEAR, SAME_BYTES, Group, Member, keeper_order
 from lookalike.images import FilesOfImages, ImageTable
 from lookalike.walk import FileRecord, Problem
 
@@ -167,7 +167,7 @@ def histogram_groups(files: Sequence[FileRecord], image_of_file: Sequence[int], 
     a row and are an RMS-0 pair of their own, as the original finds them.
     """
     files_of_image = FilesOfImages(image_of_file)
-    rank = keeper_rank(files, image_of_file, images)
+    rank = keeper_order(files, image_of_file, images)
     groups = [_group_of(component, files_of_image, histograms, rank, threshold)
               for component in _components(pairs.first, pairs.second, files_of_image)]
     groups.sort(key=lambda group: files[group.keeper].path)
@@ -195,8 +195,8 @@ def _components(first: np.ndarray, second: np.ndarray,
 
 
 def _group_of(component: list[int], files_of_image: FilesOfImages, histograms: Mapping[int, np.ndarray],
-              rank: Callable[[int], tuple], threshold: float) -> Group:
-    keeper_file = max((file for image in component for file in files_of_image[image]), key=rank)
+              rank: Callable[[Sequence[int]], list[int]], threshold: float) -> Group:
+    keeper_file = rank([file for image in component for file in files_of_image[image]])[0]
     keeper_image = next(image for image in component if keeper_file in files_of_image[image])
     members = [Member(keeper_file, KEEPER, "", 0.0)]
     members += [Member(file, SAME_BYTES, "identical bytes", 0.0)

@@ -53,6 +53,9 @@ class ImageRow:
     taken: str | None
     camera: str | None
     signature: bytes
+    quality: int | None = None  # as `Decoded`'s
+    gps: str | None = None
+    detail: float | None = None
 
 
 class Digests(Sequence[bytes]):
@@ -101,6 +104,9 @@ class ImageTable:
     thumbs: Thumbnails
     taken: list[str | None]
     camera: list[str | None]
+    quality: list[int | None]  # JPEG quality estimated from the quantisation tables, None: not a JPEG
+    gps: list[str | None]
+    detail: list[float | None]  # `decode.detail`, None: not decoded at full size
 
     def __len__(self) -> int:
         return len(self.content_hash)
@@ -114,6 +120,8 @@ class ImageTable:
             width=self.width[picked], height=self.height[picked], format=self.format[picked],
             hashes=self.hashes[picked], windows=self.windows[picked], content_box=self.content_box[picked],
             thumbs=thumbs, taken=[self.taken[row] for row in rows], camera=[self.camera[row] for row in rows],
+            quality=[self.quality[row] for row in rows], gps=[self.gps[row] for row in rows],
+            detail=[self.detail[row] for row in rows],
         )
 
 
@@ -134,7 +142,8 @@ def _packed(hashes: np.ndarray, windows: np.ndarray, boxes: np.ndarray) -> np.nd
 
 def row_of(decoded: Decoded, signature: bytes) -> ImageRow:
     return ImageRow(decoded.content_hash, decoded.pixel_hash, decoded.width, decoded.height, decoded.format,
-                    decoded.taken, decoded.camera, signature)
+                    decoded.taken, decoded.camera, signature, decoded.quality, decoded.gps,
+                    decoded.detail)
 
 
 def table_of(decoded: Sequence[Decoded]) -> ImageTable:
@@ -153,7 +162,8 @@ def table_of_contents(content_hashes: Digests, formats: Sequence[str]) -> ImageT
                       hashes=np.zeros((count, len(ORIENTATIONS)), np.uint64),
                       windows=np.zeros((count, len(WINDOWS)), np.uint64),
                       content_box=np.tile(np.array([0, 0, 1, 1], np.float32), (count, 1)), thumbs={},
-                      taken=[None] * count, camera=[None] * count)
+                      taken=[None] * count, camera=[None] * count, quality=[None] * count, gps=[None] * count,
+                      detail=[None] * count)
 
 
 def table_from_rows(rows: Iterable[ImageRow], count: int, thumbs: Thumbnails) -> ImageTable:
@@ -182,6 +192,9 @@ def _empty_columns(count: int) -> dict[str, np.ndarray | list]:
         "content_box": np.empty((count, 4), np.float32),
         "taken": [None] * count,
         "camera": [None] * count,
+        "quality": [None] * count,
+        "gps": [None] * count,
+        "detail": [None] * count,
     }
 
 
@@ -200,6 +213,9 @@ def _fill(columns: dict[str, np.ndarray | list], rows: slice, chunk: list[ImageR
     columns["content_box"][rows] = packed[:, windows_end:].copy().view(np.float32)
     columns["taken"][rows] = [row.taken for row in chunk]
     columns["camera"][rows] = [row.camera for row in chunk]
+    columns["quality"][rows] = [row.quality for row in chunk]
+    columns["gps"][rows] = [row.gps for row in chunk]
+    columns["detail"][rows] = [row.detail for row in chunk]
 
 
 def signature_of(images: ImageTable, row: int) -> bytes:

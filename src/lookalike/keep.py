@@ -1,23 +1,59 @@
-"""Keep rules: which member of a group stays where it is.
+"""Keep rules: which member of a group stays where it is, and why.
 
-Rules chain: the first rule decides, the next one breaks its ties, and so on; files in a reference folder win
-before any rule, and the order of the report (its keeper first) breaks the ties that remain, so with no rule
-the report's keeper stays.
+The default rule, used by the scan to choose each group's keeper, prefers in turn:
+1. the copy the others are derived from: the most pixels of picture, where a copy that is an enlargement of
+   another (more pixels, far less detail, `decode.detail`) or is marked `derived` (a crop, overlay or
+   screenshot of another member) counts as no more than what it was made from;
+2. the least recompressed: the highest JPEG quality (estimated from the quantisation tables); a losslessly
+   stored picture ranks above any JPEG, a WebP, HEIC or AVIF as a JPEG of quality 75;
+3. the camera's metadata (date taken, camera, GPS position), then companions (sidecars, Live Photo motion);
+4. the largest file, then the oldest, then the first path.
 
-    most-pixels  largest-file  oldest  newest  shortest-path  path:GLOB  format:NAME
+Rules given by a person chain: the first rule decides, the next one breaks its ties, and so on; files in a
+reference folder win before any rule, and the order of the report (its keeper first) breaks the ties that
+remain, so with no rule the report's keeper stays.
+
+    best  most-detail  best-quality  most-metadata  most-pixels  largest-file  oldest  newest  shortest-path
+    path:GLOB  format:NAME
 """
 
 from __future__ import annotations
 
 import fnmatch
+import math
 import os
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+from lookalike.formats import RAW_EXTENSIONS
+
+ENLARGED_AREA = 2.0  # a copy with at least this many times another's pixels may be an enlargement of it
+ENLARGED_MAX_AREA = 16.0  # ... and at most this many (a thumbnail has more detail a pixel than any photo)
+ENLARGED_DETAIL = 0.5  # ... and is, when its detail is below this fraction of the other's
+SAME_SIZE = 0.02  # pixel counts this close (relative) are the same size: a border's rounding, not a resize
+LOSSLESS_QUALITY = 101  # ranks a losslessly stored picture above any JPEG quality
+LOSSY_CODEC_QUALITY = 75  # a WebP, HEIC or AVIF, whose quality is not estimated: ranked as a JPEG of the codecs'
+# usual default quality, so that a lossy conversion does not outrank the JPEG it was made from
+LOSSY_CODECS = frozenset({"WEBP", "HEIC", "HEIF", "AVIF"})
+
+
+@dataclass(frozen=True, slots=True)
+class Companion:
+    """A file that belongs with an image: a sidecar, a Live Photo's motion, a Takeout record, a RAW's JPEG."""
+
+    path: str
+    kind: str  # one of companions.KINDS
+    size: int
+    mtime_ns: int
+    content_hash: str  # hex, as `exact.hash_file`
+    shared_with: tuple[str, ...] = ()  # the other images it belongs to (one XMP for IMG.CR2 and IMG.JPG)
 
 
 @dataclass(frozen=True, slots=True)
 class Scanned:
-    """A file as the scan saw it: enough to recognise it later and to rank it."""
+    """A file as the scan saw it: enough to recognise it later, to rank it, and to carry what belongs with it."""
 
     path: str
     size: int
@@ -26,16 +62,117 @@ class Scanned:
     width: int
     height: int
     format: str
+    pixels: int = 0  # of picture, inside any uniform border; 0: width × height
+    quality: int | None = None  # JPEG quality, see `decode.jpeg_quality`
+    detail: float | None = None  # see `decode.detail`
+    taken: str | None = None
+    camera: str | None = None
+    gps: str | None = None
+    companions: tuple[Companion, ...] = field(default=())
+    derived: bool = False  # a crop, overlay or screenshot of another member (a relation flag)
+
+    @property
+    def picture_pixels(self) -> int:
+        return self.pixels or self.width * self.height
+
+    @property
+    def metadata(self) -> tuple[str, ...]:
+        """Which of the camera's metadata the file has."""
+        present = (("date taken", self.taken), ("camera", self.camera), ("GPS position", self.gps))
+        return tuple(name for name, value in present if value)
 
 
-KeepRule = Callable[[Scanned], object]  # lower sorts first: the better keeper
+KeepRule = Callable[[Sequence[Scanned]], list]  # each file's key: lower sorts first, the better keeper
+
+
+def _each(key: Callable[[Scanned], object]) -> KeepRule:
+    return lambda files: [key(file) for file in files]
+
+
+def enlargements(files: Sequence[Scanned]) -> list[bool]:
+    """Whether each file is an enlargement of another: ENLARGED_AREA to ENLARGED_MAX_AREA times its pixels, and
+    less than ENLARGED_DETAIL times its detail (a much smaller copy has more detail a pixel than any original).
+    Files sorted by pixels, with a sliding maximum of the detail of those in range, so that a group of thousands
+    is not compared pair by pair."""
+    order = sorted(range(len(files)), key=lambda i: files[i].picture_pixels)
+    found = [False] * len(files)
+    window: deque[int] = deque()  # positions in `order`, their details decreasing
+    added = 0
+    for i in order:
+        pixels = files[i].picture_pixels
+        while added < len(order) and files[order[added]].picture_pixels * ENLARGED_AREA <= pixels:
+            detail = files[order[added]].detail
+            if detail is not None:
+                while window and files[order[window[-1]]].detail <= detail:
+                    window.pop()
+                window.append(added)
+            added += 1
+        while window and files[order[window[0]]].picture_pixels * ENLARGED_MAX_AREA < pixels:
+            window.popleft()
+        found[i] = (files[i].detail is not None and bool(window)
+                    and files[i].detail < ENLARGED_DETAIL * files[order[window[0]]].detail)
+    return found
+
+
+def _original_pixels(files: Sequence[Scanned]) -> list:
+    """Criterion 1: minus the pixels each copy truly holds (an enlarged or derived one: none it adds), in
+    SAME_SIZE steps."""
+    enlarged = enlargements(files)
+    return [0 if enlarged[i] or file.derived else -round(math.log(file.picture_pixels or 1) / SAME_SIZE)
+            for i, file in enumerate(files)]
+
+
+def _quality(file: Scanned) -> int:
+    if file.quality is not None:
+        return -file.quality
+    return -(LOSSY_CODEC_QUALITY if file.format.upper() in LOSSY_CODECS else LOSSLESS_QUALITY)
+
+
+def _metadata(file: Scanned) -> int:
+    return -len(file.metadata)
+
+
+def _companions(file: Scanned) -> int:
+    return -len(file.companions)
+
+
+def _path(file: Scanned) -> str:
+    return file.path
+
+
+BEST: tuple[tuple[KeepRule, str], ...] = (
+    (_original_pixels, "most-detail"),
+    (_each(_quality), "best-quality"),
+    (_each(_metadata), "most-metadata"),
+    (_each(_companions), "most-companions"),
+    (_each(lambda file: -file.size), "largest-file"),
+    (_each(lambda file: file.mtime_ns), "oldest"),
+    (_each(_path), "first-path"),
+)
+
+
+def best_keys(files: Sequence[Scanned]) -> list[tuple]:
+    """Each file's key under the default rule: the lowest is the best keeper."""
+    columns = [rule(files) for rule, _ in BEST]
+    return [tuple(column[i] for column in columns) for i in range(len(files))]
+
+
+def best_first(files: Sequence[Scanned]) -> list[int]:
+    """Indices of `files`, the best keeper first, under the default rule."""
+    keys = best_keys(files)
+    return sorted(range(len(files)), key=keys.__getitem__)
+
 
 NAMED_RULES: dict[str, KeepRule] = {
-    "most-pixels": lambda file: -file.width * file.height,
-    "largest-file": lambda file: -file.size,
-    "oldest": lambda file: file.mtime_ns,
-    "newest": lambda file: -file.mtime_ns,
-    "shortest-path": lambda file: len(os.fsencode(file.path)),
+    "best": best_keys,
+    "most-detail": _original_pixels,
+    "best-quality": _each(_quality),
+    "most-metadata": _each(lambda file: (_metadata(file), _companions(file))),
+    "most-pixels": _each(lambda file: -file.width * file.height),
+    "largest-file": _each(lambda file: -file.size),
+    "oldest": _each(lambda file: file.mtime_ns),
+    "newest": _each(lambda file: -file.mtime_ns),
+    "shortest-path": _each(lambda file: len(os.fsencode(file.path))),
 }
 
 
@@ -44,18 +181,72 @@ def parse_rules(text: str) -> list[KeepRule]:
     return [_rule(part.strip()) for part in text.split(",") if part.strip()]
 
 
+def names_a_format(text: str) -> bool:
+    """Whether rules `text` choose by format (`format:RAW`): the person has said which of a RAW+JPEG pair stays."""
+    return any(part.strip().startswith("format:") for part in text.split(","))
+
+
 def _rule(name: str) -> KeepRule:
     if name in NAMED_RULES:
         return NAMED_RULES[name]
     kind, _, value = name.partition(":")
     if kind == "path" and value:
-        return lambda file: not fnmatch.fnmatchcase(file.path, value)
+        return _each(lambda file: not fnmatch.fnmatchcase(file.path, value))
     if kind == "format" and value:
-        return lambda file: file.format.lower() != value.lower()
+        return _each(lambda file: not _is_format(file.format, value))
     raise ValueError(f"unknown keep rule {name!r} (rules: {', '.join(NAMED_RULES)}, path:GLOB, format:NAME)")
+
+
+RAW_NAME = "RAW"  # `format:RAW` names every camera RAW format
+
+
+def _is_format(file_format: str, wanted: str) -> bool:
+    if wanted.upper() == RAW_NAME:
+        return file_format.upper() in RAW_EXTENSIONS.values()
+    return file_format.lower() == wanted.lower()
 
 
 def choose_keeper(files: Sequence[Scanned], rules: Sequence[KeepRule], is_reference: Callable[[str], bool]) -> int:
     """The index in `files` (in report order) of the file to keep."""
+    columns = [rule(files) for rule in rules]
     return min(range(len(files)),
-               key=lambda i: (not is_reference(files[i].path), *(rule(files[i]) for rule in rules), i))
+               key=lambda i: (not is_reference(files[i].path), *(column[i] for column in columns), i))
+
+
+def keeper_reason(files: Sequence[Scanned], keeper: int) -> str:
+    """Why `files[keeper]` is the best keeper under the default rule, against the runner-up, in words."""
+    if len(files) < 2:
+        return "the only copy"
+    keys = best_keys(files)
+    runner_up = min((i for i in range(len(files)) if i != keeper), key=keys.__getitem__)
+    kept, other = files[keeper], files[runner_up]
+    for criterion, (mine, theirs) in enumerate(zip(keys[keeper], keys[runner_up], strict=True)):
+        if mine != theirs:
+            return _reason(BEST[criterion][1], kept, other, files)
+    return "identical to the others in every respect the rule weighs (the first path)"
+
+
+def _reason(criterion: str, kept: Scanned, other: Scanned, files: Sequence[Scanned]) -> str:
+    if criterion == "most-detail":
+        if any(enlargements(files)) and other.picture_pixels > kept.picture_pixels:
+            return "the original: copies with more pixels are enlargements of it (less detail)"
+        return f"most pixels of picture ({kept.picture_pixels:,} against {other.picture_pixels:,})"
+    if criterion == "best-quality":
+        if kept.quality is None:
+            return f"least recompressed (a {kept.format}; the next best is a JPEG of quality {other.quality})"
+        return f"least recompressed (JPEG quality {kept.quality} against {other.quality})"
+    if criterion == "most-metadata":
+        missing = [name for name in kept.metadata if name not in other.metadata]
+        return f"has the camera's metadata ({', '.join(missing or kept.metadata)})"
+    if criterion == "most-companions":
+        return f"has its companions ({', '.join(sorted({c.kind for c in kept.companions}))})"
+    return {"largest-file": "the largest file", "oldest": "the oldest file"}.get(criterion, "the first path")
+
+
+def scanned_of_member(member: dict[str, Any]) -> Scanned:
+    """A report member (`report` JSON) as a `Scanned`; KeyError, TypeError or ValueError when it is not one."""
+    return Scanned(member["path"], int(member["size"]), int(member["mtime_ns"]), str(member["content_hash"]),
+                   int(member["width"]), int(member["height"]), str(member["format"]), int(member.get("pixels", 0)),
+                   member.get("quality"), member.get("detail"), member.get("taken"), member.get("camera"),
+                   member.get("gps"), tuple(Companion(**{**c, "shared_with": tuple(c.get("shared_with", ()))})
+                                            for c in member.get("companions", ())))

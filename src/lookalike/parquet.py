@@ -49,6 +49,9 @@ IMAGES_SCHEMA = pa.schema([
     ("thumb", pa.binary(THUMB_BYTES)),  # THUMB × THUMB × 3 RGB bytes, row by row
     ("taken", pa.string()),
     ("camera", pa.string()),
+    ("quality", pa.int16()),  # JPEG quality estimated from the quantisation tables; null: not a JPEG
+    ("gps", pa.string()),
+    ("detail", pa.float64()),  # decode.detail; null: not decoded at full size
 ], metadata={VERSION_KEY: SIGNATURE_VERSION.encode(), b"lookalike.thumb_side": str(THUMB).encode()})
 
 FILES_SCHEMA = pa.schema([
@@ -107,6 +110,9 @@ def _image_batches(cache: Cache) -> Iterator[pa.RecordBatch]:
             pa.array([thumb.tobytes() for thumb in table.thumbs], pa.binary(THUMB_BYTES)),
             pa.array(table.taken, pa.string()),
             pa.array(table.camera, pa.string()),
+            pa.array(table.quality, pa.int16()),
+            pa.array(table.gps, pa.string()),
+            pa.array(table.detail, pa.float64()),
         ], schema=IMAGES_SCHEMA)
 
 
@@ -165,7 +171,7 @@ def _import_images(batch: pa.RecordBatch, cache: Cache) -> None:
 
 def _decoded(batch: pa.RecordBatch) -> list[Decoded]:
     columns = batch.to_pydict()
-    return [Decoded(content_hash, pixel_hash, width, height, image_format, thumb, taken, camera)
-            for content_hash, pixel_hash, width, height, image_format, thumb, taken, camera in zip(
+    return [Decoded(*fields) for fields in zip(
                 columns["content_hash"], columns["pixel_hash"], columns["width"], columns["height"],
-                columns["format"], columns["thumb"], columns["taken"], columns["camera"], strict=True)]
+                columns["format"], columns["thumb"], columns["taken"], columns["camera"], columns["quality"],
+                columns["gps"], columns["detail"], strict=True)]

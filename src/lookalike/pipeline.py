@@ -32,14 +32,16 @@ from pathlib import Path
 import numpy as np
 
 from lookalike.cache import KEYS_PER_QUERY, Cache, CachedFeatures, CachedThumbnails, default_cache_path
+from lookalike.companions import find as find_companions
 from lookalike.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, needs_install
 from lookalike.engine import Engine, LocalEngine
 from lookalike.exact import find_identical
 from lookalike.feature_search import local_candidates
 from lookalike.geometry import LocalMatch, verify_local
-from lookalike.group import Group, build_groups, identical_groups, similar_groups
+from lookalike.group import Group, build_groups, identical_groups, keeper_among_identical, keeper_order, similar_groups
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
 from lookalike.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows, table_of_contents
+from lookalike.keep import Companion
 from lookalike.search import Candidate, Candidates, find_candidates
 from lookalike.system import peak_resident_mb
 from lookalike.verify import SIMILAR, STRICTNESS, Evidence, Match, Strictness, closest_pairs_first, pair_keys
@@ -101,6 +103,7 @@ class ScanResult:
     peak_mb: dict[Stage, float]  # the process's peak resident memory by the end of each stage, if known
     decoded: int  # files decoded by this scan (not answered by the cache)
     verified: int  # pairs verified by this scan (not answered by the cache)
+    companions: dict[str, tuple[Companion, ...]] = field(default_factory=dict)  # of each group member, by path
 
 
 class Progress:
@@ -178,9 +181,12 @@ class _Scan:
             groups = self.group(files, image_of_file, images, [*matches, *local], candidates)
             similar = similar_groups(files, image_of_file, images, matches, groups) if self.options.similar else None
             self.evidence.store()  # what verify and group found that the cache did not know
+        found = find_companions(files[m.file].path for group in groups for m in group.members)
+        order = keeper_order(files, image_of_file, images, found)
+        groups = [keeper_among_identical(group, order) for group in groups]
         return ScanResult(self.roots, files, image_of_file, images, groups, similar, self.problems, self.seconds,
-                          self.peak_mb,
-                          decoded=self.decoded, verified=self.evidence.computed if self.evidence is not None else 0)
+                          self.peak_mb, decoded=self.decoded,
+                          verified=self.evidence.computed if self.evidence is not None else 0, companions=found)
 
     def identical_files(self) -> ScanResult:
         """--method bytes: the files whose bytes another file has, grouped; nothing is decoded, and a file no

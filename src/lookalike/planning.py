@@ -8,11 +8,16 @@ Guarantees:
 - a file is planned only if it still has the size and modified time the scan saw, nothing is in the way of
   its destination, and two steps never share a destination; anything else is a `Skip` with a reason;
 - a link replaces a file only when its bytes are the keeper's (a linked copy must lose nothing);
+- every companion of a file acted on (`companions`) has a fate: it goes with its image (moved beside it,
+  trashed, deleted), or stays, with the reason (another image it belongs to stays; its image stays as a
+  link); a companion several files share goes with the last of them, and only when all of them go;
+- the other half of a keeper's RAW+JPEG pair is left, unless the keep rules choose by format;
 - planning reads only metadata and touches nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,8 +27,10 @@ from typing import Any
 
 from lookalike import report as reports
 from lookalike import trash
+from lookalike.companions import CARRIED, PAIR, XMP
 from lookalike.exact import hash_file
-from lookalike.keep import Scanned, choose_keeper, parse_rules
+from lookalike.keep import Companion, Scanned, choose_keeper, names_a_format, parse_rules, scanned_of_member
+from lookalike.sidecars import sidecar_path, xmp_packet
 from lookalike.system import CASE_BLIND
 from lookalike.walk import describe_os_error
 
@@ -50,12 +57,37 @@ class Scope(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Fate:
+    """What becomes of one companion of a file acted on."""
+
+    companion: Companion
+    goes: bool  # with its image; else it stays where it is
+    destination: str | None = None  # where a move puts it
+    reason: str = ""  # why it stays
+
+
+@dataclass(frozen=True, slots=True)
+class Carry:
+    """An XMP sidecar written beside a keeper before a step, with what the step's file has and the keeper lacks."""
+
+    path: str
+    data: str  # the sidecar's text (UTF-8)
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     group: int  # the group's number in the report, from 1
     action: Action
     file: Scanned
     keeper: Scanned
     destination: str | None = None  # for moves
+    companions: tuple[Fate, ...] = ()
+    warnings: tuple[str, ...] = ()  # what the file has that its keeper lacks
+    carry: Carry | None = None  # --carry-metadata
+
+    @property
+    def carried(self) -> list[Fate]:
+        return [fate for fate in self.companions if fate.goes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,33 +106,48 @@ class Plan:
 
     @property
     def bytes(self) -> int:
-        return sum(step.file.size for step in self.steps)
+        return sum(step.file.size + sum(fate.companion.size for fate in step.carried) for step in self.steps)
 
 
 def plan(report: dict[str, Any] | str | os.PathLike[str], action: Action | str, *, keep: str = "",
          reference: Sequence[str | os.PathLike[str]] = (), scope: Scope | str | None = None,
-         to: str | os.PathLike[str] | None = None) -> Plan:
-    """What `action` would do to the groups of `report` (a report dict or JSON file); ValueError on bad input."""
+         to: str | os.PathLike[str] | None = None, carry_metadata: bool = False) -> Plan:
+    """What `action` would do to the groups of `report` (a report dict or JSON file); ValueError on bad input.
+
+    With `carry_metadata`, the camera's metadata a removed copy has and its keeper lacks is written into an XMP
+    sidecar beside the keeper (never into the image), by the first step of that copy; a keeper that has a
+    sidecar already is not written to (the step says so)."""
     document, source = _load(report)
     action, scope = Action(action), Scope(scope) if scope else None
     if action is Action.MOVE and to is None:
         raise ValueError("move needs a folder to move to (--to DIR)")
     folders = [os.path.abspath(os.fspath(folder)) for folder in reference]
     planner = _Planner(action, document.get("roots", []), to and os.path.abspath(os.fspath(to)),
-                       lambda path: any(is_within(path, folder) for folder in folders))
-    rules = parse_rules(keep)
+                       lambda path: any(is_within(path, folder) for folder in folders), carry_metadata)
+    rules, by_format = parse_rules(keep), names_a_format(keep)
     for number, group in enumerate(_groups(document), start=1):
         for share in _shares(group, scope):
             keeper = share[choose_keeper(share, rules, planner.is_reference)]
+            pairs = {c.path for c in keeper.companions if c.kind == PAIR}
             for file in share:
-                if file is not keeper:
+                if file is keeper:
+                    continue
+                if file.path in pairs and not by_format:
+                    planner.skips.append(Skip(number, file.path, PAIRED))
+                else:
                     planner.decide(number, file, keeper, scope)
-    return Plan(action, planner.steps, planner.skips, source)
+    return Plan(action, planner.with_companions(), planner.skips, source)
+
+
+PAIRED = "the other half of its keeper's RAW+JPEG pair: one shot, not a copy (--keep format:RAW resolves it)"
 
 
 class _Planner:
-    def __init__(self, action: Action, roots: list[str], to: str | None, is_reference: Callable[[str], bool]):
+    def __init__(self, action: Action, roots: list[str], to: str | None, is_reference: Callable[[str], bool],
+                 carry_metadata: bool = False):
         self.action, self.roots, self.to, self.is_reference = action, roots, to, is_reference
+        self.carry_metadata = carry_metadata and action not in LINKS  # a link keeps the copy's name, not its EXIF
+        self.carried_to: set[str] = set()  # keepers a sidecar is written beside
         self.steps: list[Step] = []
         self.skips: list[Skip] = []
         self.destinations: set[str] = set()
@@ -110,11 +157,54 @@ class _Planner:
         destination = destination_of(self.action, file, keeper, self.roots, self.to)
         reason = self._reason_to_leave(file, keeper, scope, destination)
         if reason is None:
-            self.steps.append(Step(number, self.action, file, keeper, destination))
+            warnings, carry = lacking(file, keeper), self._carry(file, keeper)
+            if carry is None and self.carry_metadata and _missing_metadata(file, keeper):
+                warnings += ("its metadata is not carried: its keeper has an XMP sidecar, or one is written "
+                             "from another copy",)
+            self.steps.append(Step(number, self.action, file, keeper, destination, warnings=warnings, carry=carry))
             if destination is not None:
                 self.destinations.add(destination)
         else:
             self.skips.append(Skip(number, file.path, reason))
+
+    def _carry(self, file: Scanned, keeper: Scanned) -> Carry | None:
+        missing = _missing_metadata(file, keeper)
+        path = sidecar_path(keeper.path)
+        if (not self.carry_metadata or not missing or keeper.path in self.carried_to or os.path.lexists(path)
+                or any(companion.kind == XMP for companion in keeper.companions)):
+            return None
+        self.carried_to.add(keeper.path)
+        return Carry(path, xmp_packet(*(getattr(file, name) if name in missing else None
+                                        for name in ("taken", "camera", "gps"))).decode())
+
+    def with_companions(self) -> list[Step]:
+        """The steps with each companion's fate; a step whose companion cannot go where it must is a skip."""
+        leaving = {step.file.path: index for index, step in enumerate(self.steps)}
+        steps = []
+        for index, step in enumerate(self.steps):
+            fates = tuple(self._fate(index, step, companion, leaving) for companion in step.file.companions
+                          if companion.kind in CARRIED)
+            blocked = next((fate for fate in fates if fate.goes and fate.destination is not None and
+                            (os.path.lexists(fate.destination) or fate.destination in self.destinations)), None)
+            if blocked is not None:
+                self.skips.append(Skip(step.group, step.file.path,
+                                       f"its companion would go to {blocked.destination!r}, which is taken"))
+                continue
+            self.destinations.update(fate.destination for fate in fates if fate.destination is not None)
+            steps.append(dataclasses.replace(step, companions=fates))
+        return steps
+
+    def _fate(self, index: int, step: Step, companion: Companion, leaving: dict[str, int]) -> Fate:
+        if step.action in LINKS:
+            return Fate(companion, False, reason="its image stays, as a link to its keeper")
+        staying = [path for path in companion.shared_with if path not in leaving]
+        if staying:
+            return Fate(companion, False, reason=f"it belongs to {staying[0]!r} too, which stays")
+        if any(leaving[path] > index for path in companion.shared_with):
+            return Fate(companion, False, reason="it goes with the last of the images it belongs to")
+        destination = None if step.destination is None else os.path.join(os.path.dirname(step.destination),
+                                                                          os.path.basename(companion.path))
+        return Fate(companion, True, destination)
 
     def _reason_to_leave(self, file: Scanned, keeper: Scanned, scope: Scope | None,
                          destination: str | None) -> str | None:
@@ -198,12 +288,23 @@ def _load(report: dict[str, Any] | str | os.PathLike[str]) -> tuple[dict[str, An
         return reports.read_json(stream), os.path.abspath(os.fspath(report))
 
 
+def _missing_metadata(file: Scanned, keeper: Scanned) -> list[str]:
+    """The `Scanned` fields of the camera's metadata that `file` has and `keeper` lacks."""
+    return [name for name in ("taken", "camera", "gps") if getattr(file, name) and not getattr(keeper, name)]
+
+
+def lacking(file: Scanned, keeper: Scanned) -> tuple[str, ...]:
+    """What `file` has that `keeper` lacks, in words: the camera's metadata, and companions of each kind."""
+    kinds = {companion.kind for companion in keeper.companions}
+    return (*(f"has a {name} its keeper lacks" for name in file.metadata if name not in keeper.metadata),
+            *(f"has a companion its keeper lacks: {c.kind} {os.path.basename(c.path)!r}" for c in file.companions
+              if c.kind in CARRIED and c.kind not in kinds))
+
+
 def _groups(document: dict[str, Any]) -> list[list[Scanned]]:
     """The report's groups as files, keeper first; ValueError when the report is not one lookalike writes."""
     try:
-        groups = [[Scanned(m["path"], int(m["size"]), int(m["mtime_ns"]), str(m["content_hash"]),
-                           int(m["width"]), int(m["height"]), str(m["format"])) for m in group["members"]]
-                  for group in document["groups"]]
+        groups = [[scanned_of_member(m) for m in group["members"]] for group in document["groups"]]
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"not a lookalike report: a group or member lacks {error}") from error
     seen: set[str] = set()

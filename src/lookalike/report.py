@@ -3,11 +3,15 @@
 JSON format, version 1 (fields may be added, never removed or changed in meaning):
 
     {"version": 1, "roots": [PATH...], "files": N,
-     "groups": [{"kind": "exact" | "near", "keep": PATH, "reclaimable": BYTES,
+     "groups": [{"kind": "exact" | "near", "keep": PATH, "reason": TEXT, "reclaimable": BYTES,
                  "members": [{"path": PATH, "match": "keeper" | "bytes" | "pixels" | "near",
                               "relation": TEXT, "distance": BITS, "size": BYTES, "width": W, "height": H,
                               "format": NAME, "mtime_ns": NS, "content_hash": HEX,
-                              "taken": EXIF_DATE | null, "camera": TEXT | null}, ...]}],
+                              "taken": EXIF_DATE | null, "camera": TEXT | null,
+                              "quality": JPEG_QUALITY | null, "gps": "LAT,LON" | null,
+                              "detail": GREY_LEVELS | null, "pixels": PIXELS_OF_PICTURE,
+                              "companions": [{"path": PATH, "kind": KIND, "size": BYTES, "mtime_ns": NS,
+                                              "content_hash": HEX, "shared_with": [PATH...]}, ...]}, ...]}],
      "similar": [GROUP, ...],
      "errors": [{"path": PATH, "reason": TEXT}],
      "seconds": {STAGE: SECONDS},
@@ -39,10 +43,12 @@ import csv
 import io
 import json
 from collections.abc import Iterable
+from dataclasses import asdict
 from typing import IO, Any
 
 from lookalike.decoded import WORKER_MEMORY
-from lookalike.group import KEEPER
+from lookalike.group import KEEPER, scanned_in_table
+from lookalike.keep import keeper_reason, scanned_of_member
 from lookalike.pipeline import ScanResult
 from lookalike.system import memory_limit_enforced
 
@@ -70,6 +76,7 @@ def _group_json(result: ScanResult, group) -> dict[str, Any]:
     return {
         "kind": group.kind,
         "keep": members[0]["path"],
+        "reason": keeper_reason([scanned_of_member(member) for member in members], 0),
         "reclaimable": sum(member["size"] for member in members[1:]),
         "members": members,
     }
@@ -79,6 +86,7 @@ def _member_json(result: ScanResult, member) -> dict[str, Any]:
     record = result.files[member.file]
     image = int(result.image_of_file[member.file])
     images = result.images
+    companions = result.companions.get(record.path, ())
     return {
         "path": record.path,
         "match": member.match,
@@ -92,6 +100,11 @@ def _member_json(result: ScanResult, member) -> dict[str, Any]:
         "content_hash": images.content_hash[image].hex(),
         "taken": images.taken[image],
         "camera": images.camera[image],
+        "quality": images.quality[image],
+        "gps": images.gps[image],
+        "detail": images.detail[image],
+        "pixels": scanned_in_table(record, images, image).picture_pixels,
+        "companions": [{**asdict(companion), "shared_with": list(companion.shared_with)} for companion in companions],
         # where the member's picture lies in the keeper's frame (left, top, right, bottom, fractions), when fitted
         "box": [round(side, 4) for side in member.box] if getattr(member, "box", None) is not None else None,
     }

@@ -7,6 +7,9 @@ Guarantees:
   every operation (see `fileops`, `trash`) can be finished or reversed from the disk alone, so after a kill at
   any instant `apply` with the same journal completes the plan and `undo` puts every file back where it was,
   with its bytes; nothing is lost or duplicated either way;
+- a step's companions (see `planning.Fate`) go with it and come back with it: checked like the file, in its
+  "begin" line (a trash slot each), moved or trashed after it and put back before it; a companion shared with
+  an image that is still in place when the step begins stays;
 - `undo` removes the folders apply created, when they are empty again; a journal that was undone is not
   applied again.
 """
@@ -22,8 +25,8 @@ from typing import Any
 
 from lookalike import fileops, trash
 from lookalike.journal import Journal, last_journal, new_journal_path
-from lookalike.keep import Scanned
-from lookalike.planning import LINKS, MOVES, Action, Plan, Skip, Step, changed_since_scan, obstacle
+from lookalike.keep import Companion, Scanned
+from lookalike.planning import LINKS, MOVES, Action, Carry, Fate, Plan, Skip, Step, changed_since_scan, obstacle
 from lookalike.walk import describe_os_error
 
 
@@ -83,7 +86,8 @@ class _Run:
     def _start(self, index: int, step: Step) -> None:
         try:
             reason = (self._keeper_problem(step.keeper) or changed_since_scan(step.file, read_bytes=True)
-                      or obstacle(step.action, step.file, step.keeper, step.destination))
+                      or obstacle(step.action, step.file, step.keeper, step.destination)
+                      or _companion_problem(step))
             begin = None if reason else {"begin": index, **self._prepare(step)}
         except OSError as error:
             reason = describe_os_error(error)
@@ -112,12 +116,15 @@ class _Run:
         """What the step's journal line must hold to finish or reverse it; makes (and logs) missing folders."""
         if step.action in MOVES:
             self._make_folders(os.path.dirname(step.destination))
+        carried = [index for index, fate in enumerate(step.companions) if fate.goes and not any(
+            os.path.lexists(path) for path in fate.companion.shared_with)]  # one of its images stayed after all
         if step.action is Action.TRASH:
             slot = trash.slot_for(step.file.path)
-            return {"slot": slot and asdict(slot)}
+            slots = [trash.slot_for(step.companions[index].companion.path) for index in carried]
+            return {"slot": slot and asdict(slot), "carried": carried, "slots": [s and asdict(s) for s in slots]}
         if step.action in LINKS:
-            return {"mode": os.stat(step.file.path).st_mode & 0o7777}
-        return {}
+            return {"mode": os.stat(step.file.path).st_mode & 0o7777}  # its companions stay beside the link
+        return {"carried": carried}
 
     def _make_folders(self, folder: str) -> None:
         missing = []
@@ -154,43 +161,80 @@ class _Run:
 
 
 def _perform(step: Step, begin: dict[str, Any]) -> dict[str, Any]:
-    """Carry out the step; what its "done" line must say besides (where the system trash put the file)."""
+    """Carry out the step; what its "done" line must say besides: where the system trash put each file."""
     path = step.file.path
+    if step.carry is not None:  # before the copy goes: what it carries is never only in the trash
+        fileops.write_new(step.carry.path, step.carry.data.encode())
     if step.action in MOVES:
         fileops.move(path, step.destination, bytes.fromhex(step.file.content_hash))
     elif step.action is Action.TRASH:
-        slot = _slot(begin)
-        trash.put(path, slot)
-        if slot is None:
-            where = trash.find_in_system_trash(path, bytes.fromhex(step.file.content_hash))
-            return {"trashed": where and asdict(where)}
+        trash.put(path, _slot(begin.get("slot")))
     elif step.action in LINKS:
         fileops.replace_with_link(path, step.keeper.path, symbolic=step.action is Action.SYMLINK)
     elif os.path.lexists(path):
         os.unlink(path)
-    return {}
+    carried = _carried(step, begin)
+    for fate, slot in carried:
+        companion = fate.companion
+        if step.action in MOVES:
+            fileops.move(companion.path, fate.destination, bytes.fromhex(companion.content_hash))
+        elif step.action is Action.TRASH:
+            trash.put(companion.path, _slot(slot))
+        elif os.path.lexists(companion.path):
+            os.unlink(companion.path)
+    if step.action is not Action.TRASH or begin.get("slot"):
+        return {}
+    gone = [(path, step.file.content_hash), *((f.companion.path, f.companion.content_hash) for f, _ in carried)]
+    found = [trash.find_in_system_trash(path, bytes.fromhex(digest)) for path, digest in gone]
+    return {"trashed": [where and asdict(where) for where in found]}  # the file's, then each companion's
 
 
 def _reverse(step: Step, begin: dict[str, Any]) -> None:
-    path = step.file.path
-    if step.action in MOVES:
-        fileops.move(step.destination, path, bytes.fromhex(step.file.content_hash))
-    elif step.action is Action.TRASH:
-        slot = _slot(begin)
-        if slot is None:
-            where = begin.get("trashed")
-            trash.take_back_from_system(path, bytes.fromhex(step.file.content_hash), where and trash.Trashed(**where))
-        else:
-            trash.take_back(path, slot)
-    elif step.action in LINKS:
-        fileops.restore_from_link(path, step.keeper.path, step.action is Action.SYMLINK,
+    trashed = begin.get("trashed") or [None] * (len(begin.get("carried", ())) + 1)
+    for (fate, slot), where in reversed(list(zip(_carried(step, begin), trashed[1:], strict=True))):
+        _put_back(step.action, fate.companion.path, fate.destination, fate.companion.content_hash, slot, where)
+    _put_back(step.action, step.file.path, step.destination, step.file.content_hash, begin.get("slot"), trashed[0])
+    if step.action in LINKS:
+        fileops.restore_from_link(step.file.path, step.keeper.path, step.action is Action.SYMLINK,
                                   bytes.fromhex(step.file.content_hash), begin["mode"], step.file.mtime_ns)
-    elif not os.path.lexists(path):
+    if step.carry is not None:
+        fileops.remove_written(step.carry.path, step.carry.data.encode())
+
+
+def _put_back(action: Action, path: str, destination: str | None, content_hash: str,
+              slot: dict[str, Any] | None, trashed: dict[str, Any] | None) -> None:
+    """Undo a move, a trashing or a deletion of `path` (a link is undone by `restore_from_link`); `trashed` is
+    where the system trash put it, as apply found it."""
+    if action in MOVES:
+        fileops.move(destination, path, bytes.fromhex(content_hash))
+    elif action is Action.TRASH:
+        if slot is None:
+            trash.take_back_from_system(path, bytes.fromhex(content_hash), trashed and trash.Trashed(**trashed))
+        else:
+            trash.take_back(path, _slot(slot))
+    elif action is Action.DELETE and not os.path.lexists(path):
         raise OSError("deleted for good: cannot be put back")
 
 
-def _slot(begin: dict[str, Any]) -> trash.Slot | None:
-    return trash.Slot(**begin["slot"]) if begin.get("slot") else None
+def _carried(step: Step, begin: dict[str, Any]) -> list[tuple[Fate, dict[str, Any] | None]]:
+    """The companions the step's "begin" line says go with it, each with its trash slot (for trash)."""
+    carried = [step.companions[index] for index in begin.get("carried", ())]
+    return list(zip(carried, begin.get("slots", [None] * len(carried)), strict=True))
+
+
+def _companion_problem(step: Step) -> str | None:
+    """Why a companion that is to go with the step cannot: changed or gone since the scan."""
+    for fate in step.carried:
+        companion = fate.companion
+        found = Scanned(companion.path, companion.size, companion.mtime_ns, companion.content_hash, 0, 0, "")
+        problem = changed_since_scan(found, read_bytes=True)
+        if problem is not None and not any(os.path.lexists(path) for path in companion.shared_with):
+            return f"its companion {companion.path!r} is {problem}"
+    return None
+
+
+def _slot(record: dict[str, Any] | None) -> trash.Slot | None:
+    return trash.Slot(**record) if record else None
 
 
 def _header(plan: Plan) -> dict[str, Any]:
@@ -200,8 +244,19 @@ def _header(plan: Plan) -> dict[str, Any]:
 
 
 def _step(record: dict[str, Any]) -> Step:
-    return Step(record["group"], Action(record["action"]), Scanned(**record["file"]), Scanned(**record["keeper"]),
-                record["destination"])
+    fates = tuple(Fate(_companion(fate["companion"]), fate["goes"], fate["destination"], fate["reason"])
+                  for fate in record.get("companions", ()))
+    carry = record.get("carry")
+    return Step(record["group"], Action(record["action"]), _scanned(record["file"]), _scanned(record["keeper"]),
+                record["destination"], fates, tuple(record.get("warnings", ())), carry and Carry(**carry))
+
+
+def _scanned(record: dict[str, Any]) -> Scanned:
+    return Scanned(**{**record, "companions": tuple(_companion(c) for c in record.get("companions", ()))})
+
+
+def _companion(record: dict[str, Any]) -> Companion:
+    return Companion(**{**record, "shared_with": tuple(record.get("shared_with", ()))})
 
 
 def _was_undone(book: Journal) -> bool:

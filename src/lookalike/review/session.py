@@ -20,6 +20,7 @@ from typing import Any
 
 from lookalike import not_duplicates, planning, resolve
 from lookalike.cache import Cache, default_cache_path
+from lookalike.keep import scanned_of_member
 from lookalike.planning import Action, Plan
 
 ACTIONS = (Action.TRASH, Action.REVIEW_FOLDERS, Action.HARDLINK, Action.SYMLINK)  # those undo fully puts back
@@ -73,9 +74,13 @@ class Review:
                 "state": self.state.get(index, OPEN)}
 
     def group(self, index: int) -> dict[str, Any]:
-        members = self._group(index)["members"]
+        group = self._group(index)
+        members = group["members"]
         exif = self._exif_from_cache([m["content_hash"] for m in members if "taken" not in m])
-        return {**self._summary(index), "members": [_member_view(m, exif) for m in members]}
+        keeper = scanned_of_member(members[0])
+        return {**self._summary(index), "reason": group.get("reason", ""),
+                "members": [{**_member_view(m, exif), "warnings": list(planning.lacking(scanned_of_member(m), keeper))
+                             if number else []} for number, m in enumerate(members)]}
 
     def _exif_from_cache(self, content_hashes: list[str]) -> dict[str, tuple[str | None, str | None]]:
         """Date taken and camera by content hash, for a report written before it held them."""
@@ -180,6 +185,9 @@ def _member_view(member: dict[str, Any], exif: dict[str, tuple[str | None, str |
     fields = ("match", "relation", "distance", "size", "width", "height", "format", "mtime_ns")
     taken, camera = exif.get(member["content_hash"], (member.get("taken"), member.get("camera")))
     return {"path": _shown_path(member["path"]), "taken": taken, "camera": camera,
+            "quality": member.get("quality"), "gps": member.get("gps"),
+            "companions": [f"{c['kind']}: {os.path.basename(_shown_path(c['path']))}"
+                           for c in member.get("companions", ())],
             **{name: member[name] for name in fields}}
 
 

@@ -137,9 +137,13 @@ function memberPanel(group, member, number) {
     ["Pixels", `${member.width} × ${member.height} (${member.format})`],
     ["Taken", member.taken ? member.taken.replace(/^(\d{4}):(\d\d):(\d\d)/, "$1-$2-$3") : "unknown"],
     ["Camera", member.camera || "unknown"],
+    ["GPS", member.gps || "none"],
+    ["Quality", member.quality === null || member.quality === undefined ? "not a JPEG" : `JPEG ${member.quality}`],
+    ["Companions", member.companions.length ? member.companions.join(", ") : "none"],
     ["Modified", new Date(member.mtime_ns / 1e6).toLocaleString()],
-    ["To keeper", member.match === "keeper" ? "the report's keeper"
+    ["To keeper", member.match === "keeper" ? `the report's keeper: ${group.reason}`
                   : `${member.relation} (distance ${member.distance})`],
+    ...member.warnings.map((warning) => ["Warning", `it ${warning}`]),
   ];
   const details = el("dl", { className: "details" },
     ...facts.flatMap(([name, value]) => [el("dt", { textContent: name }), el("dd", { textContent: value })]));
