@@ -213,12 +213,18 @@ def read_head(path: str) -> bytes:
 
 def regular_descriptor(path: str) -> int:
     """A descriptor of `path` for reading, as `open_regular` opens it."""
-    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    descriptor = os.open(path, read_flags())
     mode = os.fstat(descriptor).st_mode
     if not stat.S_ISREG(mode):
         os.close(descriptor)
         raise NotRegularFile(_kind_of(mode))
     return descriptor
+
+
+def read_flags() -> int:
+    """How a file is opened for reading: never blocking on a FIFO, not inherited (POSIX); binary, where the
+    descriptor would otherwise translate line ends and stop at a Ctrl-Z (Windows)."""
+    return os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
 def walk(roots: Sequence[str], options: WalkOptions = WalkOptions(),
