@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from lookalike.decoded import WORKER_MEMORY, Decoded
+from lookalike.platforms import WINDOWS, memory_limit_enforced
 from lookalike.pool import BATCH, batches, decode_all
-from lookalike.system import WINDOWS, memory_limit_enforced
 from lookalike.walk import Problem
 
 from .conftest import open_rgb

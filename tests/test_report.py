@@ -7,9 +7,11 @@ import io
 import json
 import os
 import shutil
+import sys
 
 import lookalike
 from lookalike import report
+from lookalike.decoded import WORKER_MEMORY
 from lookalike.pipeline import ScanOptions
 
 
@@ -38,6 +40,8 @@ def test_json_says_how_much_memory_the_scan_held_by_the_end_of_each_stage(tmp_pa
     peaks = list(document["peak_mb"].values())
     assert document["peak_mb"].keys() == document["seconds"].keys()
     assert peaks == sorted(peaks) and peaks[0] > 10  # a peak only grows; Python and NumPy alone take more
+    enforced = sys.platform not in ("darwin", "win32")  # RLIMIT_DATA: macOS ignores it, Windows has none
+    assert document["worker_memory_mb"] == (WORKER_MEMORY // 2**20 if enforced else None)
 
 
 def test_names_that_are_not_utf8_survive_json_and_csv(tmp_path, photos):

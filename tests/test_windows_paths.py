@@ -6,17 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import ntpath
-import os
 import posixpath
 
 import pytest
 
-from lookalike.exact import content_hash, hash_file
 from lookalike.keep import Scanned
 from lookalike.planning import EXACT_FOLDER, MAYBE_FOLDER, Action, destination_of, is_within
 from lookalike.report import read_json, write_csv, write_json
-from lookalike.system import describe_exit, install_hint
-from lookalike.walk import HEAD, read_head
 
 LONG = "C:\\Photos\\" + "\\".join(["a folder name of some length"] * 12) + "\\IMG_0001.JPG"  # past MAX_PATH
 
@@ -75,26 +71,3 @@ def test_windows_paths_go_through_the_json_and_csv_reports_byte_for_byte():
     table = io.StringIO(newline="")
     write_csv(report, table)
     assert [row[2] for row in csv.reader(io.StringIO(table.getvalue()))][1:] == paths
-
-
-def test_a_crashed_worker_is_named_by_its_signal_on_posix_and_its_exception_on_windows():
-    assert describe_exit(-11, windows=False) == "signal 11, SIGSEGV"
-    assert describe_exit(0xC0000005, windows=True) == "access violation, exception 0xC0000005"
-    assert describe_exit(-1073741571, windows=True) == "stack overflow, exception 0xC00000FD"  # reported signed
-    assert describe_exit(3, windows=True) == "exit code 3"
-
-
-def test_an_extra_without_wheels_for_windows_on_arm_says_so_instead_of_a_pip_command_that_fails():
-    command = 'pip install "lookalike[ray]"'
-    assert install_hint("ray", command, "win32", "AMD64") == command
-    assert install_hint("ray", command, "linux", "aarch64") == command
-    assert "no wheels for this system" in install_hint("ray", command, "win32", "ARM64")
-
-
-def test_files_are_read_byte_for_byte_with_only_the_open_flags_windows_has(tmp_path, monkeypatch):
-    data = b"\xff\xd8 a line\r\n\x1a after a Ctrl-Z" * 1000  # what a text-mode descriptor would change
-    path = tmp_path / "a.jpg"
-    path.write_bytes(data)
-    for posix_only in ("O_NONBLOCK", "O_CLOEXEC"):
-        monkeypatch.delattr(os, posix_only)
-    assert read_head(str(path)) == data[:HEAD] and hash_file(str(path)) == content_hash(data)

@@ -40,7 +40,7 @@ SAME_ASPECT_TOLERANCE = 0.02
 IMAGES = "images"
 UNTOUCHED_KINDS = ("original", "unique", "natural-copy")
 NEXT_FRAME = "next-frame"  # an original's next moment: its own picture, a look-alike of the original
-NEGATIVE_KINDS = ("video-frame", "burst-frame", "backdrop", NEXT_FRAME)
+NEGATIVE_KINDS = ("burst-frame", "backdrop", NEXT_FRAME)
 NEGATIVE_MIN_SIDE = 160  # a burst's moved part and a backdrop's centre stay visible
 
 
@@ -105,7 +105,9 @@ class EditJob:
     source: str
     group: str
     target: Target
+    path: Path  # the file to edit
     families: tuple[str, ...] = ()  # random set: the family of each copy; empty: the fixed kinds
+    next_frame: bool = True  # random set: make the moment after it too
 
 
 @dataclass
@@ -247,7 +249,7 @@ def file_name(seed: int, source: str, edit: str, suffix: str) -> str:
 
 
 def write_original_and_edits(job: EditJob) -> list[LabelledFile]:
-    original = edits.load(job.target.corpus / job.source)
+    original = edits.load(job.path)
     name = file_name(job.target.seed, job.source, "original", original.suffix)
     (job.target.images / name).write_bytes(original.data)
     files = [LabelledFile(name, job.group, "original", job.source)]
@@ -260,6 +262,8 @@ def write_original_and_edits(job: EditJob) -> list[LabelledFile]:
     for index, family in enumerate(job.families):
         drawn = random_edits.make_copy(original, family, rng)
         files.append(write_file(job, f"{family}-{index}", drawn.data, drawn.suffix, family, drawn))
+    if not job.next_frame:
+        return files
     frame = negatives.next_frame(original.image, rng)
     name = file_name(job.target.seed, job.source, NEXT_FRAME, ".jpg")
     (job.target.images / name).write_bytes(frame.data)
@@ -277,8 +281,8 @@ def write_file(
     return LabelledFile(name, job.group, kind, job.source, drawn.box, tuple(drawn.steps))
 
 
-def write_negatives(plan: Plan, target: Target, video: Path | None) -> tuple[list[LabelledFile], list[NegativePair]]:
-    """Bursts, backdrops and video frames: every file a picture of its own, every pair among a set a look-alike."""
+def write_negatives(plan: Plan, target: Target) -> tuple[list[LabelledFile], list[NegativePair]]:
+    """Bursts and backdrops: every file a picture of its own, every pair among a set a look-alike."""
     sets: list[tuple[str, str, list[tuple[str, negatives.Frame]]]] = []
     for source in plan.bursts:
         rng = random.Random(f"{target.seed}\0burst\0{source.key}")
@@ -289,12 +293,6 @@ def write_negatives(plan: Plan, target: Target, video: Path | None) -> tuple[lis
         images = [edits.load(target.corpus / source.key).image for source in members]
         frames = negatives.backdrop(images, rng)
         sets.append(("same-backdrop", "backdrop", [(s.key, f) for s, f in zip(members, frames, strict=True)]))
-    if video is not None:
-        frames = [
-            (f"{VIDEO_SOURCE}/{path.name}", negatives.Frame(path.read_bytes(), {}))
-            for path in sorted(video.glob("*.jpg"))
-        ]
-        sets.append(("video-frames", "video-frame", frames))
     files: list[LabelledFile] = []
     pairs: list[NegativePair] = []
     for number, (relation, kind, frames) in enumerate(sets):
@@ -323,7 +321,17 @@ def copy_untouched(target: Target, source: Source, group: str) -> list[LabelledF
     return [copy_photo(target, source.main.path, group, main_edit), *copy_natural_copies(target, source, group)]
 
 
-def write_files(plan: Plan, target: Target, dealt: list[list[str]]) -> list[LabelledFile]:
+def video_jobs(video: Path, target: Target) -> list[EditJob]:
+    """Each frame of the video an original with four or five copies (of its own deck of families)."""
+    frames = sorted(video.glob("*.jpg"))
+    hands = random_edits.deal_families(len(frames), target.seed, 4, 5, deck_name="video")
+    return [
+        EditJob(f"{VIDEO_SOURCE}/{frame.name}", f"v{index:02d}", target, frame, tuple(hand), next_frame=False)
+        for index, (frame, hand) in enumerate(zip(frames, hands, strict=True))
+    ]
+
+
+def write_files(plan: Plan, target: Target, dealt: list[list[str]], extra_jobs: list[EditJob]) -> list[LabelledFile]:
     keys = sorted(source.key for source in plan.originals + plan.untouched)
     group_of = {key: f"g{number:04d}" for number, key in enumerate(keys, start=1)}
     files = [file for source in plan.untouched for file in copy_untouched(target, source, group_of[source.key])]
@@ -331,7 +339,11 @@ def write_files(plan: Plan, target: Target, dealt: list[list[str]]) -> list[Labe
         files += copy_natural_copies(target, source, group_of[source.key])
     biggest_first = sorted(plan.originals, key=lambda source: -source.main.area)  # no worker idles at the end
     families = {source.key: tuple(hand) for source, hand in zip(plan.originals, dealt, strict=False)}
-    jobs = [EditJob(source.key, group_of[source.key], target, families.get(source.key, ())) for source in biggest_first]
+    jobs = [
+        EditJob(source.key, group_of[source.key], target, target.corpus / source.key, families.get(source.key, ()))
+        for source in biggest_first
+    ]
+    jobs += extra_jobs
     with multiprocessing.Pool() as pool:
         for written in pool.imap_unordered(write_original_and_edits, jobs):
             files += written
@@ -383,11 +395,14 @@ def file_label(file: LabelledFile) -> dict[str, object]:
     return label
 
 
-def next_frame_pairs(files: list[LabelledFile]) -> list[NegativePair]:
+def frame_pairs(files: list[LabelledFile]) -> list[NegativePair]:
+    """Each original with its next frame; every two frames of the video."""
     original_of = {file.source: file.name for file in files if file.edit == "original"}
-    return [
+    pairs = [
         NegativePair("next-frame", original_of[file.source], file.name) for file in files if file.edit == NEXT_FRAME
     ]
+    frames = sorted(name for source, name in original_of.items() if source.startswith(VIDEO_SOURCE))
+    return pairs + [NegativePair("video-frames", a, b) for i, a in enumerate(frames) for b in frames[i + 1 :]]
 
 
 def labels_document(
@@ -454,10 +469,10 @@ def main() -> None:
     plan = plan_collection(args.corpus, args.lookalike_pairs, args.split, args.seed, args.originals, random_set)
     target = Target(args.corpus.resolve(), images, args.seed)
     dealt = random_edits.deal_families(len(plan.originals), args.seed) if random_set else []
-    files = write_files(plan, target, dealt)
-    negative_files, pairs = write_negatives(plan, target, args.video) if random_set else ([], [])
+    files = write_files(plan, target, dealt, video_jobs(args.video, target) if random_set else [])
+    negative_files, pairs = write_negatives(plan, target) if random_set else ([], [])
     files = sorted(files + negative_files, key=lambda file: file.name)
-    pairs += next_frame_pairs(files)
+    pairs += frame_pairs(files)
     document = labels_document(args, plan, files, pairs)
     (args.out / "labels.json").write_text(json.dumps(document, indent=1) + "\n")
     print(json.dumps(document["summary"], indent=1), file=sys.stderr)

@@ -520,11 +520,13 @@ class Drawn:
 
 
 def combined_steps(rng: random.Random) -> list[str]:
-    """Two to four edits from different stages, at least one of them changing what is shown."""
+    """Two to four edits from different stages, at least one of them changing what is shown. Never a
+    thumbnail of a screenshot: the photo would be a few dozen pixels, not what anyone keeps."""
     while True:
         stages = rng.sample(range(len(STAGES)), rng.randrange(2, 5))
-        if min(stages) <= 3:
-            return [rng.choice(STAGES[stage]) for stage in sorted(stages)]
+        names = [rng.choice(STAGES[stage]) for stage in sorted(stages)]
+        if min(stages) <= 3 and not {"screenshot", "thumbnail"} <= set(names):
+            return names
 
 
 def make_copy(original: edits.Original, family: str, rng: random.Random) -> Drawn:
@@ -539,10 +541,13 @@ def make_copy(original: edits.Original, family: str, rng: random.Random) -> Draw
     return Drawn(family, data, suffix, copy.box, list(copy.steps))
 
 
-def deal_families(originals: int, seed: int, low: int = 8, high: int = 12) -> list[list[str]]:
+def deal_families(
+    originals: int, seed: int, low: int = 8, high: int = 12, deck_name: str = "families"
+) -> list[list[str]]:
     """Families for each original's copies: every family about as often across the collection, one or two
-    combined edits per original, no family twice for one original while others remain."""
-    rng = random.Random(f"families\0{seed}")
+    combined edits per original, no family twice for one original while others remain. Decks of other
+    names are shuffled apart."""
+    rng = random.Random(f"{deck_name}\0{seed}")
     counts = [rng.randrange(low, high + 1) for _ in range(originals)]
     deck: list[str] = []
     dealt = []

@@ -22,7 +22,20 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from score import GroupCheck, Score, alone_table, kind_table, loaded, lookalike_table, percent, summary_table
+from score import (
+    BOX_AGREES,
+    GroupCheck,
+    Score,
+    alone_table,
+    box_table,
+    keeper_table,
+    kind_table,
+    loaded,
+    lookalike_table,
+    markdown_table,
+    percent,
+    summary_table,
+)
 
 
 def added(pairs: list[dict[str, tuple[int, int]]]) -> dict[str, tuple[int, int]]:
@@ -41,7 +54,9 @@ def pooled(tool: str, scores: list[Score]) -> Score:
         unread=sum(s.unread for s in scores),
         seconds=sum(s.seconds for s in scores),
         found_by_kind=added([s.found_by_kind for s in scores]),
-        pairs_by_kind=added([s.pairs_by_kind for s in scores]),
+        placed_by_kind=added([s.placed_by_kind for s in scores]),
+        boxes_by_kind=added([s.boxes_by_kind for s in scores]),
+        keepers_by_kind=added([s.keepers_by_kind for s in scores]),
         group_check=GroupCheck(*(sum(getattr(s.group_check, f) for s in scores) for f in ("groups", "bad", "lost"))),
     )
 
@@ -50,17 +65,14 @@ def spread_table(by_tool: dict[str, list[Score]]) -> str:
     """Recall per edit family, lowest and highest over the seeds."""
     first = next(iter(by_tool.values()))
     kinds = list(dict.fromkeys(kind for s in first for kind in s.found_by_kind))
-    lines = [
-        "| edit kind | " + " | ".join(f"{tool} lowest to highest" for tool in by_tool) + " |",
-        "| --- |" + " ---: |" * len(by_tool),
-    ]
+    rows = []
     for kind in kinds:
-        cells = []
+        cells = [kind]
         for scores in by_tool.values():
             shares = [s.found_by_kind[kind][0] / s.found_by_kind[kind][1] for s in scores if kind in s.found_by_kind]
             cells.append(f"{percent(min(shares))} to {percent(max(shares))}")
-        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append(cells)
+    return markdown_table(["edit kind", *(f"{tool} lowest to highest" for tool in by_tool)], rows)
 
 
 def tool_commit() -> tuple[str, bool]:
@@ -107,7 +119,7 @@ def document(records: list[dict], command: str, commit: tuple[str, bool]) -> str
             summary_table(rows),
             "",
             "Per edit kind, all seeds pooled: share of files grouped with their original (for originals: with a copy), "
-            "and the precision of the pairs asserted with a file of that kind:",
+            "and the precision: of the files of that kind put under a keeper, the share that are copies of it:",
             "",
             kind_table(all_seeds),
             "",
@@ -115,13 +127,22 @@ def document(records: list[dict], command: str, commit: tuple[str, bool]) -> str
             "",
             spread_table(by_tool),
             "",
-            "Pictures of their own, all seeds: pairs asserted with them (all wrong):",
+            "Pictures of their own, all seeds: put in a group under the keeper of another picture:",
             "",
             alone_table(all_seeds, totals),
             "",
             "Look-alike pairs (different pictures) put in one group, all seeds:",
             "",
             lookalike_table(all_seeds),
+            "",
+            "Boxes, all seeds: copies put with a box under a keeper of their original's frame, and those whose "
+            f"box agrees with the recorded part of it (intersection over union >= {BOX_AGREES}, both clipped):",
+            "",
+            box_table(all_seeds),
+            "",
+            "What each group keeps (the kind of its keeper), all seeds:",
+            "",
+            keeper_table(all_seeds),
             "",
         )
     )

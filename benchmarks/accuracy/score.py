@@ -32,6 +32,23 @@ PEERS = ("imagededup-phash", "imagededup-dhash", "histogram", "difpy", "difpy-si
 TOOLS = ("lookalike", *PEERS)
 PEERS_PYTHON_VARIABLE = "LOOKALIKE_PEERS_PYTHON"
 IMAGES = "images"
+BOX_AGREES = 0.8  # intersection over union of a reported box with the recorded one
+# Kinds whose frame is their original's, fraction for fraction: a box in theirs is a box in the original's.
+SAME_FRAME_KINDS = frozenset(
+    (
+        "original",
+        "natural-copy",
+        "format",
+        "recompress",
+        "resize",
+        "thumbnail",
+        "filter",
+        "noise",
+        "watermark",
+        "overlay-text",
+    )
+)
+Box = tuple[float, float, float, float]
 
 
 class ToolUnavailable(Exception):
@@ -44,6 +61,7 @@ class Labels:
     edit_of: dict[str, str]
     edit_kinds: list[str]
     lookalike_pairs: list[tuple[str, str, str]]  # relation, a, b
+    box_of: dict[str, Box]  # random copies: the part of their original's frame they show
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,7 @@ class ToolAnswer:
     unread: int  # files the tool could not read
     seconds: float
     keepers: frozenset[str] | None = None  # the files the tool would keep; None: it names none (pairs only)
+    boxes: dict[str, Box] | None = None  # member -> where its frame lies in its keeper's, as the tool says
 
 
 @dataclass(frozen=True)
@@ -72,7 +91,9 @@ class Score:
     unread: int
     seconds: float
     found_by_kind: dict[str, tuple[int, int]]  # kind -> (found, total)
-    pairs_by_kind: dict[str, tuple[int, int]]  # kind -> (true, asserted) pairs involving a file of that kind
+    placed_by_kind: dict[str, tuple[int, int]]  # kind -> (copies of their keeper, files put under a keeper)
+    boxes_by_kind: dict[str, tuple[int, int]]  # kind -> (boxes that agree, copies with a box compared)
+    keepers_by_kind: dict[str, tuple[int, int]]  # kind -> (groups kept by a file of that kind, groups)
     group_check: GroupCheck
 
     @property
@@ -107,6 +128,7 @@ def load_labels(collection: Path) -> Labels:
         edit_of={name: label["edit"] for name, label in files.items()},
         edit_kinds=document["edit_kinds"],
         lookalike_pairs=[(pair["relation"], pair["a"], pair["b"]) for pair in document["lookalike_pairs"]],
+        box_of={name: tuple(label["box"]) for name, label in files.items() if "box" in label},
     )
 
 
@@ -131,7 +153,13 @@ def run_lookalike(collection: Path) -> ToolAnswer:
     # "similar" lists look-alikes that are never acted on: not groups.
     groups = [[relative_to(root, member["path"]) for member in group["members"]] for group in report["groups"]]
     links = [(members[0], member) for members in groups for member in members[1:]]
-    return ToolAnswer(links, len(report["errors"]), seconds, frozenset(members[0] for members in groups))
+    boxes = {
+        relative_to(root, member["path"]): tuple(member["box"])
+        for group in report["groups"]
+        for member in group["members"][1:]
+        if member.get("box")
+    }
+    return ToolAnswer(links, len(report["errors"]), seconds, frozenset(members[0] for members in groups), boxes)
 
 
 def relative_to(root: Path, path: str) -> str:
@@ -186,6 +214,7 @@ def score(tool: str, labels: Labels, answer: ToolAnswer) -> Score:
     predicted_sizes = Counter(predicted.values())
     true_sizes = Counter(labels.group_of.values())
     overlap = Counter((predicted[file], group) for file, group in labels.group_of.items())
+    group_check, placed_by_kind = judge_groups(labels, predicted, answer.keepers)
     return Score(
         tool=tool,
         predicted_pairs=pairs_within(predicted_sizes.values()),
@@ -196,9 +225,48 @@ def score(tool: str, labels: Labels, answer: ToolAnswer) -> Score:
         unread=answer.unread,
         seconds=answer.seconds,
         found_by_kind=found_by_kind(labels, predicted, overlap),
-        pairs_by_kind=pairs_by_kind(labels, predicted, predicted_sizes, overlap),
-        group_check=check_groups(labels, predicted, answer.keepers),
+        placed_by_kind=placed_by_kind,
+        boxes_by_kind=boxes_by_kind(labels, answer),
+        keepers_by_kind=keepers_by_kind(labels, answer),
+        group_check=group_check,
     )
+
+
+def overlap_share(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes, each first clipped to the frame (0 to 1): the part of the
+    original's frame a copy shows, whether the copy adds a border, a band or a screen around it or not."""
+    a, b = (tuple(min(1.0, max(0.0, side)) for side in box) for box in (a, b))
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - width * height
+    return width * height / union if union > 0 else 0.0
+
+
+def boxes_by_kind(labels: Labels, answer: ToolAnswer) -> dict[str, tuple[int, int]]:
+    """Per edit kind, of the copies the tool puts with a box under a keeper that has their original's frame
+    (the original, or a copy that only resized, filtered or wrote on it), those whose box agrees with the
+    recorded one. Under any other keeper the two boxes are in different frames: not compared."""
+    if not answer.boxes:
+        return {}
+    agree: Counter[str] = Counter()
+    checked: Counter[str] = Counter()
+    for keeper, member in answer.links:
+        box = answer.boxes.get(member)
+        same_frame = labels.edit_of[keeper] in SAME_FRAME_KINDS and labels.group_of[keeper] == labels.group_of[member]
+        if box is None or member not in labels.box_of or not same_frame:
+            continue
+        kind = labels.edit_of[member]
+        checked[kind] += 1
+        agree[kind] += overlap_share(box, labels.box_of[member]) >= BOX_AGREES
+    return {kind: (agree[kind], checked[kind]) for kind in labels.edit_kinds if checked[kind]}
+
+
+def keepers_by_kind(labels: Labels, answer: ToolAnswer) -> dict[str, tuple[int, int]]:
+    """Which kind of file the tool keeps: the original, or a copy that will be kept while the original goes."""
+    if not answer.keepers:
+        return {}
+    kinds = Counter(labels.edit_of[keeper] for keeper in answer.keepers)
+    return {kind: (kinds[kind], len(answer.keepers)) for kind in labels.edit_kinds if kinds[kind]}
 
 
 def lookalikes_merged(labels: Labels, predicted: dict[str, str]) -> dict[str, tuple[int, int]]:
@@ -210,27 +278,18 @@ def lookalikes_merged(labels: Labels, predicted: dict[str, str]) -> dict[str, tu
     return {relation: (merged[relation], total[relation]) for relation in sorted(total)}
 
 
-def pairs_by_kind(
-    labels: Labels, predicted: dict[str, str], sizes: Counter[str], overlap: Counter[tuple[str, str]]
-) -> dict[str, tuple[int, int]]:
-    """Per edit kind, the pairs the tool asserts with a file of that kind in them, and how many are true:
-    where a family's false matches come from."""
-    true: Counter[str] = Counter()
-    asserted: Counter[str] = Counter()
-    for file, group in labels.group_of.items():
-        kind = labels.edit_of[file]
-        asserted[kind] += sizes[predicted[file]] - 1
-        true[kind] += overlap[(predicted[file], group)] - 1
-    return {kind: (true[kind], asserted[kind]) for kind in labels.edit_kinds if kind in asserted}
-
-
-def check_groups(labels: Labels, predicted: dict[str, str], keepers: frozenset[str] | None) -> GroupCheck:
-    """Groups that hold a file which is not a copy of the keeper. A tool that names no keeper (pairs only)
-    is given the kindest one: a file of the label group most of the group belongs to."""
+def judge_groups(
+    labels: Labels, predicted: dict[str, str], keepers: frozenset[str] | None
+) -> tuple[GroupCheck, dict[str, tuple[int, int]]]:
+    """Groups that hold a file which is not a copy of the keeper, and per edit kind the files a group puts
+    under a keeper with how many of them are copies of it. A tool that names no keeper (pairs only) is given
+    the kindest one: a file of the label group most of the group belongs to."""
     members: dict[str, list[str]] = {}
     for file, group in predicted.items():
         members.setdefault(group, []).append(file)
     groups = bad = lost = 0
+    right: Counter[str] = Counter()
+    placed: Counter[str] = Counter()
     for files in members.values():
         if len(files) < 2:
             continue
@@ -241,7 +300,12 @@ def check_groups(labels: Labels, predicted: dict[str, str], keepers: frozenset[s
         strangers = len(files) - label_counts[keeper_label]
         bad += strangers > 0
         lost += strangers
-    return GroupCheck(groups, bad, lost)
+        for file in files:
+            if file not in named:
+                placed[labels.edit_of[file]] += 1
+                right[labels.edit_of[file]] += labels.group_of[file] == keeper_label
+    by_kind = {kind: (right[kind], placed[kind]) for kind in labels.edit_kinds if placed[kind]}
+    return GroupCheck(groups, bad, lost), by_kind
 
 
 def found_by_kind(
@@ -270,61 +334,76 @@ def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f} %"
 
 
+def markdown_table(header: list[str], rows: list[list[str]], left: int = 1) -> str:
+    """A Markdown table: the first `left` columns aligned left, the others right."""
+    aligns = ["---"] * left + ["---:"] * (len(header) - left)
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in [header, aligns, *rows])
+
+
 def summary_table(scores: list[Score]) -> str:
-    lines = [
-        "| tool | pairs | precision | recall | F1 | look-alikes merged | bad groups | largest group | unread | time |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    lines += [
-        f"| {s.tool} | {s.predicted_pairs:,} | {percent(s.precision)} | {percent(s.recall)} | {percent(s.f1)} "
-        f"| {s.merged[0]} of {s.merged[1]} | {s.group_check.bad} of {s.group_check.groups} "
-        f"({percent(s.bad_group_share)}) | {s.largest_group:,} | {s.unread} | {s.seconds:.0f} s |"
-        for s in scores
-    ]
-    return "\n".join(lines)
+    header = ["tool", "pairs", "precision", "recall", "F1", "look-alikes merged", "bad groups", "largest group",
+              "unread", "time"]
+    rows = [[s.tool, f"{s.predicted_pairs:,}", percent(s.precision), percent(s.recall), percent(s.f1),
+             f"{s.merged[0]} of {s.merged[1]}",
+             f"{s.group_check.bad} of {s.group_check.groups} ({percent(s.bad_group_share)})",
+             f"{s.largest_group:,}", str(s.unread), f"{s.seconds:.0f} s"] for s in scores]
+    return markdown_table(header, rows)
 
 
 def kind_table(scores: list[Score]) -> str:
-    """Recall per kind, with the precision of the pairs asserted with a file of that kind beside it."""
-    kinds = list(scores[0].found_by_kind)
-    lines = [
-        "| edit kind | files | " + " | ".join(f"{s.tool} recall | precision" for s in scores) + " |",
-        "| --- | ---: |" + " ---: | ---: |" * len(scores),
-    ]
-    for kind in kinds:
+    """Recall per kind, and beside it the precision: of the files of that kind put under a keeper, the share
+    that are copies of it."""
+    rows = []
+    for kind in scores[0].found_by_kind:
         total = scores[0].found_by_kind[kind][1]
-        cells = []
+        cells = [kind, str(total)]
         for s in scores:
-            true, asserted = s.pairs_by_kind.get(kind, (0, 0))
-            cells += [percent(s.found_by_kind[kind][0] / total), percent(true / asserted if asserted else None)]
-        lines.append(f"| {kind} | {total} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+            right, placed = s.placed_by_kind.get(kind, (0, 0))
+            cells += [percent(s.found_by_kind[kind][0] / total), percent(right / placed if placed else None)]
+        rows.append(cells)
+    header = ["edit kind", "files", *(column for s in scores for column in (f"{s.tool} recall", "precision"))]
+    return markdown_table(header, rows)
 
 
 def alone_table(scores: list[Score], totals: Counter[str]) -> str:
-    """Files that are pictures of their own (distractors, hard negatives): the pairs asserted with them."""
-    kinds = [kind for kind in scores[0].pairs_by_kind if kind not in scores[0].found_by_kind]
-    lines = [
-        "| kind | files | " + " | ".join(f"{s.tool} wrong pairs" for s in scores) + " |",
-        "| --- | ---: |" + " ---: |" * len(scores),
-    ]
-    for kind in kinds:
-        cells = [f"{s.pairs_by_kind[kind][1] - s.pairs_by_kind[kind][0]:,}" for s in scores]
-        lines.append(f"| {kind} | {totals[kind]} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    """Files that are pictures of their own (distractors, hard negatives): how many a group put under the
+    keeper of another picture."""
+    kinds = sorted(kind for kind in totals if kind not in scores[0].found_by_kind)
+    rows = [[kind, str(totals[kind]),
+             *(f"{s.placed_by_kind.get(kind, (0, 0))[1] - s.placed_by_kind.get(kind, (0, 0))[0]:,}" for s in scores)]
+            for kind in kinds]
+    return markdown_table(["kind", "files", *(f"{s.tool} put in a group" for s in scores)], rows)
+
+
+def box_table(scores: list[Score]) -> str:
+    """For the tools that report boxes: per kind, the copies under a keeper of their original's frame whose box
+    agrees."""
+    with_boxes = [s for s in scores if s.boxes_by_kind]
+    if not with_boxes:
+        return "(no tool reported boxes)"
+
+    def agreeing(s: Score, kind: str) -> str:
+        agree, checked = s.boxes_by_kind.get(kind, (0, 0))
+        return f"{agree} of {checked} ({percent(agree / checked if checked else None)})"
+
+    kinds = list(dict.fromkeys(kind for s in with_boxes for kind in s.boxes_by_kind))
+    rows = [[kind, *(agreeing(s, kind) for s in with_boxes)] for kind in kinds]
+    return markdown_table(["edit kind", *(f"{s.tool} boxes that agree" for s in with_boxes)], rows)
+
+
+def keeper_table(scores: list[Score]) -> str:
+    with_keepers = [s for s in scores if s.keepers_by_kind]
+    if not with_keepers:
+        return "(no tool named keepers)"
+    kinds = list(dict.fromkeys(kind for s in with_keepers for kind in s.keepers_by_kind))
+    rows = [[kind, *(f"{s.keepers_by_kind.get(kind, (0, 0))[0]}" for s in with_keepers)] for kind in kinds]
+    return markdown_table(["kind of the keeper", *(f"{s.tool} groups" for s in with_keepers)], rows)
 
 
 def lookalike_table(scores: list[Score]) -> str:
-    relations = list(scores[0].lookalikes_merged)
-    lines = [
-        "| look-alike relation | pairs | " + " | ".join(s.tool for s in scores) + " |",
-        "| --- | ---: |" + " ---: |" * len(scores),
-    ]
-    for relation in relations:
-        total = scores[0].lookalikes_merged[relation][1]
-        cells = [str(s.lookalikes_merged[relation][0]) for s in scores]
-        lines.append(f"| {relation} | {total} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    rows = [[relation, str(scores[0].lookalikes_merged[relation][1]),
+             *(str(s.lookalikes_merged[relation][0]) for s in scores)] for relation in scores[0].lookalikes_merged]
+    return markdown_table(["look-alike relation", "pairs", *(s.tool for s in scores)], rows)
 
 
 def report(collection: Path, labels: Labels, scores: list[Score]) -> str:
@@ -333,12 +412,17 @@ def report(collection: Path, labels: Labels, scores: list[Score]) -> str:
             f"{collection}: {len(labels.group_of):,} files, {scores[0].true_pairs:,} true pairs\n",
             summary_table(scores),
             "\nPer edit kind, share of files grouped with their original (for originals: with a copy), and the "
-            "precision of the pairs asserted with a file of that kind:\n",
+            "precision: of the files of that kind put under a keeper, the share that are copies of it:\n",
             kind_table(scores),
-            "\nPictures of their own, pairs asserted with them (all wrong):\n",
+            "\nPictures of their own, put in a group under the keeper of another picture:\n",
             alone_table(scores, Counter(labels.edit_of.values())),
             "\nLook-alike pairs (different pictures) put in one group:\n",
             lookalike_table(scores),
+            f"\nBoxes: copies put with a box under a keeper of their original's frame, and those whose box agrees "
+            f"with the recorded part of it (intersection over union >= {BOX_AGREES}, both clipped to the frame):\n",
+            box_table(scores),
+            "\nWhat each group keeps (the kind of its keeper):\n",
+            keeper_table(scores),
         )
     )
 
@@ -395,7 +479,7 @@ def loaded(record: dict[str, object]) -> Score:
     """A Score written by `saved`, as it was (JSON has lists where the Score has tuples)."""
     pairs = {
         key: {name: tuple(value) for name, value in record[key].items()}
-        for key in ("lookalikes_merged", "found_by_kind", "pairs_by_kind")
+        for key in ("lookalikes_merged", "found_by_kind", "placed_by_kind", "boxes_by_kind", "keepers_by_kind")
     }
     return Score(**{**record, **pairs, "group_check": GroupCheck(**record["group_check"])})
 

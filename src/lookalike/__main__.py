@@ -20,10 +20,10 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 
 def main() -> None:
-    from lookalike.system import start_method
+    from lookalike.platforms import start_method
 
     try:
-        start_method()  # a bad LOOKALIKE_START_METHOD is a bad argument, said before any work
+        start_method()  # a bad LOOKALIKE_START_METHOD is a bad argument: said before any work
     except ValueError as error:
         print(f"Error: {error}", file=sys.stderr)
         sys.exit(2)

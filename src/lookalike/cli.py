@@ -22,7 +22,7 @@ from lookalike.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT
 from lookalike.engine import ENGINES, LOCAL, engine_named
 from lookalike.histogram import DEFAULT_THRESHOLD
 from lookalike.pipeline import BYTES, HISTOGRAM, METHODS, PHASH, Progress, ScanOptions, Stage, scan
-from lookalike.system import install_hint
+from lookalike.platforms import install_hint
 from lookalike.verify import STRICTNESS
 
 EXIT_FATAL = 1

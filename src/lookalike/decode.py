@@ -274,7 +274,7 @@ def _as_rgb(image: Image.Image) -> Image.Image:
 
 
 def _scale_to_8bit(image: Image.Image) -> Image.Image:
-    import numpy as np  # only for these rare images: a worker that decodes none never loads NumPy (50 ms)
+    import numpy as np  # only for these rare images
 
     values = np.asarray(image).astype(np.float32)
     peak = float(values.max()) if values.size else 0.0

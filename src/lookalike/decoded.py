@@ -2,8 +2,8 @@
 
 `Decoded` is one distinct content as decoding found it (`decode.decode_file` makes it, in a worker process).
 This module needs nothing beyond the standard library: the scanning process, which only receives `Decoded`
-records and sets the limits, never loads an imaging library, and the workers, which make them, never load
-NumPy (the thumbnail travels as bytes; `images.thumb_from_bytes` makes it an array).
+records and sets the limits, never loads Pillow. The thumbnail and the local features travel as bytes
+(`images.thumb_from_bytes` and `local_features.unpack` make arrays of them).
 """
 
 from __future__ import annotations

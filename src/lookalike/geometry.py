@@ -14,7 +14,7 @@ Guarantees: both functions are deterministic; `fit` returns None unless MIN_INLI
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -22,6 +22,7 @@ import numpy as np
 
 from lookalike.local_features import Features
 from lookalike.signatures import Box
+from lookalike.verify import Linked
 
 MIN_INLIERS = 15
 RATIO = 0.8  # a match is kept when its descriptor is this much closer than the second nearest
@@ -45,13 +46,10 @@ class Fit:
     mirrored: bool
     inliers: int
     angle: float  # degrees b is turned by, seen on a's pixels (positive: clockwise)
-    scale: float  # a's feature pixels per b's feature pixel
 
     def box(self) -> Box:
         """Where b's frame lies in a's, as fractions of a's frame (clipped to it): its bounding box."""
-        corners = _apply(self.matrix, _UNIT_CORNERS)
-        low, high = np.clip(corners.min(axis=0), 0, 1), np.clip(corners.max(axis=0), 0, 1)
-        return float(low[0]), float(low[1]), float(high[0]), float(high[1])
+        return frame_box(self.matrix)
 
     def shown(self) -> float:
         """The share of a's frame that b shows."""
@@ -63,6 +61,13 @@ class Fit:
 
 
 _UNIT_CORNERS = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float64)
+
+
+def frame_box(matrix: np.ndarray) -> Box:
+    """The bounding box of a frame carried by `matrix` into another, clipped to that frame, in its fractions."""
+    corners = _apply(matrix, _UNIT_CORNERS)
+    low, high = np.clip(corners.min(axis=0), 0, 1), np.clip(corners.max(axis=0), 0, 1)
+    return float(low[0]), float(low[1]), float(high[0]), float(high[1])
 
 
 def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -102,7 +107,7 @@ def fit(a: Features, b: Features, mirrored: bool = False) -> Fit | None:
         return None
     angle = float(np.degrees(np.arctan2(pixels[1, 0], pixels[0, 0])))
     matrix = np.diag(1 / size_a) @ np.hstack([pixels[:, :2] @ np.diag(size_b), pixels[:, 2:]])
-    return Fit(matrix, mirrored, int(inliers.sum()), angle, scale)
+    return Fit(matrix, mirrored, int(inliers.sum()), angle)
 
 
 @cache
@@ -196,7 +201,8 @@ def _count_blocks(a: np.ndarray, b: np.ndarray, residual: np.ndarray, inside: np
     content = full & ((grey_a.std(axis=1) > 3) | (colours_b.mean(axis=-1).std(axis=1) > 3)
                       | (errors.mean(axis=1) > CHANGED_LEVEL))
     changed = content & (errors.mean(axis=1) > CHANGED_LEVEL)
-    overlaid = np.array([_overlaid(colours_b[i], tiled(a)[i], errors[i]) for i in np.flatnonzero(changed)], bool)
+    colours_a = tiled(a)
+    overlaid = np.array([_overlaid(colours_b[i], colours_a[i], errors[i]) for i in np.flatnonzero(changed)], bool)
     count = int(overlaid.sum())
     return Moment(int(content.sum()), int(changed.sum()) - count, count)
 
@@ -236,28 +242,20 @@ class LocalMatch:
 FeaturesOf = Callable[[int, bool], Features]  # an image row's features, or its mirror image's
 
 
-def verify_local(features_of: FeaturesOf, candidates: np.ndarray, linked: Iterable[tuple[int, int]],
+def verify_local(features_of: FeaturesOf, candidates: np.ndarray, linked: Linked,
                  on_progress: Callable[[int], None] = lambda _: None) -> list[LocalMatch]:
     """The candidates (rows a, b, mirrored) that `fit` confirms, but for pairs already `linked` (directly or
-    through other links): those need no second proof, and a set of copies needs only enough links to connect."""
-    parent: dict[int, int] = {}
-
-    def root(item: int) -> int:
-        while parent.get(item, item) != item:
-            item = parent[item]
-        return item
-
-    for a, b in linked:
-        parent[root(a)] = root(b)
+    through other links): those need no second proof, and a set of copies needs only enough links to connect.
+    Each confirmed pair joins `linked`."""
     found = []
     for a, b, mirrored in candidates.tolist():
         on_progress(1)
-        if root(a) == root(b):
+        if linked.together(a, b):
             continue
         fitted = fit(features_of(a, bool(mirrored)), features_of(b, False), bool(mirrored))
         if fitted is not None:
             found.append(LocalMatch(a, b, fitted))
-            parent[root(a)] = root(b)
+            linked.join(a, b)
     return found
 
 

@@ -18,7 +18,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from lookalike.decoded import THUMB
-from lookalike.geometry import FeaturesOf, Fit, LocalMatch, Moment, fit, inverted, moment_check, window_matrix
+from lookalike.geometry import (
+    FeaturesOf,
+    Fit,
+    LocalMatch,
+    Moment,
+    fit,
+    frame_box,
+    inverted,
+    moment_check,
+    window_matrix,
+)
 from lookalike.images import FilesOfImages, ImageTable
 from lookalike.keep import Companion, Scanned, best_first
 from lookalike.search import Candidate, Candidates, CandidatesByPair
@@ -257,18 +267,12 @@ def _window_box(images: ImageTable, keeper: int, match: Match) -> Box | None:
         return None
     box_a = window_box(candidate.window_a, tuple(images.content_box[candidate.a]))
     member_to_a = window_matrix(box_a, match.evidence.box_b)
-    return _clipped_frame(member_to_a if candidate.a == keeper else inverted(member_to_a))
+    return frame_box(member_to_a if candidate.a == keeper else inverted(member_to_a))
 
 
 def _fitted_box(fitted: Fit) -> Box:
     left, top, right, bottom = fitted.box()
     return (1 - right, top, 1 - left, bottom) if fitted.mirrored else (left, top, right, bottom)
-
-
-def _clipped_frame(matrix: np.ndarray) -> Box:
-    corners = np.array([[0, 0], [1, 1]], np.float64) @ matrix[:, :2].T + matrix[:, 2]
-    low, high = np.clip(corners.min(axis=0), 0, 1), np.clip(corners.max(axis=0), 0, 1)
-    return float(low[0]), float(low[1]), float(high[0]), float(high[1])
 
 
 QUARTER_TURNS = ("", "rotated 90° clockwise", "rotated 180°", "rotated 90° counter-clockwise")

@@ -42,9 +42,18 @@ from lookalike.group import Group, build_groups, identical_groups, keeper_among_
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
 from lookalike.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows, table_of_contents
 from lookalike.keep import Companion
+from lookalike.platforms import peak_resident_mb
 from lookalike.search import Candidate, Candidates, find_candidates
-from lookalike.system import peak_resident_mb
-from lookalike.verify import SIMILAR, STRICTNESS, Evidence, Match, Strictness, closest_pairs_first, pair_keys
+from lookalike.verify import (
+    SIMILAR,
+    STRICTNESS,
+    Evidence,
+    Linked,
+    Match,
+    Strictness,
+    closest_pairs_first,
+    pair_keys,
+)
 from lookalike.walk import FileRecords, Problem, WalkOptions, check_unchanged, walk
 
 
@@ -100,7 +109,7 @@ class ScanResult:
     similar: list[Group] | None  # with ScanOptions.similar: alike but not the same picture; never to resolve
     problems: list[Problem]
     seconds: dict[Stage, float]
-    peak_mb: dict[Stage, float]  # the process's peak resident memory by the end of each stage, if known
+    peak_mb: dict[Stage, float]  # the process's peak resident memory by the end of each stage, where known
     decoded: int  # files decoded by this scan (not answered by the cache)
     verified: int  # pairs verified by this scan (not answered by the cache)
     companions: dict[str, tuple[Companion, ...]] = field(default_factory=dict)  # of each group member, by path
@@ -151,7 +160,7 @@ class _Scan:
         with self.progress.stage(stage, total) as advance:
             yield advance
         self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
-        if (peak := peak_resident_mb()) is not None:
+        if (peak := peak_resident_mb()) is not None:  # unknown on a system that does not say
             self.peak_mb[stage] = peak
 
     @contextmanager
@@ -372,9 +381,12 @@ class _Scan:
                 words.append(np.frombuffer(upright, np.uint32))
                 mirrored.append(np.frombuffer(mirror, np.uint32))
             candidates = local_candidates(words, mirrored)
-            linked = [(m.candidate.a, m.candidate.b) for m in matches if m.duplicate]
-            apart = [pair for pair in candidates.tolist() if (min(pair[:2]), max(pair[:2])) not in self.apart]
-            return verify_local(self.features_of, np.array(apart, np.int64).reshape(-1, 3), linked, advance)
+            linked = Linked(len(images))
+            for match in matches:
+                if match.duplicate:
+                    linked.join(match.candidate.a, match.candidate.b)
+            allowed = [pair for pair in candidates.tolist() if (min(pair[:2]), max(pair[:2])) not in self.apart]
+            return verify_local(self.features_of, np.array(allowed, np.int64).reshape(-1, 3), linked, advance)
 
     def group(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable,
               matches: list[Match | LocalMatch], candidates: Candidates) -> list[Group]:

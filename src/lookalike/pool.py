@@ -4,8 +4,8 @@ a time, each within its own memory and time limits.
 Guarantees: every file given gets one answer, yielded in the order given; a file on which a worker overruns the
 time limit, or dies (a crash inside a C library, a decompression bomb past the memory limit), gets a `Problem`
 that says so, and only that file: the worker is replaced and its other files are handed out again. Workers are
-forked from the forkserver, which has the decoders loaded, or spawned where there is none (`workers.py`); this
-process only hands out paths and receives answers, and never imports the decoders itself.
+forked from the forkserver, which has the decoders loaded, or spawned (`workers.py`); this process only hands
+out paths and receives answers, and never imports the decoders itself.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from multiprocessing.process import BaseProcess
 from types import ModuleType
 
 from lookalike.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, TOO_BIG, WORKER_MEMORY, Decoded
-from lookalike.system import describe_exit, limit_memory
+from lookalike.platforms import describe_exit, limit_memory
 from lookalike.walk import Problem
 from lookalike.workers import ignore_interruptions, worker_context
 
@@ -248,7 +248,7 @@ def _answer(work: Callable[[str, int], object], path: str, max_pixels: int) -> o
 
 
 def _decoders() -> ModuleType:
-    """`lookalike.decode`, imported by a worker, whose forkserver has loaded it already."""
+    """`lookalike.decode`, imported by a worker (a forkserver, where there is one, has loaded it already)."""
     from lookalike import decode
 
     return decode

@@ -20,9 +20,8 @@ JSON format, version 1 (fields may be added, never removed or changed in meaning
      "work": {"decoded": N, "verified": N}}
 
 "peak_mb" is the scanning process's peak resident memory by the end of each stage, in MiB (empty where the
-system does not say). "worker_memory_mb" is
-the memory a decoding worker may use, or null where the system does not enforce such a limit (macOS, Windows):
-there only the pixel limit refuses an image too large to decode. "work" counts
+system does not say). "worker_memory_mb" is the memory a decoding worker may use, or null where the system does
+not enforce such a limit (macOS, Windows): there only the pixel limit refuses an image too large. "work" counts
 what this scan computed rather than took from the cache: images decoded, pairs verified.
 
 A scan with `--method bytes` decodes nothing: its members have "width" and "height" 0, and "format" as sniffed
@@ -50,7 +49,7 @@ from lookalike.decoded import WORKER_MEMORY
 from lookalike.group import KEEPER, scanned_in_table
 from lookalike.keep import keeper_reason, scanned_of_member
 from lookalike.pipeline import ScanResult
-from lookalike.system import memory_limit_enforced
+from lookalike.platforms import memory_limit_enforced
 
 VERSION = 1
 CSV_COLUMNS = ("group", "kind", "path", "match", "relation", "distance", "size", "width", "height", "format")

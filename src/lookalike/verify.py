@@ -148,7 +148,7 @@ class _Tally:
     failures; and from it, whether a candidate is skipped. Once skipped, a candidate stays skipped."""
 
     def __init__(self, count: int, apart: Set[tuple[int, int]], strictness: Strictness, similar: bool) -> None:
-        self.linked = _Linked(count)
+        self.linked = Linked(count)
         self.failures = [0] * count  # a list: asked twice or more a candidate, one image at a time
         self.matches: list[Match] = []
         self.apart, self.strictness, self.similar = apart, strictness, similar
@@ -299,7 +299,7 @@ def closest_pairs_first(candidates: Candidates) -> Candidates:
     return candidates[np.lexsort((np.arange(len(candidates)), high, low, closest))]
 
 
-class _Linked:
+class Linked:
     """Which images are linked by confirmed matches (union-find with path halving)."""
 
     def __init__(self, count: int) -> None:
@@ -319,9 +319,9 @@ class _Linked:
 
 
 class _Assumed:
-    """Links assumed on top of the confirmed ones (`_Linked`), which stay as they are."""
+    """Links assumed on top of the confirmed ones (`Linked`), which stay as they are."""
 
-    def __init__(self, linked: _Linked) -> None:
+    def __init__(self, linked: Linked) -> None:
         self.linked = linked
         self.parent: dict[int, int] = {}  # between roots of the confirmed links
 

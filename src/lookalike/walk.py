@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, TypeVar, overload
 
 from lookalike.formats import IMAGE_EXTENSIONS, extension_of, sniff_format
+from lookalike.platforms import READ_FLAGS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -213,18 +214,12 @@ def read_head(path: str) -> bytes:
 
 def regular_descriptor(path: str) -> int:
     """A descriptor of `path` for reading, as `open_regular` opens it."""
-    descriptor = os.open(path, read_flags())
+    descriptor = os.open(path, READ_FLAGS)
     mode = os.fstat(descriptor).st_mode
     if not stat.S_ISREG(mode):
         os.close(descriptor)
         raise NotRegularFile(_kind_of(mode))
     return descriptor
-
-
-def read_flags() -> int:
-    """How a file is opened for reading: never blocking on a FIFO, not inherited (POSIX); binary, where the
-    descriptor would otherwise translate line ends and stop at a Ctrl-Z (Windows)."""
-    return os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
 def walk(roots: Sequence[str], options: WalkOptions = WalkOptions(),
