@@ -466,26 +466,30 @@ def cold_rounds(collection: Path, cache: Path, jobs: int, rounds: int = COLD_ROU
 def start_method_rounds(collection: Path, cache: Path, jobs: int, rounds: int = START_METHOD_ROUNDS
                         ) -> list[tuple[str, str, str, str]]:
     """`rounds` of a cold scan with its workers forked from the forkserver and one with them spawned (as on
-    Windows), each first in every other round; the median round's ratio, and whether both found the same groups."""
+    Windows), each first in every other round; the median round's ratio, and whether every scan found the same
+    groups."""
+    print(f"start-method rounds from {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, load average "
+          f"{os.getloadavg()[0]:.1f}", flush=True)  # a shared machine: how busy it was is part of the figure
     read_all(collection)
     runs: dict[str, list[Measured]] = {"forkserver": [], "spawn": []}
-    groups: dict[str, set[frozenset[str]]] = {}
+    groups: list[set[frozenset[str]]] = []
     for number in range(rounds):
         for method in (("forkserver", "spawn") if number % 2 == 0 else ("spawn", "forkserver")):
             cache.unlink(missing_ok=True)
             run, report = lookalike_scan(collection, cache, jobs, start_method=method)
             runs[method].append(run)
-            groups.setdefault(method, report_groups(report))
+            groups.append(report_groups(report))
     forks, spawns = runs["forkserver"], runs["spawn"]
     ratios = [spawn.seconds / fork.seconds for fork, spawn in zip(forks, spawns, strict=True)]
-    same = groups["spawn"] == groups["forkserver"]
+    same = all(found == groups[0] for found in groups)  # every scan, either way, found the same groups
     print("spawn / forkserver cold scans, round by round (wall, then CPU): " + ", ".join(
         f"{s.seconds:.2f} / {f.seconds:.2f} s ({s.cpu_seconds:.2f} / {f.cpu_seconds:.2f} s)"
         for f, s in zip(forks, spawns, strict=True)))
     quartiles = ", ".join(f"{q:.3f}" for q in statistics.quantiles(ratios))
     cpu = statistics.median(s.cpu_seconds / f.cpu_seconds for f, s in zip(forks, spawns, strict=True))
     print(f"spawn / forkserver: median {statistics.median(ratios):.3f} × (quartiles {quartiles}); CPU {cpu:.3f} ×; "
-          f"same groups: {same} ({len(groups['spawn'])}); load average {os.getloadavg()[0]:.1f}", flush=True)
+          f"same groups: {same} ({len(groups[0])}); load average {os.getloadavg()[0]:.1f} at "
+          f"{time.strftime('%H:%M', time.gmtime())} UTC", flush=True)
     what = f"{files_in(collection)} photos, cold"
     return [("lookalike scan, workers from the forkserver", what, f"{_median_seconds(forks):.2f} s", ""),
             ("lookalike scan, workers spawned (as on Windows)", what,
