@@ -76,7 +76,7 @@ def test_a_start_method_there_is_not_is_a_bad_argument(tmp_path):
                                    f"forkserver or spawn")
 
 
-def test_scan_plan_trash_and_undo_run_spawned_without_the_unix_only_modules(tmp_path, photos):
+def test_scan_plan_trash_undo_review_and_demo_run_spawned_without_the_unix_only_modules(tmp_path, photos):
     folder = tmp_path / "photos"
     coffee, chelsea, rocket = (save(open_rgb(photos[name]), folder / f"{name}.jpg", quality=92)
                                for name in ("coffee", "chelsea", "rocket"))
@@ -122,10 +122,7 @@ def test_scan_plan_trash_and_undo_run_spawned_without_the_unix_only_modules(tmp_
         review.wait()
         review.stdout.close()
 
-
-def test_the_demo_runs_spawned_without_the_unix_only_modules(tmp_path):
-    done = lookalike_without_unix_modules(tmp_path, {START_METHOD_VARIABLE: "spawn"}, "demo", "--folder",
-                                          str(tmp_path / "demo"))
+    done = lookalike_without_unix_modules(tmp_path, environment, "demo", "--folder", str(tmp_path / "demo"))
     assert done.returncode == 0, done.stderr
     assert "near keep" in done.stdout and "could not be read" not in done.stdout
 
