@@ -1,18 +1,25 @@
 """Paths as Windows has them, on `ntpath` semantics where the rule is pure logic: drive letters, UNC shares,
-either slash, names that differ only in case, long paths; and reports that carry them losslessly."""
+either slash, names that differ only in case, long paths; reports that carry them losslessly; and symbolic links
+where Windows refuses them."""
 
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import ntpath
+import os
 import posixpath
 
 import pytest
 
+from lookalike import fileops, resolve
+from lookalike.exact import hash_file
 from lookalike.keep import Scanned
-from lookalike.planning import EXACT_FOLDER, MAYBE_FOLDER, Action, destination_of, is_within
+from lookalike.planning import EXACT_FOLDER, MAYBE_FOLDER, Action, destination_of, is_within, plan
 from lookalike.report import read_json, write_csv, write_json
+
+from .resolving import keeper_and_copy
 
 LONG = "C:\\Photos\\" + "\\".join(["a folder name of some length"] * 12) + "\\IMG_0001.JPG"  # past MAX_PATH
 
@@ -71,3 +78,18 @@ def test_windows_paths_go_through_the_json_and_csv_reports_byte_for_byte():
     table = io.StringIO(newline="")
     write_csv(report, table)
     assert [row[2] for row in csv.reader(io.StringIO(table.getvalue()))][1:] == paths
+
+
+def test_a_symbolic_link_windows_refuses_the_unprivileged_leaves_the_copy_with_what_to_do(tmp_path, monkeypatch):
+    def unprivileged(target, path):  # what os.symlink raises on Windows without Developer Mode or an administrator
+        refused = OSError(errno.EPERM, "A required privilege is not held by the client", path)
+        refused.winerror = fileops.ERROR_PRIVILEGE_NOT_HELD
+        raise refused
+
+    monkeypatch.setattr(os, "symlink", unprivileged)
+    keeper, copy, report = keeper_and_copy(tmp_path / "photos")
+    before = hash_file(str(copy))
+    outcome = resolve.apply(plan(report, Action.SYMLINK), tmp_path / "journal.jsonl")
+    assert outcome.done == [] and [skip.reason for skip in outcome.skipped] == [fileops.SYMLINK_PRIVILEGE]
+    assert hash_file(str(copy)) == before and not copy.is_symlink() and keeper.exists()
+    assert sorted(path.name for path in copy.parent.iterdir()) == ["a.jpg", "b.jpg"]  # no temporary left behind
