@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pillow_heif
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
@@ -21,6 +22,7 @@ from lookalike.pipeline import ScanOptions
 from .conftest import open_rgb
 
 Edit = Callable[[Image.Image], Image.Image]
+pillow_heif.register_heif_opener()  # to write HEIC copies, whichever test runs first
 
 
 def cropped(left: float, top: float, right: float, bottom: float) -> Edit:

@@ -30,13 +30,14 @@ REPROJECTION = 3.0  # pixels of the feature frame an inlier may be off the fitte
 RANSAC_ITERATIONS = 1000
 MAX_SCALE = 16.0  # a thumbnail of 20 px a side against a 320-px feature frame, and no further
 BLOCK = 4  # thumbnail pixels a side of a compared block (16 pixels of a 256-pixel image)
-CHANGED_LEVEL = 18.0  # mean grey levels a block may differ by, after tones are matched, and be unchanged
+CHANGED_LEVEL = 16.0  # mean grey levels a block may differ by, after tones are matched, and be unchanged
 MOMENT_SHARE = 0.02  # share of the compared blocks with content that may change without being an overlay
 OVERLAY_SHARE = 0.6  # share of a changed block's changed pixels that must look overlaid for the block to be
 FLAT_OVERLAY = 12.0  # grey levels: the spread of one flat colour laid over the picture
 GREY_SPREAD = 24.0  # channels apart at most in a grey pixel
+FIT_STRIDE = 4  # one pixel in this many fits the tone model
 WATERMARK_SPREAD = 0.12  # how much the opacity of a semi-transparent overlay may vary inside one block
-MOVED_MIN_BLOCKS = 3  # changed blocks side by side that may show a part of the picture moved
+MOVED_MIN_BLOCKS = 2  # changed blocks side by side that may show a part of the picture moved
 MOVED_FIT = 0.25  # a changed part fits elsewhere with at most this share of its squared difference in place ...
 MOVED_TEXTURE = 0.5  # ... and of its own variance: found there, not merely as flat as something there
 FLAT_PART = 4.0  # grey levels: a part flatter than this would be found anywhere
@@ -137,20 +138,30 @@ class Moment:
 
 
 def moment_check(thumb_a: np.ndarray, thumb_b: np.ndarray, matrix: np.ndarray, coarsest: float = 1.0) -> Moment:
-    """Align thumbnail b (THUMB × THUMB × 3, uint8) onto thumbnail a with `matrix` (fractions of b's frame →
-    fractions of a's, as `Fit.matrix`) and count the blocks that changed. `coarsest`: pixels of the smaller
-    image per thumbnail pixel; below 1 (a picture smaller than its thumbnail) both are blurred to its detail."""
-    import cv2
-
+    """Align thumbnails a and b (THUMB × THUMB × 3, uint8) with `matrix` (fractions of b's frame → fractions of
+    a's, as `Fit.matrix`) and count the blocks that changed, b's changes laid over a's picture as overlays. The
+    larger picture is warped onto the smaller, whose thumbnail holds the detail both have. `coarsest`: pixels of
+    the smaller image per thumbnail pixel; below 1 (a picture smaller than its thumbnail) both are blurred to it."""
     side = thumb_a.shape[0]
     pixels = _thumb_matrix(matrix, side)
     scale = float(np.sqrt(abs(np.linalg.det(pixels[:, :2]))))
     if not 1 / MAX_SCALE < scale < MAX_SCALE:
         return Moment(0, 0, 0, aligned=False)
+    if scale > 1:  # b shows a's picture smaller: compare on b's thumbnail
+        return _aligned_moment(thumb_b, thumb_a, _thumb_matrix(inverted(matrix), side), coarsest, overlay_first=True)
+    return _aligned_moment(thumb_a, thumb_b, pixels, coarsest, overlay_first=False)
+
+
+def _aligned_moment(thumb_a: np.ndarray, thumb_b: np.ndarray, pixels: np.ndarray, coarsest: float,
+                    overlay_first: bool) -> Moment:
+    """`moment_check` with b warped onto a by `pixels` (thumbnail pixels, shrinking b or keeping its size); the
+    overlays are looked for in a's pixels when `overlay_first`, else in b's."""
+    import cv2
+
+    side = thumb_a.shape[0]
+    scale = float(np.sqrt(abs(np.linalg.det(pixels[:, :2]))))
     a, b = thumb_a.astype(np.float32), thumb_b.astype(np.float32)
-    if scale > 1.15:  # b is enlarged onto a: a's finer detail is not in b
-        a = cv2.GaussianBlur(a, (0, 0), 0.6 * (scale - 1))
-    elif scale < 0.87:
+    if scale < 0.87:  # b shrunk onto a: b's finer detail is not in a
         b = cv2.GaussianBlur(b, (0, 0), 0.6 * (1 / scale - 1))
     if coarsest < 0.9:  # an enlarged thumbnail has none of the detail the other's has
         sigma = 0.6 * (1 / max(coarsest, 0.1) - 1)
@@ -161,8 +172,7 @@ def moment_check(thumb_a: np.ndarray, thumb_b: np.ndarray, matrix: np.ndarray, c
     if inside.sum() < 4 * BLOCK * BLOCK:
         return Moment(0, 0, 0, aligned=False)
     residual = _tone_residual(a, warped, inside, pixels, side)
-    return _count_blocks(a, warped, residual, inside)
-
+    return _count_blocks(a, warped, residual, inside, overlay_first)
 
 
 def _thumb_matrix(matrix: np.ndarray, side: int) -> np.ndarray:
@@ -181,20 +191,26 @@ def _tone_residual(a: np.ndarray, b: np.ndarray, inside: np.ndarray, pixels: np.
     u = (inverse[0, 0] * columns + inverse[0, 1] * rows + inverse[0, 2]) / side - 0.5
     v = (inverse[1, 0] * columns + inverse[1, 1] * rows + inverse[1, 2]) / side - 0.5
     basis = np.stack([np.ones_like(u), u, v, u * u + v * v], axis=-1)[inside]  # the gain's terms
+    x, y = a[inside].T.astype(np.float64), b[inside].T.astype(np.float64)  # (channel, pixel)
+    sampled_x, sampled_y = x[:, ::FIT_STRIDE], y[:, ::FIT_STRIDE]  # five numbers a channel need few pixels
+    sample = np.concatenate([basis[None, ::FIT_STRIDE] * sampled_x[..., None], np.ones((*sampled_x.shape, 1))],
+                            axis=-1)  # (channel, pixel, 5)
+    keep = np.ones(sampled_y.shape, bool)
+    for _ in range(2):  # least squares by the normal equations, the three channels at once
+        kept = (sample * keep[..., None]).transpose(0, 2, 1)
+        normal = kept @ sample
+        normal += np.eye(5) * (1e-9 * np.trace(normal, axis1=1, axis2=2) + 1e-9)[:, None, None]  # a flat channel
+        coefficients = np.linalg.solve(normal, kept @ sampled_y[..., None])[..., 0]
+        error = np.abs((sample @ coefficients[..., None])[..., 0] - sampled_y)
+        keep = error <= np.percentile(error, 85, axis=1, keepdims=True)
+    fitted = (coefficients[:, :4] @ basis.T) * x + coefficients[:, 4:]
     residual = np.zeros((side, side), np.float32)
-    for channel in range(3):
-        x, y = a[..., channel][inside], b[..., channel][inside]
-        design = np.concatenate([basis * x[:, None], np.ones((len(x), 1), np.float32)], axis=1)
-        keep = np.ones(len(x), bool)
-        for _ in range(2):
-            coefficients, *_ = np.linalg.lstsq(design[keep], y[keep], rcond=None)
-            error = np.abs(design @ coefficients - y)
-            keep = error <= np.percentile(error, 85)
-        residual[inside] += (y - design @ coefficients) / 3
+    residual[inside] = (y - fitted).mean(axis=0)
     return residual
 
 
-def _count_blocks(a: np.ndarray, b: np.ndarray, residual: np.ndarray, inside: np.ndarray) -> Moment:
+def _count_blocks(a: np.ndarray, b: np.ndarray, residual: np.ndarray, inside: np.ndarray,
+                  overlay_first: bool) -> Moment:
     side = a.shape[0]
     blocks = side // BLOCK
 
@@ -209,7 +225,8 @@ def _count_blocks(a: np.ndarray, b: np.ndarray, residual: np.ndarray, inside: np
     changed = content & (errors.mean(axis=1) > CHANGED_LEVEL)
     colours_a = tiled(a)
     overlaid = np.zeros(len(changed), bool)
-    overlaid[changed] = [_overlaid(colours_b[i], colours_a[i], errors[i]) for i in np.flatnonzero(changed)]
+    over, under = (colours_a, colours_b) if overlay_first else (colours_b, colours_a)
+    overlaid[changed] = _overlaid(over[changed], under[changed], errors[changed])
     grey_b = b.mean(axis=-1)
     moved = _moved(grey_b - residual, grey_b, changed.reshape(blocks, blocks), inside)
     return Moment(int(content.sum()), int((changed & ~overlaid & ~moved).sum()), int((overlaid & ~moved).sum()),
@@ -242,8 +259,8 @@ def _found_elsewhere(image: np.ndarray, part: np.ndarray, at: tuple[int, int]) -
     """Whether `part`, taken from `at` in the other image, fits `image` more than a block away from `at`."""
     import cv2
 
-    if part.std() < FLAT_PART:
-        return False
+    if part.std() < FLAT_PART or ((part < 40) | (part > 215)).mean() >= 0.5:
+        return False  # flat, or mostly white or black: as like a band or text laid over as a moved part
     squared = cv2.matchTemplate(image.astype(np.float32), part.astype(np.float32), cv2.TM_SQDIFF)
     in_place = float(squared[at])
     rows, columns = np.ogrid[0:squared.shape[0], 0:squared.shape[1]]
@@ -252,25 +269,30 @@ def _found_elsewhere(image: np.ndarray, part: np.ndarray, at: tuple[int, int]) -
     return best < MOVED_FIT * in_place and best < MOVED_TEXTURE * float(part.var()) * part.size
 
 
-def _overlaid(member: np.ndarray, original: np.ndarray, errors: np.ndarray) -> bool:
-    """Whether a changed block's changed pixels look laid over the picture: white or black (text and its
+def _overlaid(member: np.ndarray, original: np.ndarray, errors: np.ndarray) -> np.ndarray:
+    """Whether each changed block's changed pixels look laid over the picture: white or black (text and its
     outline), one flat colour (a band, a logo), or the picture pulled towards white or black by one amount (a
-    semi-transparent watermark)."""
+    semi-transparent watermark). Blocks × pixels (× channels) in, one bool a block out."""
     strong = errors > CHANGED_LEVEL
-    if strong.sum() < 2:
-        return False
-    m, o = member[strong], original[strong]
+    count = strong.sum(axis=1)
+    weights = strong / np.maximum(count, 1)[:, None]  # the mean over a block's strong pixels
+
+    def mean(values: np.ndarray) -> np.ndarray:
+        return np.einsum("bp,bp...->b...", weights, values)
+
+    def deviation(values: np.ndarray) -> np.ndarray:
+        return np.sqrt(np.maximum(mean(values * values) - mean(values) ** 2, 0))
+
+    spread_m, spread_o = member.max(axis=2) - member.min(axis=2), original.max(axis=2) - original.min(axis=2)
     # white, black and the greys where their edges blend (text and its outline), unless the picture is grey too
-    grey = (m.max(axis=1) - m.min(axis=1) < GREY_SPREAD) & (o.max(axis=1) - o.min(axis=1) >= GREY_SPREAD)
-    extreme = (m.min(axis=1) > 215) | (m.max(axis=1) < 40) | grey
-    if float(extreme.mean()) >= OVERLAY_SHARE or float(m.std(axis=0).max()) < FLAT_OVERLAY:
-        return True
+    grey = (spread_m < GREY_SPREAD) & (spread_o >= GREY_SPREAD)
+    extreme = (member.min(axis=2) > 215) | (member.max(axis=2) < 40) | grey
+    found = (mean(extreme.astype(np.float32)) >= OVERLAY_SHARE) | (deviation(member).max(axis=1) < FLAT_OVERLAY)
     for target in (255.0, 0.0):
-        pull = target - o
-        alpha = ((m - o) * pull).sum(axis=1) / np.maximum((pull * pull).sum(axis=1), 1.0)
-        if float(alpha.mean()) > 0.2 and float(alpha.std()) < WATERMARK_SPREAD:
-            return True
-    return False
+        pull = target - original
+        alpha = ((member - original) * pull).sum(axis=2) / np.maximum((pull * pull).sum(axis=2), 1.0)
+        found |= (mean(alpha) > 0.2) & (deviation(alpha) < WATERMARK_SPREAD)
+    return found & (count >= 2)
 
 
 @dataclass(frozen=True, slots=True)

@@ -232,19 +232,33 @@ def _split_at_keepers(
             break  # a lone image left: nothing to group it with
 
 
-MOST_COMPARED = 24  # images of a component compared pair by pair to find its keeper; larger ones by rank alone
+KEEPER_TRIES = 4  # images tried as a component's keeper: the best under the keep rule, then the most linked
 
 
 def _best_keeper(remaining: set[int], relations: _Relations, files_of_image: FilesOfImages,
                  rank: Callable[[Sequence[int]], list[int]]) -> int:
-    """The image of `remaining` that the most others match directly, the best under `rank` among equals."""
+    """The image of `remaining` that the most others match directly, the best under `rank` among equals. Tried:
+    the best under `rank` (enough when it matches all the others), then the images verification linked most."""
     images = sorted(remaining)
-    if 2 < len(images) <= MOST_COMPARED:
-        matched = {a: sum(relations(a, b) is not None for b in images if b != a) for a in images}
-        most = max(matched.values())
-        images = [image for image in images if matched[image] == most]
-    best = rank([f for image in images for f in files_of_image[image]])[0]
-    return next(image for image in images if best in files_of_image[image])
+    ranked = _best_image_order(images, files_of_image, rank)
+    if len(images) < 3:
+        return ranked[0]
+    linked = sorted(ranked[1:], key=lambda image: -len(relations.links.get(image, {}).keys() & remaining))
+    best, most = ranked[0], -1
+    for image in [ranked[0], *linked[:KEEPER_TRIES - 1]]:
+        matched = sum(relations(image, other) is not None for other in images if other != image)
+        if matched > most or (matched == most and ranked.index(image) < ranked.index(best)):
+            best, most = image, matched
+        if image == ranked[0] and matched == len(images) - 1:
+            break
+    return best
+
+
+def _best_image_order(images: Sequence[int], files_of_image: FilesOfImages,
+                      rank: Callable[[Sequence[int]], list[int]]) -> list[int]:
+    """`images`, the one holding the best file under `rank` first."""
+    image_of = {f: image for image in images for f in files_of_image[image]}
+    return list(dict.fromkeys(image_of[f] for f in rank(list(image_of))))
 
 
 class _Relations:
