@@ -28,6 +28,8 @@ MIN_INLIERS = 15
 RATIO = 0.8  # a match is kept when its descriptor is this much closer than the second nearest
 REPROJECTION = 3.0  # pixels of the feature frame an inlier may be off the fitted similarity
 RANSAC_ITERATIONS = 1000
+SQUASH_GAIN = 1.1  # an affine fit replaces the similarity when it has this many times its inliers ...
+MAX_SQUASH = 1.4  # ... and stretches one way at most this many times more than the other
 MAX_SCALE = 16.0  # a thumbnail of 20 px a side against a 320-px feature frame, and no further
 BLOCK = 4  # thumbnail pixels a side of a compared block (16 pixels of a 256-pixel image)
 CHANGED_LEVEL = 16.0  # mean grey levels a block may differ by, after tones are matched, and be unchanged
@@ -37,6 +39,8 @@ FLAT_OVERLAY = 12.0  # grey levels: the spread of one flat colour laid over the 
 GREY_SPREAD = 24.0  # channels apart at most in a grey pixel
 FIT_STRIDE = 4  # one pixel in this many fits the tone model
 WATERMARK_SPREAD = 0.12  # how much the opacity of a semi-transparent overlay may vary inside one block
+BAND_SHARE = 0.22  # a caption or meme text lies across the top or bottom fifth of a picture ...
+BAND_WIDTH = 0.5  # ... and covers at least this share of one of its rows
 MOVED_MIN_BLOCKS = 2  # changed blocks side by side that may show a part of the picture moved
 MOVED_FIT = 0.25  # a changed part fits elsewhere with at most this share of its squared difference in place ...
 MOVED_TEXTURE = 0.5  # ... and of its own variance: found there, not merely as flat as something there
@@ -107,12 +111,29 @@ def fit(a: Features, b: Features, mirrored: bool = False) -> Fit | None:
                                                   ransacReprojThreshold=REPROJECTION, maxIters=RANSAC_ITERATIONS)
     if pixels is None or int(inliers.sum()) < MIN_INLIERS:
         return None
+    pixels, inliers = _squashed(points_b, points_a, pixels, inliers)
     scale = float(np.sqrt(abs(np.linalg.det(pixels[:, :2]))))
     if not 1 / MAX_SCALE < scale < MAX_SCALE:  # a degenerate fit: the inliers are one clump of points
         return None
     angle = float(np.degrees(np.arctan2(pixels[1, 0], pixels[0, 0])))
     matrix = np.diag(1 / size_a) @ np.hstack([pixels[:, :2] @ np.diag(size_b), pixels[:, 2:]])
     return Fit(matrix, mirrored, int(inliers.sum()), angle)
+
+
+def _squashed(points_b: np.ndarray, points_a: np.ndarray, similarity: np.ndarray,
+              inliers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The similarity, or an affine map that stretches one way more than the other (a resize that changed the
+    aspect ratio) when that explains clearly more of the matches, up to MAX_SQUASH."""
+    import cv2
+
+    affine, affine_inliers = cv2.estimateAffine2D(points_b, points_a, method=cv2.RANSAC,
+                                                  ransacReprojThreshold=REPROJECTION, maxIters=RANSAC_ITERATIONS)
+    if affine is None or int(affine_inliers.sum()) < SQUASH_GAIN * int(inliers.sum()):
+        return similarity, inliers
+    stretch = np.linalg.svd(affine[:, :2], compute_uv=False)
+    if stretch[0] > MAX_SQUASH * stretch[1]:
+        return similarity, inliers
+    return affine, affine_inliers
 
 
 @cache
@@ -227,10 +248,31 @@ def _count_blocks(a: np.ndarray, b: np.ndarray, residual: np.ndarray, inside: np
     overlaid = np.zeros(len(changed), bool)
     over, under = (colours_a, colours_b) if overlay_first else (colours_b, colours_a)
     overlaid[changed] = _overlaid(over[changed], under[changed], errors[changed])
+    overlaid |= _banded(changed, content, blocks)
     grey_b = b.mean(axis=-1)
     moved = _moved(grey_b - residual, grey_b, changed.reshape(blocks, blocks), inside)
     return Moment(int(content.sum()), int((changed & ~overlaid & ~moved).sum()), int((overlaid & ~moved).sum()),
                   moved=int(moved.sum()))
+
+
+def _banded(changed: np.ndarray, content: np.ndarray, blocks: int) -> np.ndarray:
+    """The changed blocks of a band laid across the top or the bottom of the picture (a caption, meme text): in
+    the rows from the first or last compared row to the farthest one mostly changed, within BAND_SHARE of them."""
+    changed, content = changed.reshape(blocks, blocks), content.reshape(blocks, blocks)
+    rows = np.flatnonzero(content.any(axis=1))
+    banded = np.zeros_like(changed)
+    if not len(rows):
+        return banded.reshape(-1)
+    height = max(1, int(np.ceil(BAND_SHARE * (rows[-1] - rows[0] + 1))))
+    wide = changed.sum(axis=1) >= BAND_WIDTH * np.maximum(content.sum(axis=1), 1)
+    top = np.flatnonzero(wide[rows[0]:rows[0] + height])
+    if len(top):
+        banded[rows[0]:rows[0] + top[-1] + 1] = changed[rows[0]:rows[0] + top[-1] + 1]
+    bottom = np.flatnonzero(wide[rows[-1] + 1 - height:rows[-1] + 1])
+    if len(bottom):
+        start = rows[-1] + 1 - height + bottom[0]
+        banded[start:rows[-1] + 1] = changed[start:rows[-1] + 1]
+    return banded.reshape(-1)
 
 
 def _moved(a: np.ndarray, b: np.ndarray, changed: np.ndarray, inside: np.ndarray) -> np.ndarray:
