@@ -33,13 +33,13 @@ import numpy as np
 from platformdirs import user_cache_dir
 
 from lookalike.decoded import Decoded
-from lookalike.images import DIGEST_BYTES, Digests, ImageRow, thumb_from_bytes
+from lookalike.images import DIGEST_BYTES, Digests, ImageRow, picture_from_bytes, thumb_from_bytes
 from lookalike.local_features import Features, indexed_words, unpack
 from lookalike.search import Candidates
 from lookalike.verify import Evidence
 from lookalike.walk import FileRecord, FileRecords, shared
 
-SIGNATURE_VERSION = "10"
+SIGNATURE_VERSION = "11"
 # Everything but the user's "not duplicates" decisions: emptied when the version changes.
 VERSIONED_TABLES = ("files", "images", "thumbs", "features", "failures", "evidence", "searched", "candidates")
 CANDIDATE_CHUNK = 65536
@@ -58,7 +58,8 @@ CREATE TABLE IF NOT EXISTS images (
     taken TEXT, camera TEXT, signature BLOB, quality INTEGER, gps TEXT,
     detail REAL);
 CREATE TABLE IF NOT EXISTS thumbs (content_hash BLOB PRIMARY KEY, thumb BLOB);
-CREATE TABLE IF NOT EXISTS features (content_hash BLOB PRIMARY KEY, features BLOB, words BLOB, mirrored_words BLOB);
+CREATE TABLE IF NOT EXISTS features (content_hash BLOB PRIMARY KEY, features BLOB, words BLOB, mirrored_words BLOB,
+                                     picture BLOB);
 CREATE TABLE IF NOT EXISTS failures (
     path BLOB PRIMARY KEY, device INTEGER, inode INTEGER, size INTEGER, mtime_ns INTEGER, reason TEXT);
 CREATE TABLE IF NOT EXISTS evidence (
@@ -222,13 +223,19 @@ class Cache:
             )
             self.db.executemany("INSERT OR REPLACE INTO thumbs VALUES (?, ?)",
                                 ((d.content_hash, d.thumb) for d in decoded))
-            self.db.executemany("INSERT OR REPLACE INTO features VALUES (?, ?, ?, ?)",
-                                ((d.content_hash, d.features, *indexed_words(d.features)) for d in decoded))
+            self.db.executemany("INSERT OR REPLACE INTO features VALUES (?, ?, ?, ?, ?)",
+                                ((d.content_hash, d.features, *indexed_words(d.features), d.picture)
+                                 for d in decoded))
 
     def features(self, content_hash: bytes) -> bytes:
         """An image's packed local features (`local_features.extract`); empty when none were found."""
         row = self.db.execute("SELECT features FROM features WHERE content_hash = ?", (content_hash,)).fetchone()
         return row[0] if row is not None else b""
+
+    def picture(self, content_hash: bytes) -> np.ndarray | None:
+        """An image's picture for the moment check (`images.picture_from_bytes`); None when none is cached."""
+        row = self.db.execute("SELECT picture FROM features WHERE content_hash = ?", (content_hash,)).fetchone()
+        return picture_from_bytes(row[0]) if row is not None and row[0] else None
 
     def words(self, content_hashes: Sequence[bytes]) -> Iterator[tuple[bytes, bytes]]:
         """Each image's indexed visual words and its mirror image's (uint32 bytes), in the order given."""
@@ -372,6 +379,17 @@ class CachedThumbnails:
         self._read = lru_cache(maxsize=THUMBS_HELD)(cache.thumbnail)
 
     def __getitem__(self, row: int) -> np.ndarray:
+        return self._read(self.content_hashes[row])
+
+
+class CachedPictures:
+    """The moment check's pictures (`Cache.picture`) by image row, read when asked for; the last THUMBS_HELD held."""
+
+    def __init__(self, cache: Cache, content_hashes: Sequence[bytes]) -> None:
+        self.content_hashes = content_hashes
+        self._read = lru_cache(maxsize=THUMBS_HELD)(cache.picture)
+
+    def __getitem__(self, row: int) -> np.ndarray | None:
         return self._read(self.content_hashes[row])
 
 

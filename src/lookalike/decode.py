@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 import xxhash
 from PIL import Image, ImageChops, ImageStat, UnidentifiedImageError
 
-from lookalike.decoded import DEFAULT_MAX_PIXELS, RAW_INSTALL, THUMB, TOO_BIG, WORKER_MEMORY, Decoded
+from lookalike.decoded import DEFAULT_MAX_PIXELS, PICTURE, RAW_INSTALL, THUMB, TOO_BIG, WORKER_MEMORY, Decoded
 from lookalike.exact import content_hash
 from lookalike.formats import SNIFFED_RAW_FORMATS, extension_of, format_name, raw_format, sniff_format
 from lookalike.local_features import FEATURE_SIDE, extract
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     import rawpy
 
 REDUCING_GAP = 3.0
+PICTURE_QUALITY = 90
 HASH_BLOCK = 2**16  # bytes of pixels hashed at a time
 DETAIL_MIN_SIDE = 16
 PREVIEW_MIN_SIDE = 4 * THUMB  # an embedded RAW preview smaller than this (a contact-sheet thumbnail) is not used
@@ -168,6 +169,7 @@ def _decode_image(image: Image.Image, digest: bytes, max_pixels: int, image_form
         taken=_text(exif.get_ifd(_EXIF_IFD).get(_DATE_TAKEN)),
         camera=_text(" ".join(str(exif.get(tag, "")).strip() for tag in (_MAKE, _MODEL)).strip()),
         features=extract(shown),
+        picture=picture(shown),
         quality=jpeg_quality(image),
         gps=gps_position(exif),
         detail=detail(shown) if shown.size == (width, height) else None,
@@ -230,6 +232,15 @@ def thumbnail(image: Image.Image) -> bytes:
     0.93, with the same precision and recall on the dev and holdout accuracy collections, where BICUBIC lost up
     to a point of recall and BILINEAR up to two (on crops and captions), and a gap of 2.5 lost crops."""
     return image.resize((THUMB, THUMB), Image.Resampling.HAMMING, reducing_gap=REDUCING_GAP).tobytes()
+
+
+def picture(image: Image.Image) -> bytes:
+    """The picture the moment check compares (`geometry.moment_check`): PICTURE × PICTURE, squashed as the
+    thumbnail is, as a JPEG of quality PICTURE_QUALITY (a tenth of its pixels' bytes)."""
+    out = io.BytesIO()
+    image.resize((PICTURE, PICTURE), Image.Resampling.HAMMING, reducing_gap=REDUCING_GAP).save(
+        out, "JPEG", quality=PICTURE_QUALITY)
+    return out.getvalue()
 
 
 def _check_pixels(stored: tuple[int, int], decoded: tuple[int, int], max_pixels: int) -> None:
@@ -338,7 +349,7 @@ def _decode_raw(data: bytes, raw_kind: str, max_pixels: int) -> Decoded | None:
         taken = _raw_taken(raw)
     width, height = (sizes.height, sizes.width) if sizes.flip in (5, 6) else (sizes.width, sizes.height)
     return Decoded(decoded.content_hash, decoded.pixel_hash, width, height, raw_kind, decoded.thumb, taken, None,
-                   features=decoded.features)
+                   features=decoded.features, picture=decoded.picture)
 
 
 def _develop(raw: rawpy.RawPy, sizes: rawpy.ImageSizes, data: bytes, raw_kind: str, max_pixels: int) -> Decoded:

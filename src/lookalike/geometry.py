@@ -31,7 +31,7 @@ RANSAC_ITERATIONS = 1000
 SQUASH_GAIN = 1.1  # an affine fit replaces the similarity when it has this many times its inliers ...
 MAX_SQUASH = 1.4  # ... and stretches one way at most this many times more than the other
 MAX_SCALE = 16.0  # a thumbnail of 20 px a side against a 320-px feature frame, and no further
-BLOCK = 4  # thumbnail pixels a side of a compared block (16 pixels of a 256-pixel image)
+BLOCKS = 16  # compared blocks a side of the picture, whatever its size
 CHANGED_LEVEL = 16.0  # mean grey levels a block may differ by, after tones are matched, and be unchanged
 MOMENT_SHARE = 0.02  # share of the compared blocks with content that may change without being an overlay
 OVERLAY_SHARE = 0.6  # share of a changed block's changed pixels that must look overlaid for the block to be
@@ -190,7 +190,7 @@ def _aligned_moment(thumb_a: np.ndarray, thumb_b: np.ndarray, pixels: np.ndarray
     warped = cv2.warpAffine(b, pixels, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     inside = cv2.warpAffine(np.ones((side, side), np.uint8), pixels, (side, side), flags=cv2.INTER_NEAREST)
     inside = cv2.erode(inside, np.ones((3, 3), np.uint8)) > 0
-    if inside.sum() < 4 * BLOCK * BLOCK:
+    if inside.sum() < 4 * (side // BLOCKS) ** 2:
         return Moment(0, 0, 0, aligned=False)
     residual = _tone_residual(a, warped, inside, pixels, side)
     return _count_blocks(a, warped, residual, inside, overlay_first)
@@ -233,11 +233,11 @@ def _tone_residual(a: np.ndarray, b: np.ndarray, inside: np.ndarray, pixels: np.
 def _count_blocks(a: np.ndarray, b: np.ndarray, residual: np.ndarray, inside: np.ndarray,
                   overlay_first: bool) -> Moment:
     side = a.shape[0]
-    blocks = side // BLOCK
+    blocks, block = BLOCKS, side // BLOCKS
 
     def tiled(values: np.ndarray) -> np.ndarray:
-        return values.reshape(blocks, BLOCK, blocks, BLOCK, *values.shape[2:]).swapaxes(1, 2).reshape(
-            blocks * blocks, BLOCK * BLOCK, *values.shape[2:])
+        return values.reshape(blocks, block, blocks, block, *values.shape[2:]).swapaxes(1, 2).reshape(
+            blocks * blocks, block * block, *values.shape[2:])
 
     full = tiled(inside).all(axis=1)
     errors, grey_a, colours_b = tiled(np.abs(residual)), tiled(a.mean(axis=-1)), tiled(b)
@@ -284,10 +284,11 @@ def _moved(a: np.ndarray, b: np.ndarray, changed: np.ndarray, inside: np.ndarray
     count, regions = cv2.connectedComponents(changed.astype(np.uint8), connectivity=4)
     moved = np.zeros(changed.shape, bool)
     side = a.shape[0]
+    block = side // BLOCKS
     for region in range(1, count):
         rows, columns = np.nonzero(regions == region)
-        top, bottom = rows.min() * BLOCK, (rows.max() + 1) * BLOCK
-        left, right = columns.min() * BLOCK, (columns.max() + 1) * BLOCK
+        top, bottom = rows.min() * block, (rows.max() + 1) * block
+        left, right = columns.min() * block, (columns.max() + 1) * block
         if len(rows) < MOVED_MIN_BLOCKS or bottom - top >= side or right - left >= side:
             continue
         if inside[top:bottom, left:right].all() and any(
@@ -306,7 +307,8 @@ def _found_elsewhere(image: np.ndarray, part: np.ndarray, at: tuple[int, int]) -
     squared = cv2.matchTemplate(image.astype(np.float32), part.astype(np.float32), cv2.TM_SQDIFF)
     in_place = float(squared[at])
     rows, columns = np.ogrid[0:squared.shape[0], 0:squared.shape[1]]
-    away = (np.abs(rows - at[0]) > BLOCK) | (np.abs(columns - at[1]) > BLOCK)
+    block = image.shape[0] // BLOCKS
+    away = (np.abs(rows - at[0]) > block) | (np.abs(columns - at[1]) > block)
     best = float(squared[away].min()) if away.any() else np.inf
     return best < MOVED_FIT * in_place and best < MOVED_TEXTURE * float(part.var()) * part.size
 

@@ -29,7 +29,7 @@ from lookalike.geometry import (
     moment_check,
     window_matrix,
 )
-from lookalike.images import FilesOfImages, ImageTable
+from lookalike.images import FilesOfImages, ImageTable, Pictures
 from lookalike.keep import Companion, Scanned, best_first
 from lookalike.search import Candidate, Candidates, CandidatesByPair
 from lookalike.signatures import (
@@ -83,6 +83,7 @@ def build_groups(
     apart: Set[tuple[int, int]] = frozenset(),
     evidence: MutableMapping[Candidate, Evidence] | None = None,
     features_of: FeaturesOf | None = None,
+    pictures: Pictures | None = None,
 ) -> list[Group]:
     """Groups of files that are the same picture; `image_of_file[f]` is file f's row in `images`.
 
@@ -94,7 +95,7 @@ def build_groups(
     files_of_image = FilesOfImages(image_of_file)
     links = _links(match for match in matches if match.duplicate)
     rank = keeper_order(files, image_of_file, images)
-    direct = _DirectMatches(images, CandidatesByPair(candidates), strictness, evidence, features_of)
+    direct = _DirectMatches(images, CandidatesByPair(candidates), strictness, evidence, features_of, pictures)
     groups: list[Group] = []
     worth_grouping = {*links, *files_of_image.shared().tolist()}  # linked, or held by several files
     for component in _components(worth_grouping, links):
@@ -140,7 +141,16 @@ class _DirectMatches:
     strictness: Strictness
     evidence: MutableMapping[Candidate, Evidence] | None
     features_of: FeaturesOf | None = None
+    pictures: Pictures | None = None  # the moment check's pictures by row; the thumbnails where there are none
     matched: dict[tuple[int, int], Match | None] = field(default_factory=dict)
+
+    def compared(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """The two images' pictures for the moment check, or their thumbnails unless both have one."""
+        if self.pictures is not None:
+            picture_a, picture_b = self.pictures[a], self.pictures[b]
+            if picture_a is not None and picture_b is not None:
+                return picture_a, picture_b
+        return self.images.thumbs[a], self.images.thumbs[b]
 
     def local_fit(self, keeper: int, image: int) -> Fit | None:
         """The fit of the image's features onto the keeper's (or its mirror image's) with the most inliers."""
@@ -151,9 +161,9 @@ class _DirectMatches:
         return max((f for f in fits if f is not None), key=lambda f: f.inliers, default=None)
 
     def same_moment(self, keeper: int, image: int, fitted: Fit) -> Moment:
-        thumb = self.images.thumbs[keeper]
-        return moment_check(thumb[:, ::-1] if fitted.mirrored else thumb, self.images.thumbs[image], fitted.matrix,
-                            coarsest(self.images, keeper, image))
+        keeper_picture, picture = self.compared(keeper, image)
+        return moment_check(keeper_picture[:, ::-1] if fitted.mirrored else keeper_picture, picture, fitted.matrix,
+                            coarsest(self.images, keeper, image, len(picture)))
 
     def match(self, a: int, b: int) -> Match | None:
         """The first alignment of a and b that verification confirms, if any; each pair is verified once."""
@@ -285,7 +295,7 @@ def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMat
         return SAME_PIXELS, describe_same_pixels(images, keeper, image), 0, None
     link = links.get(keeper, {}).get(image)
     match = link if isinstance(link, Match) else direct.match(keeper, image) if link is None else None
-    if match is not None and _window_moment(images, match).same:
+    if match is not None and _window_moment(direct, match).same:
         return NEAR, describe_edit(images, keeper, match), match.candidate.distance, _window_box(images, keeper, match)
     fitted = direct.local_fit(keeper, image)
     if fitted is None:
@@ -297,19 +307,21 @@ def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMat
     return NEAR, describe_fit(images, keeper, image, fitted, moment), distance, _fitted_box(fitted)
 
 
-def _window_moment(images: ImageTable, match: Match) -> Moment:
-    """`moment_check` of a match of the search's windows, a's thumbnail turned as the candidate says."""
-    candidate = match.candidate
+def _window_moment(direct: _DirectMatches, match: Match) -> Moment:
+    """`moment_check` of a match of the search's windows, a's picture turned as the candidate says."""
+    candidate, images = match.candidate, direct.images
     box_a = window_box(candidate.window_a, tuple(images.content_box[candidate.a]))
-    thumb_a = orient(images.thumbs[candidate.a], candidate.orientation)
-    return moment_check(np.ascontiguousarray(thumb_a), images.thumbs[candidate.b],
-                        window_matrix(box_a, match.evidence.box_b), coarsest(images, candidate.a, candidate.b))
+    picture_a, picture_b = direct.compared(candidate.a, candidate.b)
+    return moment_check(np.ascontiguousarray(orient(picture_a, candidate.orientation)), picture_b,
+                        window_matrix(box_a, match.evidence.box_b),
+                        coarsest(images, candidate.a, candidate.b, len(picture_b)))
 
 
-def coarsest(images: ImageTable, a: int, b: int) -> float:
-    """Pixels of the smaller side of the two images per two thumbnail pixels: a thumbnail shows all the detail
-    of a picture with twice its pixels or more, and only what interpolation makes of a smaller one."""
-    return min(int(images.width[a]), int(images.height[a]), int(images.width[b]), int(images.height[b])) / (2 * THUMB)
+def coarsest(images: ImageTable, a: int, b: int, side: int = THUMB) -> float:
+    """Pixels of the smaller side of the two images per two pixels of a picture `side` pixels a side: such a
+    picture shows all the detail of an image with twice its pixels or more, and only what interpolation makes
+    of a smaller one."""
+    return min(int(images.width[a]), int(images.height[a]), int(images.width[b]), int(images.height[b])) / (2 * side)
 
 
 def _window_box(images: ImageTable, keeper: int, match: Match) -> Box | None:

@@ -30,6 +30,15 @@ def thumb_from_bytes(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, np.uint8).reshape(THUMB, THUMB, 3)
 
 
+def picture_from_bytes(blob: bytes) -> np.ndarray | None:
+    """The moment check's picture (`Decoded.picture`) as a (PICTURE, PICTURE, 3) RGB array; None without one."""
+    if not blob:
+        return None
+    import cv2
+
+    return np.ascontiguousarray(cv2.imdecode(np.frombuffer(blob, np.uint8), cv2.IMREAD_COLOR)[..., ::-1])
+
+
 def thumbs_of(decoded: Sequence[Decoded]) -> np.ndarray:
     """(N, THUMB, THUMB, 3) uint8: the thumbnails of these decoded images, in one array."""
     return np.frombuffer(b"".join(d.thumb for d in decoded), np.uint8).reshape(-1, THUMB, THUMB, 3)
@@ -39,6 +48,13 @@ class Thumbnails(Protocol):
     """(THUMB, THUMB, 3) uint8 RGB thumbnails by image row: an array, a dict, or `cache.CachedThumbnails`."""
 
     def __getitem__(self, row: int) -> np.ndarray: ...
+
+
+class Pictures(Protocol):
+    """The moment check's (PICTURE, PICTURE, 3) uint8 RGB pictures by image row (`cache.CachedPictures`): None
+    for an image without one."""
+
+    def __getitem__(self, row: int) -> np.ndarray | None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
-from lookalike.cache import KEYS_PER_QUERY, Cache, CachedFeatures, CachedThumbnails, default_cache_path
+from lookalike.cache import (
+    KEYS_PER_QUERY,
+    Cache,
+    CachedFeatures,
+    CachedPictures,
+    CachedThumbnails,
+    default_cache_path,
+)
 from lookalike.companions import find as find_companions
 from lookalike.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, needs_install
 from lookalike.engine import Engine, LocalEngine
@@ -392,7 +399,7 @@ class _Scan:
               matches: list[Match | LocalMatch], candidates: Candidates) -> list[Group]:
         with self._stage(Stage.GROUP, len(matches)):
             return build_groups(files, image_of_file, images, matches, candidates, self._strictness, self.apart,
-                                self.evidence, self.features_of)
+                                self.evidence, self.features_of, CachedPictures(self.cache, images.content_hash))
 
     def same_pixels(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable) -> list[Group]:
         """--method pixels: the files whose decoded pixels another file's are, grouped."""
