@@ -34,9 +34,16 @@ def reviewing(folder: Path, photos: dict[str, Path]) -> Iterator[tuple[ReviewSer
     """A running review of a fresh collection under `folder`: the server, the report, the cache file."""
     cache = folder / "cache.sqlite"
     report = review_collection(folder / "photos", photos, cache)
+    with serving(report, cache, folder) as server:
+        yield server, report, cache
+
+
+@contextmanager
+def serving(report: dict, cache: Path, folder: Path) -> Iterator[ReviewServer]:
+    """A running review of `report`, its previews made under `folder`."""
     server = ReviewServer(Review(report, cache), previews=Previews(folder / "previews"))
     with server.running():
-        yield server, report, cache
+        yield server
 
 
 def request(url: str, path: str, method: str = "GET", headers: dict[str, str] | None = None,

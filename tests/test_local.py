@@ -3,10 +3,12 @@ fitted by RANSAC, and described by what was fitted."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 import lookalike
+from lookalike.geometry import frame_box
 from lookalike.pipeline import ScanOptions
 
 from .conftest import open_rgb
@@ -58,3 +60,39 @@ def test_a_partial_copy_is_found_and_described(tmp_path, photos, name, edit, wor
             assert member["box"] == pytest.approx(box, abs=0.03)
     else:  # the screenshot has more pixels, so it is kept: the original is what it shows, cropped
         assert "cropped to 25 %" in member["relation"]
+
+
+def sampled_through(matrix: list[list[float]], member: np.ndarray, keeper: np.ndarray) -> tuple[float, float]:
+    """Mean grey difference between the member's pixels and the keeper's at the points `matrix` carries them
+    to, and between the same pixels and the keeper's at the same fractions (no alignment)."""
+    fractions = np.stack(np.meshgrid(np.linspace(0.1, 0.9, 24), np.linspace(0.1, 0.9, 24)), axis=-1).reshape(-1, 2)
+    carried = fractions @ np.array(matrix)[:, :2].T + np.array(matrix)[:, 2]
+
+    def at(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+        rows = np.clip((points[:, 1] * image.shape[0]).astype(int), 0, image.shape[0] - 1)
+        columns = np.clip((points[:, 0] * image.shape[1]).astype(int), 0, image.shape[1] - 1)
+        return image[rows, columns]
+
+    own = at(member, fractions)
+    return float(np.abs(own - at(keeper, carried)).mean()), float(np.abs(own - at(keeper, fractions)).mean())
+
+
+def test_the_fitted_matrix_carries_each_copy_onto_its_original(tmp_path, photos):
+    original = open_rgb(photos["chelsea"])
+    original.save(tmp_path / "original.png")
+    copies = {"crop": crop_top_right(original), "straightened": straightened(original),
+              "turned": original.transpose(Image.Transpose.ROTATE_90),
+              "mirrored": original.transpose(Image.Transpose.FLIP_LEFT_RIGHT).resize(
+                  (original.width // 2, original.height // 2))}
+    for name, copy in copies.items():
+        copy.save(tmp_path / f"{name}.jpg", quality=90)
+    [group] = lookalike.to_json(lookalike.scan([tmp_path], ScanOptions(cache=None, jobs=1)))["groups"]
+    assert group["keep"].endswith("original.png")
+    keeper = np.asarray(original.convert("L").filter(ImageFilter.BoxBlur(2)), np.float64)
+    members = {m["path"].rsplit("/", 1)[-1].removesuffix(".jpg"): m for m in group["members"][1:]}
+    assert sorted(members) == sorted(copies)
+    for name, member in members.items():
+        pixels = np.asarray(copies[name].convert("L").filter(ImageFilter.BoxBlur(2)), np.float64)
+        aligned, unaligned = sampled_through(member["matrix"], pixels, keeper)
+        assert aligned < 8 and unaligned > 3 * aligned, name  # blurred: a pixel off costs little
+        assert frame_box(np.array(member["matrix"])) == pytest.approx(member["box"], abs=1e-3)

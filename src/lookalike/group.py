@@ -52,6 +52,7 @@ SAME_BYTES = "bytes"
 SAME_PIXELS = "pixels"
 NEAR = "near"
 SIMILAR_MATCH = "similar"
+Affine = tuple[tuple[float, ...], ...]  # the rows of a (2, 3) matrix
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,7 @@ class Member:
     relation: str  # in words, relative to the keeper
     distance: float  # perceptual hash bits apart from the keeper, in the best orientation (RMS: --method histogram)
     box: Box | None = None  # where the member's frame lies in the keeper's, as fractions of it, when fitted
+    matrix: Affine | None = None  # (2, 3) rows carrying fractions of the member's frame onto the keeper's, when fitted
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,9 +279,9 @@ class _Relations:
     def __init__(self, links: dict[int, dict[int, Match | LocalMatch]], direct: _DirectMatches,
                  apart: Set[tuple[int, int]]) -> None:
         self.links, self.direct, self.apart = links, direct, apart
-        self.known: dict[tuple[int, int], tuple[str, str, int, Box | None] | None] = {}
+        self.known: dict[tuple[int, int], tuple[str, str, int, Box | None, Affine | None] | None] = {}
 
-    def __call__(self, keeper: int, image: int) -> tuple[str, str, int, Box | None] | None:
+    def __call__(self, keeper: int, image: int) -> tuple[str, str, int, Box | None, Affine | None] | None:
         if (min(keeper, image), max(keeper, image)) in self.apart:
             return None
         if (keeper, image) not in self.known:
@@ -288,15 +290,16 @@ class _Relations:
 
 
 def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMatch]],
-            direct: _DirectMatches) -> tuple[str, str, int, Box | None] | None:
+            direct: _DirectMatches) -> tuple[str, str, int, Box | None, Affine | None] | None:
     """(match, relation, distance) of `image` to `keeper`, or None when they are not the same picture."""
     images = direct.images
     if images.pixel_hash[keeper] == images.pixel_hash[image]:
-        return SAME_PIXELS, describe_same_pixels(images, keeper, image), 0, None
+        return SAME_PIXELS, describe_same_pixels(images, keeper, image), 0, None, None
     link = links.get(keeper, {}).get(image)
     match = link if isinstance(link, Match) else direct.match(keeper, image) if link is None else None
     if match is not None and _window_moment(direct, match).same:
-        return NEAR, describe_edit(images, keeper, match), match.candidate.distance, _window_box(images, keeper, match)
+        to_keeper, distance = _window_to_keeper(images, keeper, match), match.candidate.distance
+        return NEAR, describe_edit(images, keeper, match), distance, frame_box(to_keeper), _rows(to_keeper)
     fitted = direct.local_fit(keeper, image)
     if fitted is None:
         return None
@@ -304,7 +307,8 @@ def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMat
     if not moment.same:
         return None
     distance = int(np.bitwise_count(images.hashes[keeper] ^ images.hashes[image][0]).min())
-    return NEAR, describe_fit(images, keeper, image, fitted, moment), distance, _fitted_box(fitted)
+    return (NEAR, describe_fit(images, keeper, image, fitted, moment), distance, _fitted_box(fitted),
+            _rows(_fitted_to_keeper(fitted)))
 
 
 def _window_moment(direct: _DirectMatches, match: Match) -> Moment:
@@ -324,19 +328,39 @@ def coarsest(images: ImageTable, a: int, b: int, side: int = THUMB) -> float:
     return min(int(images.width[a]), int(images.height[a]), int(images.width[b]), int(images.height[b])) / (2 * side)
 
 
-def _window_box(images: ImageTable, keeper: int, match: Match) -> Box | None:
-    """Where the member's frame lies in the keeper's, for a match in the keeper's own orientation."""
+def _window_to_keeper(images: ImageTable, keeper: int, match: Match) -> np.ndarray:
+    """The matrix carrying the member's frame onto the keeper's (fractions), for a match of the search's windows:
+    b's window onto a's window in a's frame turned as the candidate says, then that frame turned back."""
     candidate = match.candidate
-    if candidate.orientation != 0:
-        return None
     box_a = window_box(candidate.window_a, tuple(images.content_box[candidate.a]))
-    member_to_a = window_matrix(box_a, match.evidence.box_b)
-    return frame_box(member_to_a if candidate.a == keeper else inverted(member_to_a))
+    b_to_a = _unturned(candidate.orientation) @ np.vstack([window_matrix(box_a, match.evidence.box_b), [0, 0, 1]])
+    return b_to_a[:2] if candidate.a == keeper else inverted(b_to_a[:2])
+
+
+MIRRORED = 1  # ORIENTATIONS[1]: the columns flipped, nothing else
+
+
+def _unturned(k: int) -> np.ndarray:
+    """The (3, 3) matrix carrying fractions of a frame in orientation k (`orient`) onto the frame's own."""
+    orientation = ORIENTATIONS[k]
+    flip_x = np.array([[-1, 0, 1], [0, 1, 0], [0, 0, 1]]) if orientation.flip_columns else np.eye(3)
+    flip_y = np.array([[1, 0, 0], [0, -1, 1], [0, 0, 1]]) if orientation.flip_rows else np.eye(3)
+    swap = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 1]]) if orientation.transpose else np.eye(3)
+    return swap @ flip_y @ flip_x  # undone in the reverse order of `orient`'s
+
+
+def _fitted_to_keeper(fitted: Fit) -> np.ndarray:
+    """The fit's matrix onto the keeper's own frame: a mirrored fit carries the member onto its mirror image."""
+    return (_unturned(MIRRORED) @ np.vstack([fitted.matrix, [0, 0, 1]]))[:2] if fitted.mirrored else fitted.matrix
 
 
 def _fitted_box(fitted: Fit) -> Box:
     left, top, right, bottom = fitted.box()
     return (1 - right, top, 1 - left, bottom) if fitted.mirrored else (left, top, right, bottom)
+
+
+def _rows(matrix: np.ndarray) -> Affine:
+    return tuple(tuple(float(value) for value in row) for row in matrix)
 
 
 QUARTER_TURNS = ("", "rotated 90° clockwise", "rotated 180°", "rotated 90° counter-clockwise")

@@ -10,6 +10,7 @@ JSON format, version 1 (fields may be added, never removed or changed in meaning
                               "taken": EXIF_DATE | null, "camera": TEXT | null,
                               "quality": JPEG_QUALITY | null, "gps": "LAT,LON" | null,
                               "detail": GREY_LEVELS | null, "pixels": PIXELS_OF_PICTURE,
+                              "box": [LEFT, TOP, RIGHT, BOTTOM] | null, "matrix": [[A, B, C], [D, E, F]] | null,
                               "companions": [{"path": PATH, "kind": KIND, "size": BYTES, "mtime_ns": NS,
                                               "content_hash": HEX, "shared_with": [PATH...]}, ...]}, ...]}],
      "similar": [GROUP, ...],
@@ -26,6 +27,11 @@ what this scan computed rather than took from the cache: images decoded, pairs v
 
 A scan with `--method bytes` decodes nothing: its members have "width" and "height" 0, and "format" as sniffed
 from the file's first bytes, or "" for a file not sniffed (`--all-files`). "files" counts the files compared.
+
+"box" is where a near member's picture lies in the keeper's frame, as fractions of the keeper's width and height
+(clipped to it); "matrix" carries a point (x, y) of the member's frame, in fractions of its width and height, onto
+the keeper's frame: (A x + B y + C, D x + E y + F). It holds the fitted crop, scale, shift, rotation, quarter turn or
+mirroring exactly. Both are null where nothing was fitted (the keeper, identical bytes or pixels).
 
 "similar" is present only when the scan was asked for it (`--similar`): groups of kind "similar" whose
 members (match "similar") look alike but are not the same picture: consecutive frames, the same scene
@@ -106,6 +112,9 @@ def _member_json(result: ScanResult, member) -> dict[str, Any]:
         "companions": [{**asdict(companion), "shared_with": list(companion.shared_with)} for companion in companions],
         # where the member's picture lies in the keeper's frame (left, top, right, bottom, fractions), when fitted
         "box": [round(side, 4) for side in member.box] if getattr(member, "box", None) is not None else None,
+        # the fit itself: x, y of the member's frame (fractions) onto the keeper's, [[a, b, c], [d, e, f]]
+        "matrix": [[round(value, 6) for value in row] for row in member.matrix]
+                  if getattr(member, "matrix", None) is not None else None,
     }
 
 

@@ -186,6 +186,7 @@ def _member_view(member: dict[str, Any], exif: dict[str, tuple[str | None, str |
     taken, camera = exif.get(member["content_hash"], (member.get("taken"), member.get("camera")))
     return {"path": _shown_path(member["path"]), "taken": taken, "camera": camera,
             "quality": member.get("quality"), "gps": member.get("gps"),
+            "box": member.get("box"), "matrix": member.get("matrix"),  # where it lies in the keeper, when fitted
             "companions": [f"{c['kind']}: {os.path.basename(_shown_path(c['path']))}"
                            for c in member.get("companions", ())],
             **{name: member[name] for name in fields}}

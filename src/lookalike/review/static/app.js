@@ -128,7 +128,8 @@ function memberPanel(group, member, number) {
     number === 0 ? null : el("img", { className: "base", src: preview(group.index, 0, "full"), alt: "",
                                       draggable: false }),
     el("img", { className: "top", src: preview(group.index, number, "full"), draggable: false, onerror: noPreview,
-                alt: `Copy ${number + 1}: ${baseName(member.path)}` }));
+                alt: `Copy ${number + 1}: ${baseName(member.path)}` }),
+    number === 0 ? outlineLayer(member) : null);
   viewport.addEventListener("wheel", onWheel, { passive: false });
   viewport.addEventListener("pointerdown", onDrag);
   const facts = [
@@ -166,6 +167,42 @@ function select(number, focus = true) {
     panel.classList.toggle("selected", index === state.selected);
     if (index === state.selected && focus) panel.focus();
   });
+  showOutline();
+}
+
+// where the selected copy lies in the keeper: its fitted box, outlined over the keeper's picture
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function outlineLayer(keeper) {
+  // a layer the size of the viewport whose drawing is fitted as object-fit: contain fits the keeper's image
+  const layer = document.createElementNS(SVG, "svg");
+  layer.classList.add("outline");
+  layer.setAttribute("viewBox", `0 0 ${keeper.width} ${keeper.height}`);
+  layer.setAttribute("preserveAspectRatio", "xMidYMid meet");
+  layer.setAttribute("aria-hidden", "true");
+  for (const name of ["halo", "line"]) {
+    const rect = document.createElementNS(SVG, "rect");
+    rect.classList.add(name);
+    layer.append(rect);
+  }
+  return layer;
+}
+
+function showOutline() {
+  const layer = document.querySelector(".viewport .outline");
+  if (!layer) return;
+  const box = state.selected ? state.group.members[state.selected].box : null;
+  layer.classList.toggle("shown", Boolean(box));
+  if (!box) return;
+  const [left, top, right, bottom] = box;
+  const keeper = state.group.members[0];
+  for (const rect of layer.querySelectorAll("rect")) {
+    rect.setAttribute("x", left * keeper.width);
+    rect.setAttribute("y", top * keeper.height);
+    rect.setAttribute("width", (right - left) * keeper.width);
+    rect.setAttribute("height", (bottom - top) * keeper.height);
+  }
 }
 
 function marksOf(index) {
@@ -214,10 +251,50 @@ async function step(by) {
 
 function applyView() {
   const { scale, x, y } = state.view;
-  for (const image of document.querySelectorAll(".viewport img")) {
-    image.style.transform = `translate(${x}px, ${y}px) scale(${scale})`;
+  for (const layer of document.querySelectorAll(".viewport .top, .viewport .outline")) {
+    layer.style.transform = `translate(${x}px, ${y}px) scale(${scale})`;
   }
+  document.querySelectorAll(".member").forEach((panel, number) => {
+    const base = panel.querySelector(".viewport .base");
+    if (base) alignKeeper(base, state.group.members[number]);
+  });
   $("zoom-level").textContent = `${Math.round(scale * 100)}%`;
+}
+
+// the keeper under a copy (diff, blink) is carried onto it by the fitted matrix, then zoomed and panned alike
+
+function alignKeeper(base, member) {
+  const { scale, x, y } = state.view;
+  const viewport = base.parentElement;
+  const [width, height] = [viewport.clientWidth, viewport.clientHeight];
+  base.classList.toggle("aligned", Boolean(member.matrix));
+  if (!member.matrix) {
+    base.style.transform = `translate(${x}px, ${y}px) scale(${scale})`;
+    return;
+  }
+  // the copy's picture as object-fit: contain shows it: fractions of its frame onto the viewport
+  const fitted = Math.min(width / member.width, height / member.height);
+  const [shownWidth, shownHeight] = [member.width * fitted, member.height * fitted];
+  const shown = [[shownWidth, 0, (width - shownWidth) / 2], [0, shownHeight, (height - shownHeight) / 2]];
+  // the keeper's image fills the viewport (object-fit: fill): its pixels onto fractions of its frame
+  const fractions = [[1 / width, 0, 0], [0, 1 / height, 0]];
+  const [[a, c, e], [b, d, f]] = compose(shown, compose(inverse(member.matrix), fractions));
+  const [cx, cy] = [width / 2, height / 2];
+  base.style.transform = `translate(${cx + x}px, ${cy + y}px) scale(${scale}) translate(${-cx}px, ${-cy}px) ` +
+    `matrix(${a}, ${b}, ${c}, ${d}, ${e}, ${f})`;
+  // only the part of the keeper the copy shows: the copy's frame, in fractions of the keeper's
+  const corners = [[0, 0], [1, 0], [1, 1], [0, 1]].map(([u, v]) => member.matrix.map(([p, q, r]) => p * u + q * v + r));
+  base.style.clipPath = `polygon(${corners.map(([u, v]) => `${u * 100}% ${v * 100}%`).join(", ")})`;
+}
+
+function compose([[a, b, c], [d, e, f]], [[g, h, i], [j, k, l]]) {
+  // the 2x3 affine matrix of applying the second, then the first
+  return [[a * g + b * j, a * h + b * k, a * i + b * l + c], [d * g + e * j, d * h + e * k, d * i + e * l + f]];
+}
+
+function inverse([[a, b, c], [d, e, f]]) {
+  const det = a * e - b * d;
+  return [[e / det, -b / det, (b * f - e * c) / det], [-d / det, a / det, (d * c - a * f) / det]];
 }
 
 function zoom(factor, atX = 0, atY = 0) {
@@ -407,4 +484,5 @@ wire("dialog-close", "click", () => $("dialog").close());
 wire("dialog-confirm", "click", () => state.dialogAction && state.dialogAction());
 
 setMode("side");
+new ResizeObserver(() => state.group && applyView()).observe($("members")); // the alignment is in pixels
 loadPage().then((page) => page.groups.length && openGroup(page.groups[0].index)).catch((error) => say(error.message));
