@@ -143,9 +143,10 @@ def signature_chunks(root: Path, cache: Path, monkeypatch, chunk: int, last: int
     """The sizes of the chunks of decoded images a scan computes signatures for, in order, and its report."""
     monkeypatch.setattr(pipeline, "SIGNATURE_CHUNK", chunk)
     monkeypatch.setattr(pipeline, "LAST_CHUNK", last)
-    sizes, compute = [], pipeline._Scan.signatures
-    monkeypatch.setattr(pipeline._Scan, "signatures", lambda scan, decoded: sizes.append(len(decoded))
-                        or compute(scan, decoded))
+    monkeypatch.setattr(pipeline, "KEEP_SECONDS", 3600)  # no chunk sent early for the time decoding took
+    sizes, keep = [], pipeline._Scan._keep
+    monkeypatch.setattr(pipeline._Scan, "_keep", lambda scan, records, contents, held: (
+        held.decoded and sizes.append(len(held.decoded))) or keep(scan, records, contents, held))
     result = lookalike.scan([root], ScanOptions(cache=cache))
     assert sum(sizes) == result.decoded
     return sizes, lookalike.to_json(result)
