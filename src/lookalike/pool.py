@@ -24,7 +24,7 @@ from types import ModuleType
 from lookalike.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, TOO_BIG, WORKER_MEMORY, Decoded
 from lookalike.platforms import describe_exit, limit_memory
 from lookalike.walk import Problem
-from lookalike.workers import ignore_interruptions, worker_context
+from lookalike.workers import deaf_to_interruptions, ignore_interruptions, worker_context
 
 BATCH = 16
 AHEAD = BATCH // 4  # files a worker has left when, while full batches remain, it is sent its next batch
@@ -194,7 +194,8 @@ def _start_worker(context: BaseContext, work: Callable[[str, int], object] | Non
     ours, theirs = context.Pipe()
     on_file = context.RawValue(ctypes.c_int64, -1)
     process = context.Process(target=_worker_main, args=(theirs, on_file, work, max_pixels), daemon=True)
-    process.start()
+    with deaf_to_interruptions():
+        process.start()
     theirs.close()  # so that the worker's death reads as end of file here
     return _Worker(process, ours, on_file)
 
