@@ -35,7 +35,6 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists() or os.na
 UNSTABLE = ("seconds", "peak_mb", "work")  # what differs between two scans of the same files with the same result
 MARKER = "LOOKALIKE_TEST_SCAN"  # in the environment of a scan and so of every process it starts
 GRACE = 10.0  # seconds a scan's processes may take to end after it has: a liveness bound, not a speed
-IN_FLIGHT = 2 * 20  # files two workers hold at most: a batch (pool.BATCH) and the next one's first AHEAD
 
 
 def build_collection(root: Path, photos: dict[str, Path], count: int) -> None:

@@ -332,9 +332,9 @@ class _Scan:
         with self._stage(Stage.DECODE, len(to_decode)) as advance:
             paths = records.paths(to_decode)
             try:
-                for position, result in self.options.engine.decode_all(paths, self.options.jobs,
-                                                                       self.options.max_pixels, advance,
-                                                                       timeout=self.options.timeout):
+                answers = self.options.engine.decode_all(paths, self.options.jobs, self.options.max_pixels, advance,
+                                                         timeout=self.options.timeout)
+                for received, (position, result) in enumerate(answers, 1):
                     index = to_decode[position]
                     if not isinstance(result, Problem):
                         result = check_unchanged(records[index]) or result
@@ -348,7 +348,7 @@ class _Scan:
                     contents.digest[index], contents.known[index] = result.content_hash, True
                     held.decoded.append(result)
                     held.files.append(index)
-                    left = len(to_decode) - position - 1
+                    left = len(to_decode) - received
                     if (len(held.decoded) == SIGNATURE_CHUNK or (len(held.decoded) > LAST_CHUNK and left < LAST_CHUNK)
                             or held.due()):
                         self._keep(records, contents, held)
