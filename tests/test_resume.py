@@ -8,7 +8,6 @@ import json
 import os
 import random
 import re
-import select
 import shutil
 import signal
 import sqlite3
@@ -17,7 +16,6 @@ import sys
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,13 +26,12 @@ from lookalike.cache import Cache
 from lookalike.pipeline import Progress, ScanOptions, Stage, scan
 
 from .conftest import open_rgb
+from .interrupting import scan_command, stopped_scan, survivors
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists() or os.name != "posix",
                                 reason="reads the process table in /proc and drives the scan through a terminal")
 
 UNSTABLE = ("seconds", "peak_mb", "work")  # what differs between two scans of the same files with the same result
-MARKER = "LOOKALIKE_TEST_SCAN"  # in the environment of a scan and so of every process it starts
-GRACE = 10.0  # seconds a scan's processes may take to end after it has: a liveness bound, not a speed
 
 
 def build_collection(root: Path, photos: dict[str, Path], count: int) -> None:
@@ -57,79 +54,8 @@ def build_collection(root: Path, photos: dict[str, Path], count: int) -> None:
     (root / "not a picture.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(500))
 
 
-@dataclass
-class Stopped:
-    code: int
-    stderr: str  # what the terminal showed, escape codes removed
-    shown: int  # images the decode bar showed as decoded when the signal was sent
-    stage: str  # the last stage the terminal showed then
-
-
-def scan_command(root: Path, cache: Path, report: Path | None = None) -> list[str]:
-    return [sys.executable, "-m", "lookalike", "scan", str(root), "--cache", str(cache), "--jobs", "2",
-            *(["--json", str(report), "-q"] if report else [])]
-
-
-def stopped_scan(root: Path, cache: Path, signum: int, delay: float, marker: str) -> Stopped:
-    """A scan whose progress a terminal shows, sent `signum` `delay` seconds after it started."""
-    import pty
-
-    terminal, its_end = pty.openpty()
-    process = subprocess.Popen(scan_command(root, cache), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=its_end, env={**os.environ, MARKER: marker})
-    os.close(its_end)
-    shown, started, at_signal = b"", time.monotonic(), None
-    try:
-        while True:
-            if at_signal is None and time.monotonic() - started >= delay:
-                process.send_signal(signum)
-                at_signal = len(shown)
-            if select.select([terminal], [], [], 0.005)[0]:
-                try:
-                    data = os.read(terminal, 65536)
-                except OSError:  # the scan and all its processes closed the terminal
-                    break
-                if not data:
-                    break
-                shown += data
-            elif process.poll() is not None and at_signal is not None:
-                break
-        code = process.wait(timeout=60)
-    finally:
-        os.close(terminal)
-    before = plain(shown[:at_signal if at_signal is not None else len(shown)])
-    decoded = [int(count) for count in re.findall(r"decode +[━╸╺ ]*(\d+)/\d+", before)]
-    stages = re.findall(r"(walk|exact|decode|signatures|search|verify|local|group) +[━╸╺]", before)
-    return Stopped(code, plain(shown), max(decoded, default=0), stages[-1] if stages else "starting")
-
-
-def plain(data: bytes) -> str:
-    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", data.decode(errors="replace")).replace("\r", "\n")
-
-
-def processes_with(marker: str) -> list[int]:
-    """The processes alive (not zombies) whose environment holds the marker."""
-    found = []
-    for folder in Path("/proc").iterdir():
-        if not folder.name.isdigit():
-            continue
-        try:
-            if f"{MARKER}={marker}".encode() in (folder / "environ").read_bytes().split(b"\0"):
-                found.append(int(folder.name))
-        except OSError:  # ended meanwhile, or not ours to read
-            continue
-    return found
-
-
-def survivors(marker: str) -> list[int]:
-    give_up = time.monotonic() + GRACE
-    while (alive := processes_with(marker)) and time.monotonic() < give_up:
-        time.sleep(0.05)
-    return alive
-
-
 def finished_scan(root: Path, cache: Path, report: Path) -> dict:
-    done = subprocess.run(scan_command(root, cache, report), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(scan_command(root, cache, report, jobs=2), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return json.loads(report.read_text())
 
@@ -153,7 +79,7 @@ def interrupt_and_resume(tmp_path: Path, photos: dict[str, Path], count: int, ro
         for number in range(rounds):
             delay = duration * (number + rng.random()) / rounds
             cache, marker = tmp_path / f"{signum.name}-{number}.sqlite", uuid.uuid4().hex
-            stopped = stopped_scan(root, cache, signum, delay, marker)
+            stopped = stopped_scan(scan_command(root, cache, jobs=2), signum, delay, marker)
             where = f"seed {seed}, {signum.name} after {delay:.2f} s, in {stopped.stage}: {stopped.stderr[-500:]}"
             assert survivors(marker) == [], where
             if stopped.code == 0:  # the scan ended before the signal came
