@@ -33,8 +33,9 @@ def scan_command(root: Path | list[Path], cache: Path, report: Path | None = Non
             *(["--json", str(report), "-q"] if report else [])]
 
 
-def stopped_scan(command: list[str], signum: int, delay: float, marker: str) -> Stopped:
-    """`command` (a scan), its progress shown on a terminal, sent `signum` `delay` seconds after it started."""
+def stopped_scan(command: list[str], signum: int, delay: float, marker: str, again: float | None = None) -> Stopped:
+    """`command` (a scan), its progress shown on a terminal, sent `signum` `delay` seconds after it started (and
+    once more `again` seconds after that)."""
     import pty
 
     terminal, its_end = pty.openpty()
@@ -47,6 +48,10 @@ def stopped_scan(command: list[str], signum: int, delay: float, marker: str) -> 
             if at_signal is None and time.monotonic() - started >= delay:
                 process.send_signal(signum)
                 at_signal = len(shown)
+            if again is not None and time.monotonic() - started >= delay + again:
+                if process.poll() is None:
+                    process.send_signal(signum)
+                again = None
             if select.select([terminal], [], [], 0.005)[0]:
                 try:
                     data = os.read(terminal, 65536)

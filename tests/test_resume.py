@@ -115,6 +115,18 @@ def test_many_more_interruptions_of_a_larger_scan(tmp_path, photos):
     interrupt_and_resume(tmp_path, photos, count=600, rounds=20, seed=random.randrange(10**6))
 
 
+def test_a_second_ctrl_c_ends_the_scan_at_once_and_what_was_kept_stays_sound(tmp_path, photos):
+    root = tmp_path / "photos"
+    build_collection(root, photos, 150)
+    reference = finished_scan(root, tmp_path / "reference.sqlite", tmp_path / "reference.json")
+    marker, cache = uuid.uuid4().hex, tmp_path / "cache.sqlite"
+    stopped = stopped_scan(scan_command(root, cache, jobs=2), signal.SIGINT, 1.2, marker, again=0.01)
+    assert stopped.code in (-signal.SIGINT, 130), stopped.stderr  # killed by the second, or done with the first
+    assert "Traceback" not in stopped.stderr
+    assert survivors(marker) == []
+    assert stable(finished_scan(root, cache, tmp_path / "resumed.json")) == stable(reference)
+
+
 WRITER = """
 import sys
 from lookalike.cache import Cache

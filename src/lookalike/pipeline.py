@@ -176,6 +176,7 @@ class _Scan:
         self.running: Stage | None = None
         self.images_needed: int | None = None  # distinct images the scan needs, once decode knows
         self.images_kept = 0  # of those, the ones the cache holds, or that could not be decoded
+        self.failures: list[tuple[FileRecord, str]] = []  # files that could not be decoded, with the reason
 
     @contextmanager
     def _stage(self, stage: Stage, total: int | None = None) -> Iterator[_Advance]:
@@ -301,6 +302,8 @@ class _Scan:
 
     def _remember_hashes(self, records: FileRecords, contents: _Contents, held: dict[int, bytes]) -> None:
         """The content hashes `held` (by record index) into `contents` and the cache; none are held then."""
+        if not held:
+            return
         indices = np.fromiter(held, np.int64, len(held))
         for index, found in held.items():
             contents.digest[index], contents.known[index] = found, True
@@ -361,6 +364,8 @@ class _Scan:
     def _keep(self, records: FileRecords, contents: _Contents, held: _Decoding) -> None:
         """What decoding finished into the cache, in one transaction: the images with their signatures, the content
         hashes decoding found, and the failures, those of the byte-identical copies of a failed file included."""
+        if not held.finished:
+            return
         copies = self._copies_of(contents, held.failed_contents)  # what their first file could not be
         failures = held.failures + [(records[i], held.failed_contents[contents.digest[i].tobytes()])
                                     for i in copies.tolist()]
@@ -534,7 +539,7 @@ class _Advance:
 
 
 class _Every:
-    """Called, whether `seconds` have passed since it last said so (or since it was made)."""
+    """When called: whether `seconds` have passed since it last said so (or since it was made)."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds, self.next = seconds, time.monotonic() + seconds
@@ -560,6 +565,7 @@ class _Decoding:
 
     def clear(self) -> None:
         self.decoded, self.files, self.failures, self.failed_contents, self.finished = [], [], [], {}, 0
+        self.due = _Every(KEEP_SECONDS)
 
 
 @dataclass(frozen=True, slots=True)
