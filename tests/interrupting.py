@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -24,7 +25,7 @@ class Stopped:
     stderr: str  # what the terminal showed, escape codes removed
     shown: int  # images the decode bar showed as decoded when the signal was sent
     stage: str  # the last stage the terminal showed then
-    seconds: float  # from the start to the end of the scan
+    seconds: float  # from its start to its end
 
 
 def scan_command(root: Path | list[Path], cache: Path, report: Path | None = None, jobs: int = 2) -> list[str]:
@@ -33,24 +34,37 @@ def scan_command(root: Path | list[Path], cache: Path, report: Path | None = Non
             *(["--json", str(report), "-q"] if report else [])]
 
 
-def stopped_scan(command: list[str], signum: int, delay: float, marker: str, again: float | None = None) -> Stopped:
-    """`command` (a scan), its progress shown on a terminal, sent `signum` `delay` seconds after it started (and
-    once more `again` seconds after that)."""
+def stopped_scan(command: list[str], signum: int, delay: float, marker: str, again: float | None = None,
+                 after: str | None = None) -> Stopped:
+    """`command` (a scan), its progress shown on a terminal, sent `signum` `delay` seconds after it started, or
+    after the terminal first showed the stage `after` (and once more `again` seconds later). SIGINT goes to the
+    whole process group of the scan, as Ctrl-C on a terminal does; another signal, to the scan's process."""
     import pty
 
     terminal, its_end = pty.openpty()
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=its_end,
-                               env={**os.environ, MARKER: marker})
+                               env={**os.environ, MARKER: marker}, start_new_session=True)
     os.close(its_end)
-    shown, started, at_signal = b"", time.monotonic(), None
+
+    def send() -> None:
+        if process.poll() is not None:
+            return
+        if signum == signal.SIGINT:
+            os.killpg(process.pid, signum)
+        else:
+            process.send_signal(signum)
+
+    shown, at_signal, launched = b"", None, time.monotonic()
+    started = launched if after is None else None
     try:
         while True:
-            if at_signal is None and time.monotonic() - started >= delay:
-                process.send_signal(signum)
+            if started is None and re.search(rf"{after} +[━╸╺]", plain(shown)):
+                started = time.monotonic()
+            if at_signal is None and started is not None and time.monotonic() - started >= delay:
+                send()
                 at_signal = len(shown)
-            if again is not None and time.monotonic() - started >= delay + again:
-                if process.poll() is None:
-                    process.send_signal(signum)
+            if again is not None and at_signal is not None and time.monotonic() - started >= delay + again:
+                send()
                 again = None
             if select.select([terminal], [], [], 0.005)[0]:
                 try:
@@ -65,7 +79,7 @@ def stopped_scan(command: list[str], signum: int, delay: float, marker: str, aga
         code = process.wait(timeout=60)
     finally:
         os.close(terminal)
-    seconds = time.monotonic() - started
+    seconds = time.monotonic() - launched
     before = plain(shown[:at_signal if at_signal is not None else len(shown)])
     decoded = [int(count) for count in re.findall(r"decode +[━╸╺ ]*(\d+)/\d+", before)]
     stages = re.findall(rf"({STAGES}) +[━╸╺]", before)

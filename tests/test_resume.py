@@ -127,6 +127,24 @@ def test_a_second_ctrl_c_ends_the_scan_at_once_and_what_was_kept_stays_sound(tmp
     assert stable(finished_scan(root, cache, tmp_path / "resumed.json")) == stable(reference)
 
 
+@pytest.mark.slow
+def test_a_scan_on_ray_interrupted_while_decoding_keeps_what_the_workers_returned(tmp_path, photos):
+    pytest.importorskip("ray", reason='Ray is not installed here (pip install "lookalike[ray]")')
+    root = tmp_path / "photos"
+    build_collection(root, photos, 600)
+    reference = finished_scan(root, tmp_path / "reference.sqlite", tmp_path / "reference.json")
+    marker, cache = uuid.uuid4().hex, tmp_path / "cache.sqlite"
+    on_ray = [*scan_command(root, cache, jobs=2), "--engine", "ray"]
+    stopped = stopped_scan(on_ray, signal.SIGINT, 0.5, marker, after="decode")
+    assert stopped.code == 130, stopped.stderr
+    said = re.search(r"interrupted: (\d+) of (\d+) images", stopped.stderr.replace(",", ""))
+    assert said is not None and int(said[1]) >= stopped.shown, stopped.stderr
+    assert survivors(marker) == []
+    resumed = finished_scan(root, cache, tmp_path / "resumed.json")
+    assert stable(resumed) == stable(reference)
+    assert reference["work"]["decoded"] - resumed["work"]["decoded"] >= int(said[1]) - len(reference["errors"])
+
+
 WRITER = """
 import sys
 from lookalike.cache import Cache
