@@ -3,6 +3,8 @@ write edited copies of them with Pillow, so every test works on real decoded ima
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,12 @@ def own_trash_and_journals(tmp_path, monkeypatch):
     """Every test gets its own trash and journal folders: none touches the user's."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    if sys.platform not in ("darwin", "win32"):  # send2trash read XDG_DATA_HOME once, when it was imported
+        from send2trash import plat_other
+
+        monkeypatch.setattr(plat_other, "XDG_DATA_HOME", os.fsencode(tmp_path / "data"))
+        monkeypatch.setattr(plat_other, "HOMETRASH_B", os.fsencode(tmp_path / "data" / "Trash"))
+        monkeypatch.setattr(plat_other, "HOMETRASH", str(tmp_path / "data" / "Trash"))
 
 
 @pytest.fixture(scope="session")

@@ -134,3 +134,29 @@ def test_a_different_moment_of_one_shot_stays_apart(tmp_path, photos, name):
     moved.save(tmp_path / "next.png")
     report = lookalike.to_json(lookalike.scan([tmp_path], ScanOptions(cache=None, jobs=1)))
     assert report["groups"] == []
+
+
+SMALL_MOVES = {  # a part of 4 % of the frame (left, top, right, bottom) moved by (dx, dy), as fractions
+    "centre part moved right": ((0.3, 0.25, 0.5, 0.45), (0.08, 0.0)),
+    "lower right part moved": ((0.55, 0.5, 0.75, 0.75), (-0.06, 0.04)),
+    "lower left part moved": ((0.1, 0.6, 0.3, 0.8), (0.1, -0.05)),
+}
+
+
+@pytest.mark.parametrize("move", SMALL_MOVES)
+@pytest.mark.parametrize("name", ["chelsea", "astronaut", "coffee", "coins"])
+def test_a_small_part_that_moved_is_a_different_moment(tmp_path, photos, name, move, request):
+    """A small part of the picture moved (someone stepped aside): too few blocks change to count, but what the
+    changed part shows is found elsewhere in the other frame, so it moved rather than being laid over."""
+    if (name, move) == ("chelsea", "lower right part moved"):
+        request.applymarker(pytest.mark.xfail(strict=True, reason="the moved fur matches itself in place at 64 px"))
+    image = open_rgb(photos[name])
+    image.save(tmp_path / "first.png")
+    (left, top, right, bottom), (dx, dy) = SMALL_MOVES[move]
+    width, height = image.size
+    box = (round(width * left), round(height * top), round(width * right), round(height * bottom))
+    moved = image.copy()
+    moved.paste(image.crop(box), (box[0] + round(width * dx), box[1] + round(height * dy)))
+    moved.save(tmp_path / "next.jpg", quality=90)
+    report = lookalike.to_json(lookalike.scan([tmp_path], ScanOptions(cache=None, jobs=1)))
+    assert report["groups"] == []

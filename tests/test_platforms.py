@@ -4,6 +4,7 @@ review and demo."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -11,8 +12,9 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from lookalike import platforms
 from lookalike.exact import hash_file
-from lookalike.platforms import START_METHOD_VARIABLE, describe_exit, start_method
+from lookalike.platforms import START_METHOD_VARIABLE, describe_exit, install_hint, start_method
 
 from .conftest import open_rgb, save
 
@@ -36,7 +38,25 @@ def test_a_crash_reads_as_a_signal_on_posix_and_as_an_exception_code_on_windows(
     assert describe_exit(-11, windows=False) == "signal 11, SIGSEGV"
     assert describe_exit(0xC0000005, windows=True) == "access violation, exception 0xC0000005"
     assert describe_exit(-1073741819, windows=True) == "access violation, exception 0xC0000005"  # signed, the same
+    assert describe_exit(-1073741571, windows=True) == "stack overflow, exception 0xC00000FD"
     assert describe_exit(3, windows=True) == describe_exit(3, windows=False) == "exit code 3"
+
+
+def test_an_extra_without_wheels_for_windows_on_arm_says_so_instead_of_a_pip_command_that_fails():
+    command = 'pip install "lookalike[ray]"'
+    assert install_hint("ray", command, "win32", "AMD64") == command
+    assert install_hint("ray", command, "linux", "aarch64") == command
+    assert "no wheels for this system" in install_hint("ray", command, "win32", "ARM64")
+
+
+def test_files_are_opened_with_the_flags_the_system_has(monkeypatch):
+    for posix_only in ("O_NONBLOCK", "O_CLOEXEC"):  # as on Windows, which has O_BINARY instead
+        monkeypatch.delattr(os, posix_only)
+    monkeypatch.setattr(os, "O_BINARY", 0x8000, raising=False)
+    spec = importlib.util.spec_from_file_location("platforms_as_on_windows", platforms.__file__)
+    as_on_windows = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(as_on_windows)  # a copy: the imported module keeps this system's flags
+    assert as_on_windows.READ_FLAGS == os.O_RDONLY | 0x8000
 
 
 def test_the_start_method_is_forkserver_where_there_is_one_unless_told(monkeypatch):
@@ -44,6 +64,9 @@ def test_the_start_method_is_forkserver_where_there_is_one_unless_told(monkeypat
     assert start_method() == ("spawn" if sys.platform == "win32" else "forkserver")
     monkeypatch.setenv(START_METHOD_VARIABLE, "spawn")
     assert start_method() == "spawn"
+    done = subprocess.run([sys.executable, "-c", "from lookalike.workers import worker_context\n"
+                           "print(worker_context().get_start_method())"], capture_output=True, text=True)
+    assert done.stdout == "spawn\n", done.stderr
 
 
 def test_a_start_method_there_is_not_is_a_bad_argument(tmp_path):
@@ -53,7 +76,7 @@ def test_a_start_method_there_is_not_is_a_bad_argument(tmp_path):
                                    f"forkserver or spawn")
 
 
-def test_scan_plan_trash_and_undo_run_spawned_without_the_unix_only_modules(tmp_path, photos):
+def test_scan_plan_trash_undo_review_and_demo_run_spawned_without_the_unix_only_modules(tmp_path, photos):
     folder = tmp_path / "photos"
     coffee, chelsea, rocket = (save(open_rgb(photos[name]), folder / f"{name}.jpg", quality=92)
                                for name in ("coffee", "chelsea", "rocket"))
@@ -76,6 +99,7 @@ def test_scan_plan_trash_and_undo_run_spawned_without_the_unix_only_modules(tmp_
         assert done.returncode == 0, done.stderr
         outputs.append(done.stdout + done.stderr)
     assert json.loads(report.read_text())["worker_memory_mb"] is None  # without `resource`, not enforced: said so
+    assert json.loads(report.read_text())["peak_mb"] == {}  # and peak memory unknown: left out, not made up
     assert "decoding workers' memory is not limited on this system" in outputs[0]
     groups = json.loads(report.read_text())["groups"]
     assert sorted(sorted(Path(m["path"]).name for m in group["members"]) for group in groups) == [
@@ -98,10 +122,7 @@ def test_scan_plan_trash_and_undo_run_spawned_without_the_unix_only_modules(tmp_
         review.wait()
         review.stdout.close()
 
-
-def test_the_demo_runs_spawned_without_the_unix_only_modules(tmp_path):
-    done = lookalike_without_unix_modules(tmp_path, {START_METHOD_VARIABLE: "spawn"}, "demo", "--folder",
-                                          str(tmp_path / "demo"))
+    done = lookalike_without_unix_modules(tmp_path, environment, "demo", "--folder", str(tmp_path / "demo"))
     assert done.returncode == 0, done.stderr
     assert "near keep" in done.stdout and "could not be read" not in done.stdout
 
@@ -143,5 +164,5 @@ def blocked_environment(tmp_path: Path, environment: dict[str, str]) -> dict[str
     site.mkdir(exist_ok=True)
     (site / "sitecustomize.py").write_text(BLOCKER)
     path = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
-    return {**os.environ, **environment, "PYTHONPATH": path}
+    return {**os.environ, **environment, "PYTHONPATH": path, "XDG_CACHE_HOME": str(tmp_path / "cache")}
 

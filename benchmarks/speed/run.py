@@ -31,6 +31,9 @@ not the sum over worker processes. CPU is the whole tree's, user and system: thi
 command leaves behind (`adopt_orphans`: the forkserver and the workers it forks are not the command's children to
 wait for) and adds up what every process of the tree used, so that cold / floor can be told apart into work done
 (the CPU ratio) and cores left idle (CPU over wall time: "cores busy").
+Cold scans with the workers spawned (LOOKALIKE_START_METHOD=spawn, Windows's way) and forked from the
+forkserver, in START_METHOD_ROUNDS interleaved rounds (`--start-methods-only`: those alone): their ratio, and
+whether both found the same groups.
 "Cold" means an empty lookalike cache, not an empty OS page cache: the collection is read once before the first
 method, so every method reads files the OS has cached. lookalike runs as `pip install .` leaves it, its bytecode
 compiled (`compile_lookalike`).
@@ -79,6 +82,7 @@ COLD_ROUNDS = 15  # of the floor and a cold scan: the ratio is the median round'
 DOUBLED_ROUNDS = 5  # of the floor and a cold scan of the photos and their negatives: twice the files, so the
 # start-up and the stages after the last decode weigh half as much, and costs that come with more files show
 # (numba's 0.5 s load did, at 960 files, before d5429e5)
+START_METHOD_ROUNDS = 9  # of a cold scan under forkserver and one under spawn, alternately first
 BYTES_ROUNDS = 5  # of `--method bytes`, jdupes and rmlint: few, since the times are not what this benchmark is for
 INTERRUPTIONS = 5  # scans stopped by each signal, per collection
 ORIGINAL_RUN = (4566, 3 * 3600 + 18 * 60 + 36)  # the StackOverflow post: photos, seconds (23:51:05 → 03:09:41)
@@ -290,12 +294,15 @@ def _make_files(folder: Path, start: int, stop: int) -> None:
 # --- what is measured -----------------------------------------------------------------------------------
 
 
-def lookalike_scan(folder: Path, cache: Path | None, jobs: int, *extra: str) -> tuple[Measured, dict]:
+def lookalike_scan(folder: Path, cache: Path | None, jobs: int, *extra: str, start_method: str | None = None
+                   ) -> tuple[Measured, dict]:
+    """A scan of `folder`; `start_method` (LOOKALIKE_START_METHOD) chooses how its workers start."""
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "report.json"
         command = [sys.executable, "-m", "lookalike", "scan", str(folder), "--json", str(report), "-q", "-j",
                    str(jobs), *(["--cache", str(cache)] if cache else ["--no-cache"]), *extra]
-        run = measure(command)
+        environment = {**os.environ, **({"LOOKALIKE_START_METHOD": start_method} if start_method else {})}
+        run = measure(command, env=environment)
         return run, json.loads(report.read_text())
 
 
@@ -510,6 +517,40 @@ def cold_rounds(collection: Path, cache: Path, jobs: int, rounds: int = COLD_ROU
     return floors, colds, statistics.median(ratios), report
 
 
+def start_method_rounds(collection: Path, cache: Path, jobs: int, rounds: int = START_METHOD_ROUNDS
+                        ) -> list[tuple[str, str, str, str]]:
+    """`rounds` of a cold scan with its workers forked from the forkserver and one with them spawned (as on
+    Windows), each first in every other round; the median round's ratio, and whether every scan found the same
+    groups."""
+    print(f"start-method rounds from {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, load average "
+          f"{os.getloadavg()[0]:.1f}", flush=True)  # a shared machine: how busy it was is part of the figure
+    read_all(collection)
+    runs: dict[str, list[Measured]] = {"forkserver": [], "spawn": []}
+    groups: list[set[frozenset[str]]] = []
+    for number in range(rounds):
+        for method in (("forkserver", "spawn") if number % 2 == 0 else ("spawn", "forkserver")):
+            cache.unlink(missing_ok=True)
+            run, report = lookalike_scan(collection, cache, jobs, start_method=method)
+            runs[method].append(run)
+            groups.append(report_groups(report))
+    forks, spawns = runs["forkserver"], runs["spawn"]
+    ratios = [spawn.seconds / fork.seconds for fork, spawn in zip(forks, spawns, strict=True)]
+    same = all(found == groups[0] for found in groups)  # every scan, either way, found the same groups
+    print("spawn / forkserver cold scans, round by round (wall, then CPU): " + ", ".join(
+        f"{s.seconds:.2f} / {f.seconds:.2f} s ({s.cpu_seconds:.2f} / {f.cpu_seconds:.2f} s)"
+        for f, s in zip(forks, spawns, strict=True)))
+    quartiles = ", ".join(f"{q:.3f}" for q in statistics.quantiles(ratios))
+    cpu = statistics.median(s.cpu_seconds / f.cpu_seconds for f, s in zip(forks, spawns, strict=True))
+    print(f"spawn / forkserver: median {statistics.median(ratios):.3f} × (quartiles {quartiles}); CPU {cpu:.3f} ×; "
+          f"same groups: {same} ({len(groups[0])}); load average {os.getloadavg()[0]:.1f} at "
+          f"{time.strftime('%H:%M', time.gmtime())} UTC", flush=True)
+    what = f"{files_in(collection)} photos, cold"
+    return [("lookalike scan, workers from the forkserver", what, f"{_median_seconds(forks):.2f} s", ""),
+            ("lookalike scan, workers spawned (as on Windows)", what,
+             f"{_median_seconds(spawns):.2f} s (= {statistics.median(ratios):.2f} × forkserver; CPU {cpu:.2f} ×; "
+             f"{'same' if same else 'OTHER'} groups)", "")]
+
+
 def cpu_ratio(floors: list[Measured], colds: list[Measured]) -> float:
     """The median round's ratio of the CPU the cold scan used to the CPU the floor used: what lookalike does
     beyond decoding, whatever the cores did meanwhile."""
@@ -551,6 +592,9 @@ def main() -> None:
     started = time.perf_counter()
     collection, doubled, tiny = work / "collection", work / "collection-and-negatives", work / "tiny"
     build_collection(collection, sizes)
+    if args.start_methods_only:
+        print_table(start_method_rounds(collection, work / "collection-cache.sqlite", args.jobs), args.jobs)
+        return
     build_tiny(work / "small-files", sizes.small_files)
     photos, small_files = f"{files_in(collection)} photos", f"{sizes.small_files:,} tiny PNGs (generated)"
     if args.interruptions_only:
@@ -574,6 +618,7 @@ def main() -> None:
     if args.cold_only:
         return
     rows += cold_rows(floors, colds, ratio, what, args.jobs)
+    rows += start_method_rounds(collection, cache, args.jobs)
     print(f"cold stages: {stage_line(report)}", flush=True)
     warm, report = lookalike_scan(collection, cache, args.jobs)
     rows.append(("lookalike scan, warm (nothing changed)", what, f"{warm.seconds:.1f} s", f"{warm.peak_mb:.0f} MB"))
@@ -694,6 +739,8 @@ def arguments() -> argparse.Namespace:
                         help="also measure a re-scan of 1,000,000 files (4 GB of inputs; half an hour the first time)")
     parser.add_argument("--million-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--cold-only", action="store_true", help="only the rounds of the decode floor and cold scans")
+    parser.add_argument("--start-methods-only", action="store_true",
+                        help="only the rounds of cold scans with the workers forked from the forkserver and spawned")
     parser.add_argument("--bytes-only", action="store_true",
                         help="only --method bytes against jdupes and rmlint, and its re-scan")
     parser.add_argument("--interruptions-only", action="store_true",

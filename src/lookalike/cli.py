@@ -23,6 +23,7 @@ from lookalike.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT
 from lookalike.engine import ENGINES, LOCAL, engine_named
 from lookalike.histogram import DEFAULT_THRESHOLD
 from lookalike.pipeline import BYTES, HISTOGRAM, METHODS, PHASH, Progress, ScanInterrupted, ScanOptions, Stage, scan
+from lookalike.platforms import install_hint
 from lookalike.verify import STRICTNESS
 
 EXIT_FATAL = 1
@@ -427,7 +428,8 @@ def _parquet_module():
     try:
         from lookalike import parquet
     except ImportError as error:
-        raise click.UsageError(f'Parquet needs pyarrow ({error}): pip install "lookalike[parquet]"') from error
+        hint = install_hint("pyarrow", 'pip install "lookalike[parquet]"')
+        raise click.UsageError(f"Parquet needs pyarrow ({error}): {hint}") from error
     return parquet
 
 def main() -> None:

@@ -17,6 +17,7 @@ import numpy as np
 
 from lookalike.decoded import Decoded
 from lookalike.images import ImageTable, signatures_of
+from lookalike.platforms import install_hint
 from lookalike.pool import decode_all
 from lookalike.search import Candidate, Candidates, hamming_join
 from lookalike.verify import Evidence, Match, Strictness, verify_all
@@ -64,5 +65,5 @@ def engine_named(name: str, address: str | None = None) -> Engine:
     try:
         from lookalike.ray_engine import RayEngine
     except ImportError as error:
-        raise ValueError(f"the ray engine needs Ray ({error}): {RAY_INSTALL}") from error
+        raise ValueError(f"the ray engine needs Ray ({error}): {install_hint('ray', RAY_INSTALL)}") from error
     return RayEngine(address)

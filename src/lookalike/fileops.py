@@ -21,6 +21,10 @@ from pathlib import Path
 
 from lookalike.exact import hash_file
 
+ERROR_PRIVILEGE_NOT_HELD = 1314  # Windows: what creating a symbolic link fails with, unprivileged
+SYMLINK_PRIVILEGE = ("Windows lets only administrators, or anyone in Developer Mode, make symbolic links: use "
+                     "--action hardlink, or turn Developer Mode on")
+
 
 def temporary_name(path: str) -> str:
     """The one temporary name lookalike uses for writing `path`."""
@@ -80,10 +84,19 @@ def replace_with_link(path: str, keeper: str, symbolic: bool) -> None:
     if is_link_to(path, keeper, symbolic):
         return
     if symbolic:
-        os.symlink(keeper, temporary)
+        _symlink(keeper, temporary)
     else:
         os.link(keeper, temporary)
     os.rename(temporary, path)
+
+
+def _symlink(target: str, path: str) -> None:
+    try:
+        os.symlink(target, path)
+    except OSError as error:
+        if getattr(error, "winerror", None) == ERROR_PRIVILEGE_NOT_HELD:
+            raise OSError(SYMLINK_PRIVILEGE) from error
+        raise
 
 
 def is_link_to(path: str, keeper: str, symbolic: bool) -> bool:

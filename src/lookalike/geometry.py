@@ -36,6 +36,10 @@ OVERLAY_SHARE = 0.6  # share of a changed block's changed pixels that must look 
 FLAT_OVERLAY = 12.0  # grey levels: the spread of one flat colour laid over the picture
 GREY_SPREAD = 24.0  # channels apart at most in a grey pixel
 WATERMARK_SPREAD = 0.12  # how much the opacity of a semi-transparent overlay may vary inside one block
+MOVED_MIN_BLOCKS = 3  # changed blocks side by side that may show a part of the picture moved
+MOVED_FIT = 0.25  # a changed part fits elsewhere with at most this share of its squared difference in place ...
+MOVED_TEXTURE = 0.5  # ... and of its own variance: found there, not merely as flat as something there
+FLAT_PART = 4.0  # grey levels: a part flatter than this would be found anywhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +129,11 @@ class Moment:
     changed: int  # blocks whose content changed (not an overlay)
     overlaid: int  # blocks changed by an overlay: text, a logo, a band
     aligned: bool = True  # False when the two hardly overlap once aligned: nothing could be compared
+    moved: int = 0  # changed blocks showing what the other picture shows elsewhere: something moved
 
     @property
     def same(self) -> bool:
-        return self.aligned and self.changed <= MOMENT_SHARE * max(self.compared, 1)
+        return self.aligned and not self.moved and self.changed <= MOMENT_SHARE * max(self.compared, 1)
 
 
 def moment_check(thumb_a: np.ndarray, thumb_b: np.ndarray, matrix: np.ndarray, coarsest: float = 1.0) -> Moment:
@@ -157,6 +162,7 @@ def moment_check(thumb_a: np.ndarray, thumb_b: np.ndarray, matrix: np.ndarray, c
         return Moment(0, 0, 0, aligned=False)
     residual = _tone_residual(a, warped, inside, pixels, side)
     return _count_blocks(a, warped, residual, inside)
+
 
 
 def _thumb_matrix(matrix: np.ndarray, side: int) -> np.ndarray:
@@ -202,9 +208,48 @@ def _count_blocks(a: np.ndarray, b: np.ndarray, residual: np.ndarray, inside: np
                       | (errors.mean(axis=1) > CHANGED_LEVEL))
     changed = content & (errors.mean(axis=1) > CHANGED_LEVEL)
     colours_a = tiled(a)
-    overlaid = np.array([_overlaid(colours_b[i], colours_a[i], errors[i]) for i in np.flatnonzero(changed)], bool)
-    count = int(overlaid.sum())
-    return Moment(int(content.sum()), int(changed.sum()) - count, count)
+    overlaid = np.zeros(len(changed), bool)
+    overlaid[changed] = [_overlaid(colours_b[i], colours_a[i], errors[i]) for i in np.flatnonzero(changed)]
+    grey_b = b.mean(axis=-1)
+    moved = _moved(grey_b - residual, grey_b, changed.reshape(blocks, blocks), inside)
+    return Moment(int(content.sum()), int((changed & ~overlaid & ~moved).sum()), int((overlaid & ~moved).sum()),
+                  moved=int(moved.sum()))
+
+
+def _moved(a: np.ndarray, b: np.ndarray, changed: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """Which changed blocks belong to a part of the picture that moved: a connected run of them whose content in
+    one image (grey, `a` with b's tones) the other shows elsewhere, as a burst frame shows a person who stepped
+    aside. An overlay is new content, found nowhere. (blocks × blocks) bool, flattened."""
+    import cv2
+
+    count, regions = cv2.connectedComponents(changed.astype(np.uint8), connectivity=4)
+    moved = np.zeros(changed.shape, bool)
+    side = a.shape[0]
+    for region in range(1, count):
+        rows, columns = np.nonzero(regions == region)
+        top, bottom = rows.min() * BLOCK, (rows.max() + 1) * BLOCK
+        left, right = columns.min() * BLOCK, (columns.max() + 1) * BLOCK
+        if len(rows) < MOVED_MIN_BLOCKS or bottom - top >= side or right - left >= side:
+            continue
+        if inside[top:bottom, left:right].all() and any(
+                _found_elsewhere(image, part[top:bottom, left:right], (top, left))
+                for image, part in ((a, b), (b, a))):
+            moved[regions == region] = True
+    return moved.reshape(-1)
+
+
+def _found_elsewhere(image: np.ndarray, part: np.ndarray, at: tuple[int, int]) -> bool:
+    """Whether `part`, taken from `at` in the other image, fits `image` more than a block away from `at`."""
+    import cv2
+
+    if part.std() < FLAT_PART:
+        return False
+    squared = cv2.matchTemplate(image.astype(np.float32), part.astype(np.float32), cv2.TM_SQDIFF)
+    in_place = float(squared[at])
+    rows, columns = np.ogrid[0:squared.shape[0], 0:squared.shape[1]]
+    away = (np.abs(rows - at[0]) > BLOCK) | (np.abs(columns - at[1]) > BLOCK)
+    best = float(squared[away].min()) if away.any() else np.inf
+    return best < MOVED_FIT * in_place and best < MOVED_TEXTURE * float(part.var()) * part.size
 
 
 def _overlaid(member: np.ndarray, original: np.ndarray, errors: np.ndarray) -> bool:

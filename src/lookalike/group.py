@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -140,6 +140,7 @@ class _DirectMatches:
     strictness: Strictness
     evidence: MutableMapping[Candidate, Evidence] | None
     features_of: FeaturesOf | None = None
+    matched: dict[tuple[int, int], Match | None] = field(default_factory=dict)
 
     def local_fit(self, keeper: int, image: int) -> Fit | None:
         """The fit of the image's features onto the keeper's (or its mirror image's) with the most inliers."""
@@ -155,7 +156,13 @@ class _DirectMatches:
                             coarsest(self.images, keeper, image))
 
     def match(self, a: int, b: int) -> Match | None:
-        """The first alignment of a and b that verification confirms, if any."""
+        """The first alignment of a and b that verification confirms, if any; each pair is verified once."""
+        pair = (min(a, b), max(a, b))
+        if pair not in self.matched:
+            self.matched[pair] = self._first_confirmed(*pair)
+        return self.matched[pair]
+
+    def _first_confirmed(self, a: int, b: int) -> Match | None:
         for candidate in self.candidates.between(a, b, self.strictness.radius):
             found = verified(self.images, candidate, self.strictness, self.evidence)
             if found.passes(self.strictness):
@@ -197,24 +204,24 @@ def _split_at_keepers(
     apart: Set[tuple[int, int]],
     direct: _DirectMatches,
 ) -> Iterable[Group]:
-    """Take the best keeper, keep the images that match it directly, and start over with the rest.
+    """Take the keeper that the most images match directly, keep those images, and start over with the rest.
 
-    The rest are tried against each other again even without a link among them: verification links only
-    enough pairs to connect a set of copies, so two copies may be linked only through the keeper that both
-    failed to match.
+    The original of a set of copies is what every copy was made from, so it matches more of them than any copy
+    does (a crop misses another crop, a captioned copy a clean one); `rank` (the keep rule) breaks ties. The rest
+    are tried against each other again even without a link among them: verification links only enough pairs to
+    connect a set of copies, so two copies may be linked only through the keeper that both failed to match.
     """
     remaining = set(component)
+    relations = _Relations(links, direct, apart)
     while remaining:
-        keeper_file = rank([f for image in sorted(remaining) for f in files_of_image[image]])[0]
-        keeper_image = image_of_file[keeper_file]
+        keeper_image = _best_keeper(remaining, relations, files_of_image, rank)
+        keeper_file = rank(files_of_image[keeper_image])[0]
         members = [Member(keeper_file, KEEPER, "", 0)]
         members += [Member(f, SAME_BYTES, "identical bytes", 0)
                     for f in sorted(files_of_image[keeper_image]) if f != keeper_file]
         remaining.discard(keeper_image)
         for image in sorted(remaining):
-            if (min(keeper_image, image), max(keeper_image, image)) in apart:
-                continue
-            relation = _relate(keeper_image, image, links, direct)
+            relation = relations(keeper_image, image)
             if relation is not None:
                 remaining.discard(image)
                 members += [Member(f, *relation) for f in sorted(files_of_image[image])]
@@ -223,6 +230,37 @@ def _split_at_keepers(
             yield Group(kind, tuple(members))
         if len(remaining) == 1 and len(files_of_image[next(iter(remaining))]) == 1:
             break  # a lone image left: nothing to group it with
+
+
+MOST_COMPARED = 24  # images of a component compared pair by pair to find its keeper; larger ones by rank alone
+
+
+def _best_keeper(remaining: set[int], relations: _Relations, files_of_image: FilesOfImages,
+                 rank: Callable[[Sequence[int]], list[int]]) -> int:
+    """The image of `remaining` that the most others match directly, the best under `rank` among equals."""
+    images = sorted(remaining)
+    if 2 < len(images) <= MOST_COMPARED:
+        matched = {a: sum(relations(a, b) is not None for b in images if b != a) for a in images}
+        most = max(matched.values())
+        images = [image for image in images if matched[image] == most]
+    best = rank([f for image in images for f in files_of_image[image]])[0]
+    return next(image for image in images if best in files_of_image[image])
+
+
+class _Relations:
+    """`_relate` of ordered pairs of images, each worked out once; None for pairs a person said are apart."""
+
+    def __init__(self, links: dict[int, dict[int, Match | LocalMatch]], direct: _DirectMatches,
+                 apart: Set[tuple[int, int]]) -> None:
+        self.links, self.direct, self.apart = links, direct, apart
+        self.known: dict[tuple[int, int], tuple[str, str, int, Box | None] | None] = {}
+
+    def __call__(self, keeper: int, image: int) -> tuple[str, str, int, Box | None] | None:
+        if (min(keeper, image), max(keeper, image)) in self.apart:
+            return None
+        if (keeper, image) not in self.known:
+            self.known[keeper, image] = _relate(keeper, image, self.links, self.direct)
+        return self.known[keeper, image]
 
 
 def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMatch]],

@@ -87,7 +87,8 @@ def unpack(blob: bytes, mirrored: bool = False) -> Features:
         start += upright * (4 + DESCRIPTOR_BYTES)
     count = mirror if mirrored else upright
     points = np.frombuffer(blob, np.uint16, 2 * count, start).reshape(count, 2).astype(np.float32)
-    points /= np.array([_POSITION_SCALE * width, _POSITION_SCALE * height], np.float32)
+    # OpenCV puts a pixel's centre at its index: half a pixel in, which a turned or mirrored frame counts back
+    points = (points / _POSITION_SCALE + 0.5) / np.array([width, height], np.float32)
     descriptors = np.frombuffer(blob, np.uint8, DESCRIPTOR_BYTES * count, start + 4 * count)
     return Features(points, descriptors.reshape(count, DESCRIPTOR_BYTES), width, height)
 

@@ -22,12 +22,15 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from types import ModuleType
 from typing import Any
 
 from lookalike import report as reports
+from lookalike import trash
 from lookalike.companions import CARRIED, PAIR, XMP
 from lookalike.exact import hash_file
 from lookalike.keep import Companion, Scanned, choose_keeper, names_a_format, parse_rules, scanned_of_member
+from lookalike.platforms import CASE_BLIND
 from lookalike.sidecars import sidecar_path, xmp_packet
 from lookalike.walk import describe_os_error
 
@@ -221,17 +224,19 @@ class _Planner:
 
 
 def destination_of(action: Action, file: Scanned, keeper: Scanned, roots: Sequence[str],
-                   to: str | None) -> str | None:
-    """Where a move puts `file`: under its scan root's review folder, or its whole path under `to`."""
+                   to: str | None, paths: ModuleType = os.path) -> str | None:
+    """Where a move puts `file`: under its scan root's review folder, or its whole path under `to` (a drive
+    letter or a UNC server and share as folders: `C:\\Photos\\a.jpg` to `TO\\C\\Photos\\a.jpg`). `paths` is
+    the path flavour (`ntpath` for Windows's)."""
     if action is Action.MOVE and to is not None:
-        drive, rest = os.path.splitdrive(file.path)
-        return os.path.join(to, drive.replace(":", "").lstrip("\\/"), rest.lstrip("\\/"))
+        drive, rest = paths.splitdrive(file.path)
+        return paths.join(to, drive.replace(":", "").lstrip("\\/"), rest.lstrip("\\/"))
     if action is Action.REVIEW_FOLDERS:
-        containing = [root for root in roots if is_within(file.path, root)]
+        containing = [root for root in roots if is_within(file.path, root, paths)]
         if containing:
             root = max(containing, key=len)
             folder = EXACT_FOLDER if file.content_hash == keeper.content_hash else MAYBE_FOLDER
-            return os.path.join(root, folder, os.path.relpath(file.path, root))
+            return paths.join(root, folder, paths.relpath(file.path, root))
     return None
 
 
@@ -262,11 +267,18 @@ def obstacle(action: Action, file: Scanned, keeper: Scanned, destination: str | 
         return "not identical to its keeper: a link would lose its own pixels or metadata"
     if action is Action.HARDLINK and os.stat(file.path).st_dev != os.stat(keeper.path).st_dev:
         return "on another file system than its keeper: cannot hard link"
+    if action is Action.TRASH:
+        return trash.refusal(file.path)
     return None
 
 
-def is_within(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+def is_within(path: str, folder: str, paths: ModuleType = os.path, case_blind: bool = CASE_BLIND) -> bool:
+    """Whether `path` is `folder` or inside it, its names compared as the system's file systems do by default:
+    regardless of case on Windows (NTFS) and macOS (APFS), and on Windows with either slash."""
+    path, folder = paths.normcase(path), paths.normcase(folder)
+    if case_blind:
+        path, folder = path.casefold(), folder.casefold()
+    return path == folder or path.startswith(folder.rstrip(paths.sep) + paths.sep)
 
 
 def _load(report: dict[str, Any] | str | os.PathLike[str]) -> tuple[dict[str, Any], str | None]:

@@ -6,20 +6,24 @@ its fallback.
 - A worker's memory limit (`limit_memory`): `RLIMIT_DATA` where `resource` exists and the kernel enforces it
   (not macOS, which accepts and ignores it; not Windows, which has no `resource`); elsewhere the limit is not set
   and `memory_limit_enforced` says so, and only the pixel limit refuses a decompression bomb.
-- Peak resident memory (`peak_resident_mb`): `getrusage` on POSIX, `GetProcessMemoryInfo` on Windows (ctypes);
+- Peak resident memory (`peak_resident_mb`): `getrusage` on POSIX, the peak working set from psutil on Windows;
   None, for "unknown", where neither answers.
 - How a file is opened to read (`READ_FLAGS`): without blocking on a FIFO where there are FIFOs, and in binary
   mode on Windows, whose `os.open` otherwise translates line ends and stops at Ctrl-Z.
 - Why a worker died (`describe_exit`): a negative exit code is a signal on POSIX; on Windows a crash ends the
   process with its exception's NTSTATUS as the exit code.
+- Whether names that differ only in case name one file (`CASE_BLIND`): by default on Windows and macOS.
+- What to install where PyPI has no wheel of an extra's package (`install_hint`): Ray and pyarrow on Windows on
+  Arm (scripts/check_wheels.py).
 
-Only the standard library is imported, and nothing Unix-only at module level: the forkserver and every spawned
+Only the standard library is imported at module level, and nothing Unix-only: the forkserver and every spawned
 worker import this first, on every system.
 """
 
 from __future__ import annotations
 
 import os
+import platform as _platform
 import signal
 import sys
 from functools import cache
@@ -27,10 +31,13 @@ from types import ModuleType
 
 START_METHOD_VARIABLE = "LOOKALIKE_START_METHOD"
 START_METHODS = ("forkserver", "spawn")
-WINDOWS = sys.platform == "win32"
+WINDOWS, MACOS = sys.platform == "win32", sys.platform == "darwin"
+CASE_BLIND = WINDOWS or MACOS  # names that differ only in case are one file there by default (NTFS, APFS)
+WITHOUT_WHEELS = {("win32", "ARM64"): ("ray", "pyarrow")}  # (system, machine): packages PyPI has no wheels for
 READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 _NTSTATUS = {0xC0000005: "access violation", 0xC00000FD: "stack overflow", 0xC0000409: "stack buffer overrun",
-             0xC0000374: "heap corruption", 0xC000001D: "illegal instruction"}  # a crashing decoder's, on Windows
+             0xC0000374: "heap corruption", 0xC000001D: "illegal instruction",
+             0xC0000017: "out of memory"}  # a crashing decoder's, on Windows
 
 
 def start_method() -> str:
@@ -49,7 +56,7 @@ def start_method() -> str:
 
 def memory_limit_enforced() -> bool:
     """Whether `limit_memory` holds a worker to its limit on this system."""
-    return sys.platform != "darwin" and _resource() is not None
+    return not MACOS and _resource() is not None
 
 
 def limit_memory(limit: int) -> None:
@@ -64,12 +71,14 @@ def limit_memory(limit: int) -> None:
 def peak_resident_mb() -> float | None:
     """This process's peak resident memory so far, in MiB; None where the system does not say."""
     if WINDOWS:
-        return _peak_working_set_mb()
+        import psutil  # a dependency on Windows only, which has no getrusage
+
+        return psutil.Process().memory_info().peak_wset / 2**20
     resource = _resource()
     if resource is None:
         return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB elsewhere
+    return peak / 2**20 if MACOS else peak / 2**10  # bytes on macOS, KiB elsewhere
 
 
 def describe_exit(code: int | None, windows: bool = WINDOWS) -> str:
@@ -94,20 +103,8 @@ def _resource() -> ModuleType | None:
     return resource
 
 
-def _peak_working_set_mb() -> float | None:
-    """The peak working set (Windows's resident memory) of this process, from psapi's GetProcessMemoryInfo."""
-    import ctypes
-    from ctypes import wintypes
-
-    class Counters(ctypes.Structure):
-        _fields_ = [("cb", wintypes.DWORD), ("PageFaultCount", wintypes.DWORD)] + [
-            (name, ctypes.c_size_t) for name in ("PeakWorkingSetSize", "WorkingSetSize", "QuotaPeakPagedPoolUsage",
-                                                 "QuotaPagedPoolUsage", "QuotaPeakNonPagedPoolUsage",
-                                                 "QuotaNonPagedPoolUsage", "PagefileUsage", "PeakPagefileUsage")]
-
-    counters = Counters(cb=ctypes.sizeof(Counters))
-    kernel32, psapi = ctypes.WinDLL("kernel32"), ctypes.WinDLL("psapi")
-    kernel32.GetCurrentProcess.restype = wintypes.HANDLE
-    if not psapi.GetProcessMemoryInfo(kernel32.GetCurrentProcess(), ctypes.byref(counters), counters.cb):
-        return None
-    return counters.PeakWorkingSetSize / 2**20
+def install_hint(package: str, command: str, system: str = sys.platform, machine: str = _platform.machine()) -> str:
+    """How to install `package` for an extra (`command`), or why that cannot work on this system and machine."""
+    if package in WITHOUT_WHEELS.get((system, machine), ()):
+        return f"{package} has no wheels for this system and machine: install an x86-64 Python to use it"
+    return command

@@ -100,11 +100,11 @@ class _Run:
 
     def _carry_out(self, index: int, step: Step, begin: dict[str, Any]) -> None:
         try:
-            _perform(step, begin)
+            where = _perform(step, begin)
         except OSError as error:
             self.book.write({"failed": index, "reason": describe_os_error(error)}, durable=False)
             return
-        self.book.write({"done": index}, durable=False)
+        self.book.write({"done": index, **where}, durable=False)
 
     def _keeper_problem(self, keeper: Scanned) -> str | None:
         if keeper.path not in self.keeper_problems:
@@ -137,9 +137,10 @@ class _Run:
 
     def undo(self) -> Outcome:
         undone = {event["undone"] for event in self.book.events if "undone" in event}
+        finished = {event["done"]: event for event in self.book.events if "done" in event}
         for index in sorted(set(self.begun) - undone, reverse=True):
             try:
-                _reverse(self.steps[index], self.begun[index])
+                _reverse(self.steps[index], {**self.begun[index], **finished.get(index, {})})
             except OSError as error:
                 self.book.write({"not-undone": index, "reason": describe_os_error(error)}, durable=False)
                 continue
@@ -159,7 +160,8 @@ class _Run:
         return Outcome(self.book.path, self.action, [self.steps[i] for i in sorted(done)], failed)
 
 
-def _perform(step: Step, begin: dict[str, Any]) -> None:
+def _perform(step: Step, begin: dict[str, Any]) -> dict[str, Any]:
+    """Carry out the step; what its "done" line must say besides: where the system trash put each file."""
     path = step.file.path
     if step.carry is not None:  # before the copy goes: what it carries is never only in the trash
         fileops.write_new(step.carry.path, step.carry.data.encode())
@@ -171,7 +173,8 @@ def _perform(step: Step, begin: dict[str, Any]) -> None:
         fileops.replace_with_link(path, step.keeper.path, symbolic=step.action is Action.SYMLINK)
     elif os.path.lexists(path):
         os.unlink(path)
-    for fate, slot in _carried(step, begin):
+    carried = _carried(step, begin)
+    for fate, slot in carried:
         companion = fate.companion
         if step.action in MOVES:
             fileops.move(companion.path, fate.destination, bytes.fromhex(companion.content_hash))
@@ -179,12 +182,18 @@ def _perform(step: Step, begin: dict[str, Any]) -> None:
             trash.put(companion.path, _slot(slot))
         elif os.path.lexists(companion.path):
             os.unlink(companion.path)
+    if step.action is not Action.TRASH or begin.get("slot"):
+        return {}
+    gone = [(path, step.file.content_hash), *((f.companion.path, f.companion.content_hash) for f, _ in carried)]
+    found = [trash.find_in_system_trash(path, bytes.fromhex(digest)) for path, digest in gone]
+    return {"trashed": [where and asdict(where) for where in found]}  # the file's, then each companion's
 
 
 def _reverse(step: Step, begin: dict[str, Any]) -> None:
-    for fate, slot in reversed(_carried(step, begin)):
-        _put_back(step.action, fate.companion.path, fate.destination, fate.companion.content_hash, slot)
-    _put_back(step.action, step.file.path, step.destination, step.file.content_hash, begin.get("slot"))
+    trashed = begin.get("trashed") or [None] * (len(begin.get("carried", ())) + 1)
+    for (fate, slot), where in reversed(list(zip(_carried(step, begin), trashed[1:], strict=True))):
+        _put_back(step.action, fate.companion.path, fate.destination, fate.companion.content_hash, slot, where)
+    _put_back(step.action, step.file.path, step.destination, step.file.content_hash, begin.get("slot"), trashed[0])
     if step.action in LINKS:
         fileops.restore_from_link(step.file.path, step.keeper.path, step.action is Action.SYMLINK,
                                   bytes.fromhex(step.file.content_hash), begin["mode"], step.file.mtime_ns)
@@ -193,14 +202,16 @@ def _reverse(step: Step, begin: dict[str, Any]) -> None:
 
 
 def _put_back(action: Action, path: str, destination: str | None, content_hash: str,
-              slot: dict[str, Any] | None) -> None:
-    """Undo a move, a trashing or a deletion of `path` (a link is undone by `restore_from_link`)."""
+              slot: dict[str, Any] | None, trashed: dict[str, Any] | None) -> None:
+    """Undo a move, a trashing or a deletion of `path` (a link is undone by `restore_from_link`); `trashed` is
+    where the system trash put it, as apply found it."""
     if action in MOVES:
         fileops.move(destination, path, bytes.fromhex(content_hash))
     elif action is Action.TRASH:
         if slot is None:
-            raise OSError("sent to the system trash: restore it from there")
-        trash.take_back(path, _slot(slot))
+            trash.take_back_from_system(path, bytes.fromhex(content_hash), trashed and trash.Trashed(**trashed))
+        else:
+            trash.take_back(path, _slot(slot))
     elif action is Action.DELETE and not os.path.lexists(path):
         raise OSError("deleted for good: cannot be put back")
 
