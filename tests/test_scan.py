@@ -131,8 +131,11 @@ def test_a_first_scan_asks_its_new_cache_for_no_evidence_until_it_has_stored_som
     root, _ = collection
     reads, read = [], Cache.evidence
     monkeypatch.setattr(Cache, "evidence", lambda cache, pairs: reads.append(len(pairs)) or read(cache, pairs))
+    monkeypatch.setattr(pipeline, "KEEP_SECONDS", 0)  # evidence goes to the cache as it is found, and is held
     first = lookalike.scan([root], ScanOptions(cache=tmp_path / "first.sqlite"))
     assert first.verified > 0 and reads == []  # a new cache holds no evidence: nothing to ask
+    with Cache(tmp_path / "first.sqlite") as kept:
+        assert kept.db.execute("SELECT count(*) FROM evidence").fetchone() == (first.verified,)
     monkeypatch.setattr(pipeline, "EVIDENCE_CHUNK", 2)  # evidence goes to the cache while the scan goes on...
     storing = lookalike.scan([root], ScanOptions(cache=tmp_path / "storing.sqlite"))
     assert reads  # ...and from then on the cache is asked

@@ -584,10 +584,10 @@ class _EvidenceMemo(MutableMapping[Candidate, Evidence]):
     candidate not in the chunk held brings the chunks after it until one holds it, and one in none of them
     (asked out of order) is read alone, as is every candidate after `read_alone`. Reading only moves on, so the
     order is read once at most, candidates never asked for (verification skips some) included. Evidence found
-    now goes to the cache EVIDENCE_CHUNK at a time, or what KEEP_SECONDS found (`found` holds what has not gone
-    yet). At most a chunk each way is held, so a scan with millions of candidates holds only the thumbnails it
-    compares. A cache that holds no evidence at all (a first scan's) is not asked, until this scan has stored
-    some."""
+    now goes to the cache what KEEP_SECONDS found at a time, and is held until EVIDENCE_CHUNK of it is (`found`).
+    At most a chunk each way is held, so a scan with millions of candidates holds only the thumbnails it
+    compares. A cache that holds no evidence at all (a first scan's) is not asked, until this scan has let go of
+    some it found (`store`)."""
 
     def __init__(self, cache: Cache, images: ImageTable, strictness: Strictness, order: Candidates,
                  on_answered: Callable[[int], None]) -> None:
@@ -595,6 +595,7 @@ class _EvidenceMemo(MutableMapping[Candidate, Evidence]):
         self.on_answered = on_answered  # told how many of the order the cache answers, as chunks are read
         self.due = _Every(KEEP_SECONDS)
         self.found: dict[Candidate, Evidence] = {}
+        self.unsent: dict[Candidate, None] = {}  # of `found`, what has not gone to the cache yet, in order
         self.chunk: dict[Candidate, Evidence | None] = {}  # what the cache held for one chunk of the order
         self.chunk_end = 0  # where in the order the chunk held ends
         self.computed = 0  # evidence found by this scan, stored or not
@@ -605,10 +606,18 @@ class _EvidenceMemo(MutableMapping[Candidate, Evidence]):
         return pair_keys(self.images, Candidates.of_each(candidates), self.strictness)
 
     def store(self) -> None:
-        """Send what was found to the cache."""
-        self.cache.remember_evidence(zip(self.keys(list(self.found)), self.found.values(), strict=True))
+        """Send what was found to the cache, and hold it no more."""
+        self.keep()
         self.found.clear()
         self.nothing_cached = False
+
+    def keep(self) -> None:
+        """Send what was found since last sent to the cache, and hold it still: a first scan's memo then goes on
+        answering without asking the cache, as it would had nothing been sent."""
+        sent = [candidate for candidate in self.unsent if candidate in self.found]
+        if sent:
+            self.cache.remember_evidence(zip(self.keys(sent), (self.found[c] for c in sent), strict=True))
+        self.unsent = {}
 
     def __getitem__(self, candidate: Candidate) -> Evidence:
         found = self.found.get(candidate) or self._cached(candidate)
@@ -642,10 +651,13 @@ class _EvidenceMemo(MutableMapping[Candidate, Evidence]):
     def __setitem__(self, candidate: Candidate, evidence: Evidence) -> None:
         self.computed += candidate not in self.found
         self.found[candidate] = evidence
+        self.unsent[candidate] = None
         if candidate in self.chunk:  # the chunk stays true once `found` has gone to the cache
             self.chunk[candidate] = evidence
-        if len(self.found) >= EVIDENCE_CHUNK or self.due():
+        if len(self.found) >= EVIDENCE_CHUNK:
             self.store()
+        elif self.due():
+            self.keep()
 
     def __delitem__(self, candidate: Candidate) -> None:
         del self.found[candidate]
