@@ -46,7 +46,7 @@ def test_a_decoder_crashing_in_c_code_costs_one_file_and_the_rest_are_decoded(tm
         (tmp_path / f"{position:02d}-hostile.dng").write_bytes(hostile)
     progress = []
     results = list(decode_all(paths, jobs=2, work=naive_raw_decoder, on_progress=progress.append))
-    assert [index for index, _ in results] == list(range(len(paths)))  # every file, in order
+    assert sorted(index for index, _ in results) == list(range(len(paths)))  # every file, once
     assert sum(progress) == len(paths)
     for index, result in results:
         if index in (5, 36):
@@ -61,7 +61,7 @@ def test_a_worker_that_crashes_holding_its_next_batch_costs_one_file(tmp_path, p
     hostile.write_bytes(lying_preview_dng(open_rgb(photos["chelsea"]).resize((64, 44))))
     paths[BATCH - 2] = str(hostile)  # the first worker's next batch is on its way when it reaches this file,
     results = list(decode_all(paths, jobs=2, work=naive_raw_decoder))  # and it holds the answers since its last
-    assert [index for index, _ in results] == list(range(len(paths)))
+    assert sorted(index for index, _ in results) == list(range(len(paths)))
     failed = [index for index, result in results if not isinstance(result, Decoded)]
     assert failed == [BATCH - 2]
 

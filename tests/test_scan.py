@@ -131,8 +131,11 @@ def test_a_first_scan_asks_its_new_cache_for_no_evidence_until_it_has_stored_som
     root, _ = collection
     reads, read = [], Cache.evidence
     monkeypatch.setattr(Cache, "evidence", lambda cache, pairs: reads.append(len(pairs)) or read(cache, pairs))
+    monkeypatch.setattr(pipeline, "KEEP_SECONDS", 0)  # evidence goes to the cache as it is found, and is held
     first = lookalike.scan([root], ScanOptions(cache=tmp_path / "first.sqlite"))
     assert first.verified > 0 and reads == []  # a new cache holds no evidence: nothing to ask
+    with Cache(tmp_path / "first.sqlite") as kept:
+        assert kept.db.execute("SELECT count(*) FROM evidence").fetchone() == (first.verified,)
     monkeypatch.setattr(pipeline, "EVIDENCE_CHUNK", 2)  # evidence goes to the cache while the scan goes on...
     storing = lookalike.scan([root], ScanOptions(cache=tmp_path / "storing.sqlite"))
     assert reads  # ...and from then on the cache is asked
@@ -143,9 +146,10 @@ def signature_chunks(root: Path, cache: Path, monkeypatch, chunk: int, last: int
     """The sizes of the chunks of decoded images a scan computes signatures for, in order, and its report."""
     monkeypatch.setattr(pipeline, "SIGNATURE_CHUNK", chunk)
     monkeypatch.setattr(pipeline, "LAST_CHUNK", last)
-    sizes, compute = [], pipeline._Scan.signatures
-    monkeypatch.setattr(pipeline._Scan, "signatures", lambda scan, decoded: sizes.append(len(decoded))
-                        or compute(scan, decoded))
+    monkeypatch.setattr(pipeline, "KEEP_SECONDS", 3600)  # no chunk sent early for the time decoding took
+    sizes, keep = [], pipeline._Scan._keep
+    monkeypatch.setattr(pipeline._Scan, "_keep", lambda scan, records, contents, held: (
+        held.decoded and sizes.append(len(held.decoded))) or keep(scan, records, contents, held))
     result = lookalike.scan([root], ScanOptions(cache=cache))
     assert sum(sizes) == result.decoded
     return sizes, lookalike.to_json(result)

@@ -12,7 +12,8 @@ Inputs, built on the first run and reused (the corpus must be fetched first:
 - `tiny/`: 100,000 generated 32×32 PNGs (random coarse colours and noise, all different): not photos, but
   100 k real files on disk, for the re-scan of 100 k unchanged files and for memory per file;
 - `files/`: 100,000 generated files of random bytes, a quarter of them copies (`build_files`), for `--method
-  bytes --all-files` against the file deduplicators.
+  bytes --all-files` against the file deduplicators;
+- `small-files/`: 20,000 more of the tiny PNGs, for interruptions.
 
 Measured, each in its own subprocess, on the same files: lookalike cold (empty cache) and warm (same cache,
 nothing changed); the decode floor (floor.py: every file read and decoded as small as lookalike asks Pillow for,
@@ -22,7 +23,9 @@ in a pool of as many processes, doing nothing else) and cold / floor, over COLD_
 PHash where the peers' environment has it; bench_search.py (hamming_pairs against faiss and NumPy on 1 M clustered
 hashes); the warm re-scan of the 100 k tiny files, and memory extrapolated from them to 1 M; `--method bytes`
 against `jdupes -r` and `rmlint` (Debian's) in interleaved rounds, on the photos and on `files/` (`--bytes-only`:
-those alone), and its warm re-scan of `files/`.
+those alone), and its warm re-scan of `files/`; interruptions (`--interruptions-only`: those alone): cold scans of
+the photos and of `small-files/` stopped by SIGINT and by SIGKILL at random points (INTERRUPTIONS of each, over
+the uninterrupted scan's time), each then run again on the cache it left, against the uninterrupted scan.
 Peak memory is the ru_maxrss that wait4 reports for the subprocess: the largest single process of its tree,
 not the sum over worker processes. CPU is the whole tree's, user and system: this script adopts the processes a
 command leaves behind (`adopt_orphans`: the forkserver and the workers it forks are not the command's children to
@@ -45,8 +48,10 @@ import ctypes
 import json
 import multiprocessing
 import os
+import random
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -64,6 +69,9 @@ pillow_heif.register_heif_opener()  # the collection's HEICs are written here
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO))  # for tests.interrupting: a scan stopped as a person stops it, the same as the tests'
+from tests.interrupting import scan_command, stopped_scan, survivors  # noqa: E402
+
 ORIGINAL_SCRIPT = REPO / "benchmarks/peers/original_script.py"
 PEERS_RUNNER = REPO / "benchmarks/accuracy/peers_runner.py"
 PEERS_PYTHON = Path(os.environ.get("LOOKALIKE_PEERS_PYTHON", "/work/venvs/peers/bin/python"))
@@ -76,6 +84,7 @@ DOUBLED_ROUNDS = 5  # of the floor and a cold scan of the photos and their negat
 # (numba's 0.5 s load did, at 960 files, before d5429e5)
 START_METHOD_ROUNDS = 9  # of a cold scan under forkserver and one under spawn, alternately first
 BYTES_ROUNDS = 5  # of `--method bytes`, jdupes and rmlint: few, since the times are not what this benchmark is for
+INTERRUPTIONS = 5  # scans stopped by each signal, per collection
 ORIGINAL_RUN = (4566, 3 * 3600 + 18 * 60 + 36)  # the StackOverflow post: photos, seconds (23:51:05 → 03:09:41)
 
 
@@ -89,12 +98,13 @@ class Sizes:
     edited: int = 40
     tiny: int = 100_000
     files: int = 100_000
+    small_files: int = 20_000
     original_subset: int = 60
     hashes: int = 1_000_000
 
 
 QUICK = Sizes(large_jpegs=4, small_jpegs=20, webps=20, pngs=6, heics=4, edited=6, tiny=5_000, files=5_000,
-              original_subset=20, hashes=100_000)
+              small_files=2_000, original_subset=20, hashes=100_000)
 
 
 PR_SET_CHILD_SUBREAPER = 36  # prctl(2): orphaned descendants are reparented to this process, not to init
@@ -424,6 +434,50 @@ def identical_files(collection: Path, files: Path, work: Path) -> list[tuple[str
             *bytes_rescan(files, work / "files-cache.sqlite", tree)]
 
 
+def interruptions(folder: Path, what: str, work: Path, jobs: int) -> list[tuple[str, str, str, str]]:
+    """Cold scans of `folder` stopped by SIGINT and by SIGKILL, INTERRUPTIONS of each at random points spread over
+    an uninterrupted scan's time, each then scanned again with the cache it left. Printed for each: where it was
+    stopped, the images it kept, those the terminal had shown decoded but the cache lost (the redone decoding
+    that can be seen; what the workers had in hand at the moment is redone too), whether the second scan's report
+    is the uninterrupted one's, the processes left, and the stopped and second scans' time against the
+    uninterrupted one's."""
+    cache = work / "interrupted-cache.sqlite"
+    cache.unlink(missing_ok=True)
+    whole, reference = lookalike_scan(folder, cache, jobs)
+    rng, rows = random.Random(), []
+    for signum in (signal.SIGINT, signal.SIGKILL):
+        lost, ratios, same, left = [], [], True, 0
+        for number in range(INTERRUPTIONS):
+            delay = whole.seconds * (number + rng.random()) / INTERRUPTIONS
+            cache.unlink(missing_ok=True)
+            marker = f"{os.getpid()}-{signum.name}-{number}"
+            stopped = stopped_scan(scan_command(folder, cache, jobs=jobs), signum, delay, marker)
+            alive = survivors(marker)
+            list(_orphans_ended(time.monotonic() + ORPHANS_GRACE))  # the stopped scan's, adopted: not the next's
+            resumed, report = lookalike_scan(folder, cache, jobs)
+            kept = reference["work"]["decoded"] - report["work"]["decoded"]
+            lost.append(max(0, stopped.shown - kept))
+            ratios.append((stopped.seconds + resumed.seconds) / whole.seconds)
+            alike = stable_report(report) == stable_report(reference)
+            same &= alike
+            left += len(alive)
+            print(f"interrupted, {what}: {signum.name} at {delay:.2f} s (in {stopped.stage}, {stopped.shown:,} shown "
+                  f"decoded): {kept:,} images kept, {lost[-1]:,} shown but lost; the second scan decoded "
+                  f"{report['work']['decoded']:,}; stopped + second scan = {ratios[-1]:.2f} × the uninterrupted "
+                  f"{whole.seconds:.2f} s; report {'the same' if alike else 'OTHER'}"
+                  f"; {len(alive)} processes left; load average {os.getloadavg()[0]:.1f}", flush=True)
+        rows.append((f"lookalike scan stopped by {signum.name} at random, then again ({INTERRUPTIONS} times)", what,
+                     f"{statistics.median(ratios):.2f} × the uninterrupted scan (median); reports "
+                     f"{'the same' if same else 'OTHER'}; at most {max(lost):,} images shown decoded were lost; "
+                     f"{left} processes left", ""))
+    return rows
+
+
+def stable_report(report: dict) -> dict:
+    """A report less what differs between two scans with the same result: times, memory, the work done."""
+    return {key: value for key, value in report.items() if key not in ("seconds", "peak_mb", "work")}
+
+
 # --- the table ------------------------------------------------------------------------------------------
 
 
@@ -541,6 +595,12 @@ def main() -> None:
     if args.start_methods_only:
         print_table(start_method_rounds(collection, work / "collection-cache.sqlite", args.jobs), args.jobs)
         return
+    build_tiny(work / "small-files", sizes.small_files)
+    photos, small_files = f"{files_in(collection)} photos", f"{sizes.small_files:,} tiny PNGs (generated)"
+    if args.interruptions_only:
+        print_table([*interruptions(collection, photos, work, args.jobs),
+                     *interruptions(work / "small-files", small_files, work, args.jobs)], args.jobs)
+        return
     build_files(work / "files", sizes.files)
     if args.bytes_only:
         print_table(identical_files(collection, work / "files", work), args.jobs)
@@ -606,6 +666,8 @@ def main() -> None:
                  f"{baseline.peak_mb + per_file_mb * 1e6:,.0f} MB ({per_file_mb * 1e3:.1f} kB per file)"))
 
     rows += identical_files(collection, work / "files", work)
+    rows += [*interruptions(collection, photos, work, args.jobs),
+             *interruptions(work / "small-files", small_files, work, args.jobs)]
     search = search_benchmark(sizes.hashes)
     if args.million:
         rows += million_files(args.workdir / "million", args.jobs)
@@ -681,6 +743,8 @@ def arguments() -> argparse.Namespace:
                         help="only the rounds of cold scans with the workers forked from the forkserver and spawned")
     parser.add_argument("--bytes-only", action="store_true",
                         help="only --method bytes against jdupes and rmlint, and its re-scan")
+    parser.add_argument("--interruptions-only", action="store_true",
+                        help="only the scans stopped by SIGINT and SIGKILL, and their second scans")
     return parser.parse_args()
 
 

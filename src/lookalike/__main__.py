@@ -20,6 +20,14 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 
 def main() -> None:
+    try:
+        _main()
+    except KeyboardInterrupt:  # before the command could take Ctrl-C over: while importing, or starting
+        print("lookalike: interrupted", file=sys.stderr)
+        _leave(130)
+
+
+def _main() -> None:
     from lookalike.platforms import start_method
 
     try:

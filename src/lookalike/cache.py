@@ -12,9 +12,11 @@ verification found for a pair in one alignment (a re-scan verifies only pairs it
 "not duplicates" decisions, which survive renames.
 
 Guarantees: the schema carries a version; a cache written by another version has everything but the "not
-duplicates" decisions emptied, never misread. Every write is in a transaction. The scan never waits on the
-disk to copy its writes into the database: SQLite's write-ahead log is checkpointed by a thread of its own
-(`_Checkpoints`), beside the writing.
+duplicates" decisions emptied, never misread. Every write is in a transaction (`transaction`), which SQLite
+commits atomically: a scan killed at any moment, even the machine losing power, leaves a cache the next scan
+reads as it is, holding every transaction committed before (less, after a power loss, the last few). The scan
+never waits on the disk to copy its writes into the database: SQLite's write-ahead log is checkpointed by a
+thread of its own (`_Checkpoints`), beside the writing.
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ class Cache:
         self.path = Path(path)
         self.db = sqlite3.connect(path)
         self.keys_per_query = min(KEYS_PER_QUERY, self.db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+        self._in_transaction = False
         self._checkpoints = _Checkpoints(self.path)
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -113,16 +116,24 @@ class Cache:
         self.db.close()  # the last connection: checkpoints what is left of the log, and removes it
 
     @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """A write transaction, committed (or rolled back) on leaving; then the log is due a checkpoint."""
-        with self.db:
+    def transaction(self) -> Iterator[None]:
+        """One write transaction for every write made inside, committed (or rolled back) on leaving: the next
+        scan finds all of them or none, whenever this one is killed. Then the log is due a checkpoint."""
+        if self._in_transaction:  # the writes join the transaction under way
             yield
+            return
+        self._in_transaction = True
+        try:
+            with self.db:
+                yield
+        finally:
+            self._in_transaction = False
         self._checkpoints.due()
 
     def _check_version(self) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'signature_version'").fetchone()
         if row is None or row[0] != SIGNATURE_VERSION:
-            with self._writing():
+            with self.transaction():
                 for table in VERSIONED_TABLES:  # their columns may have changed with the version
                     self.db.execute(f"DROP TABLE {table}")
                 self.db.executescript(SCHEMA)
@@ -163,14 +174,14 @@ class Cache:
         yield from self.db.execute("SELECT path, device, inode, size, mtime_ns, content_hash FROM files ORDER BY path")
 
     def remember_contents(self, records: Iterable[tuple[FileRecord, bytes]]) -> None:
-        with self._writing():
+        with self.transaction():
             self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
                                 ((os.fsencode(r.path), r.device, r.inode, r.size, r.mtime_ns, digest, r.format)
                                  for r, digest in records))
 
     def remember_file_rows(self, rows: Iterable[tuple[bytes, int, int, int, int, bytes]]) -> None:
         """Rows as `file_rows` gives them."""
-        with self._writing():
+        with self.transaction():
             self.db.executemany("INSERT OR REPLACE INTO files (path, device, inode, size, mtime_ns, content_hash) "
                                 "VALUES (?, ?, ?, ?, ?, ?)", rows)
 
@@ -214,7 +225,7 @@ class Cache:
 
     def remember_images(self, decoded: Sequence[Decoded], signatures: Sequence[bytes]) -> None:
         """Decoded images with their signatures (`images.signatures_of`), in the same order."""
-        with self._writing():
+        with self.transaction():
             self.db.executemany(
                 "INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 ((d.content_hash, d.pixel_hash, d.width, d.height, d.format, d.taken, d.camera, signature,
@@ -262,7 +273,7 @@ class Cache:
     def remember_search(self, radius: int, contents: Digests, candidates: Candidates) -> None:
         """Replace the last search at `radius`: `contents` were searched together and gave `candidates`, whose
         images are rows of `contents` (kept by content hash)."""
-        with self._writing():
+        with self.transaction():
             self.db.execute("DELETE FROM searched WHERE radius = ?", (radius,))
             self.db.execute("DELETE FROM candidates WHERE radius = ?", (radius,))
             self.db.executemany("INSERT INTO searched VALUES (?, ?)", ((radius, digest) for digest in contents))
@@ -281,7 +292,7 @@ class Cache:
         return self.db.execute("SELECT EXISTS (SELECT 1 FROM evidence)").fetchone()[0] == 1
 
     def remember_evidence(self, found: Iterable[tuple[bytes, Evidence]]) -> None:
-        with self._writing():
+        with self.transaction():
             self.db.executemany("INSERT OR REPLACE INTO evidence VALUES (?, ?, ?, ?)",
                                 ((pair, e.tone, e.detail, BOX.pack(*e.box_b))
                                  for pair, e in found))
@@ -300,7 +311,7 @@ class Cache:
                 if (row := failed.get(records.path(index))) is not None and row[0] == records[index].identity}
 
     def remember_failures(self, failures: Iterable[tuple[FileRecord, str]]) -> None:
-        with self._writing():
+        with self.transaction():
             self.db.executemany(
                 "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?, ?)",
                 ((os.fsencode(r.path), r.device, r.inode, r.size, r.mtime_ns, reason) for r, reason in failures),
@@ -309,12 +320,12 @@ class Cache:
     # not duplicates: pairs of contents a person said are different pictures
 
     def mark_not_duplicates(self, pairs: Iterable[tuple[bytes, bytes]]) -> None:
-        with self._writing():
+        with self.transaction():
             self.db.executemany("INSERT OR IGNORE INTO not_duplicates VALUES (?, ?)",
                                 (tuple(sorted(pair)) for pair in pairs if pair[0] != pair[1]))
 
     def forget_not_duplicates(self, pairs: Iterable[tuple[bytes, bytes]]) -> None:
-        with self._writing():
+        with self.transaction():
             self.db.executemany("DELETE FROM not_duplicates WHERE a = ? AND b = ?",
                                 (tuple(sorted(pair)) for pair in pairs))
 

@@ -7,6 +7,7 @@ Exit codes: 0 done (files that could not be read are listed in the report, not f
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ from lookalike.cache import Cache, UnusableCache, default_cache_path
 from lookalike.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT
 from lookalike.engine import ENGINES, LOCAL, engine_named
 from lookalike.histogram import DEFAULT_THRESHOLD
-from lookalike.pipeline import BYTES, HISTOGRAM, METHODS, PHASH, Progress, ScanOptions, Stage, scan
+from lookalike.pipeline import BYTES, HISTOGRAM, METHODS, PHASH, Progress, ScanInterrupted, ScanOptions, Stage, scan
 from lookalike.platforms import install_hint
 from lookalike.verify import STRICTNESS
 
@@ -56,12 +57,20 @@ class BarProgress(Progress):
         self.bars = RichBar(TextColumn("{task.description:<11}"), BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
                             transient=True)
+        self.running: tuple[Any, int | None] | None = None  # the running stage's bar and total
 
     @contextmanager
     def stage(self, stage: Stage, total: int | None) -> Iterator[Callable[[int], None]]:
         with self.bars:
             task = self.bars.add_task(stage.value, total=total)
+            self.running = task, total
             yield lambda count: self.bars.advance(task, count)
+
+    def answered(self, stage: Stage, count: int) -> None:
+        task, total = self.running
+        if total is not None:
+            self.running = task, total - count
+            self.bars.update(task, total=total - count)
 
 
 def _progress(quiet: bool) -> Progress:
@@ -140,7 +149,8 @@ def _refuse_unless(method: str, option: str, its_method: str) -> None:
 
 def _scan_and_report(paths: list[Path], options: ScanOptions, json_out: str | None, csv_out: str | None,
                      quiet: bool) -> dict[str, Any]:
-    result = scan(paths, options, _progress(quiet))
+    with _second_interrupt_stops_at_once():
+        result = scan(paths, options, _progress(quiet))
     document = report.to_json(result)
     for target, writer in ((json_out, report.write_json), (csv_out, report.write_csv)):
         if target is not None:
@@ -149,6 +159,30 @@ def _scan_and_report(paths: list[Path], options: ScanOptions, json_out: str | No
     if not quiet:
         _print_summary(document, to_stdout=json_out != "-" and csv_out != "-")
     return document
+
+
+@contextmanager
+def _second_interrupt_stops_at_once() -> Iterator[None]:
+    """The first Ctrl-C stops the scan, which keeps what it finished; a second one, the process, at once."""
+    def first(*_: object) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # the system ends the process, wherever it is
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _interrupted_message(interrupted: ScanInterrupted) -> str:
+    """What a scan stopped by Ctrl-C did, and what to do next."""
+    if not interrupted.kept:
+        return "interrupted: without a cache nothing was kept"
+    if interrupted.images_needed is None:
+        return "interrupted: the files' hashes read so far are kept in the cache; run the same command to go on"
+    return (f"interrupted: {interrupted.images_kept:,} of {interrupted.images_needed:,} images decoded and kept in the "
+            "cache; run the same command to go on")
 
 
 def _print_summary(document: dict[str, Any], to_stdout: bool) -> None:
@@ -410,8 +444,10 @@ def main() -> None:
         command = error.ctx.command_path if error.ctx else "lookalike"
         print(f"{command}: error: {error.format_message()}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        print("lookalike: interrupted", file=sys.stderr)
+    except (click.exceptions.Abort, KeyboardInterrupt) as error:
+        scan_stopped = error.__cause__ if isinstance(error, click.exceptions.Abort) else error  # click's wrapping
+        print(_interrupted_message(scan_stopped) if isinstance(scan_stopped, ScanInterrupted)
+              else "lookalike: interrupted", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as error:
         print(f"lookalike: error: {error.format_message()}", file=sys.stderr)

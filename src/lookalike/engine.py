@@ -2,8 +2,9 @@
 
 An engine decides only where work runs, never what it computes: every engine runs the same stage functions
 (`pool.decode_all`, `images.signatures_of`, `search.hamming_join`, `verify.verify_all`) and must return what
-they return, so a scan gives the same report on any engine. Ray is imported only when the Ray engine is
-asked for, so the local engine needs nothing beyond the package's own dependencies.
+they return (`decode_all` the same answers, in any order), so a scan gives the same report on any engine. Ray is
+imported only when the Ray engine is asked for, so the local engine needs nothing beyond the package's own
+dependencies.
 """
 
 from __future__ import annotations

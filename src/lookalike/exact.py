@@ -70,12 +70,14 @@ def find_identical(
     known: np.ndarray,
     on_progress: Callable[[int], None] = lambda _: None,
     threads: int | None = None,
+    on_hashed: Callable[[dict[int, bytes]], None] = lambda _: None,
 ) -> tuple[dict[int, bytes], list[Problem]]:
     """Full content hashes for every file that might have a byte-identical twin among `records`.
 
     `known[i]` says whether record i's content hash is known already (from the cache): such files are not
     read, and not in the answer. Returns the other hashes by record index and the files that could not be
-    read. `threads` read at once (1: one file at a time, by device and inode); None: as `_Reader` chooses.
+    read; `on_hashed` is given them as they come, a few at a time, so that they can be kept before the end.
+    `threads` read at once (1: one file at a time, by device and inode); None: as `_Reader` chooses.
     """
     identities = records.identities()
     sizes = identities[:, 2]
@@ -94,7 +96,8 @@ def find_identical(
     twins = [i for bucket in ends_first for same in _buckets((i for i in bucket if i in ends), ends.__getitem__)
              for i in same]
     on_progress(len(first) - len(twins))
-    return reader.hash_all(sorted(in_full + twins), lambda i: hash_file(records.path(i)), on_progress), reader.problems
+    full = reader.hash_all(sorted(in_full + twins), lambda i: hash_file(records.path(i)), on_progress, on_hashed)
+    return full, reader.problems
 
 
 class _Reader:
@@ -109,7 +112,8 @@ class _Reader:
         self.problems: list[Problem] = []
 
     def hash_all(self, indices: Sequence[int], hasher: Callable[[int], bytes],
-                 on_progress: Callable[[int], None] = lambda _: None) -> dict[int, bytes]:
+                 on_progress: Callable[[int], None] = lambda _: None,
+                 on_hashed: Callable[[dict[int, bytes]], None] = lambda _: None) -> dict[int, bytes]:
         """`hasher(i)` of each of these records, by index; a file that cannot be read is one of `problems`."""
         hashes: dict[int, bytes] = {}
         with ExitStack() as pools:
@@ -118,11 +122,17 @@ class _Reader:
                 pool = pools.enter_context(ThreadPoolExecutor(threads, thread_name_prefix="lookalike reads"))
                 tasks += [pool.submit(self._hash_each, order[start:start + READ_CHUNK], hasher)
                           for start in range(0, len(order), READ_CHUNK)]
-            for task in tasks:  # in the order given, so that problems come in a stable order
-                found, problems = task.result()
-                hashes.update(found)
-                self.problems += problems
-                on_progress(len(found) + len(problems))
+            try:
+                for task in tasks:  # in the order given, so that problems come in a stable order
+                    found, problems = task.result()
+                    hashes.update(found)
+                    self.problems += problems
+                    on_hashed(found)
+                    on_progress(len(found) + len(problems))
+            except BaseException:  # interrupted: the pools' ends wait only for the reads under way
+                for task in tasks:
+                    task.cancel()
+                raise
         return hashes
 
     def _lanes(self, indices: Sequence[int]) -> list[tuple[int, list[int]]]:

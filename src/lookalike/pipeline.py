@@ -11,7 +11,10 @@ million objects), content hashes from `exact`, thumbnails from `decode`, an `Ima
 features, the pairs no hash can propose (crops, screenshots, straightened copies); groups from `group`. The cache sits
 beside the pipeline: it answers for files that did not change, so they skip `exact` and `decode`, and for pairs
 already verified. Thumbnails stream from `decode` to `signatures` in chunks and on into the cache, which holds
-them for the rest of the scan: memory holds signatures, not pixels. The histogram method (the original script's
+them for the rest of the scan: memory holds signatures, not pixels. Each stage sends its finished work to the
+cache as it goes, a chunk or KEEP_SECONDS at a time, each in a transaction of its own: a scan interrupted or
+killed at any point loses only its last seconds of work, and the next one goes on from there (`ScanInterrupted`
+says how far it got). The histogram method (the original script's
 definition of equal, `histogram.py`) takes each content's histogram in `histogram` and compares all pairs in
 `compare`; it ignores "not duplicates" decisions, as the original knows none. The pixels method groups images
 whose decoded pixels are the same, and the bytes method, which decodes nothing, files whose bytes are: with
@@ -61,7 +64,7 @@ from lookalike.verify import (
     closest_pairs_first,
     pair_keys,
 )
-from lookalike.walk import FileRecords, Problem, WalkOptions, check_unchanged, walk
+from lookalike.walk import FileRecord, FileRecords, Problem, WalkOptions, check_unchanged, walk
 
 
 class Stage(Enum):
@@ -85,6 +88,8 @@ LAST_CHUNK = 32  # at most this many thumbnails wait for signatures once the las
 EVIDENCE_CHUNK = 2 * KEYS_PER_QUERY  # verified pairs held at once, on their way to or from the cache: two
 # SELECTs' worth where SQLite allows KEYS_PER_QUERY variables (65,536 made a third SELECT of 4 keys)
 METHODS = (PHASH, HISTOGRAM, PIXELS, BYTES)
+KEEP_SECONDS = 1.0  # at most this long between two writes of a stage's finished work to the cache, whatever its
+# chunks: what a killed scan loses
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +134,21 @@ class Progress:
     def stage(self, stage: Stage, total: int | None) -> Iterator[Callable[[int], None]]:
         yield lambda _: None
 
+    def answered(self, stage: Stage, count: int) -> None:
+        """`count` of the running stage's `total` were answered by the cache: they are not work to come (nor
+        counted as done), so that a resumed scan's progress and ETA are those of what is left."""
+
+
+class ScanInterrupted(KeyboardInterrupt):
+    """A scan stopped by KeyboardInterrupt (Ctrl-C), raised once what it had finished was in the cache."""
+
+    def __init__(self, stage: Stage | None, images_kept: int, images_needed: int | None, kept: bool) -> None:
+        super().__init__(stage, images_kept, images_needed, kept)
+        self.stage = stage  # the stage it was in
+        self.images_kept = images_kept  # of the images the scan needs, those the cache holds (or that failed)
+        self.images_needed = images_needed  # None: not known yet (interrupted before decoding)
+        self.kept = kept  # False: the scan had no cache (`ScanOptions.cache` None), and kept nothing
+
 
 def scan(roots: Sequence[str | os.PathLike[str]], options: ScanOptions = ScanOptions(),
          progress: Progress | None = None) -> ScanResult:
@@ -160,12 +180,17 @@ class _Scan:
         self._strictness = STRICTNESS[options.strictness]
         self.decoded = 0
         self.evidence: _EvidenceMemo | None = None  # verification's, once verify has run
+        self.running: Stage | None = None
+        self.images_needed: int | None = None  # distinct images the scan needs, once decode knows
+        self.images_kept = 0  # of those, the ones the cache holds, or that could not be decoded
+        self.failures: list[tuple[FileRecord, str]] = []  # files that could not be decoded, with the reason
 
     @contextmanager
-    def _stage(self, stage: Stage, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    def _stage(self, stage: Stage, total: int | None = None) -> Iterator[_Advance]:
         start = time.perf_counter()
+        self.running = stage
         with self.progress.stage(stage, total) as advance:
-            yield advance
+            yield _Advance(advance, lambda count: self.progress.answered(stage, count))
         self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
         if (peak := peak_resident_mb()) is not None:  # unknown on a system that does not say
             self.peak_mb[stage] = peak
@@ -178,6 +203,15 @@ class _Scan:
         self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
 
     def run(self) -> ScanResult:
+        try:
+            return self._run()
+        except KeyboardInterrupt:
+            if self.evidence is not None:
+                self.evidence.store()
+            raise ScanInterrupted(self.running, self.images_kept, self.images_needed,
+                                  self.options.cache is not None) from None
+
+    def _run(self) -> ScanResult:
         if self.options.method == BYTES:
             return self.identical_files()
         files, digests = self.readable_files()
@@ -200,7 +234,7 @@ class _Scan:
         found = find_companions(files[m.file].path for group in groups for m in group.members)
         order = keeper_order(files, image_of_file, images, found)
         groups = [keeper_among_identical(group, order) for group in groups]
-        return ScanResult(self.roots, files, image_of_file, images, groups, similar, self.problems, self.seconds,
+        return ScanResult(self.roots, files, image_of_file, images, groups, similar, self._problems(), self.seconds,
                           self.peak_mb, decoded=self.decoded,
                           verified=self.evidence.computed if self.evidence is not None else 0, companions=found)
 
@@ -209,8 +243,6 @@ class _Scan:
         other file has the size of is not read (its row is -1)."""
         records = self.walk()
         contents = self.exact(records)
-        if self.options.cache is not None:  # a throwaway cache's contents would be read by nothing
-            self._remember_contents(records, contents)
         readable = np.flatnonzero(~contents.failed)
         files, known, digests = records.take(readable.tolist()), contents.known[readable], contents.digest[readable]
         with self._stage(Stage.GROUP):
@@ -220,8 +252,12 @@ class _Scan:
             image_of_file = np.full(len(files), -1, np.int64)
             image_of_file[known] = content_of_file.reshape(-1)
             groups = identical_groups(files, image_of_file, images)
-        return ScanResult(self.roots, files, image_of_file, images, groups, None, self.problems, self.seconds,
+        return ScanResult(self.roots, files, image_of_file, images, groups, None, self._problems(), self.seconds,
                           self.peak_mb, decoded=0, verified=0)
+
+    def _problems(self) -> list[Problem]:
+        """By path: in the same order whichever scan found each (a resumed one knows some from the cache)."""
+        return sorted(self.problems, key=lambda problem: problem.path)
 
     def readable_files(self) -> tuple[FileRecords, np.ndarray]:
         """The image files that could be read, and their content hashes, all of whose images the cache holds."""
@@ -245,20 +281,44 @@ class _Scan:
         return records
 
     def exact(self, records: FileRecords) -> _Contents:
-        """Content hashes: from the cache for unchanged files, by the hash funnel for possible twins."""
+        """Content hashes: from the cache for unchanged files, by the hash funnel for possible twins; those
+        found go to the cache as they come."""
         with self._stage(Stage.EXACT, len(records)) as advance:
             self.known_failures = self.cache.known_failures(self.roots, records)
             digest, cached = self.cached_files.contents_of(records)
             del self.cached_files
-            hashes, problems = find_identical(records, cached, advance, self.options.read_threads)
-            known = cached.copy()
-            for index, found in hashes.items():
-                digest[index], known[index] = found, True
+            advance.answered(int(cached.sum()))
+            contents = _Contents(digest, cached.copy(), cached.copy(), np.zeros(len(records), bool))
+            held: dict[int, bytes] = {}
+            due = _Every(KEEP_SECONDS)
+
+            def keep(found: dict[int, bytes]) -> None:
+                held.update(found)
+                if due():
+                    self._remember_hashes(records, contents, held)
+
+            try:
+                _, problems = find_identical(records, cached, advance, self.options.read_threads, keep)
+            finally:
+                self._remember_hashes(records, contents, held)
         self.problems += problems
         unreadable = {problem.path for problem in problems}
-        failed = np.array([record.path in unreadable for record in records], bool) if unreadable else (
-            np.zeros(len(records), bool))
-        return _Contents(digest, known, cached, failed)
+        if unreadable:
+            contents.failed[:] = [record.path in unreadable for record in records]
+        return contents
+
+    def _remember_hashes(self, records: FileRecords, contents: _Contents, held: dict[int, bytes]) -> None:
+        """The content hashes `held` (by record index) into `contents` and the cache; none are held then."""
+        if not held:
+            return
+        indices = np.fromiter(held, np.int64, len(held))
+        for index, found in held.items():
+            contents.digest[index], contents.known[index] = found, True
+        new = self._to_remember(contents, indices)
+        with self.cache.transaction():
+            self.cache.remember_contents(self._file_rows(records, contents, new))
+        contents.cached[new] = True  # after the commit: interrupted before it, the same rows are written again
+        held.clear()
 
     def decode(self, records: FileRecords, contents: _Contents) -> _Contents:
         """`contents` completed: each readable file's content hash, all of whose images the cache then holds.
@@ -269,49 +329,77 @@ class _Scan:
         """
         failed = contents.failed
         failed[list(self.known_failures)] = True
-        failures = [(records[i], reason) for i, reason in self.known_failures.items()]
+        self.failures = [(records[i], reason) for i, reason in self.known_failures.items()]
         imaged = np.zeros(len(records), bool)
         imaged[contents.known] = self.cache.has_images(contents.digest[contents.known])
         pending = np.flatnonzero(~failed & ~imaged)
         hashed = pending[contents.known[pending]]
         _, first = np.unique(contents.digest[hashed], return_index=True)  # the first file of each content
         to_decode = np.sort(np.concatenate([pending[~contents.known[pending]], hashed[first]]))
-        failed_contents: dict[bytes, str] = {}
-        fresh: list[Decoded] = []
+        self.images_kept = len(np.unique(contents.digest[imaged]))
+        self.images_needed = self.images_kept + len(to_decode)
+        held = _Decoding()
         with self._stage(Stage.DECODE, len(to_decode)) as advance:
             paths = records.paths(to_decode)
-            for position, result in self.options.engine.decode_all(paths, self.options.jobs, self.options.max_pixels,
-                                                                   advance, timeout=self.options.timeout):
-                index = to_decode[position]
-                if not isinstance(result, Problem):
-                    result = check_unchanged(records[index]) or result
-                if isinstance(result, Problem):
-                    failed[index] = True
-                    failures.append((records[index], result.reason))
-                    if contents.known[index]:
-                        failed_contents[contents.digest[index].tobytes()] = result.reason
-                    continue
-                contents.digest[index], contents.known[index] = result.content_hash, True
-                fresh.append(result)
-                left = len(to_decode) - position - 1
-                if len(fresh) == SIGNATURE_CHUNK or (len(fresh) > LAST_CHUNK and left < LAST_CHUNK):
-                    self.signatures(fresh)
-                    fresh = []
-            self.signatures(fresh)
+            try:
+                answers = self.options.engine.decode_all(paths, self.options.jobs, self.options.max_pixels, advance,
+                                                         timeout=self.options.timeout)
+                for received, (position, result) in enumerate(answers, 1):
+                    index = to_decode[position]
+                    if not isinstance(result, Problem):
+                        result = check_unchanged(records[index]) or result
+                    held.finished += 1
+                    if isinstance(result, Problem):
+                        failed[index] = True
+                        held.failures.append((records[index], result.reason))
+                        if contents.known[index]:
+                            held.failed_contents[contents.digest[index].tobytes()] = result.reason
+                        continue
+                    contents.digest[index], contents.known[index] = result.content_hash, True
+                    held.decoded.append(result)
+                    held.files.append(index)
+                    left = len(to_decode) - received
+                    if (len(held.decoded) == SIGNATURE_CHUNK or (len(held.decoded) > LAST_CHUNK and left < LAST_CHUNK)
+                            or held.due()):
+                        self._keep(records, contents, held)
+            finally:
+                self._keep(records, contents, held)  # interrupted too: what was finished is kept
         self.seconds[Stage.DECODE] -= self.seconds.get(Stage.SIGNATURES, 0.0)  # signatures ran inside decode
-        for index in self._copies_of(contents, failed_contents).tolist():  # what its first file could not be
-            failed[index] = True
-            failures.append((records[index], failed_contents[contents.digest[index].tobytes()]))
-        self.problems += [Problem(record.path, reason) for record, reason in failures]
-        self.cache.remember_failures((record, reason) for record, reason in failures[len(self.known_failures):]
-                                     if not needs_install(reason))
-        self._remember_contents(records, contents)
+        self.problems += [Problem(record.path, reason) for record, reason in self.failures]
         return contents
 
-    def _remember_contents(self, records: FileRecords, contents: _Contents) -> None:
-        """Into the cache: the content hash of each readable file this scan found."""
-        new = np.flatnonzero(contents.known & ~contents.cached & ~contents.failed)
-        self.cache.remember_contents((records[i], contents.digest[i].tobytes()) for i in new.tolist())
+    def _keep(self, records: FileRecords, contents: _Contents, held: _Decoding) -> None:
+        """What decoding finished into the cache, in one transaction: the images with their signatures, the content
+        hashes decoding found, and the failures, those of the byte-identical copies of a failed file included."""
+        if not held.finished:
+            return
+        copies = self._copies_of(contents, held.failed_contents)  # what their first file could not be
+        failures = held.failures + [(records[i], held.failed_contents[contents.digest[i].tobytes()])
+                                    for i in copies.tolist()]
+        new = self._to_remember(contents, np.array(held.files, np.int64))
+        with self._timed(Stage.SIGNATURES), self.cache.transaction():
+            self.cache.remember_images(held.decoded, self.options.engine.signatures_of(held.decoded))
+            self.cache.remember_contents(self._file_rows(records, contents, new))
+            self.cache.remember_failures((record, reason) for record, reason in failures
+                                         if not needs_install(reason))
+        # committed: interrupted before, the same is written again (the rows replace themselves)
+        contents.cached[new], contents.failed[copies] = True, True
+        self.failures += failures
+        self.decoded += len(held.decoded)
+        self.images_kept += held.finished - sum(needs_install(reason) for _, reason in held.failures)
+        held.clear()
+
+    def _to_remember(self, contents: _Contents, indices: np.ndarray) -> np.ndarray:
+        """Those of the files at `indices` whose content hash is to go to the cache: known and readable, not
+        there already; none for a throwaway cache, whose files are read by nothing."""
+        if self.options.cache is None:
+            return indices[:0]
+        return indices[contents.known[indices] & ~contents.cached[indices] & ~contents.failed[indices]]
+
+    @staticmethod
+    def _file_rows(records: FileRecords, contents: _Contents, indices: np.ndarray) -> Iterator[
+            tuple[FileRecord, bytes]]:
+        return ((records[i], contents.digest[i].tobytes()) for i in indices.tolist())
 
     @staticmethod
     def _copies_of(contents: _Contents, failed_contents: dict[bytes, str]) -> np.ndarray:
@@ -320,12 +408,6 @@ class _Scan:
             return np.zeros(0, np.int64)
         alike = np.isin(contents.digest, Digests.of(list(failed_contents)).packed)
         return np.flatnonzero(alike & contents.known & ~contents.failed)
-
-    def signatures(self, decoded: list[Decoded]) -> None:
-        """Signatures of freshly decoded images, computed in one batch, into the cache with their thumbnails."""
-        with self._timed(Stage.SIGNATURES):
-            self.cache.remember_images(decoded, self.options.engine.signatures_of(decoded))
-            self.decoded += len(decoded)
 
     def table(self, contents: np.ndarray) -> tuple[ImageTable, np.ndarray]:
         """One table row per distinct content ("V16" content hashes, one per file), in the order of the files,
@@ -372,7 +454,7 @@ class _Scan:
         self.apart = self._not_duplicates(images)
         with self._stage(Stage.VERIFY, len(candidates)) as advance:
             candidates = closest_pairs_first(candidates)  # verify_all's order, for the memo to read ahead in
-            self.evidence = _EvidenceMemo(self.cache, images, self._strictness, candidates)
+            self.evidence = _EvidenceMemo(self.cache, images, self._strictness, candidates, advance.answered)
             matches = self.options.engine.verify_all(images, candidates, self.apart, advance,
                                                      strictness=self._strictness, similar=self.options.similar,
                                                      evidence=self.evidence, jobs=self.options.jobs)
@@ -443,13 +525,63 @@ class _Scan:
         return {(min(a, b), max(a, b)) for a, b in rows.tolist() if a >= 0 and b >= 0}
 
 
+class _Advance:
+    """A stage's progress, less the work the cache answered (`answered`): the stage reports that as done too,
+    and it is not counted, so that the rate and ETA are those of the work done."""
+
+    def __init__(self, advance: Callable[[int], None], answer: Callable[[int], None]) -> None:
+        self.advance, self.answer = advance, answer
+        self.owed = 0  # answered, not yet reported as done by the stage
+
+    def answered(self, count: int) -> None:
+        if count:
+            self.owed += count
+            self.answer(count)
+
+    def __call__(self, count: int) -> None:
+        taken = min(count, self.owed)
+        self.owed -= taken
+        if count > taken:
+            self.advance(count - taken)
+
+
+class _Every:
+    """When called: whether `seconds` have passed since it last said so (or since it was made)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.next = seconds, time.monotonic() + seconds
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if now < self.next:
+            return False
+        self.next = now + self.seconds
+        return True
+
+
+@dataclass
+class _Decoding:
+    """What decoding finished that has not gone to the cache yet."""
+
+    decoded: list[Decoded] = field(default_factory=list)
+    files: list[int] = field(default_factory=list)  # the record index of each of `decoded`
+    failures: list[tuple[FileRecord, str]] = field(default_factory=list)
+    failed_contents: dict[bytes, str] = field(default_factory=dict)  # the reasons of failed files' contents
+    finished: int = 0  # files decoded or failed
+    due: _Every = field(default_factory=lambda: _Every(KEEP_SECONDS))
+
+    def clear(self) -> None:
+        self.decoded, self.files, self.failures, self.failed_contents, self.finished = [], [], [], {}, 0
+        self.due = _Every(KEEP_SECONDS)
+
+
 @dataclass(frozen=True, slots=True)
 class _Contents:
     """What the scan knows of each walked file's bytes, by record index, as arrays: there may be a million."""
 
     digest: np.ndarray  # (N,) "V16": the content hash, where `known`
     known: np.ndarray  # (N,) bool
-    cached: np.ndarray  # (N,) bool: known from the cache, not to be stored again
+    cached: np.ndarray  # (N,) bool: known to the cache (from it, or stored since): not to be stored again
     failed: np.ndarray  # (N,) bool: unreadable or not decodable: out of the scan
 
 
@@ -459,13 +591,18 @@ class _EvidenceMemo(MutableMapping[Candidate, Evidence]):
     candidate not in the chunk held brings the chunks after it until one holds it, and one in none of them
     (asked out of order) is read alone, as is every candidate after `read_alone`. Reading only moves on, so the
     order is read once at most, candidates never asked for (verification skips some) included. Evidence found
-    now goes to the cache EVIDENCE_CHUNK at a time (`found` holds what has not gone yet). At most a chunk each
-    way is held, so a scan with millions of candidates holds only the thumbnails it compares. A cache that holds
-    no evidence at all (a first scan's) is not asked, until this scan has stored some."""
+    now goes to the cache what KEEP_SECONDS found at a time, and is held until EVIDENCE_CHUNK of it is (`found`).
+    At most a chunk each way is held, so a scan with millions of candidates holds only the thumbnails it
+    compares. A cache that holds no evidence at all (a first scan's) is not asked, until this scan has let go of
+    some it found (`store`)."""
 
-    def __init__(self, cache: Cache, images: ImageTable, strictness: Strictness, order: Candidates) -> None:
+    def __init__(self, cache: Cache, images: ImageTable, strictness: Strictness, order: Candidates,
+                 on_answered: Callable[[int], None]) -> None:
         self.cache, self.images, self.strictness, self.order = cache, images, strictness, order
+        self.on_answered = on_answered  # told how many of the order the cache answers, as chunks are read
+        self.due = _Every(KEEP_SECONDS)
         self.found: dict[Candidate, Evidence] = {}
+        self.unsent: dict[Candidate, None] = {}  # of `found`, what has not gone to the cache yet, in order
         self.chunk: dict[Candidate, Evidence | None] = {}  # what the cache held for one chunk of the order
         self.chunk_end = 0  # where in the order the chunk held ends
         self.computed = 0  # evidence found by this scan, stored or not
@@ -476,10 +613,18 @@ class _EvidenceMemo(MutableMapping[Candidate, Evidence]):
         return pair_keys(self.images, Candidates.of_each(candidates), self.strictness)
 
     def store(self) -> None:
-        """Send what was found to the cache."""
-        self.cache.remember_evidence(zip(self.keys(list(self.found)), self.found.values(), strict=True))
+        """Send what was found to the cache, and hold it no more."""
+        self.keep()
         self.found.clear()
         self.nothing_cached = False
+
+    def keep(self) -> None:
+        """Send what was found since last sent to the cache, and hold it still: a first scan's memo then goes on
+        answering without asking the cache, as it would had nothing been sent."""
+        sent = [candidate for candidate in self.unsent if candidate in self.found]
+        if sent:
+            self.cache.remember_evidence(zip(self.keys(sent), (self.found[c] for c in sent), strict=True))
+        self.unsent = {}
 
     def __getitem__(self, candidate: Candidate) -> Evidence:
         found = self.found.get(candidate) or self._cached(candidate)
@@ -508,14 +653,18 @@ class _EvidenceMemo(MutableMapping[Candidate, Evidence]):
         candidates, keys = list(chunk), pair_keys(self.images, chunk, self.strictness)
         known = self.cache.evidence(keys)
         self.chunk = {candidate: known.get(key) for candidate, key in zip(candidates, keys, strict=True)}
+        self.on_answered(len(known))
 
     def __setitem__(self, candidate: Candidate, evidence: Evidence) -> None:
         self.computed += candidate not in self.found
         self.found[candidate] = evidence
+        self.unsent[candidate] = None
         if candidate in self.chunk:  # the chunk stays true once `found` has gone to the cache
             self.chunk[candidate] = evidence
         if len(self.found) >= EVIDENCE_CHUNK:
             self.store()
+        elif self.due():
+            self.keep()
 
     def __delitem__(self, candidate: Candidate) -> None:
         del self.found[candidate]

@@ -1,11 +1,12 @@
 """The pool of decoding workers: worker processes that decode files handed out in batches, and answer a few at
 a time, each within its own memory and time limits.
 
-Guarantees: every file given gets one answer, yielded in the order given; a file on which a worker overruns the
-time limit, or dies (a crash inside a C library, a decompression bomb past the memory limit), gets a `Problem`
-that says so, and only that file: the worker is replaced and its other files are handed out again. Workers are
-forked from the forkserver, which has the decoders loaded, or spawned (`workers.py`); this process only hands
-out paths and receives answers, and never imports the decoders itself.
+Guarantees: every file given gets one answer, yielded as soon as it is in (one file that takes long holds no
+other back from the caller, who may be keeping them against an interruption); a file on which a worker overruns
+the time limit, or dies (a crash inside a C library, a decompression bomb past the memory limit), gets a
+`Problem` that says so, and only that file: the worker is replaced and its other files are handed out again.
+Workers are forked from the forkserver, which has the decoders loaded, or spawned (`workers.py`); this process
+only hands out paths and receives answers, and never imports the decoders itself.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from types import ModuleType
 from lookalike.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, TOO_BIG, WORKER_MEMORY, Decoded
 from lookalike.platforms import describe_exit, limit_memory
 from lookalike.walk import Problem
-from lookalike.workers import ignore_interruptions, worker_context
+from lookalike.workers import deaf_to_interruptions, ignore_interruptions, worker_context
 
 BATCH = 16
 AHEAD = BATCH // 4  # files a worker has left when, while full batches remain, it is sent its next batch
@@ -53,7 +54,7 @@ def decode_all(
     work: Callable[[str, int], object] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Iterator[tuple[int, Decoded | Problem]]:
-    """Decode `paths` on `jobs` worker processes, yielding (index into paths, result) in index order.
+    """Decode `paths` on `jobs` worker processes, yielding (index into paths, result) for each as it comes in.
 
     `work(path, max_pixels)` is what a worker does with each file: `decode.decode_file` unless told otherwise (a
     module-level function, so that it can be sent to the workers; the default is found by the workers, which
@@ -64,14 +65,9 @@ def decode_all(
     the end (`batches`), so that no worker is left with a long batch while the others idle. Answers come back a
     few at a time (`_worker_main`): each message wakes this process, which shares the cores with the workers.
     """
-    finished: dict[int, Decoded | Problem] = {}
-    next_out = 0
     for index, result in _run_pool(paths, jobs, max_pixels, work, timeout):
-        finished[index] = result
         on_progress(1)
-        while next_out in finished:
-            yield next_out, finished.pop(next_out)
-            next_out += 1
+        yield index, result
 
 
 def _run_pool(paths: Sequence[str], jobs: int, max_pixels: int, work: Callable[[str, int], object] | None,
@@ -194,7 +190,8 @@ def _start_worker(context: BaseContext, work: Callable[[str, int], object] | Non
     ours, theirs = context.Pipe()
     on_file = context.RawValue(ctypes.c_int64, -1)
     process = context.Process(target=_worker_main, args=(theirs, on_file, work, max_pixels), daemon=True)
-    process.start()
+    with deaf_to_interruptions():
+        process.start()
     theirs.close()  # so that the worker's death reads as end of file here
     return _Worker(process, ours, on_file)
 

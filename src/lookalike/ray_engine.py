@@ -11,8 +11,9 @@
   runs `verify.verify_all`'s sequential pass over that evidence (closest first, pairs already linked and
   crowded images skipped), so the matches are the local engine's, with no verifying here.
 
-Results come back in order and every stage returns what its local function returns. Ray is connected on first
-use: to the running cluster of this process, else the one at `address` (or RAY_ADDRESS), else a new local one.
+Results come back in order (decoded files as their batches finish, so that the driver keeps each batch's at
+once) and every stage returns what its local function returns. Ray is connected on first use: to the running
+cluster of this process, else the one at `address` (or RAY_ADDRESS), else a new local one.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class RayEngine:
         self._connect()
         files = [{"position": i, "path": os.fsencode(path)} for i, path in enumerate(paths)]
         batch = min(max(self._batch(len(files)), FILES_PER_BATCH.start), FILES_PER_BATCH.stop - 1)
-        answers = _mapped_in_order(files, _decode_batch, batch, work=work, max_pixels=max_pixels, timeout=timeout)
+        answers = _mapped(files, _decode_batch, batch, False, work=work, max_pixels=max_pixels, timeout=timeout)
         for position, result in _unpickled(answers, "position", "result"):
             on_progress(1)
             yield position, result
@@ -68,7 +69,7 @@ class RayEngine:
             return []
         self._connect()
         images = [{"position": i, "decoded": pickle.dumps(d)} for i, d in enumerate(decoded)]
-        signatures = _mapped_in_order(images, _signature_batch, self._batch(len(decoded)))
+        signatures = _mapped(images, _signature_batch, self._batch(len(decoded)), True)
         return [signature for _, signature in _unpickled(signatures, "position", "signature")]
 
     def join(self, queries: np.ndarray, index: np.ndarray, radius: int) -> np.ndarray:
@@ -126,15 +127,15 @@ def _signature_batch(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {"position": batch["position"], "signature": np.array([pickle.dumps(s) for s in signatures], dtype=object)}
 
 
-def _mapped_in_order(rows: list[dict[str, object]], function: Callable[..., dict[str, np.ndarray]],
-                     batch_size: int, **options: object) -> ray.data.Dataset:
-    """Ray Data `map_batches(function)` over `rows`, whose output keeps the rows' order.
+def _mapped(rows: list[dict[str, object]], function: Callable[..., dict[str, np.ndarray]], batch_size: int,
+            in_order: bool, **options: object) -> ray.data.Dataset:
+    """Ray Data `map_batches(function)` over `rows`, whose output keeps the rows' order if `in_order`.
 
     A dataset keeps the DataContext of its creation, so the order is asked for while creating it; without it,
     batches come back in the order they finish (seen on a loaded machine), not in the rows' order.
     """
     options_of_all = ray.data.DataContext.get_current().execution_options
-    before, options_of_all.preserve_order = options_of_all.preserve_order, True
+    before, options_of_all.preserve_order = options_of_all.preserve_order, in_order
     try:
         return ray.data.from_items(rows).map_batches(function, batch_size=batch_size, fn_kwargs=options)
     finally:

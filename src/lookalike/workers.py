@@ -12,6 +12,9 @@ worker at its first file. Under spawn (Windows, or when
 from __future__ import annotations
 
 import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing import get_context
 from multiprocessing.context import BaseContext
 
@@ -33,9 +36,26 @@ def start_early() -> None:
     if worker_context().get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
-        forkserver.ensure_running()
+        with deaf_to_interruptions():
+            forkserver.ensure_running()
 
 
 def ignore_interruptions() -> None:
     """A worker's first act: Ctrl-C reaches the whole process group, and the parent decides what it stops."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextmanager
+def deaf_to_interruptions() -> Iterator[None]:
+    """Processes started inside ignore Ctrl-C from their first instruction, as an ignored signal stays ignored in
+    a new program (a spawned worker, the forkserver): one that came while they imported would print a traceback
+    there. This process, meanwhile, ignores it too (the few milliseconds of a start); elsewhere than in the main
+    thread, which alone may set a signal's handler, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
