@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from lookalike.decoded import WORKER_MEMORY, Decoded
-from lookalike.platforms import WINDOWS, memory_limit_enforced
+from lookalike.platform.platforms import WINDOWS, memory_limit_enforced
 from lookalike.pool import BATCH, batches, decode_all
 from lookalike.walk import Problem
 

@@ -23,7 +23,7 @@ from lookalike.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT
 from lookalike.engine import ENGINES, LOCAL, engine_named
 from lookalike.histogram import DEFAULT_THRESHOLD
 from lookalike.pipeline import BYTES, HISTOGRAM, METHODS, PHASH, Progress, ScanInterrupted, ScanOptions, Stage, scan
-from lookalike.platforms import install_hint
+from lookalike.platform.platforms import install_hint
 from lookalike.verify import STRICTNESS
 
 EXIT_FATAL = 1

@@ -17,7 +17,7 @@ import numpy as np
 
 from lookalike.decoded import Decoded
 from lookalike.images import ImageTable, signatures_of
-from lookalike.platforms import install_hint
+from lookalike.platform.platforms import install_hint
 from lookalike.pool import decode_all
 from lookalike.search import Candidate, Candidates, hamming_join
 from lookalike.verify import Evidence, Match, Strictness, verify_all

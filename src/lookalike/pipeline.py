@@ -52,7 +52,7 @@ from lookalike.group import Group, build_groups, identical_groups, keeper_among_
 from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
 from lookalike.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows, table_of_contents
 from lookalike.keep import Companion
-from lookalike.platforms import peak_resident_mb
+from lookalike.platform.platforms import peak_resident_mb
 from lookalike.search import Candidate, Candidates, find_candidates
 from lookalike.verify import (
     SIMILAR,

@@ -30,7 +30,7 @@ from lookalike import trash
 from lookalike.companions import CARRIED, PAIR, XMP
 from lookalike.exact import hash_file
 from lookalike.keep import Companion, Scanned, choose_keeper, names_a_format, parse_rules, scanned_of_member
-from lookalike.platforms import CASE_BLIND
+from lookalike.platform.platforms import CASE_BLIND
 from lookalike.sidecars import sidecar_path, xmp_packet
 from lookalike.walk import describe_os_error
 

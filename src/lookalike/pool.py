@@ -23,9 +23,9 @@ from multiprocessing.process import BaseProcess
 from types import ModuleType
 
 from lookalike.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, TOO_BIG, WORKER_MEMORY, Decoded
-from lookalike.platforms import describe_exit, limit_memory
+from lookalike.platform.platforms import describe_exit, limit_memory
+from lookalike.platform.workers import deaf_to_interruptions, ignore_interruptions, worker_context
 from lookalike.walk import Problem
-from lookalike.workers import deaf_to_interruptions, ignore_interruptions, worker_context
 
 BATCH = 16
 AHEAD = BATCH // 4  # files a worker has left when, while full batches remain, it is sent its next batch

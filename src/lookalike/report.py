@@ -55,7 +55,7 @@ from lookalike.decoded import WORKER_MEMORY
 from lookalike.group import KEEPER, scanned_in_table
 from lookalike.keep import keeper_reason, scanned_of_member
 from lookalike.pipeline import ScanResult
-from lookalike.platforms import memory_limit_enforced
+from lookalike.platform.platforms import memory_limit_enforced
 
 VERSION = 1
 CSV_COLUMNS = ("group", "kind", "path", "match", "relation", "distance", "size", "width", "height", "format")

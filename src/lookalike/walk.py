@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, TypeVar, overload
 
 from lookalike.formats import IMAGE_EXTENSIONS, extension_of, sniff_format
-from lookalike.platforms import READ_FLAGS
+from lookalike.platform.platforms import READ_FLAGS
 
 if TYPE_CHECKING:
     import numpy as np

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from multiprocessing import get_context
 from multiprocessing.context import BaseContext
 
-from lookalike.platforms import start_method
+from lookalike.platform.platforms import start_method
 
 PRELOADED = ["lookalike.decode", "lookalike.pool", "cv2"]  # the decoders, their own loop, and OpenCV, which
 # `local_features` imports only where features are found (the scanning process reads them without it)
