@@ -19,7 +19,7 @@ from lookalike import report
 from lookalike.demo import make_demo_collection
 from lookalike.engine import LocalEngine, engine_named
 from lookalike.pipeline import ScanOptions, scan
-from lookalike.search import hamming_join
+from lookalike.stages.search import hamming_join
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from lookalike.exact import hash_file
 from lookalike.platform import platforms
 from lookalike.platform.platforms import START_METHOD_VARIABLE, describe_exit, install_hint, start_method
+from lookalike.stages.exact import hash_file
 
 from .conftest import open_rgb, save
 

@@ -8,7 +8,7 @@ resolve them safely.
     >>> outcome = lookalike.apply(plan)      # journaled: lookalike.undo(outcome.journal) puts it all back
 
 The names below are imported when first used, not with the package: a decoding worker imports only
-`lookalike.decode` and what it needs, not the whole library.
+`lookalike.stages.decode` and what it needs, not the whole library.
 """
 
 from __future__ import annotations

@@ -15,13 +15,13 @@ from typing import Protocol
 
 import numpy as np
 
-from lookalike.decoded import Decoded
-from lookalike.images import ImageTable, signatures_of
 from lookalike.platform.platforms import install_hint
 from lookalike.pool import decode_all
-from lookalike.search import Candidate, Candidates, hamming_join
-from lookalike.verify import Evidence, Match, Strictness, verify_all
-from lookalike.walk import Problem
+from lookalike.stages.decoded import Decoded
+from lookalike.stages.images import ImageTable, signatures_of
+from lookalike.stages.search import Candidate, Candidates, hamming_join
+from lookalike.stages.verify import Evidence, Match, Strictness, verify_all
+from lookalike.stages.walk import Problem
 
 LOCAL, RAY = "local", "ray"
 ENGINES = (LOCAL, RAY)
