@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lookalike.pool import decode_all
+from lookalike.engines.pool import decode_all
 from lookalike.stages.decode import decode_file
 from lookalike.stages.decoded import THUMB, Decoded
 from lookalike.stages.images import thumb_from_bytes

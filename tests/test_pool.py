@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
+from lookalike.engines.pool import BATCH, batches, decode_all
 from lookalike.platform.platforms import WINDOWS, memory_limit_enforced
-from lookalike.pool import BATCH, batches, decode_all
 from lookalike.stages.decoded import WORKER_MEMORY, Decoded
 from lookalike.stages.walk import Problem
 

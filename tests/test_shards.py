@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from benchmarks.speed.clustered_hashes import clustered_hashes
-from lookalike.shards import plan_shards, sharded_join, sharded_pairs
+from lookalike.engines.shards import plan_shards, sharded_join, sharded_pairs
 from lookalike.stages.search import hamming_join, hamming_pairs
 
 

@@ -19,7 +19,7 @@ import click
 
 from lookalike import not_duplicates, planning, report, resolve
 from lookalike.cache import Cache, UnusableCache, default_cache_path
-from lookalike.engine import ENGINES, LOCAL, engine_named
+from lookalike.engines.engine import ENGINES, LOCAL, engine_named
 from lookalike.pipeline import BYTES, HISTOGRAM, METHODS, PHASH, Progress, ScanInterrupted, ScanOptions, Stage, scan
 from lookalike.platform.platforms import install_hint
 from lookalike.stages.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT

@@ -42,7 +42,7 @@ from lookalike.cache import (
     CachedThumbnails,
     default_cache_path,
 )
-from lookalike.engine import Engine, LocalEngine
+from lookalike.engines.engine import Engine, LocalEngine
 from lookalike.platform.platforms import peak_resident_mb
 from lookalike.stages.companions import find as find_companions
 from lookalike.stages.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, needs_install

@@ -28,8 +28,8 @@ import numpy as np
 import ray
 import ray.data
 
-from lookalike.pool import decode_all
-from lookalike.shards import Shard, ShardPlan, shard_pairs, sharded_join
+from lookalike.engines.pool import decode_all
+from lookalike.engines.shards import Shard, ShardPlan, shard_pairs, sharded_join
 from lookalike.stages.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded
 from lookalike.stages.images import ImageTable, signatures_of
 from lookalike.stages.search import Candidate, Candidates
