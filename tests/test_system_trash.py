@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from lookalike import report, resolve, trash
+from lookalike import report
 from lookalike.pipeline import ScanOptions, scan
-from lookalike.planning import plan
+from lookalike.resolution import resolve, trash
+from lookalike.resolution.planning import plan
 from lookalike.stages.exact import hash_file
 
 from .library import build_library

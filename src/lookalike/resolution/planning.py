@@ -26,9 +26,9 @@ from types import ModuleType
 from typing import Any
 
 from lookalike import report as reports
-from lookalike import trash
 from lookalike.platform.platforms import CASE_BLIND
-from lookalike.sidecars import sidecar_path, xmp_packet
+from lookalike.resolution import trash
+from lookalike.resolution.sidecars import sidecar_path, xmp_packet
 from lookalike.stages.companions import CARRIED, PAIR, XMP
 from lookalike.stages.exact import hash_file
 from lookalike.stages.keep import Companion, Scanned, choose_keeper, names_a_format, parse_rules, scanned_of_member
