@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lookalike.decode import decode_file
-from lookalike.walk import Problem
+from lookalike.stages.decode import decode_file
+from lookalike.stages.walk import Problem
 
 # --- TIFF and DNG, by hand -----------------------------------------------------------------------------------
 

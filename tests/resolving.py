@@ -9,7 +9,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from lookalike.exact import hash_file
+from lookalike.stages.exact import hash_file
 
 
 def member(path: str | os.PathLike[str], match: str, width: int = 100, height: int = 100,

@@ -14,9 +14,9 @@ import pytest
 from PIL import Image
 
 import lookalike
-from lookalike import fileops
-from lookalike.exact import hash_file
 from lookalike.pipeline import ScanOptions
+from lookalike.resolution import fileops
+from lookalike.stages.exact import hash_file
 
 from .conftest import open_rgb, save
 from .resolving import keeper_and_copy, member, report_of, run_lookalike, snapshot, stored, write

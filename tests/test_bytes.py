@@ -19,8 +19,8 @@ from PIL import Image
 
 import lookalike
 from lookalike import report
-from lookalike.exact import BLOCK
 from lookalike.pipeline import BYTES, PIXELS, ScanOptions
+from lookalike.stages.exact import BLOCK
 from tests.conftest import open_rgb, save
 
 NOBODY = 65534

@@ -11,8 +11,8 @@ from PIL import Image
 
 import lookalike
 from lookalike import report
-from lookalike.companions import PAIR, names_of
 from lookalike.pipeline import ScanOptions, scan
+from lookalike.stages.companions import PAIR, names_of
 
 from .library import build_library
 from .resolving import run_lookalike, snapshot

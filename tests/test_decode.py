@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lookalike.decode import decode_file
-from lookalike.decoded import THUMB, Decoded
-from lookalike.images import thumb_from_bytes
-from lookalike.pool import decode_all
-from lookalike.walk import Problem
+from lookalike.engines.pool import decode_all
+from lookalike.stages.decode import decode_file
+from lookalike.stages.decoded import THUMB, Decoded
+from lookalike.stages.images import thumb_from_bytes
+from lookalike.stages.walk import Problem
 
 from .conftest import open_rgb, save
 from .hostile import png_bytes

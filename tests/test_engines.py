@@ -17,9 +17,9 @@ import pytest
 from benchmarks.speed.clustered_hashes import clustered_hashes
 from lookalike import report
 from lookalike.demo import make_demo_collection
-from lookalike.engine import LocalEngine, engine_named
+from lookalike.engines.engine import LocalEngine, engine_named
 from lookalike.pipeline import ScanOptions, scan
-from lookalike.search import hamming_join
+from lookalike.stages.search import hamming_join
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_loose_and_similar_matches_are_the_same_on_ray(ray_engine, folder):
 
 
 def test_the_ray_join_in_sixteen_shards_is_exact(ray_engine):
-    from lookalike.ray_engine import RayEngine
+    from lookalike.engines.ray_engine import RayEngine
 
     hashes = clustered_hashes(20_000, seed=3)
     queries, index = hashes[:8_000], hashes[8_000:]

@@ -6,8 +6,8 @@ import shutil
 
 import numpy as np
 
-from lookalike.exact import find_identical, hash_file
-from lookalike.walk import FileRecord, FileRecords, walk
+from lookalike.stages.exact import find_identical, hash_file
+from lookalike.stages.walk import FileRecord, FileRecords, walk
 
 
 def records_under(folder) -> FileRecords:

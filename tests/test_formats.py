@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lookalike.decode import decode_bytes, decode_file, thumbnail
-from lookalike.decoded import Decoded
-from lookalike.formats import sniff_format
-from lookalike.images import thumb_from_bytes
-from lookalike.walk import Problem
+from lookalike.stages.decode import decode_bytes, decode_file, thumbnail
+from lookalike.stages.decoded import Decoded
+from lookalike.stages.formats import sniff_format
+from lookalike.stages.images import thumb_from_bytes
+from lookalike.stages.walk import Problem
 
 from .conftest import open_rgb
 from .hostile import _encoded, dng_bytes, readable_singles, same_picture_files
@@ -101,7 +101,7 @@ def test_a_raw_without_rawpy_says_how_to_install_it(tmp_path, photos):
     path = tmp_path / "IMG_0001.DNG"
     path.write_bytes(dng_bytes(open_rgb(photos["chelsea"])))
     script = ("import sys; sys.modules['rawpy'] = None\n"  # as if the optional extra were not installed
-              "from lookalike.decode import decode_file\n"
+              "from lookalike.stages.decode import decode_file\n"
               f"print(decode_file({str(path)!r}).reason)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == 'camera RAW (DNG) needs the optional rawpy package: pip install "lookalike[raw]"'

@@ -7,13 +7,13 @@ import io
 import numpy as np
 from PIL import Image, ImageEnhance
 
-from lookalike.decode import decode_bytes, decode_file
-from lookalike.group import build_groups
-from lookalike.images import ImageTable, table_of
-from lookalike.search import Candidate, Candidates, find_candidates
-from lookalike.signatures import WHOLE, WHOLE_BOX
-from lookalike.verify import NORMAL, Evidence, Match
-from lookalike.walk import FileRecord
+from lookalike.stages.decode import decode_bytes, decode_file
+from lookalike.stages.group import build_groups
+from lookalike.stages.images import ImageTable, table_of
+from lookalike.stages.search import Candidate, Candidates, find_candidates
+from lookalike.stages.signatures import WHOLE, WHOLE_BOX
+from lookalike.stages.verify import NORMAL, Evidence, Match
+from lookalike.stages.walk import FileRecord
 
 from .conftest import open_rgb
 

@@ -18,8 +18,8 @@ import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
 import lookalike
-from lookalike.histogram import close_pairs, exact_rms
 from lookalike.pipeline import HISTOGRAM, ScanOptions
+from lookalike.stages.histogram import close_pairs, exact_rms
 
 from .conftest import open_rgb, save
 
@@ -101,7 +101,7 @@ def assert_same_decisions(folder: Path) -> None:
         if rms < THRESHOLD:
             expected[frozenset((a, b))] = rms
         if (rms < THRESHOLD) != (original.calc_rms(histograms[a], histograms[b]) < THRESHOLD):
-            decided_by_order.add(frozenset((a, b)))  # images of different modes: see lookalike.histogram
+            decided_by_order.add(frozenset((a, b)))  # images of different modes: see lookalike.stages.histogram
     assert set(run_rms) - decided_by_order == set(expected) - decided_by_order
 
     report = lookalike.to_json(lookalike.scan([folder], ScanOptions(cache=None, jobs=2, method=HISTOGRAM)))

@@ -10,17 +10,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lookalike.decode import decode_bytes, decode_file
-from lookalike.decoded import Decoded
-from lookalike.formats import IMAGE_EXTENSIONS, sniff_format
-from lookalike.walk import FileRecord, NotRegularFile, Problem, has_image_extension, open_regular, walk
+from lookalike.stages.decode import decode_bytes, decode_file
+from lookalike.stages.decoded import Decoded
+from lookalike.stages.formats import IMAGE_EXTENSIONS, sniff_format
+from lookalike.stages.walk import FileRecord, NotRegularFile, Problem, has_image_extension, open_regular, walk
 
 from .conftest import open_rgb
 from .hostile import _encoded, broken_files, odd, special_files
 
 
 def walked(roots, **options) -> tuple[list[str], dict[str, str]]:
-    from lookalike.walk import WalkOptions
+    from lookalike.stages.walk import WalkOptions
 
     records, problems = [], {}
     for item in walk([str(root) for root in roots], WalkOptions(**options)):
@@ -147,7 +147,7 @@ def test_damaged_images_never_raise_from_the_decoder(seeds, data):
     try:
         result = decode_bytes(bytes(damaged), max_pixels=4_000_000, extension=extension)
     except Exception as error:  # decode_bytes may raise: decode_file turns it into a reason
-        from lookalike.decode import describe_decode_error
+        from lookalike.stages.decode import describe_decode_error
 
         assert describe_decode_error(error)
     else:

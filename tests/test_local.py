@@ -8,8 +8,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 import lookalike
-from lookalike.geometry import frame_box
 from lookalike.pipeline import ScanOptions
+from lookalike.stages.geometry import frame_box
 
 from .conftest import open_rgb
 

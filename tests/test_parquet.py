@@ -11,9 +11,9 @@ import pytest
 
 from lookalike import report
 from lookalike.cache import Cache
-from lookalike.decode import decode_file
 from lookalike.demo import make_demo_collection
 from lookalike.pipeline import ScanOptions, scan
+from lookalike.stages.decode import decode_file
 
 pa = pytest.importorskip("pyarrow", reason='pyarrow is not installed here (pip install "lookalike[parquet]")')
 pq = pytest.importorskip("pyarrow.parquet")

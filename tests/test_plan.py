@@ -9,7 +9,7 @@ import os
 import pytest
 
 import lookalike
-from lookalike.planning import describe
+from lookalike.resolution.planning import describe
 
 from .resolving import member, report_of, snapshot, write
 

@@ -12,9 +12,9 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from lookalike import platforms
-from lookalike.exact import hash_file
-from lookalike.platforms import START_METHOD_VARIABLE, describe_exit, install_hint, start_method
+from lookalike.platform import platforms
+from lookalike.platform.platforms import START_METHOD_VARIABLE, describe_exit, install_hint, start_method
+from lookalike.stages.exact import hash_file
 
 from .conftest import open_rgb, save
 
@@ -64,7 +64,7 @@ def test_the_start_method_is_forkserver_where_there_is_one_unless_told(monkeypat
     assert start_method() == ("spawn" if sys.platform == "win32" else "forkserver")
     monkeypatch.setenv(START_METHOD_VARIABLE, "spawn")
     assert start_method() == "spawn"
-    done = subprocess.run([sys.executable, "-c", "from lookalike.workers import worker_context\n"
+    done = subprocess.run([sys.executable, "-c", "from lookalike.platform.workers import worker_context\n"
                            "print(worker_context().get_start_method())"], capture_output=True, text=True)
     assert done.stdout == "spawn\n", done.stderr
 
@@ -132,7 +132,7 @@ def test_every_module_imports_without_the_unix_only_modules(tmp_path):
     statement = ("import pkgutil, importlib, lookalike\n"
                  "names = [m.name for m in pkgutil.walk_packages(lookalike.__path__, 'lookalike.')]\n"
                  "for name in names:\n"
-                 "    if name != 'lookalike.ray_engine': importlib.import_module(name)\n"
+                 "    if name != 'lookalike.engines.ray_engine': importlib.import_module(name)\n"
                  "print(len(names))")
     done = python_without_unix_modules(tmp_path, f"{BLOCKER}\n{statement}")
     assert done.returncode == 0, done.stderr

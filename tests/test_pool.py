@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from lookalike.decoded import WORKER_MEMORY, Decoded
-from lookalike.platforms import WINDOWS, memory_limit_enforced
-from lookalike.pool import BATCH, batches, decode_all
-from lookalike.walk import Problem
+from lookalike.engines.pool import BATCH, batches, decode_all
+from lookalike.platform.platforms import WINDOWS, memory_limit_enforced
+from lookalike.stages.decoded import WORKER_MEMORY, Decoded
+from lookalike.stages.walk import Problem
 
 from .conftest import open_rgb
 from .hostile import (
@@ -121,8 +121,8 @@ def imported_by(statement: str) -> str:
 
 
 def test_a_decoding_worker_imports_the_decoder_not_the_whole_library():
-    imported = imported_by("import lookalike.decode")
-    assert "lookalike.decode" in imported and "lookalike.pipeline" not in imported and "rich" not in imported
+    imported = imported_by("import lookalike.stages.decode")
+    assert "lookalike.stages.decode" in imported and "lookalike.pipeline" not in imported and "rich" not in imported
     # each worker imports the `lookalike` script again, which imports the command's module
     assert "lookalike.cli" not in imported_by("from lookalike.__main__ import main")
 

@@ -11,8 +11,8 @@ import sys
 
 import lookalike
 from lookalike import report
-from lookalike.decoded import WORKER_MEMORY
 from lookalike.pipeline import ScanOptions
+from lookalike.stages.decoded import WORKER_MEMORY
 
 
 def scanned(folder):
@@ -68,7 +68,7 @@ def test_a_content_hash_ending_in_a_zero_byte_is_reported_whole(tmp_path, photos
     """NumPy's fixed-width bytes drop trailing NULs; the report must still hold all 16 bytes of the hash."""
     from PIL import Image
 
-    from lookalike.exact import hash_file
+    from lookalike.stages.exact import hash_file
 
     picture = Image.open(photos["rocket"]).convert("RGB").resize((64, 48))
     for shade in range(5000):

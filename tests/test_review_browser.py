@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 import lookalike
-from lookalike.exact import hash_file
 from lookalike.pipeline import ScanOptions
+from lookalike.stages.exact import hash_file
 
 from .conftest import open_rgb, save
 from .reviewing import reviewing, serving

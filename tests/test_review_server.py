@@ -18,10 +18,10 @@ import pytest
 from PIL import Image
 
 import lookalike
-from lookalike.exact import hash_file
 from lookalike.pipeline import ScanOptions
 from lookalike.review import Previews, Review, ReviewServer
 from lookalike.review.server import TOKEN_HEADER
+from lookalike.stages.exact import hash_file
 
 from .conftest import open_rgb, save
 from .resolving import run_lookalike

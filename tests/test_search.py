@@ -7,10 +7,10 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from benchmarks.speed.clustered_hashes import clustered_hashes
-from lookalike import search
-from lookalike.decode import decode_file
-from lookalike.images import table_of
-from lookalike.search import find_candidates, hamming_join, hamming_pairs
+from lookalike.stages import search
+from lookalike.stages.decode import decode_file
+from lookalike.stages.images import table_of
+from lookalike.stages.search import find_candidates, hamming_join, hamming_pairs
 
 from .conftest import open_rgb, save
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from benchmarks.speed.clustered_hashes import clustered_hashes
-from lookalike.search import hamming_join, hamming_pairs
-from lookalike.shards import plan_shards, sharded_join, sharded_pairs
+from lookalike.engines.shards import plan_shards, sharded_join, sharded_pairs
+from lookalike.stages.search import hamming_join, hamming_pairs
 
 
 @pytest.mark.parametrize("radius", [0, 3, 10])

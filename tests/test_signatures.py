@@ -6,9 +6,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lookalike.decode import decode_file
-from lookalike.images import thumb_from_bytes, thumbs_of
-from lookalike.signatures import INVERSE, ORIENTATIONS, grey, orient, perceptual_hashes, resample, resample_crossed
+from lookalike.stages.decode import decode_file
+from lookalike.stages.images import thumb_from_bytes, thumbs_of
+from lookalike.stages.signatures import (
+    INVERSE,
+    ORIENTATIONS,
+    grey,
+    orient,
+    perceptual_hashes,
+    resample,
+    resample_crossed,
+)
 
 from .conftest import open_rgb, save
 

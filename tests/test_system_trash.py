@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from lookalike import report, resolve, trash
-from lookalike.exact import hash_file
+from lookalike import report
 from lookalike.pipeline import ScanOptions, scan
-from lookalike.planning import plan
+from lookalike.resolution import resolve, trash
+from lookalike.resolution.planning import plan
+from lookalike.stages.exact import hash_file
 
 from .library import build_library
 from .resolving import keeper_and_copy, snapshot, write

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 import lookalike
-from lookalike.exact import hash_file
-from lookalike.journal import journal_folder, last_journal
+from lookalike.resolution.journal import journal_folder, last_journal
+from lookalike.stages.exact import hash_file
 
 from .resolving import keeper_and_copy, many_groups, run_lookalike, snapshot, stored
 

@@ -7,12 +7,12 @@ import itertools
 import pytest
 from PIL import ImageEnhance, ImageFilter, ImageOps
 
-from lookalike import verify as verification
-from lookalike.decode import decode_file
-from lookalike.images import table_of
-from lookalike.search import Candidate, find_candidates
-from lookalike.signatures import WHOLE
-from lookalike.verify import NORMAL, SIMILAR, Evidence, verify, verify_all
+from lookalike.stages import verify as verification
+from lookalike.stages.decode import decode_file
+from lookalike.stages.images import table_of
+from lookalike.stages.search import Candidate, find_candidates
+from lookalike.stages.signatures import WHOLE
+from lookalike.stages.verify import NORMAL, SIMILAR, Evidence, verify, verify_all
 
 from .conftest import open_rgb, save
 

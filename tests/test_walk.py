@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from lookalike.walk import FileRecord, FileRecords, Problem, WalkOptions, walk
+from lookalike.stages.walk import FileRecord, FileRecords, Problem, WalkOptions, walk
 
 
 def found(root: Path, **options) -> tuple[list[str], dict[str, str]]:

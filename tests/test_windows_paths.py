@@ -13,11 +13,11 @@ import posixpath
 
 import pytest
 
-from lookalike import fileops, resolve
-from lookalike.exact import hash_file
-from lookalike.keep import Scanned
-from lookalike.planning import EXACT_FOLDER, MAYBE_FOLDER, Action, destination_of, is_within, plan
 from lookalike.report import read_json, write_csv, write_json
+from lookalike.resolution import fileops, resolve
+from lookalike.resolution.planning import EXACT_FOLDER, MAYBE_FOLDER, Action, destination_of, is_within, plan
+from lookalike.stages.exact import hash_file
+from lookalike.stages.keep import Scanned
 
 from .resolving import keeper_and_copy
 

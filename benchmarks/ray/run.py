@@ -32,8 +32,8 @@ print(time.perf_counter() - start)
 JOIN = """
 import json, time, ray, numpy as np
 from benchmarks.speed.clustered_hashes import clustered_hashes
-from lookalike.ray_engine import RayEngine
-from lookalike.search import hamming_join
+from lookalike.engines.ray_engine import RayEngine
+from lookalike.stages.search import hamming_join
 hashes = clustered_hashes({hashes}, seed=0)
 hamming_join(hashes[:1000], hashes[:1000], 10)  # compiles the kernels before the clock starts
 start = time.perf_counter()

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lookalike.exact import hash_file
 from lookalike.review import Previews, Review, ReviewServer
+from lookalike.stages.exact import hash_file
 
 CHROMIUM = "/usr/bin/chromium"
 VISIBLE = ("[...document.querySelectorAll('#group-list img, .viewport img')]"  # the images on screen

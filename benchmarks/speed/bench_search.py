@@ -5,7 +5,7 @@
 Each method runs in its own subprocess on the same hashes (saved to a temporary .npy file), so its peak
 resident memory is its own: the interpreter, its libraries, the hashes and the search.
 
-* lookalike: `lookalike.search.hamming_pairs` on all n hashes.  Its first call, on a handful of hashes,
+* lookalike: `lookalike.stages.search.hamming_pairs` on all n hashes.  Its first call, on a handful of hashes,
   loads (or compiles) the numba kernels and is timed separately.
 * faiss IndexBinaryFlat range search, and a NumPy brute force in blocks: both compare every pair, so they
   run on a random sample of query hashes against all n, and their all-pairs time is extrapolated
@@ -73,7 +73,7 @@ def _run_worker(name: str, folder: Path, args: argparse.Namespace) -> dict:
 
 
 def _lookalike(args: argparse.Namespace) -> dict:
-    from lookalike.search import hamming_pairs, plan_substrings
+    from lookalike.stages.search import hamming_pairs, plan_substrings
 
     hashes = np.load(args.folder / "hashes.npy")
     started = time.perf_counter()
@@ -151,7 +151,7 @@ def _print_table(args: argparse.Namespace, results: dict[str, dict]) -> None:
     print(f"lookalike plan: {ours['plan']}; first call (numba cache load or compile): {ours['first_call']:.2f} s\n")
     print(f"{'method':<72} {'time (s)':>9} {'CPU (s)':>9} {'peak RSS (MB)':>14} {'vs lookalike':>13}")
     labels = {
-        "lookalike": "lookalike.search.hamming_pairs",
+        "lookalike": "lookalike.stages.search.hamming_pairs",
         "faiss": "faiss IndexBinaryFlat range search, extrapolated from {sample:,} queries",
         "numpy": "NumPy blocked brute force, extrapolated from {sample:,} queries",
     }

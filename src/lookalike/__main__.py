@@ -28,7 +28,7 @@ def main() -> None:
 
 
 def _main() -> None:
-    from lookalike.platforms import start_method
+    from lookalike.platform.platforms import start_method
 
     try:
         start_method()  # a bad LOOKALIKE_START_METHOD is a bad argument: said before any work
@@ -37,7 +37,7 @@ def _main() -> None:
         sys.exit(2)
     decoding = len(sys.argv) > 1 and sys.argv[1] in DECODING_COMMANDS
     if decoding:
-        from lookalike.workers import start_early
+        from lookalike.platform.workers import start_early
 
         start_early()  # its imports overlap the command's
     from lookalike.cli import main as run_command

@@ -34,12 +34,12 @@ from pathlib import Path
 import numpy as np
 from platformdirs import user_cache_dir
 
-from lookalike.decoded import Decoded
-from lookalike.images import DIGEST_BYTES, Digests, ImageRow, picture_from_bytes, thumb_from_bytes
-from lookalike.local_features import Features, indexed_words, unpack
-from lookalike.search import Candidates
-from lookalike.verify import Evidence
-from lookalike.walk import FileRecord, FileRecords, shared
+from lookalike.stages.decoded import Decoded
+from lookalike.stages.images import DIGEST_BYTES, Digests, ImageRow, picture_from_bytes, thumb_from_bytes
+from lookalike.stages.local_features import Features, indexed_words, unpack
+from lookalike.stages.search import Candidates
+from lookalike.stages.verify import Evidence
+from lookalike.stages.walk import FileRecord, FileRecords, shared
 
 SIGNATURE_VERSION = "11"
 # Everything but the user's "not duplicates" decisions: emptied when the version changes.

@@ -17,14 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from lookalike import not_duplicates, planning, report, resolve
+from lookalike import report
 from lookalike.cache import Cache, UnusableCache, default_cache_path
-from lookalike.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT
-from lookalike.engine import ENGINES, LOCAL, engine_named
-from lookalike.histogram import DEFAULT_THRESHOLD
+from lookalike.engines.engine import ENGINES, LOCAL, engine_named
 from lookalike.pipeline import BYTES, HISTOGRAM, METHODS, PHASH, Progress, ScanInterrupted, ScanOptions, Stage, scan
-from lookalike.platforms import install_hint
-from lookalike.verify import STRICTNESS
+from lookalike.platform.platforms import install_hint
+from lookalike.resolution import not_duplicates, planning, resolve
+from lookalike.stages.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT
+from lookalike.stages.histogram import DEFAULT_THRESHOLD
+from lookalike.stages.verify import STRICTNESS
 
 EXIT_FATAL = 1
 EXIT_USAGE = 2

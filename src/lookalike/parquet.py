@@ -28,9 +28,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lookalike.cache import SIGNATURE_VERSION, Cache
-from lookalike.decoded import THUMB, Decoded
-from lookalike.images import signature_of, table_of
-from lookalike.signatures import ORIENTATIONS, WINDOWS
+from lookalike.stages.decoded import THUMB, Decoded
+from lookalike.stages.images import signature_of, table_of
+from lookalike.stages.signatures import ORIENTATIONS, WINDOWS
 
 IMAGES, FILES = "images.parquet", "files.parquet"
 BATCH = 4096

@@ -42,19 +42,33 @@ from lookalike.cache import (
     CachedThumbnails,
     default_cache_path,
 )
-from lookalike.companions import find as find_companions
-from lookalike.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, needs_install
-from lookalike.engine import Engine, LocalEngine
-from lookalike.exact import find_identical
-from lookalike.feature_search import local_candidates
-from lookalike.geometry import LocalMatch, verify_local
-from lookalike.group import Group, build_groups, identical_groups, keeper_among_identical, keeper_order, similar_groups
-from lookalike.histogram import DEFAULT_THRESHOLD, ClosePairs, Histogram, close_pairs, histogram_file, histogram_groups
-from lookalike.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows, table_of_contents
-from lookalike.keep import Companion
-from lookalike.platforms import peak_resident_mb
-from lookalike.search import Candidate, Candidates, find_candidates
-from lookalike.verify import (
+from lookalike.engines.engine import Engine, LocalEngine
+from lookalike.platform.platforms import peak_resident_mb
+from lookalike.stages.companions import find as find_companions
+from lookalike.stages.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, needs_install
+from lookalike.stages.exact import find_identical
+from lookalike.stages.feature_search import local_candidates
+from lookalike.stages.geometry import LocalMatch, verify_local
+from lookalike.stages.group import (
+    Group,
+    build_groups,
+    identical_groups,
+    keeper_among_identical,
+    keeper_order,
+    similar_groups,
+)
+from lookalike.stages.histogram import (
+    DEFAULT_THRESHOLD,
+    ClosePairs,
+    Histogram,
+    close_pairs,
+    histogram_file,
+    histogram_groups,
+)
+from lookalike.stages.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows, table_of_contents
+from lookalike.stages.keep import Companion
+from lookalike.stages.search import Candidate, Candidates, find_candidates
+from lookalike.stages.verify import (
     SIMILAR,
     STRICTNESS,
     Evidence,
@@ -64,7 +78,7 @@ from lookalike.verify import (
     closest_pairs_first,
     pair_keys,
 )
-from lookalike.walk import FileRecord, FileRecords, Problem, WalkOptions, check_unchanged, walk
+from lookalike.stages.walk import FileRecord, FileRecords, Problem, WalkOptions, check_unchanged, walk
 
 
 class Stage(Enum):

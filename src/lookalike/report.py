@@ -51,11 +51,11 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from typing import IO, Any
 
-from lookalike.decoded import WORKER_MEMORY
-from lookalike.group import KEEPER, scanned_in_table
-from lookalike.keep import keeper_reason, scanned_of_member
 from lookalike.pipeline import ScanResult
-from lookalike.platforms import memory_limit_enforced
+from lookalike.platform.platforms import memory_limit_enforced
+from lookalike.stages.decoded import WORKER_MEMORY
+from lookalike.stages.group import KEEPER, scanned_in_table
+from lookalike.stages.keep import keeper_reason, scanned_of_member
 
 VERSION = 1
 CSV_COLUMNS = ("group", "kind", "path", "match", "relation", "distance", "size", "width", "height", "format")

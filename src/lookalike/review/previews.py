@@ -1,7 +1,7 @@
 """Previews for the review page: a file of the scan drawn as a JPEG of bounded size, made once per content.
 
 Guarantees:
-- a preview is made only from bytes whose content hash (`lookalike.exact.content_hash`) is the one the scan
+- a preview is made only from bytes whose content hash (`lookalike.stages.exact.content_hash`) is the one the scan
   recorded, read through `walk.open_regular` (never a FIFO or device): a file that changed, vanished, or was
   replaced by a link to something else gives None, never another file's pixels;
 - an image larger than the scan's pixel limit is not decoded;
@@ -19,10 +19,10 @@ from pathlib import Path
 from PIL import Image
 from platformdirs import user_cache_dir
 
-from lookalike.decode import as_shown
-from lookalike.decoded import DEFAULT_MAX_PIXELS, WORKER_MEMORY
-from lookalike.exact import content_hash
-from lookalike.walk import open_regular
+from lookalike.stages.decode import as_shown
+from lookalike.stages.decoded import DEFAULT_MAX_PIXELS, WORKER_MEMORY
+from lookalike.stages.exact import content_hash
+from lookalike.stages.walk import open_regular
 
 SIZES = {"thumb": 256, "full": 2048}  # longest side in pixels, by the name the page asks for
 QUALITY = 88

@@ -18,10 +18,10 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from lookalike import not_duplicates, planning, resolve
 from lookalike.cache import Cache, default_cache_path
-from lookalike.keep import scanned_of_member
-from lookalike.planning import Action, Plan
+from lookalike.resolution import not_duplicates, planning, resolve
+from lookalike.resolution.planning import Action, Plan
+from lookalike.stages.keep import scanned_of_member
 
 ACTIONS = (Action.TRASH, Action.REVIEW_FOLDERS, Action.HARDLINK, Action.SYMLINK)  # those undo fully puts back
 KINDS = ("exact", "near")

@@ -20,9 +20,9 @@ from functools import cache
 
 import numpy as np
 
-from lookalike.local_features import Features
-from lookalike.signatures import Box
-from lookalike.verify import Linked
+from lookalike.stages.local_features import Features
+from lookalike.stages.signatures import Box
+from lookalike.stages.verify import Linked
 
 MIN_INLIERS = 15
 RATIO = 0.8  # a match is kept when its descriptor is this much closer than the second nearest

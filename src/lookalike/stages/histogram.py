@@ -37,10 +37,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lookalike.exact import content_hash
-from lookalike.group import KEEPER, NEAR, SAME_BYTES, Group, Member, keeper_order
-from lookalike.images import FilesOfImages, ImageTable
-from lookalike.walk import FileRecord, Problem
+from lookalike.stages.exact import content_hash
+from lookalike.stages.group import KEEPER, NEAR, SAME_BYTES, Group, Member, keeper_order
+from lookalike.stages.images import FilesOfImages, ImageTable
+from lookalike.stages.walk import FileRecord, Problem
 
 SIZE = (800, 600)
 DEFAULT_THRESHOLD = 500.0

@@ -22,7 +22,7 @@ from contextlib import ExitStack
 from functools import cache
 from typing import TYPE_CHECKING
 
-from lookalike.walk import FileRecords, Problem, describe_os_error, regular_descriptor
+from lookalike.stages.walk import FileRecords, Problem, describe_os_error, regular_descriptor
 
 if TYPE_CHECKING:
     import numpy as np

@@ -24,9 +24,9 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable
 
-from lookalike.exact import hash_file
-from lookalike.formats import IMAGE_EXTENSIONS, RAW_EXTENSIONS, extension_of
-from lookalike.keep import Companion
+from lookalike.stages.exact import hash_file
+from lookalike.stages.formats import IMAGE_EXTENSIONS, RAW_EXTENSIONS, extension_of
+from lookalike.stages.keep import Companion
 
 XMP, AAE, LIVE, TAKEOUT, PAIR = "XMP sidecar", "Apple edits", "Live Photo motion", "Takeout metadata", "RAW+JPEG pair"
 KINDS = (XMP, AAE, LIVE, TAKEOUT, PAIR)

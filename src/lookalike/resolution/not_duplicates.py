@@ -13,7 +13,7 @@ from itertools import combinations
 from typing import Any
 
 from lookalike.cache import Cache, default_cache_path
-from lookalike.exact import hash_file
+from lookalike.stages.exact import hash_file
 
 Pair = tuple[bytes, bytes]
 

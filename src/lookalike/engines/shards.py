@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from lookalike.search import HASH_BITS, Substring, plan_substrings, substring_join
+from lookalike.stages.search import HASH_BITS, Substring, plan_substrings, substring_join
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,8 +29,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, TypeVar, overload
 
-from lookalike.formats import IMAGE_EXTENSIONS, extension_of, sniff_format
-from lookalike.platforms import READ_FLAGS
+from lookalike.platform.platforms import READ_FLAGS
+from lookalike.stages.formats import IMAGE_EXTENSIONS, extension_of, sniff_format
 
 if TYPE_CHECKING:
     import numpy as np

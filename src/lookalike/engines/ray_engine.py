@@ -28,13 +28,13 @@ import numpy as np
 import ray
 import ray.data
 
-from lookalike.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded
-from lookalike.images import ImageTable, signatures_of
-from lookalike.pool import decode_all
-from lookalike.search import Candidate, Candidates
-from lookalike.shards import Shard, ShardPlan, shard_pairs, sharded_join
-from lookalike.verify import NORMAL, Evidence, Match, Strictness, evidence_of, verify_all
-from lookalike.walk import Problem
+from lookalike.engines.pool import decode_all
+from lookalike.engines.shards import Shard, ShardPlan, shard_pairs, sharded_join
+from lookalike.stages.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded
+from lookalike.stages.images import ImageTable, signatures_of
+from lookalike.stages.search import Candidate, Candidates
+from lookalike.stages.verify import NORMAL, Evidence, Match, Strictness, evidence_of, verify_all
+from lookalike.stages.walk import Problem
 
 # A batch starts one decoding process on its worker (about 0.4 s): enough files to pay for it, few enough that
 # the batches share the files out evenly.

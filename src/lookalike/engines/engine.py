@@ -15,13 +15,13 @@ from typing import Protocol
 
 import numpy as np
 
-from lookalike.decoded import Decoded
-from lookalike.images import ImageTable, signatures_of
-from lookalike.platforms import install_hint
-from lookalike.pool import decode_all
-from lookalike.search import Candidate, Candidates, hamming_join
-from lookalike.verify import Evidence, Match, Strictness, verify_all
-from lookalike.walk import Problem
+from lookalike.engines.pool import decode_all
+from lookalike.platform.platforms import install_hint
+from lookalike.stages.decoded import Decoded
+from lookalike.stages.images import ImageTable, signatures_of
+from lookalike.stages.search import Candidate, Candidates, hamming_join
+from lookalike.stages.verify import Evidence, Match, Strictness, verify_all
+from lookalike.stages.walk import Problem
 
 LOCAL, RAY = "local", "ray"
 ENGINES = (LOCAL, RAY)
@@ -63,7 +63,7 @@ def engine_named(name: str, address: str | None = None) -> Engine:
     if name != RAY:
         raise ValueError(f"unknown engine {name!r}: expected one of {', '.join(ENGINES)}")
     try:
-        from lookalike.ray_engine import RayEngine
+        from lookalike.engines.ray_engine import RayEngine
     except ImportError as error:
         raise ValueError(f"the ray engine needs Ray ({error}): {install_hint('ray', RAY_INSTALL)}") from error
     return RayEngine(address)

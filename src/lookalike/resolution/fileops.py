@@ -19,7 +19,7 @@ import os
 import shutil
 from pathlib import Path
 
-from lookalike.exact import hash_file
+from lookalike.stages.exact import hash_file
 
 ERROR_PRIVILEGE_NOT_HELD = 1314  # Windows: what creating a symbolic link fails with, unprivileged
 SYMLINK_PRIVILEGE = ("Windows lets only administrators, or anyone in Developer Mode, make symbolic links: use "

@@ -1,4 +1,4 @@
-"""The compiled inner loops of the search stage (numba), kept apart so that importing `lookalike.search`, and
+"""The compiled inner loops of the search stage (numba), kept apart so that importing `lookalike.stages.search`, and
 so every command, does not pay numba's import: they are loaded on the first search.
 
 Guarantees: each function does exactly what its docstring says, on the arrays `search` gives it; the kernels

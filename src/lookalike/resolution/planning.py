@@ -26,13 +26,13 @@ from types import ModuleType
 from typing import Any
 
 from lookalike import report as reports
-from lookalike import trash
-from lookalike.companions import CARRIED, PAIR, XMP
-from lookalike.exact import hash_file
-from lookalike.keep import Companion, Scanned, choose_keeper, names_a_format, parse_rules, scanned_of_member
-from lookalike.platforms import CASE_BLIND
-from lookalike.sidecars import sidecar_path, xmp_packet
-from lookalike.walk import describe_os_error
+from lookalike.platform.platforms import CASE_BLIND
+from lookalike.resolution import trash
+from lookalike.resolution.sidecars import sidecar_path, xmp_packet
+from lookalike.stages.companions import CARRIED, PAIR, XMP
+from lookalike.stages.exact import hash_file
+from lookalike.stages.keep import Companion, Scanned, choose_keeper, names_a_format, parse_rules, scanned_of_member
+from lookalike.stages.walk import describe_os_error
 
 EXACT_FOLDER = "exact duplicates"
 MAYBE_FOLDER = "maybe duplicates"

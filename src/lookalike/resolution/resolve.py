@@ -23,11 +23,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lookalike import fileops, trash
-from lookalike.journal import Journal, last_journal, new_journal_path
-from lookalike.keep import Companion, Scanned
-from lookalike.planning import LINKS, MOVES, Action, Carry, Fate, Plan, Skip, Step, changed_since_scan, obstacle
-from lookalike.walk import describe_os_error
+from lookalike.resolution import fileops, trash
+from lookalike.resolution.journal import Journal, last_journal, new_journal_path
+from lookalike.resolution.planning import (
+    LINKS,
+    MOVES,
+    Action,
+    Carry,
+    Fate,
+    Plan,
+    Skip,
+    Step,
+    changed_since_scan,
+    obstacle,
+)
+from lookalike.stages.keep import Companion, Scanned
+from lookalike.stages.walk import describe_os_error
 
 
 @dataclass(frozen=True, slots=True)

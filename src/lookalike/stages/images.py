@@ -16,8 +16,8 @@ from typing import Protocol, overload
 
 import numpy as np
 
-from lookalike.decoded import THUMB, Decoded
-from lookalike.signatures import ORIENTATIONS, WINDOWS, signatures
+from lookalike.stages.decoded import THUMB, Decoded
+from lookalike.stages.signatures import ORIENTATIONS, WINDOWS, signatures
 
 DIGEST_BYTES = 16  # content and pixel hashes
 SIGNATURE_BYTES = 8 * len(ORIENTATIONS) + 8 * len(WINDOWS) + 4 * 4  # hashes, window hashes, content box

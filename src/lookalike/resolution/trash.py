@@ -29,8 +29,8 @@ from urllib.parse import quote, unquote_to_bytes
 
 from send2trash import send2trash
 
-from lookalike import fileops
-from lookalike.exact import hash_file
+from lookalike.resolution import fileops
+from lookalike.stages.exact import hash_file
 
 INFO_SUFFIX = ".trashinfo"
 SYSTEM = sys.platform

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lookalike.decoded import THUMB
-from lookalike.geometry import (
+from lookalike.stages.decoded import THUMB
+from lookalike.stages.geometry import (
     FeaturesOf,
     Fit,
     LocalMatch,
@@ -29,10 +29,10 @@ from lookalike.geometry import (
     moment_check,
     window_matrix,
 )
-from lookalike.images import FilesOfImages, ImageTable, Pictures
-from lookalike.keep import Companion, Scanned, best_first
-from lookalike.search import Candidate, Candidates, CandidatesByPair
-from lookalike.signatures import (
+from lookalike.stages.images import FilesOfImages, ImageTable, Pictures
+from lookalike.stages.keep import Companion, Scanned, best_first
+from lookalike.stages.search import Candidate, Candidates, CandidatesByPair
+from lookalike.stages.signatures import (
     ABOVE_CAPTION,
     CONTENT,
     INVERSE,
@@ -44,8 +44,8 @@ from lookalike.signatures import (
     resample,
     window_box,
 )
-from lookalike.verify import NORMAL, Evidence, Match, Strictness, verified
-from lookalike.walk import FileRecord
+from lookalike.stages.verify import NORMAL, Evidence, Match, Strictness, verified
+from lookalike.stages.walk import FileRecord
 
 KEEPER = "keeper"
 SAME_BYTES = "bytes"

@@ -1,7 +1,7 @@
 """How the workers (decoding, verification) start, set up in one place; and what every worker does first.
 
 Where the system has multiprocessing's forkserver (`platforms.start_method`), the workers are forked from it: it
-imports `lookalike.decode` and `lookalike.pool` once, and every worker is a fork of it that starts in
+imports `lookalike.stages.decode` and `lookalike.engines.pool` once, and every worker is a fork of it that starts in
 milliseconds. Only the standard library is imported here, so that a command can start it (`start_early`) before
 importing the rest of the library: the two imports then run side by side on two cores instead of one after the
 other. The decoders find local features with OpenCV, which the forkserver imports once (0.16 s) rather than each
@@ -18,10 +18,10 @@ from contextlib import contextmanager
 from multiprocessing import get_context
 from multiprocessing.context import BaseContext
 
-from lookalike.platforms import start_method
+from lookalike.platform.platforms import start_method
 
-PRELOADED = ["lookalike.decode", "lookalike.pool", "cv2"]  # the decoders, their own loop, and OpenCV, which
-# `local_features` imports only where features are found (the scanning process reads them without it)
+PRELOADED = ["lookalike.stages.decode", "lookalike.engines.pool", "cv2"]  # the decoders, their own loop, and
+# OpenCV, which `local_features` imports only where features are found (the scanning process reads them without it)
 
 
 def worker_context() -> BaseContext:

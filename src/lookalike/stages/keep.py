@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lookalike.formats import RAW_EXTENSIONS
+from lookalike.stages.formats import RAW_EXTENSIONS
 
 ENLARGED_AREA = 2.0  # a copy with at least this many times another's pixels may be an enlargement of it
 ENLARGED_MAX_AREA = 16.0  # ... and at most this many (a thumbnail has more detail a pixel than any photo)
@@ -58,7 +58,7 @@ class Scanned:
     path: str
     size: int
     mtime_ns: int
-    content_hash: str  # hex `exact.content_hash` of the bytes, as `lookalike.exact.hash_file`
+    content_hash: str  # hex `exact.content_hash` of the bytes, as `lookalike.stages.exact.hash_file`
     width: int
     height: int
     format: str

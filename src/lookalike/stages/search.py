@@ -41,8 +41,19 @@ from types import ModuleType
 
 import numpy as np
 
-from lookalike.images import ImageTable
-from lookalike.signatures import ABOVE_CAPTION, BOTTOM, CENTRE, CONTENT, LEFT, RIGHT, TOP, WHOLE, WHOLE_BOX, WINDOWS
+from lookalike.stages.images import ImageTable
+from lookalike.stages.signatures import (
+    ABOVE_CAPTION,
+    BOTTOM,
+    CENTRE,
+    CONTENT,
+    LEFT,
+    RIGHT,
+    TOP,
+    WHOLE,
+    WHOLE_BOX,
+    WINDOWS,
+)
 
 HASH_BITS = 64
 # A dense offset table over 2**24 substring values is 64 MiB; wider substrings are never worth it.
@@ -282,7 +293,7 @@ def _probe_block(
 
 def _kernels() -> ModuleType:
     """The numba kernels, imported on first use (importing numba costs a quarter of a second)."""
-    from lookalike import search_kernels
+    from lookalike.stages import search_kernels
 
     return search_kernels
 

@@ -24,10 +24,10 @@ from itertools import islice
 
 import numpy as np
 
-from lookalike.images import DIGEST_BYTES, ImageTable
-from lookalike.search import Candidate, Candidates
-from lookalike.signatures import Box, grey, orient, resample, resample_crossed, window_box
-from lookalike.workers import ignore_interruptions, worker_context
+from lookalike.platform.workers import ignore_interruptions, worker_context
+from lookalike.stages.images import DIGEST_BYTES, ImageTable
+from lookalike.stages.search import Candidate, Candidates
+from lookalike.stages.signatures import Box, grey, orient, resample, resample_crossed, window_box
 
 MAX_FAILURES_PER_IMAGE = 16
 PARALLEL_FROM = 4096  # candidates from which verification runs on worker processes. Starting two costs about

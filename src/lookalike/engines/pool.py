@@ -22,10 +22,10 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from types import ModuleType
 
-from lookalike.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, TOO_BIG, WORKER_MEMORY, Decoded
-from lookalike.platforms import describe_exit, limit_memory
-from lookalike.walk import Problem
-from lookalike.workers import deaf_to_interruptions, ignore_interruptions, worker_context
+from lookalike.platform.platforms import describe_exit, limit_memory
+from lookalike.platform.workers import deaf_to_interruptions, ignore_interruptions, worker_context
+from lookalike.stages.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, TOO_BIG, WORKER_MEMORY, Decoded
+from lookalike.stages.walk import Problem
 
 BATCH = 16
 AHEAD = BATCH // 4  # files a worker has left when, while full batches remain, it is sent its next batch
@@ -245,8 +245,8 @@ def _answer(work: Callable[[str, int], object], path: str, max_pixels: int) -> o
 
 
 def _decoders() -> ModuleType:
-    """`lookalike.decode`, imported by a worker (a forkserver, where there is one, has loaded it already)."""
-    from lookalike import decode
+    """`lookalike.stages.decode`, imported by a worker (a forkserver, where there is one, has loaded it already)."""
+    from lookalike.stages import decode
 
     return decode
 

@@ -42,11 +42,11 @@ from typing import TYPE_CHECKING
 import xxhash
 from PIL import Image, ImageChops, ImageStat, UnidentifiedImageError
 
-from lookalike.decoded import DEFAULT_MAX_PIXELS, PICTURE, RAW_INSTALL, THUMB, TOO_BIG, WORKER_MEMORY, Decoded
-from lookalike.exact import content_hash
-from lookalike.formats import SNIFFED_RAW_FORMATS, extension_of, format_name, raw_format, sniff_format
-from lookalike.local_features import FEATURE_SIDE, extract
-from lookalike.walk import HEAD, Problem, describe_open_error, open_regular
+from lookalike.stages.decoded import DEFAULT_MAX_PIXELS, PICTURE, RAW_INSTALL, THUMB, TOO_BIG, WORKER_MEMORY, Decoded
+from lookalike.stages.exact import content_hash
+from lookalike.stages.formats import SNIFFED_RAW_FORMATS, extension_of, format_name, raw_format, sniff_format
+from lookalike.stages.local_features import FEATURE_SIDE, extract
+from lookalike.stages.walk import HEAD, Problem, describe_open_error, open_regular
 
 if TYPE_CHECKING:
     from types import ModuleType
