@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import pstats
 import shutil
 import subprocess
 import sys
+from importlib.metadata import version
 
 
 def lookalike(*args: str, cwd=None) -> subprocess.CompletedProcess:
@@ -69,3 +71,20 @@ def test_demo_runs_and_finds_its_copies():
     assert done.returncode == 0, done.stderr
     done = lookalike("demo")
     assert "4 groups (1 exact, 3 near): 16 redundant copies" in done.stdout
+
+
+def test_version_names_the_libraries_images_are_read_with():
+    done = lookalike("--version")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"lookalike {version('lookalike')}"
+    assert f"Pillow {version('pillow')}" in lines and f"NumPy {version('numpy')}" in lines
+    assert any(line.startswith("pillow-heif ") for line in lines)
+    assert any(line.startswith("rawpy (raw) ") for line in lines)  # an extra: its version or "not installed"
+
+
+def test_shell_completion_is_click_s():
+    """`_LOOKALIKE_COMPLETE=bash_source lookalike` prints the script a shell sources to complete commands."""
+    done = subprocess.run([sys.executable, "-m", "lookalike"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "_LOOKALIKE_COMPLETE": "bash_source"})
+    assert "_lookalike_completion" in done.stdout, done.stderr

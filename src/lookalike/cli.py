@@ -42,8 +42,35 @@ def _console(stderr: bool = False) -> Console:
     return Console(stderr=True, soft_wrap=True) if stderr else Console(highlight=False, soft_wrap=True)
 
 
+VERSIONED = (("lookalike", "lookalike"), ("Pillow", "pillow"), ("pillow-heif", "pillow-heif"), ("NumPy", "numpy"),
+             ("OpenCV", "opencv-python-headless"), ("numba", "numba"), ("rawpy (raw)", "rawpy"),
+             ("pyarrow (parquet)", "pyarrow"), ("Ray (ray)", "ray"))  # shown, distribution name
+
+
+def versions() -> list[tuple[str, str]]:
+    """What `--version` shows: lookalike's version and its libraries', extras included ("not installed")."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for shown, distribution in VERSIONED:
+        try:
+            found.append((shown, version(distribution)))
+        except PackageNotFoundError:
+            found.append((shown, "not installed"))
+    return found
+
+
+def _print_versions(context: click.Context, _: click.Parameter, wanted: bool) -> None:
+    if not wanted or context.resilient_parsing:
+        return
+    for shown, installed in versions():
+        click.echo(f"{shown} {installed}")
+    context.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="lookalike")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_versions,
+              help="Show the versions of lookalike and of the libraries it reads images with, and exit.")
 def app() -> None:
     """Find duplicate and near-duplicate images, explain every match, resolve them safely."""
 
