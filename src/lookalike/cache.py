@@ -25,11 +25,12 @@ import os
 import sqlite3
 import struct
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from itertools import repeat
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from platformdirs import user_cache_dir
@@ -47,7 +48,7 @@ VERSIONED_TABLES = ("files", "images", "thumbs", "features", "failures", "eviden
 CANDIDATE_CHUNK = 65536
 BOX = struct.Struct("4d")  # a `Box` as stored: four float64 in the machine's order
 LOOKUP_CHUNK = 500  # contents looked up at once by has_images and image_rows
-THUMBS_HELD = 1024  # thumbnails read from the cache held at once by `CachedThumbnails`: 12 MB
+THUMBS_HELD = 1024  # reads held at once by each `_HeldReads`: 12 MB of thumbnails, 48 MB of pictures
 KEYS_PER_QUERY = 32766  # keys per SELECT ... IN (...) at most: the variables SQLite allows since 3.32 (999 before)
 
 SCHEMA = """
@@ -380,28 +381,31 @@ def _candidate_rows(radius: int, contents: Digests, candidates: Candidates) -> I
                        chunk.distance.tolist())
 
 
-class CachedThumbnails:
-    """`images.Thumbnails` read from a cache's thumbs table when asked for; only while the cache is open. The
-    last THUMBS_HELD read are held: verification and grouping come back to the same images again and again
-    (each read is a query, and a cold scan of 480 photos made 500 of them for 150 images)."""
+class _HeldReads:
+    """What `read` gives for each image row's content hash, read when asked for (only while the cache is open);
+    the last THUMBS_HELD read are held."""
 
-    def __init__(self, cache: Cache, content_hashes: Sequence[bytes]) -> None:
+    def __init__(self, read: Callable[[bytes], Any], content_hashes: Sequence[bytes]) -> None:
         self.content_hashes = content_hashes
-        self._read = lru_cache(maxsize=THUMBS_HELD)(cache.thumbnail)
+        self._read = lru_cache(maxsize=THUMBS_HELD)(read)
 
-    def __getitem__(self, row: int) -> np.ndarray:
+    def __getitem__(self, row: int) -> Any:
         return self._read(self.content_hashes[row])
 
 
-class CachedPictures:
-    """The moment check's pictures (`Cache.picture`) by image row, read when asked for; the last THUMBS_HELD held."""
+class CachedThumbnails(_HeldReads):
+    """`images.Thumbnails` read from a cache's thumbs table. Verification and grouping come back to the same
+    images again and again (each read is a query, and a cold scan of 480 photos made 500 of them for 150 images)."""
 
     def __init__(self, cache: Cache, content_hashes: Sequence[bytes]) -> None:
-        self.content_hashes = content_hashes
-        self._read = lru_cache(maxsize=THUMBS_HELD)(cache.picture)
+        super().__init__(cache.thumbnail, content_hashes)
 
-    def __getitem__(self, row: int) -> np.ndarray | None:
-        return self._read(self.content_hashes[row])
+
+class CachedPictures(_HeldReads):
+    """`images.Pictures`, the moment check's pictures (`Cache.picture`), read from a cache's features table."""
+
+    def __init__(self, cache: Cache, content_hashes: Sequence[bytes]) -> None:
+        super().__init__(cache.picture, content_hashes)
 
 
 class CachedFeatures:

@@ -2,12 +2,14 @@
 pictures are one moment or two.
 
 `fit` matches b's features to a's (nearest descriptor, Lowe's ratio test) and fits a similarity (rotation,
-uniform scale, shift) by RANSAC; a copy that shows the same picture, cropped, framed, straightened or overlaid,
-has MIN_INLIERS or more matches that agree with one similarity. Geometry alone does not tell a copy from the next
-frame of a burst, so `moment_check` warps b's thumbnail onto a's with the fitted similarity, matches tones with a
-smooth model (so a tint, a saturation change or a vignette is explained) and looks at what is left, block by
-block: changes that are an overlay (pixels pulled towards white or black, or one flat colour: text, a logo, a
-band) are edits; changed content anywhere else is a different moment.
+uniform scale, shift) by RANSAC, or an affine map when a resize changed the aspect ratio; a copy that shows the
+same picture, cropped, framed, straightened or overlaid, has MIN_INLIERS or more matches that agree with one.
+Geometry alone does not tell a copy from the next frame of a burst, so `moment_check` warps the larger of the two
+pictures onto the smaller with the fit (set right to a fraction of a pixel), matches tones with a smooth model (so
+a tint, a saturation change or a vignette is explained) and looks at what is left, block by block: changes that
+are an overlay (pixels pulled towards white or black, one flat colour, a band across the top or bottom: text, a
+logo, a caption) are edits; a changed part the other picture shows elsewhere moved, and changed content anywhere
+else is a different moment.
 
 Guarantees: both functions are deterministic; `fit` returns None unless MIN_INLIERS matches agree.
 """
@@ -50,16 +52,13 @@ FLAT_PART = 4.0  # grey levels: a part flatter than this would be found anywhere
 
 @dataclass(frozen=True, slots=True)
 class Fit:
-    """A similarity carrying b's frame onto a's frame (or onto a's mirror image's, `mirrored`)."""
+    """A similarity (or an affine map of a resize that changed the aspect ratio) carrying b's frame onto a's frame
+    (or onto a's mirror image's, `mirrored`)."""
 
     matrix: np.ndarray  # (2, 3): fractions of b's frame (x of the width, y of the height) → fractions of a's
     mirrored: bool
     inliers: int
     angle: float  # degrees b is turned by, seen on a's pixels (positive: clockwise)
-
-    def box(self) -> Box:
-        """Where b's frame lies in a's, as fractions of a's frame (clipped to it): its bounding box."""
-        return frame_box(self.matrix)
 
     def shown(self) -> float:
         """The share of a's frame that b shows."""
@@ -113,12 +112,16 @@ def fit(a: Features, b: Features, mirrored: bool = False) -> Fit | None:
     if pixels is None or int(inliers.sum()) < MIN_INLIERS:
         return None
     pixels, inliers = _squashed(points_b, points_a, pixels, inliers)
-    scale = float(np.sqrt(abs(np.linalg.det(pixels[:, :2]))))
-    if not 1 / MAX_SCALE < scale < MAX_SCALE:  # a degenerate fit: the inliers are one clump of points
+    if not 1 / MAX_SCALE < _scale(pixels) < MAX_SCALE:  # a degenerate fit: the inliers are one clump of points
         return None
     angle = float(np.degrees(np.arctan2(pixels[1, 0], pixels[0, 0])))
     matrix = np.diag(1 / size_a) @ np.hstack([pixels[:, :2] @ np.diag(size_b), pixels[:, 2:]])
     return Fit(matrix, mirrored, int(inliers.sum()), angle)
+
+
+def _scale(matrix: np.ndarray) -> float:
+    """How much a (2, 3) matrix enlarges: the square root of its area ratio."""
+    return float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
 
 
 def _squashed(points_b: np.ndarray, points_a: np.ndarray, similarity: np.ndarray,
@@ -160,13 +163,14 @@ class Moment:
 
 
 def moment_check(thumb_a: np.ndarray, thumb_b: np.ndarray, matrix: np.ndarray, coarsest: float = 1.0) -> Moment:
-    """Align thumbnails a and b (THUMB × THUMB × 3, uint8) with `matrix` (fractions of b's frame → fractions of
-    a's, as `Fit.matrix`) and count the blocks that changed, b's changes laid over a's picture as overlays. The
-    larger picture is warped onto the smaller, whose thumbnail holds the detail both have. `coarsest`: pixels of
-    the smaller image per thumbnail pixel; below 1 (a picture smaller than its thumbnail) both are blurred to it."""
+    """Align pictures a and b (square, of one side, × 3, uint8: thumbnails or the cache's pictures) with `matrix`
+    (fractions of b's frame → fractions of a's, as `Fit.matrix`) and count the blocks that changed, b's changes
+    laid over a's picture as overlays. The larger picture is warped onto the smaller, whose own pixels hold the
+    detail both have. `coarsest`: pixels of the smaller image per picture pixel; below 1 (an image smaller than
+    its picture) both are blurred to it."""
     side = thumb_a.shape[0]
     pixels = _thumb_matrix(matrix, side)
-    scale = float(np.sqrt(abs(np.linalg.det(pixels[:, :2]))))
+    scale = _scale(pixels)
     if not 1 / MAX_SCALE < scale < MAX_SCALE:
         return Moment(0, 0, 0, aligned=False)
     if scale > 1:  # b shows a's picture smaller: compare on b's thumbnail
@@ -181,7 +185,7 @@ def _aligned_moment(thumb_a: np.ndarray, thumb_b: np.ndarray, pixels: np.ndarray
     import cv2
 
     side = thumb_a.shape[0]
-    scale = float(np.sqrt(abs(np.linalg.det(pixels[:, :2]))))
+    scale = _scale(pixels)
     a, b = thumb_a.astype(np.float32), thumb_b.astype(np.float32)
     if scale < 0.87:  # b shrunk onto a: b's finer detail is not in a
         b = cv2.GaussianBlur(b, (0, 0), 0.6 * (1 / scale - 1))

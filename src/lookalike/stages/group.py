@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lookalike.stages.decoded import THUMB
 from lookalike.stages.geometry import (
     FeaturesOf,
     Fit,
@@ -306,22 +305,20 @@ def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMat
     moment = direct.same_moment(keeper, image, fitted)
     if not moment.same:
         return None
-    distance = int(np.bitwise_count(images.hashes[keeper] ^ images.hashes[image][0]).min())
-    return (NEAR, describe_fit(images, keeper, image, fitted, moment), distance, _fitted_box(fitted),
-            _rows(_fitted_to_keeper(fitted)))
+    to_keeper = _fitted_to_keeper(fitted)
+    return (NEAR, describe_fit(images, keeper, image, fitted, moment), _hash_distance(images, keeper, image),
+            frame_box(to_keeper), _rows(to_keeper))
 
 
 def _window_moment(direct: _DirectMatches, match: Match) -> Moment:
     """`moment_check` of a match of the search's windows, a's picture turned as the candidate says."""
     candidate, images = match.candidate, direct.images
-    box_a = window_box(candidate.window_a, tuple(images.content_box[candidate.a]))
     picture_a, picture_b = direct.compared(candidate.a, candidate.b)
     return moment_check(np.ascontiguousarray(orient(picture_a, candidate.orientation)), picture_b,
-                        window_matrix(box_a, match.evidence.box_b),
-                        coarsest(images, candidate.a, candidate.b, len(picture_b)))
+                        _windows_matrix(images, match), coarsest(images, candidate.a, candidate.b, len(picture_b)))
 
 
-def coarsest(images: ImageTable, a: int, b: int, side: int = THUMB) -> float:
+def coarsest(images: ImageTable, a: int, b: int, side: int) -> float:
     """Pixels of the smaller side of the two images per two pixels of a picture `side` pixels a side: such a
     picture shows all the detail of an image with twice its pixels or more, and only what interpolation makes
     of a smaller one."""
@@ -332,9 +329,19 @@ def _window_to_keeper(images: ImageTable, keeper: int, match: Match) -> np.ndarr
     """The matrix carrying the member's frame onto the keeper's (fractions), for a match of the search's windows:
     b's window onto a's window in a's frame turned as the candidate says, then that frame turned back."""
     candidate = match.candidate
-    box_a = window_box(candidate.window_a, tuple(images.content_box[candidate.a]))
-    b_to_a = _unturned(candidate.orientation) @ np.vstack([window_matrix(box_a, match.evidence.box_b), [0, 0, 1]])
+    b_to_a = _unturned(candidate.orientation) @ np.vstack([_windows_matrix(images, match), [0, 0, 1]])
     return b_to_a[:2] if candidate.a == keeper else inverted(b_to_a[:2])
+
+
+def _windows_matrix(images: ImageTable, match: Match) -> np.ndarray:
+    """The matrix carrying b's matched window onto a's window in a's frame turned as the candidate says."""
+    box_a = window_box(match.candidate.window_a, tuple(images.content_box[match.candidate.a]))
+    return window_matrix(box_a, match.evidence.box_b)
+
+
+def _hash_distance(images: ImageTable, a: int, b: int) -> int:
+    """Perceptual hash bits between image b upright and image a in its closest orientation."""
+    return int(np.bitwise_count(images.hashes[a] ^ images.hashes[b][0]).min())
 
 
 MIRRORED = 1  # ORIENTATIONS[1]: the columns flipped, nothing else
@@ -352,11 +359,6 @@ def _unturned(k: int) -> np.ndarray:
 def _fitted_to_keeper(fitted: Fit) -> np.ndarray:
     """The fit's matrix onto the keeper's own frame: a mirrored fit carries the member onto its mirror image."""
     return (_unturned(MIRRORED) @ np.vstack([fitted.matrix, [0, 0, 1]]))[:2] if fitted.mirrored else fitted.matrix
-
-
-def _fitted_box(fitted: Fit) -> Box:
-    left, top, right, bottom = fitted.box()
-    return (1 - right, top, 1 - left, bottom) if fitted.mirrored else (left, top, right, bottom)
 
 
 def _rows(matrix: np.ndarray) -> Affine:
@@ -377,7 +379,7 @@ def describe_fit(images: ImageTable, keeper: int, member: int, fitted: Fit, mome
         parts.append(f"straightened {abs(tilt):.0f}°")
     shown, occupied = fitted.shown(), fitted.occupied()
     if shown < 0.95:
-        parts.append(f"cropped to {_percent(shown)} ({_where(_fitted_box(fitted))})")
+        parts.append(f"cropped to {_percent(shown)} ({_where(frame_box(_fitted_to_keeper(fitted)))})")
     if occupied < 0.7:
         parts.append(f"inside a larger picture ({_percent(occupied)} of it)")
     elif occupied < 0.95:
@@ -437,8 +439,8 @@ def similar_groups(
         keeper = image_of_file[best[0]]
         members = [Member(best[0], KEEPER, "", 0)]
         for file in best[1:]:
-            distance = int(np.bitwise_count(images.hashes[keeper] ^ images.hashes[image_of_file[file]][0]).min())
-            members.append(Member(file, SIMILAR_MATCH, "similar, not the same picture", distance))
+            members.append(Member(file, SIMILAR_MATCH, "similar, not the same picture",
+                                  _hash_distance(images, keeper, image_of_file[file])))
         groups.append(Group("similar", tuple(members)))
     return groups
 
