@@ -24,7 +24,9 @@ whose decoded pixels are the same, and the bytes method, which decodes nothing, 
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
@@ -181,6 +183,26 @@ def _open_cache(path: str | os.PathLike[str] | None) -> Iterator[Cache]:
     with (tempfile.TemporaryDirectory(prefix="lookalike-") as folder,
           Cache(Path(folder) / "scan.sqlite", durable=False) as cache):
         yield cache
+
+
+@contextmanager
+def _counted_as_written() -> Iterator[None]:
+    """A Ctrl-C that comes inside is raised once the block is done: what the block writes to the cache and what
+    the scan counts of it (the "kept" of an interrupted scan's message) happen both or neither. Where signals do
+    not reach (outside the main thread), a plain block."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[object] = []
+    previous = signal.signal(signal.SIGINT, lambda _, frame: caught.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught and callable(previous):
+            previous(signal.SIGINT, caught[0])
+        elif caught and previous != signal.SIG_IGN:
+            signal.raise_signal(signal.SIGINT)  # the default action: the process ends
 
 
 class _Scan:
@@ -391,17 +413,17 @@ class _Scan:
         failures = held.failures + [(records[i], held.failed_contents[contents.digest[i].tobytes()])
                                     for i in copies.tolist()]
         new = self._to_remember(contents, np.array(held.files, np.int64))
-        with self._timed(Stage.SIGNATURES), self.cache.transaction():
-            self.cache.remember_images(held.decoded, self.options.engine.signatures_of(held.decoded))
-            self.cache.remember_contents(self._file_rows(records, contents, new))
-            self.cache.remember_failures((record, reason) for record, reason in failures
-                                         if not needs_install(reason))
-        # committed: interrupted before, the same is written again (the rows replace themselves)
-        contents.cached[new], contents.failed[copies] = True, True
-        self.failures += failures
-        self.decoded += len(held.decoded)
-        self.images_kept += held.finished - sum(needs_install(reason) for _, reason in held.failures)
-        held.clear()
+        with _counted_as_written():
+            with self._timed(Stage.SIGNATURES), self.cache.transaction():
+                self.cache.remember_images(held.decoded, self.options.engine.signatures_of(held.decoded))
+                self.cache.remember_contents(self._file_rows(records, contents, new))
+                self.cache.remember_failures((record, reason) for record, reason in failures
+                                             if not needs_install(reason))
+            contents.cached[new], contents.failed[copies] = True, True
+            self.failures += failures
+            self.decoded += len(held.decoded)
+            self.images_kept += held.finished - sum(needs_install(reason) for _, reason in held.failures)
+            held.clear()
 
     def _to_remember(self, contents: _Contents, indices: np.ndarray) -> np.ndarray:
         """Those of the files at `indices` whose content hash is to go to the cache: known and readable, not
