@@ -3,13 +3,16 @@ fitted by RANSAC, and described by what was fitted."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 import lookalike
 from lookalike.pipeline import ScanOptions
-from lookalike.stages.geometry import frame_box
+from lookalike.stages.geometry import fit, frame_box
+from lookalike.stages.local_features import extract, unpack
 
 from .conftest import open_rgb
 
@@ -96,3 +99,23 @@ def test_the_fitted_matrix_carries_each_copy_onto_its_original(tmp_path, photos)
         aligned, unaligned = sampled_through(member["matrix"], pixels, keeper)
         assert aligned < 8 and unaligned > 3 * aligned, name  # blurred: a pixel off costs little
         assert frame_box(np.array(member["matrix"])) == pytest.approx(member["box"], abs=1e-3)
+
+
+@pytest.mark.parametrize("name", ["astronaut", "chelsea", "coins", "rocket"])  # textured where the part moves
+def test_a_part_that_moved_shows_as_a_second_motion_of_the_features(photos, name):
+    """A person who stepped aside: the features on them agree on one shift of their own, away from the fit
+    of the rest. A recompressed copy's unfitted matches agree on nothing."""
+    image = open_rgb(photos[name])
+    width, height = image.size
+    box = (round(width * 0.3), round(height * 0.3), round(width * 0.55), round(height * 0.6))
+    moved = image.copy()
+    moved.paste(image.crop(box), (box[0] + round(width * 0.1), box[1] + round(height * 0.05)))
+    original = unpack(extract(image))
+    assert fit(original, unpack(extract(as_jpeg(moved, 90)))).two_moments
+    assert not fit(original, unpack(extract(as_jpeg(image, 60)))).two_moments
+
+
+def as_jpeg(image: Image.Image, quality: int) -> Image.Image:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return Image.open(buffer).convert("RGB")

@@ -33,6 +33,7 @@ RANSAC_ITERATIONS = 1000
 MAX_SHIFT = 2.0  # picture pixels the fit may be off by and be set right by the moment check
 SQUASH_GAIN = 1.1  # an affine fit replaces the similarity when it has this many times its inliers ...
 MAX_SQUASH = 1.4  # ... and stretches one way at most this many times more than the other
+SECOND_MOTION = 8  # unfitted matches that agree on one other shift nearby: a part of the picture that moved
 MAX_SCALE = 16.0  # a thumbnail of 20 px a side against a 320-px feature frame, and no further
 BLOCKS = 16  # compared blocks a side of the picture, whatever its size
 CHANGED_LEVEL = 16.0  # mean grey levels a block may differ by, after tones are matched, and be unchanged
@@ -59,6 +60,12 @@ class Fit:
     mirrored: bool
     inliers: int
     angle: float  # degrees b is turned by, seen on a's pixels (positive: clockwise)
+    moved: int = 0  # the most unfitted matches that agree on one other shift, near each other (`_second_motion`)
+
+    @property
+    def two_moments(self) -> bool:
+        """Whether a part of the picture moved: the pair is two moments however well the rest fits."""
+        return self.moved >= SECOND_MOTION
 
     def shown(self) -> float:
         """The share of a's frame that b shows."""
@@ -116,7 +123,20 @@ def fit(a: Features, b: Features, mirrored: bool = False) -> Fit | None:
         return None
     angle = float(np.degrees(np.arctan2(pixels[1, 0], pixels[0, 0])))
     matrix = np.diag(1 / size_a) @ np.hstack([pixels[:, :2] @ np.diag(size_b), pixels[:, 2:]])
-    return Fit(matrix, mirrored, int(inliers.sum()), angle)
+    moved = _second_motion(points_b, points_a - _apply(pixels, points_b), inliers.ravel() > 0, max(size_b))
+    return Fit(matrix, mirrored, int(inliers.sum()), angle, moved)
+
+
+def _second_motion(points: np.ndarray, offsets: np.ndarray, inliers: np.ndarray, side: float) -> int:
+    """The most matches the fit leaves out that agree on one other shift (to REPROJECTION pixels) within a
+    quarter of the frame of each other: a part of the picture seen somewhere else, as a person who moved."""
+    away = ~inliers & (np.linalg.norm(offsets, axis=1) > 2 * REPROJECTION)
+    points, offsets = points[away], offsets[away]
+    if not len(points):
+        return 0
+    agree = ((np.linalg.norm(offsets[:, None] - offsets[None], axis=-1) < REPROJECTION)
+             & (np.linalg.norm(points[:, None] - points[None], axis=-1) < side / 4))
+    return int(agree.sum(axis=1).max())
 
 
 def _scale(matrix: np.ndarray) -> float:
@@ -386,7 +406,7 @@ def verify_local(features_of: FeaturesOf, candidates: np.ndarray, linked: Linked
         if linked.together(a, b):
             continue
         fitted = fit(features_of(a, bool(mirrored)), features_of(b, False), bool(mirrored))
-        if fitted is not None:
+        if fitted is not None and not fitted.two_moments:
             found.append(LocalMatch(a, b, fitted))
             linked.join(a, b)
     return found

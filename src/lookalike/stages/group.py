@@ -300,7 +300,7 @@ def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMat
         to_keeper, distance = _window_to_keeper(images, keeper, match), match.candidate.distance
         return NEAR, describe_edit(images, keeper, match), distance, frame_box(to_keeper), _rows(to_keeper)
     fitted = direct.local_fit(keeper, image)
-    if fitted is None:
+    if fitted is None or fitted.two_moments:
         return None
     moment = direct.same_moment(keeper, image, fitted)
     if not moment.same:
