@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 import lookalike
 from lookalike.pipeline import ScanOptions
-from lookalike.stages.geometry import fit, frame_box
+from lookalike.stages.geometry import MIN_INLIERS, fit, frame_box
 from lookalike.stages.local_features import extract, unpack
 
 from .conftest import open_rgb
@@ -119,3 +119,16 @@ def as_jpeg(image: Image.Image, quality: int) -> Image.Image:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=quality)
     return Image.open(buffer).convert("RGB")
+
+
+@pytest.mark.parametrize("name", ["astronaut", "chelsea", "coffee", "coins"])
+def test_a_mirrored_crop_fits_the_mirror_image_features(photos, name):
+    """The mirror image's descriptors, computed at the original's corners mirrored, fit a mirrored copy about as
+    well as features found on the mirror image's own pixels."""
+    original = open_rgb(photos[name])
+    mirror_image = original.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    copy = unpack(extract(as_jpeg(crop_top_right(mirror_image), 85)))
+    fitted = fit(unpack(extract(original), mirrored=True), copy, mirrored=True)
+    found_on_its_own = fit(unpack(extract(mirror_image)), copy)
+    assert fitted.inliers >= 0.8 * found_on_its_own.inliers >= MIN_INLIERS
+    assert frame_box(fitted.matrix) == pytest.approx((0.38, 0.0, 1.0, 0.7), abs=0.02)

@@ -4,7 +4,7 @@ A crop, a screenshot, a straightened or captioned copy shows part of a picture, 
 larger frame: no hash of the whole frame matches it, but the corners and edges inside the picture are the same
 points. ORB finds them on a grey copy of the image at most FEATURE_SIDE pixels a side, with a 256-bit
 descriptor each that turns with the image (so quarter turns and straightening match) but not with a mirror
-image: the mirror image gets features of its own.
+image: the mirror image gets descriptors of its own, at the same corners mirrored.
 
 Guarantees: `extract` is deterministic; `unpack(extract(image), mirrored)` gives at most FEATURES points in
 fractions of the frame (x of the width, y of the height) of the image or its mirror image, strongest first, with
@@ -14,6 +14,7 @@ their descriptors; `words` gives each descriptor's visual words, the keys of the
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    import cv2
     from PIL import Image
 
 FEATURE_SIDE = 320  # pixels on the longer side of the grey image features are found on
@@ -54,19 +56,37 @@ def extract(image: Image.Image) -> bytes:
     small.thumbnail((FEATURE_SIDE, FEATURE_SIDE), Image.Resampling.BILINEAR)
     grey = np.asarray(small)
     height, width = grey.shape
-    parts = [_orb(np.ascontiguousarray(frame)) for frame in (grey, grey[:, ::-1])]
+    keypoints, descriptors = _strongest(*_detector().detectAndCompute(grey, None))
+    parts = [_packed(keypoints, descriptors), _packed(*_mirrored(grey, keypoints))]
     header = _HEADER.pack(width, height, len(parts[0][0]), len(parts[1][0]))
     return header + b"".join(points.tobytes() + descriptors.tobytes() for points, descriptors in parts)
 
 
-def _orb(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 2) uint16 positions in 1/64 pixel and (N, 32) descriptors, strongest first."""
-    keypoints, descriptors = _detector().detectAndCompute(grey, None)
+def _strongest(keypoints: Sequence[cv2.KeyPoint], descriptors: np.ndarray | None) -> tuple[list, np.ndarray]:
+    """At most FEATURES keypoints and their descriptors, strongest first."""
     if descriptors is None or not keypoints:
-        return np.zeros((0, 2), np.uint16), np.zeros((0, DESCRIPTOR_BYTES), np.uint8)
+        return [], np.zeros((0, DESCRIPTOR_BYTES), np.uint8)
     order = np.argsort([-point.response for point in keypoints], kind="stable")[:FEATURES]
-    points = np.array([keypoints[i].pt for i in order], np.float32) * _POSITION_SCALE
-    return np.round(points).astype(np.uint16), descriptors[order]
+    return [keypoints[i] for i in order], descriptors[order]
+
+
+def _mirrored(grey: np.ndarray, keypoints: list) -> tuple[list, np.ndarray]:
+    """The mirror image's features at the mirrored keypoints: FAST corners and the pyramid are mirror-symmetric,
+    so only the descriptors (whose sampling pattern is not) need computing again."""
+    import cv2
+
+    if not keypoints:
+        return [], np.zeros((0, DESCRIPTOR_BYTES), np.uint8)
+    right = grey.shape[1] - 1
+    turned = [cv2.KeyPoint(right - point.pt[0], point.pt[1], point.size, (180 - point.angle) % 360, point.response,
+                           point.octave, point.class_id) for point in keypoints]
+    return _strongest(*_detector().compute(np.ascontiguousarray(grey[:, ::-1]), turned))
+
+
+def _packed(keypoints: list, descriptors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 2) uint16 positions in 1/64 pixel and (N, 32) descriptors."""
+    points = np.array([point.pt for point in keypoints], np.float32).reshape(-1, 2) * _POSITION_SCALE
+    return np.round(points).astype(np.uint16), descriptors
 
 
 @cache
