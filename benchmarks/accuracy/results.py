@@ -33,6 +33,7 @@ from score import (
     loaded,
     lookalike_table,
     markdown_table,
+    original_kept_line,
     percent,
     summary_table,
 )
@@ -57,6 +58,7 @@ def pooled(tool: str, scores: list[Score]) -> Score:
         placed_by_kind=added([s.placed_by_kind for s in scores]),
         boxes_by_kind=added([s.boxes_by_kind for s in scores]),
         keepers_by_kind=added([s.keepers_by_kind for s in scores]),
+        original_keepers=added([s.original_keepers for s in scores]),
         group_check=GroupCheck(*(sum(getattr(s.group_check, f) for s in scores) for f in ("groups", "bad", "lost"))),
     )
 
@@ -143,6 +145,8 @@ def document(records: list[dict], command: str, commit: tuple[str, bool]) -> str
             "What each group keeps (the kind of its keeper), all seeds:",
             "",
             keeper_table(all_seeds),
+            "",
+            original_kept_line(all_seeds),
             "",
         )
     )

@@ -95,6 +95,9 @@ class Score:
     boxes_by_kind: dict[str, tuple[int, int]]  # kind -> (boxes that agree, copies with a box compared)
     keepers_by_kind: dict[str, tuple[int, int]]  # kind -> (groups kept by a file of that kind, groups)
     group_check: GroupCheck
+    # groups that hold an original: kind -> (those kept by a file of that kind, all of them); a keeper with the
+    # same pixels as an original of its group counts as "original"
+    original_keepers: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
 
     @property
     def merged(self) -> tuple[int, int]:
@@ -206,7 +209,7 @@ def pairs_within(sizes: Iterable[int]) -> int:
     return sum(size * (size - 1) // 2 for size in sizes)
 
 
-def score(tool: str, labels: Labels, answer: ToolAnswer) -> Score:
+def score(tool: str, labels: Labels, answer: ToolAnswer, collection: Path | None = None) -> Score:
     unknown = {file for link in answer.links for file in link} - labels.group_of.keys()
     if unknown:
         raise ValueError(f"{tool} reported {len(unknown)} files that are not in the collection, e.g. {min(unknown)}")
@@ -229,6 +232,7 @@ def score(tool: str, labels: Labels, answer: ToolAnswer) -> Score:
         boxes_by_kind=boxes_by_kind(labels, answer),
         keepers_by_kind=keepers_by_kind(labels, answer),
         group_check=group_check,
+        original_keepers=original_keepers(labels, answer, collection),
     )
 
 
@@ -267,6 +271,40 @@ def keepers_by_kind(labels: Labels, answer: ToolAnswer) -> dict[str, tuple[int, 
         return {}
     kinds = Counter(labels.edit_of[keeper] for keeper in answer.keepers)
     return {kind: (kinds[kind], len(answer.keepers)) for kind in labels.edit_kinds if kinds[kind]}
+
+
+def original_keepers(labels: Labels, answer: ToolAnswer, collection: Path | None) -> dict[str, tuple[int, int]]:
+    """Of the groups that hold an original, the kind of file each keeps; a keeper with the same pixels as one
+    of the group's originals (a lossless conversion, `collection` given) counts as the original."""
+    if not answer.keepers:
+        return {}
+    members: dict[str, set[str]] = {keeper: {keeper} for keeper in answer.keepers}
+    for keeper, member in answer.links:
+        members[keeper].add(member)
+    kinds: Counter[str] = Counter()
+    for keeper, files in members.items():
+        originals = [file for file in files if labels.edit_of[file] == "original"]
+        if not originals:
+            continue
+        same = collection is not None and any(same_pixels(collection / keeper, collection / o) for o in originals)
+        kinds["original" if same else labels.edit_of[keeper]] += 1
+    total = sum(kinds.values())
+    return {kind: (kinds[kind], total) for kind in labels.edit_kinds if kinds[kind]}
+
+
+def same_pixels(a: Path, b: Path) -> bool:
+    import numpy as np
+    from PIL import Image
+
+    try:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+    except ImportError:
+        pass
+    with Image.open(a) as first, Image.open(b) as second:
+        return first.size == second.size and np.array_equal(np.asarray(first.convert("RGB")),
+                                                            np.asarray(second.convert("RGB")))
 
 
 def lookalikes_merged(labels: Labels, predicted: dict[str, str]) -> dict[str, tuple[int, int]]:
@@ -391,6 +429,17 @@ def box_table(scores: list[Score]) -> str:
     return markdown_table(["edit kind", *(f"{s.tool} boxes that agree" for s in with_boxes)], rows)
 
 
+def original_kept_line(scores: list[Score]) -> str:
+    """How often each tool keeps the original where the group holds it."""
+    parts = []
+    for s in scores:
+        total = next(iter(s.original_keepers.values()), (0, 0))[1]
+        if total:
+            kept = s.original_keepers.get("original", (0, total))[0]
+            parts.append(f"{s.tool}: the original (or the same pixels) in {kept} of {total} ({percent(kept / total)})")
+    return "Groups that hold their original, kept by it: " + ("; ".join(parts) or "(no tool named keepers)")
+
+
 def keeper_table(scores: list[Score]) -> str:
     with_keepers = [s for s in scores if s.keepers_by_kind]
     if not with_keepers:
@@ -423,6 +472,7 @@ def report(collection: Path, labels: Labels, scores: list[Score]) -> str:
             box_table(scores),
             "\nWhat each group keeps (the kind of its keeper):\n",
             keeper_table(scores),
+            "\n" + original_kept_line(scores),
         )
     )
 
@@ -450,7 +500,7 @@ def score_tools(collection: Path, tools: Iterable[str], peers_python: str | None
         except ToolUnavailable as reason:
             print(f"skipped {tool}: {reason}", file=sys.stderr)
             continue
-        scores.append(score(tool, labels, answer))
+        scores.append(score(tool, labels, answer, collection))
     return labels, scores
 
 
@@ -479,7 +529,9 @@ def loaded(record: dict[str, object]) -> Score:
     """A Score written by `saved`, as it was (JSON has lists where the Score has tuples)."""
     pairs = {
         key: {name: tuple(value) for name, value in record[key].items()}
-        for key in ("lookalikes_merged", "found_by_kind", "placed_by_kind", "boxes_by_kind", "keepers_by_kind")
+        for key in ("lookalikes_merged", "found_by_kind", "placed_by_kind", "boxes_by_kind", "keepers_by_kind",
+                    "original_keepers")
+        if key in record
     }
     return Score(**{**record, **pairs, "group_check": GroupCheck(**record["group_check"])})
 

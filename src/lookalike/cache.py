@@ -59,7 +59,7 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS images (
     content_hash BLOB PRIMARY KEY, pixel_hash BLOB, width INTEGER, height INTEGER, format TEXT,
     taken TEXT, camera TEXT, signature BLOB, quality INTEGER, gps TEXT,
-    detail REAL);
+    detail REAL, grain REAL);
 CREATE TABLE IF NOT EXISTS thumbs (content_hash BLOB PRIMARY KEY, thumb BLOB);
 CREATE TABLE IF NOT EXISTS features (content_hash BLOB PRIMARY KEY, features BLOB, words BLOB, mirrored_words BLOB,
                                      picture BLOB);
@@ -203,13 +203,14 @@ class Cache:
         for start in range(0, len(content_hashes), LOOKUP_CHUNK):
             chunk = content_hashes[start:start + LOOKUP_CHUNK]
             rows = self._rows_by_key("SELECT content_hash, pixel_hash, width, height, format, taken, camera, "
-                                     "signature, quality, gps, detail FROM images WHERE content_hash", chunk)
+                                     "signature, quality, gps, detail, grain FROM images WHERE content_hash", chunk)
             yield from (ImageRow(digest, *rows[digest]) for digest in chunk)
 
     def images(self, content_hashes: Iterable[bytes]) -> dict[bytes, Decoded]:
         """The cached contents as decoding gave them, thumbnails included, by content hash."""
         rows = self._rows_by_key("SELECT content_hash, pixel_hash, width, height, format, thumb, taken, camera, "
-                                 "quality, gps, detail FROM images JOIN thumbs USING (content_hash) WHERE content_hash",
+                                 "quality, gps, detail, grain FROM images JOIN thumbs USING (content_hash) "
+                                 "WHERE content_hash",
                                  list(content_hashes))
         found = {}
         for digest, row in rows.items():
@@ -228,9 +229,9 @@ class Cache:
         """Decoded images with their signatures (`images.signatures_of`), in the same order."""
         with self.transaction():
             self.db.executemany(
-                "INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 ((d.content_hash, d.pixel_hash, d.width, d.height, d.format, d.taken, d.camera, signature,
-                  d.quality, d.gps, d.detail)
+                  d.quality, d.gps, d.detail, d.grain)
                  for d, signature in zip(decoded, signatures, strict=True)),
             )
             self.db.executemany("INSERT OR REPLACE INTO thumbs VALUES (?, ?)",

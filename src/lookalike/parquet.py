@@ -52,6 +52,7 @@ IMAGES_SCHEMA = pa.schema([
     ("quality", pa.int16()),  # JPEG quality estimated from the quantisation tables; null: not a JPEG
     ("gps", pa.string()),
     ("detail", pa.float64()),  # decode.detail; null: not decoded at full size
+    ("grain", pa.float64()),  # decode.grain; likewise
 ], metadata={VERSION_KEY: SIGNATURE_VERSION.encode(), b"lookalike.thumb_side": str(THUMB).encode()})
 
 FILES_SCHEMA = pa.schema([
@@ -113,6 +114,7 @@ def _image_batches(cache: Cache) -> Iterator[pa.RecordBatch]:
             pa.array(table.quality, pa.int16()),
             pa.array(table.gps, pa.string()),
             pa.array(table.detail, pa.float64()),
+            pa.array(table.grain, pa.float64()),
         ], schema=IMAGES_SCHEMA)
 
 
@@ -174,4 +176,4 @@ def _decoded(batch: pa.RecordBatch) -> list[Decoded]:
     return [Decoded(*fields) for fields in zip(
                 columns["content_hash"], columns["pixel_hash"], columns["width"], columns["height"],
                 columns["format"], columns["thumb"], columns["taken"], columns["camera"], columns["quality"],
-                columns["gps"], columns["detail"], strict=True)]
+                columns["gps"], columns["detail"], columns["grain"], strict=True)]

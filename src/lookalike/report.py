@@ -9,7 +9,8 @@ JSON format, version 1 (fields may be added, never removed or changed in meaning
                               "format": NAME, "mtime_ns": NS, "content_hash": HEX,
                               "taken": EXIF_DATE | null, "camera": TEXT | null,
                               "quality": JPEG_QUALITY | null, "gps": "LAT,LON" | null,
-                              "detail": GREY_LEVELS | null, "pixels": PIXELS_OF_PICTURE,
+                              "detail": GREY_LEVELS | null, "grain": GREY_LEVELS | null,
+                              "pixel_hash": HEX, "pixels": PIXELS_OF_PICTURE,
                               "box": [LEFT, TOP, RIGHT, BOTTOM] | null, "matrix": [[A, B, C], [D, E, F]] | null,
                               "companions": [{"path": PATH, "kind": KIND, "size": BYTES, "mtime_ns": NS,
                                               "content_hash": HEX, "shared_with": [PATH...]}, ...]}, ...]}],
@@ -108,6 +109,8 @@ def _member_json(result: ScanResult, member) -> dict[str, Any]:
         "quality": images.quality[image],
         "gps": images.gps[image],
         "detail": images.detail[image],
+        "grain": images.grain[image],
+        "pixel_hash": images.pixel_hash[image].hex(),
         "pixels": scanned_in_table(record, images, image).picture_pixels,
         "companions": [{**asdict(companion), "shared_with": list(companion.shared_with)} for companion in companions],
         # where the member's picture lies in the keeper's frame (left, top, right, bottom, fractions), when fitted

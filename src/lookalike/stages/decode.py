@@ -39,6 +39,7 @@ from array import array
 from functools import cache
 from typing import TYPE_CHECKING
 
+import numpy as np
 import xxhash
 from PIL import Image, ImageChops, ImageStat, UnidentifiedImageError
 
@@ -57,6 +58,9 @@ REDUCING_GAP = 3.0
 PICTURE_QUALITY = 90
 HASH_BLOCK = 2**16  # bytes of pixels hashed at a time
 DETAIL_MIN_SIDE = 16
+DETAIL_SCALE = 1.25  # `detail` measures the top fifth of the frequencies: an enlargement by this much has none there
+GRAIN_BLOCK = 8  # pixels on a side of the blocks `grain` compares
+GRAIN_SHARE = 0.1  # `grain` is this quantile of the blocks' fine energy: the flattest parts of the picture
 PREVIEW_MIN_SIDE = 4 * THUMB  # an embedded RAW preview smaller than this (a contact-sheet thumbnail) is not used
 
 try:  # HEIC/HEIF: an optional plugin, a hard dependency of the package but tolerated if missing
@@ -173,19 +177,37 @@ def _decode_image(image: Image.Image, digest: bytes, max_pixels: int, image_form
         quality=jpeg_quality(image),
         gps=gps_position(exif),
         detail=detail(shown) if shown.size == (width, height) else None,
+        grain=grain(shown) if shown.size == (width, height) else None,
     )
 
 
 def detail(image: Image.Image) -> float | None:
-    """How much of the picture lies in the upper half of its frequencies: the mean grey difference (0-255) between
-    it and itself halved and enlarged back. An enlargement has little there (a 2× one about a third of its
-    original's, a copy halved from an original 0.6 to 1 times the original's, on the demo photos), so that
-    copies of one picture tell an enlargement by it. None for a picture too small to say."""
+    """How much of the picture lies in the top fifth of its frequencies: the mean grey difference (0-255) between
+    it and itself shrunk by DETAIL_SCALE and enlarged back (Lanczos). An enlargement by 1.25 or more has nothing
+    there but what resampling leaves, so that copies of one picture tell an enlargement by it (`keep`). None for a
+    picture too small to say."""
     grey = image.convert("L")
     if min(grey.size) < DETAIL_MIN_SIDE:
         return None
-    back = grey.reduce(2).resize(grey.size, Image.Resampling.BILINEAR)
+    shrunk = grey.resize((round(grey.width / DETAIL_SCALE), round(grey.height / DETAIL_SCALE)),
+                         Image.Resampling.LANCZOS)
+    back = shrunk.resize(grey.size, Image.Resampling.LANCZOS)
     return round(ImageStat.Stat(ImageChops.difference(grey, back)).mean[0], 3)
+
+
+def grain(image: Image.Image) -> float | None:
+    """The fine energy of the flattest parts of the picture: the GRAIN_SHARE quantile, over blocks of GRAIN_BLOCK
+    pixels, of the mean absolute Laplacian of the grey image (grey levels). A photo's sky or wall is nearly flat;
+    noise added to a copy lies on them too, so the copy's grain is far above its original's (`keep`). None for a
+    picture too small to say."""
+    grey = np.asarray(image.convert("L"), np.float32)
+    laplacian = np.abs(4 * grey[1:-1, 1:-1] - grey[:-2, 1:-1] - grey[2:, 1:-1] - grey[1:-1, :-2] - grey[1:-1, 2:]) / 4
+    rows, columns = (side // GRAIN_BLOCK for side in laplacian.shape)
+    if min(rows, columns) < 2:
+        return None
+    blocks = laplacian[:rows * GRAIN_BLOCK, :columns * GRAIN_BLOCK].reshape(rows, GRAIN_BLOCK, columns, GRAIN_BLOCK)
+    blocks = blocks.mean(axis=(1, 3))
+    return round(float(np.quantile(blocks, GRAIN_SHARE)), 3)
 
 
 def jpeg_quality(image: Image.Image) -> int | None:

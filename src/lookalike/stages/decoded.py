@@ -34,6 +34,7 @@ class Decoded:
     quality: int | None = None  # JPEG quality (1-100) estimated from the quantisation tables; None: not a JPEG
     gps: str | None = None  # "latitude,longitude" in signed decimal degrees, from EXIF
     detail: float | None = None  # `decode.detail` of a picture decoded at its full size; None: decoded smaller
+    grain: float | None = None  # `decode.grain`, likewise
     features: bytes = b""  # `local_features.extract`: ORB features of the image and its mirror image
     picture: bytes = b""  # `decode.picture`: PICTURE × PICTURE RGB pixels as a JPEG, for the moment check
 

@@ -468,7 +468,8 @@ def scanned_in_table(record: FileRecord, images: ImageTable, image: int,
     pixels = round(width * height * float(right - left) * float(bottom - top))
     return Scanned(record.path, record.size, record.mtime_ns, "", width, height, str(images.format[image]),
                    pixels, images.quality[image], images.detail[image], images.taken[image], images.camera[image],
-                   images.gps[image], companions or ())
+                   images.gps[image], companions or (), grain=images.grain[image],
+                   pixel_hash=images.pixel_hash[image].hex())
 
 
 def keeper_among_identical(group: Group, order: Callable[[Sequence[int]], list[int]]) -> Group:

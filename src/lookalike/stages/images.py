@@ -72,6 +72,7 @@ class ImageRow:
     quality: int | None = None  # as `Decoded`'s
     gps: str | None = None
     detail: float | None = None
+    grain: float | None = None
 
 
 class Digests(Sequence[bytes]):
@@ -123,6 +124,7 @@ class ImageTable:
     quality: list[int | None]  # JPEG quality estimated from the quantisation tables, None: not a JPEG
     gps: list[str | None]
     detail: list[float | None]  # `decode.detail`, None: not decoded at full size
+    grain: list[float | None]  # `decode.grain`, likewise
 
     def __len__(self) -> int:
         return len(self.content_hash)
@@ -137,7 +139,7 @@ class ImageTable:
             hashes=self.hashes[picked], windows=self.windows[picked], content_box=self.content_box[picked],
             thumbs=thumbs, taken=[self.taken[row] for row in rows], camera=[self.camera[row] for row in rows],
             quality=[self.quality[row] for row in rows], gps=[self.gps[row] for row in rows],
-            detail=[self.detail[row] for row in rows],
+            detail=[self.detail[row] for row in rows], grain=[self.grain[row] for row in rows],
         )
 
 
@@ -159,7 +161,7 @@ def _packed(hashes: np.ndarray, windows: np.ndarray, boxes: np.ndarray) -> np.nd
 def row_of(decoded: Decoded, signature: bytes) -> ImageRow:
     return ImageRow(decoded.content_hash, decoded.pixel_hash, decoded.width, decoded.height, decoded.format,
                     decoded.taken, decoded.camera, signature, decoded.quality, decoded.gps,
-                    decoded.detail)
+                    decoded.detail, decoded.grain)
 
 
 def table_of(decoded: Sequence[Decoded]) -> ImageTable:
@@ -179,7 +181,7 @@ def table_of_contents(content_hashes: Digests, formats: Sequence[str]) -> ImageT
                       windows=np.zeros((count, len(WINDOWS)), np.uint64),
                       content_box=np.tile(np.array([0, 0, 1, 1], np.float32), (count, 1)), thumbs={},
                       taken=[None] * count, camera=[None] * count, quality=[None] * count, gps=[None] * count,
-                      detail=[None] * count)
+                      detail=[None] * count, grain=[None] * count)
 
 
 def table_from_rows(rows: Iterable[ImageRow], count: int, thumbs: Thumbnails) -> ImageTable:
@@ -211,6 +213,7 @@ def _empty_columns(count: int) -> dict[str, np.ndarray | list]:
         "quality": [None] * count,
         "gps": [None] * count,
         "detail": [None] * count,
+        "grain": [None] * count,
     }
 
 
@@ -232,6 +235,7 @@ def _fill(columns: dict[str, np.ndarray | list], rows: slice, chunk: list[ImageR
     columns["quality"][rows] = [row.quality for row in chunk]
     columns["gps"][rows] = [row.gps for row in chunk]
     columns["detail"][rows] = [row.detail for row in chunk]
+    columns["grain"][rows] = [row.grain for row in chunk]
 
 
 def signature_of(images: ImageTable, row: int) -> bytes:

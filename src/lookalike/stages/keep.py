@@ -2,12 +2,14 @@
 
 The default rule, used by the scan to choose each group's keeper, prefers in turn:
 1. the copy the others are derived from: the most pixels of picture, where a copy that is an enlargement of
-   another (more pixels, far less detail, `decode.detail`) or is marked `derived` (a crop, overlay or
+   another (more pixels, far less detail for its scale, `decode.detail`), has noise added (grain on the flat
+   parts another copy of no more pixels has flat, `decode.grain`) or is marked `derived` (a crop, overlay or
    screenshot of another member) counts as no more than what it was made from;
 2. the least recompressed: the highest JPEG quality (estimated from the quantisation tables); a losslessly
-   stored picture ranks above any JPEG, a WebP, HEIC or AVIF as a JPEG of quality 75;
+   stored picture ranks above any JPEG, a WebP, HEIC or AVIF as a JPEG of quality 75, and a lossless file
+   with the same pixels as a lossy one as that one (it was converted from it: nothing lost, nothing gained);
 3. the camera's metadata (date taken, camera, GPS position), then companions (sidecars, Live Photo motion);
-4. the largest file, then the oldest, then the first path.
+4. the oldest file (a copy is made after its original), then the largest, then the first path.
 
 Rules given by a person chain: the first rule decides, the next one breaks its ties, and so on; files in a
 reference folder win before any rule, and the order of the report (its keeper first) breaks the ties that
@@ -22,16 +24,21 @@ from __future__ import annotations
 import fnmatch
 import math
 import os
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from lookalike.stages.formats import RAW_EXTENSIONS
 
-ENLARGED_AREA = 2.0  # a copy with at least this many times another's pixels may be an enlargement of it
+ENLARGED_AREA = 1.2  # a copy with at least this many times another's pixels may be an enlargement of it
 ENLARGED_MAX_AREA = 16.0  # ... and at most this many (a thumbnail has more detail a pixel than any photo)
-ENLARGED_DETAIL = 0.5  # ... and is, when its detail is below this fraction of the other's
+ENLARGED_DETAIL = 0.9  # ... and is, when its detail is below this fraction of the other's over the scale ** 1.5
+# (a reduction of a photo keeps about as much detail a pixel; an enlargement loses it the faster the larger)
+DETAIL_PER_AREA = 0.75  # that is, over the area ratio ** 0.75
+ENLARGED_ASPECT = 1.15  # frames whose shapes (width / height) differ by less than this factor or so are alike
+GRAIN_RATIO = 2.0  # a copy has noise added when its grain is above this many times another's of no more pixels
+GRAIN_MARGIN = 2.0  # ... plus this many grey levels (flat parts that are only nearly flat differ by less)
 SAME_SIZE = 0.02  # pixel counts this close (relative) are the same size: a border's rounding, not a resize
 LOSSLESS_QUALITY = 101  # ranks a losslessly stored picture above any JPEG quality
 LOSSY_CODEC_QUALITY = 75  # a WebP, HEIC or AVIF, whose quality is not estimated: ranked as a JPEG of the codecs'
@@ -70,6 +77,8 @@ class Scanned:
     gps: str | None = None
     companions: tuple[Companion, ...] = field(default=())
     derived: bool = False  # a crop, overlay or screenshot of another member (a relation flag)
+    grain: float | None = None  # see `decode.grain`
+    pixel_hash: str = ""  # hex hash of the decoded pixels; "" unknown
 
     @property
     def picture_pixels(self) -> int:
@@ -90,36 +99,72 @@ def _each(key: Callable[[Scanned], object]) -> KeepRule:
 
 
 def enlargements(files: Sequence[Scanned]) -> list[bool]:
-    """Whether each file is an enlargement of another: ENLARGED_AREA to ENLARGED_MAX_AREA times its pixels, and
-    less than ENLARGED_DETAIL times its detail (a much smaller copy has more detail a pixel than any original).
-    Files sorted by pixels, with a sliding maximum of the detail of those in range, so that a group of thousands
-    is not compared pair by pair."""
+    """Whether each file is an enlargement of another of about its shape (ENLARGED_ASPECT: a crop's detail a
+    pixel is that of the part it keeps): ENLARGED_AREA to ENLARGED_MAX_AREA times its pixels, and less detail
+    than ENLARGED_DETAIL times the other's over the area ratio ** DETAIL_PER_AREA. Files sorted by pixels, with a
+    sliding maximum of detail × pixels ** DETAIL_PER_AREA of those in range for each band of shapes, so that a
+    group of thousands is not compared pair by pair."""
     order = sorted(range(len(files)), key=lambda i: files[i].picture_pixels)
+    weighed = [None if file.detail is None else file.detail * file.picture_pixels ** DETAIL_PER_AREA
+               for file in files]
+    shape = [round(math.log(max(file.width, 1) / max(file.height, 1)) / math.log(ENLARGED_ASPECT)) for file in files]
     found = [False] * len(files)
-    window: deque[int] = deque()  # positions in `order`, their details decreasing
+    windows: defaultdict[int, deque[int]] = defaultdict(deque)  # by shape: files, their weighed details decreasing
     added = 0
     for i in order:
         pixels = files[i].picture_pixels
         while added < len(order) and files[order[added]].picture_pixels * ENLARGED_AREA <= pixels:
-            detail = files[order[added]].detail
-            if detail is not None:
-                while window and files[order[window[-1]]].detail <= detail:
+            j = order[added]
+            if weighed[j] is not None:
+                window = windows[shape[j]]
+                while window and weighed[window[-1]] <= weighed[j]:
                     window.pop()
-                window.append(added)
+                window.append(j)
             added += 1
-        while window and files[order[window[0]]].picture_pixels * ENLARGED_MAX_AREA < pixels:
-            window.popleft()
-        found[i] = (files[i].detail is not None and bool(window)
-                    and files[i].detail < ENLARGED_DETAIL * files[order[window[0]]].detail)
+        most = 0.0
+        for band in (shape[i] - 1, shape[i], shape[i] + 1):
+            window = windows[band]
+            while window and files[window[0]].picture_pixels * ENLARGED_MAX_AREA < pixels:
+                window.popleft()
+            most = max(most, weighed[window[0]] if window else 0.0)
+        found[i] = weighed[i] is not None and weighed[i] < ENLARGED_DETAIL * most
+    return found
+
+
+def grainy(files: Sequence[Scanned]) -> list[bool]:
+    """Whether each file has noise added: grain above GRAIN_RATIO times, plus GRAIN_MARGIN, the least grain of
+    the files with no more pixels (a smaller copy has, if anything, more grain a pixel than its original)."""
+    order = sorted(range(len(files)), key=lambda i: files[i].picture_pixels)
+    found = [False] * len(files)
+    least, start = math.inf, 0
+    for i in order:
+        while (start < len(order)
+               and files[order[start]].picture_pixels <= files[i].picture_pixels * (1 + SAME_SIZE)):
+            grain = files[order[start]].grain
+            least = min(least, math.inf if grain is None else grain)
+            start += 1
+        found[i] = files[i].grain is not None and files[i].grain > GRAIN_RATIO * least + GRAIN_MARGIN
     return found
 
 
 def _original_pixels(files: Sequence[Scanned]) -> list:
-    """Criterion 1: minus the pixels each copy truly holds (an enlarged or derived one: none it adds), in
+    """Criterion 1: minus the pixels each copy truly holds (an enlarged, noisy or derived one: none it adds), in
     SAME_SIZE steps."""
-    enlarged = enlargements(files)
-    return [0 if enlarged[i] or file.derived else -round(math.log(file.picture_pixels or 1) / SAME_SIZE)
+    enlarged, noisy = enlargements(files), grainy(files)
+    return [0 if enlarged[i] or noisy[i] or file.derived else -round(math.log(file.picture_pixels or 1) / SAME_SIZE)
             for i, file in enumerate(files)]
+
+
+def _qualities(files: Sequence[Scanned]) -> list:
+    """Criterion 2: minus each file's quality (`_quality`); a lossless file with the same pixels as a lossy one
+    has the best such one's."""
+    own = [_quality(file) for file in files]
+    lossy: dict[str, int] = {}
+    for file, quality in zip(files, own, strict=True):
+        if file.pixel_hash and quality > -LOSSLESS_QUALITY:
+            lossy[file.pixel_hash] = min(quality, lossy.get(file.pixel_hash, 0))
+    return [lossy.get(file.pixel_hash, quality) if quality == -LOSSLESS_QUALITY else quality
+            for file, quality in zip(files, own, strict=True)]
 
 
 def _quality(file: Scanned) -> int:
@@ -142,11 +187,11 @@ def _path(file: Scanned) -> str:
 
 BEST: tuple[tuple[KeepRule, str], ...] = (
     (_original_pixels, "most-detail"),
-    (_each(_quality), "best-quality"),
+    (_qualities, "best-quality"),
     (_each(_metadata), "most-metadata"),
     (_each(_companions), "most-companions"),
-    (_each(lambda file: -file.size), "largest-file"),
     (_each(lambda file: file.mtime_ns), "oldest"),
+    (_each(lambda file: -file.size), "largest-file"),
     (_each(_path), "first-path"),
 )
 
@@ -166,7 +211,7 @@ def best_first(files: Sequence[Scanned]) -> list[int]:
 NAMED_RULES: dict[str, KeepRule] = {
     "best": best_keys,
     "most-detail": _original_pixels,
-    "best-quality": _each(_quality),
+    "best-quality": _qualities,
     "most-metadata": _each(lambda file: (_metadata(file), _companions(file))),
     "most-pixels": _each(lambda file: -file.width * file.height),
     "largest-file": _each(lambda file: -file.size),
@@ -230,6 +275,8 @@ def _reason(criterion: str, kept: Scanned, other: Scanned, files: Sequence[Scann
     if criterion == "most-detail":
         if any(enlargements(files)) and other.picture_pixels > kept.picture_pixels:
             return "the original: copies with more pixels are enlargements of it (less detail)"
+        if any(grainy(files)) and other.picture_pixels >= kept.picture_pixels * (1 - SAME_SIZE):
+            return "the original: copies with as many pixels have noise added (grain where it is flat)"
         return f"most pixels of picture ({kept.picture_pixels:,} against {other.picture_pixels:,})"
     if criterion == "best-quality":
         if kept.quality is None:
@@ -249,4 +296,5 @@ def scanned_of_member(member: dict[str, Any]) -> Scanned:
                    int(member["width"]), int(member["height"]), str(member["format"]), int(member.get("pixels", 0)),
                    member.get("quality"), member.get("detail"), member.get("taken"), member.get("camera"),
                    member.get("gps"), tuple(Companion(**{**c, "shared_with": tuple(c.get("shared_with", ()))})
-                                            for c in member.get("companions", ())))
+                                            for c in member.get("companions", ())),
+                   grain=member.get("grain"), pixel_hash=str(member.get("pixel_hash", "")))

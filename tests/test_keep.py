@@ -1,0 +1,61 @@
+"""The default keep rule on real photos decoded by the real decoder: an enlargement, a copy with noise added
+and a lossless conversion of a JPEG each lose to the original, and a crop is no enlargement's source."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from lookalike.stages.decode import decode_file
+from lookalike.stages.keep import Scanned, best_first, enlargements, grainy, keeper_reason
+
+from .conftest import open_rgb, save
+
+
+def scanned(path: Path, mtime_ns: int) -> Scanned:
+    """A file as the scan ranks it, its modification time set to `mtime_ns`."""
+    os.utime(path, ns=(mtime_ns, mtime_ns))
+    decoded = decode_file(str(path))
+    return Scanned(str(path), path.stat().st_size, mtime_ns, "", decoded.width, decoded.height, decoded.format,
+                   quality=decoded.quality, detail=decoded.detail, taken=decoded.taken, camera=decoded.camera,
+                   gps=decoded.gps, grain=decoded.grain, pixel_hash=decoded.pixel_hash.hex())
+
+
+def test_an_enlargement_by_a_third_loses_to_its_original_and_a_crop_is_not_one(tmp_path, photos):
+    picture = open_rgb(photos["coffee"])
+    width, height = picture.size
+    original = scanned(save(picture, tmp_path / "original.png"), 3)
+    enlarged = scanned(save(picture.resize((width * 4 // 3, height * 4 // 3), Image.Resampling.BICUBIC),
+                            tmp_path / "enlarged.png"), 1)
+    halved = scanned(save(picture.resize((width // 2, height // 2), Image.Resampling.LANCZOS),
+                          tmp_path / "halved.png"), 2)
+    assert enlargements([original, enlarged, halved]) == [False, True, False]
+    files = [enlarged, original, halved]
+    assert best_first(files)[0] == 1
+    assert "enlargements" in keeper_reason(files[:2], 1)
+    cropped = scanned(save(picture.crop((0, 0, width * 2 // 3, height)), tmp_path / "cropped.png"), 1)
+    assert enlargements([original, cropped]) == [False, False]  # another shape: its detail is of another part
+
+
+def test_a_copy_with_noise_added_loses_to_its_original(tmp_path, photos):
+    picture = open_rgb(photos["astronaut"])
+    noise = np.random.default_rng(0).normal(0, 12, (picture.height, picture.width, 1))
+    noisy = Image.fromarray(np.clip(np.asarray(picture, np.float64) + noise, 0, 255).astype(np.uint8))
+    files = [scanned(save(noisy, tmp_path / "noisy.jpg", quality=95), 1),
+             scanned(save(picture, tmp_path / "original.jpg", quality=90), 2)]
+    assert grainy(files) == [True, False]
+    assert best_first(files)[0] == 1
+    assert "noise added" in keeper_reason(files, 1)
+
+
+def test_a_lossless_conversion_of_a_jpeg_ranks_as_the_jpeg_and_the_older_stays(tmp_path, photos):
+    jpeg = save(open_rgb(photos["rocket"]), tmp_path / "rocket.jpg", quality=85)
+    with Image.open(jpeg) as decoded:
+        png = save(decoded.convert("RGB"), tmp_path / "rocket.png")
+    files = [scanned(png, 2), scanned(jpeg, 1)]
+    assert files[0].pixel_hash == files[1].pixel_hash
+    assert best_first(files)[0] == 1
+    assert keeper_reason(files, 1) == "the oldest file"
