@@ -42,7 +42,7 @@ from lookalike.stages.search import Candidates
 from lookalike.stages.verify import Evidence
 from lookalike.stages.walk import FileRecord, FileRecords, shared
 
-SIGNATURE_VERSION = "12"
+SIGNATURE_VERSION = "13"
 # Everything but the user's "not duplicates" decisions: emptied when the version changes.
 VERSIONED_TABLES = ("files", "images", "thumbs", "features", "failures", "evidence", "searched", "candidates")
 CANDIDATE_CHUNK = 65536
