@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 from PIL import Image, ImageEnhance
 
 from lookalike.stages.decode import decode_bytes, decode_file
@@ -88,3 +89,33 @@ def jpeg(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=90)
     return out.getvalue()
+
+
+def test_a_copy_showing_the_whole_picture_hands_the_keeper_to_the_file_the_rule_prefers():
+    """The most-matched image is a re-saved copy (image 1) of the original (image 0), which the keep rule
+    prefers: the original is kept, the copy is its member, and a crop that matched only the copy is related
+    to the original through it, its box carried onto the original's frame."""
+    from lookalike.stages.group import NEAR, _promoted
+    from lookalike.stages.images import FilesOfImages
+
+    crop_of_copy = (NEAR, "cropped to 25 % (top left)", 6, (0.0, 0.0, 0.5, 0.5),
+                    ((0.5, 0.0, 0.0), (0.0, 0.5, 0.0)))
+    mirrored = (NEAR, "mirrored", 2, (0.0, 0.0, 1.0, 1.0), ((-1.0, 0.0, 1.0), (0.0, 1.0, 0.0)))
+    known = {(1, 0): mirrored, (0, 1): mirrored, (1, 2): crop_of_copy}
+    keeper, related = _promoted(1, {0: mirrored, 2: crop_of_copy}, lambda a, b: known.get((a, b)),
+                                FilesOfImages([0, 1, 2]), lambda files: sorted(files))
+    assert keeper == 0 and related[1] == mirrored
+    match, words, _, box, matrix = related[2]
+    assert match == NEAR
+    assert words == "cropped to 25 % (top left), of a copy (mirrored)"
+    assert box == pytest.approx((0.5, 0.0, 1.0, 0.5))  # the copy's top left is the original's top right
+    assert np.array(matrix) == pytest.approx(np.array([[-0.5, 0, 1], [0, 0.5, 0]]))
+
+
+def test_a_keeper_the_rule_prefers_is_not_handed_to_a_part_of_its_picture():
+    from lookalike.stages.group import NEAR, _promoted
+    from lookalike.stages.images import FilesOfImages
+
+    crop = (NEAR, "cropped to 25 % (top left)", 6, (0.0, 0.0, 0.5, 0.5), ((0.5, 0.0, 0.0), (0.0, 0.5, 0.0)))
+    keeper, related = _promoted(1, {0: crop}, lambda a, b: None, FilesOfImages([0, 1]), lambda files: sorted(files))
+    assert keeper == 1 and related == {0: crop}

@@ -37,6 +37,7 @@ from lookalike.stages.signatures import (
     INVERSE,
     ORIENTATIONS,
     WHOLE,
+    WHOLE_BOX,
     WINDOWS,
     Box,
     orient,
@@ -226,21 +227,62 @@ def _split_at_keepers(
     relations = _Relations(links, direct, apart)
     while remaining:
         keeper_image = _best_keeper(remaining, relations, files_of_image, rank)
+        remaining.discard(keeper_image)
+        related = {image: relation for image in sorted(remaining)
+                   if (relation := relations(keeper_image, image)) is not None}
+        keeper_image, related = _promoted(keeper_image, related, relations, files_of_image, rank)
+        remaining -= related.keys() | {keeper_image}
         keeper_file = rank(files_of_image[keeper_image])[0]
         members = [Member(keeper_file, KEEPER, "", 0)]
         members += [Member(f, SAME_BYTES, "identical bytes", 0)
                     for f in sorted(files_of_image[keeper_image]) if f != keeper_file]
-        remaining.discard(keeper_image)
-        for image in sorted(remaining):
-            relation = relations(keeper_image, image)
-            if relation is not None:
-                remaining.discard(image)
-                members += [Member(f, *relation) for f in sorted(files_of_image[image])]
+        for image, relation in sorted(related.items()):
+            members += [Member(f, *relation) for f in sorted(files_of_image[image])]
         if len(members) > 1:
             kind = "exact" if all(m.match in (KEEPER, SAME_BYTES) for m in members) else "near"
             yield Group(kind, tuple(members))
         if len(remaining) == 1 and len(files_of_image[next(iter(remaining))]) == 1:
             break  # a lone image left: nothing to group it with
+
+
+Relation = tuple[str, str, int, Box | None, Affine | None]  # match, in words, distance, box, matrix (`Member`)
+WHOLE_MARGIN = 0.02  # a box this close to the whole frame, on every side, shows all of the keeper's picture
+
+
+def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, files_of_image: FilesOfImages,
+              rank: Callable[[Sequence[int]], list[int]]) -> tuple[int, dict[int, Relation]]:
+    """The keeper and its members' relations, the keeper handed to a member the keep rule prefers when that
+    member shows all of its picture, frame to frame (re-saved, resized, turned, with noise or a filter): a copy
+    that matched more members than its original does is then kept as a member of it. Members the new keeper
+    does not match directly are related through the old one, which shows the same picture."""
+    whole = [image for image, relation in related.items() if _whole(relation)]
+    best = _best_image_order([keeper, *whole], files_of_image, rank)[0]
+    back = relations(best, keeper) if best != keeper else None
+    if back is None or not _whole(back):
+        return keeper, related
+    handed = {keeper: back}
+    for image, relation in related.items():
+        if image != best:
+            handed[image] = relations(best, image) or _through(relation, back)
+    return best, handed
+
+
+def _whole(relation: Relation) -> bool:
+    match, _, _, box, _ = relation
+    if box is None:
+        return match == SAME_PIXELS
+    return all(abs(side - whole) <= WHOLE_MARGIN for side, whole in zip(box, WHOLE_BOX, strict=True))
+
+
+def _through(relation: Relation, copy: Relation) -> Relation:
+    """A member's relation to a copy (`copy`: that copy's relation to the keeper), as a relation to the keeper."""
+    match, words, distance, _, matrix = relation
+    to_copy = np.vstack([matrix or _IDENTITY, [0, 0, 1]])
+    to_keeper = np.vstack([copy[4] or _IDENTITY, [0, 0, 1]]) @ to_copy
+    return match, f"{words}, of a copy ({copy[1]})", distance, frame_box(to_keeper[:2]), _rows(to_keeper[:2])
+
+
+_IDENTITY = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0))
 
 
 KEEPER_TRIES = 4  # images tried as a component's keeper: the best under the keep rule, then the most linked
@@ -278,9 +320,9 @@ class _Relations:
     def __init__(self, links: dict[int, dict[int, Match | LocalMatch]], direct: _DirectMatches,
                  apart: Set[tuple[int, int]]) -> None:
         self.links, self.direct, self.apart = links, direct, apart
-        self.known: dict[tuple[int, int], tuple[str, str, int, Box | None, Affine | None] | None] = {}
+        self.known: dict[tuple[int, int], Relation | None] = {}
 
-    def __call__(self, keeper: int, image: int) -> tuple[str, str, int, Box | None, Affine | None] | None:
+    def __call__(self, keeper: int, image: int) -> Relation | None:
         if (min(keeper, image), max(keeper, image)) in self.apart:
             return None
         if (keeper, image) not in self.known:
@@ -289,7 +331,7 @@ class _Relations:
 
 
 def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMatch]],
-            direct: _DirectMatches) -> tuple[str, str, int, Box | None, Affine | None] | None:
+            direct: _DirectMatches) -> Relation | None:
     """(match, relation, distance) of `image` to `keeper`, or None when they are not the same picture."""
     images = direct.images
     if images.pixel_hash[keeper] == images.pixel_hash[image]:
