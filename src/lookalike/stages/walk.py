@@ -221,12 +221,17 @@ def read_head(path: str) -> bytes:
 
 def regular_descriptor(path: str) -> int:
     """A descriptor of `path` for reading, as `open_regular` opens it."""
+    return sized_descriptor(path)[0]
+
+
+def sized_descriptor(path: str) -> tuple[int, int]:
+    """`regular_descriptor` and the size of the file it reads, as it was opened."""
     descriptor = os.open(path, READ_FLAGS)
-    mode = os.fstat(descriptor).st_mode
-    if not stat.S_ISREG(mode):
+    st = os.fstat(descriptor)
+    if not stat.S_ISREG(st.st_mode):
         os.close(descriptor)
-        raise NotRegularFile(_kind_of(mode))
-    return descriptor
+        raise NotRegularFile(_kind_of(st.st_mode))
+    return descriptor, st.st_size
 
 
 def walk(roots: Sequence[str], options: WalkOptions = WalkOptions(),
