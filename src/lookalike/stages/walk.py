@@ -121,6 +121,17 @@ class FileRecords(_Lazy[FileRecord]):
     def __len__(self) -> int:
         return len(self._name_ends)
 
+    @overload
+    def __getitem__(self, index: int) -> FileRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[FileRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> FileRecord | list[FileRecord]:
+        if index.__class__ is int and 0 <= index < len(self._name_ends):  # grouping and the report ask a record
+            return self._item(index)  # at a time, for every file of every group: no more checks than needed
+        return super().__getitem__(index)
+
     def _item(self, index: int) -> FileRecord:
         device, inode, size, mtime_ns = self._identities[4 * index:4 * index + 4]
         return FileRecord(self.path(index), device, inode, size, mtime_ns, self._formats[self._format_of[index]])
@@ -130,6 +141,11 @@ class FileRecords(_Lazy[FileRecord]):
         ends = self._name_ends
         name = self._names[ends[index - 1] if index else 0:ends[index]]
         return self._folders[self._folder_of[index]] + name.decode(_FS_ENCODING, _FS_ERRORS)
+
+    def formats(self, indices: Iterable[int]) -> list[str | None]:
+        """The format of each of these records, as `FileRecord.format`, without making the records."""
+        formats, format_of = self._formats, self._format_of
+        return [formats[format_of[index]] for index in indices]
 
     def paths(self, indices: Sequence[int]) -> Sequence[str]:
         """The paths of these records, each made when it is asked for."""
