@@ -35,8 +35,8 @@ def _main() -> None:
     except ValueError as error:
         print(f"Error: {error}", file=sys.stderr)
         sys.exit(2)
-    decoding = len(sys.argv) > 1 and sys.argv[1] in DECODING_COMMANDS and not _decodes_nothing(sys.argv[2:])
-    if decoding:
+    decoding = len(sys.argv) > 1 and sys.argv[1] in DECODING_COMMANDS
+    if decoding and not _decodes_nothing(sys.argv[2:]):
         from lookalike.platform.workers import start_early
 
         start_early()  # its imports overlap the command's
