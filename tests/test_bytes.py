@@ -199,6 +199,7 @@ def test_the_pixels_method_groups_identical_pixels_only(tmp_path, photos):
     changed.putpixel((100, 100), (0, 0, 0))
     save(changed, tmp_path / "astronaut one pixel.png")  # alike, not identical
     save(picture, tmp_path / "astronaut.jpg", quality=95)  # lossy: not the same pixels
+    os.utime(tmp_path / "astronaut.tiff", ns=(10**18, 10**18))  # the oldest: kept among equals
     result = lookalike.scan([tmp_path], ScanOptions(cache=None, method=PIXELS, jobs=1))
     [group] = result.groups
     members = {os.path.basename(result.files[m.file].path): m.match for m in group.members}

@@ -23,9 +23,10 @@ in a pool of as many processes, doing nothing else) and cold / floor, over COLD_
 PHash where the peers' environment has it; bench_search.py (hamming_pairs against faiss and NumPy on 1 M clustered
 hashes); the warm re-scan of the 100 k tiny files, and memory extrapolated from them to 1 M; `--method bytes`
 against `jdupes -r` and `rmlint` (Debian's) in interleaved rounds, on the photos and on `files/` (`--bytes-only`:
-those alone), and its warm re-scan of `files/`; interruptions (`--interruptions-only`: those alone): cold scans of
-the photos and of `small-files/` stopped by SIGINT and by SIGKILL at random points (INTERRUPTIONS of each, over
-the uninterrupted scan's time), each then run again on the cache it left, against the uninterrupted scan.
+those alone), and its warm re-scans of `files/` beside `jdupes -r`, all written to benchmarks/speed/bytes-DATE.txt
+too, with the machine and its load (the README quotes it); interruptions (`--interruptions-only`: those alone):
+cold scans of the photos and of `small-files/` stopped by SIGINT and by SIGKILL at random points (INTERRUPTIONS of
+each, over the uninterrupted scan's time), each then run again on the cache it left, against the uninterrupted scan.
 Peak memory is the ru_maxrss that wait4 reports for the subprocess: the largest single process of its tree,
 not the sum over worker processes. CPU is the whole tree's, user and system: this script adopts the processes a
 command leaves behind (`adopt_orphans`: the forkserver and the workers it forks are not the command's children to
@@ -48,6 +49,7 @@ import ctypes
 import json
 import multiprocessing
 import os
+import platform
 import random
 import resource
 import shutil
@@ -64,6 +66,8 @@ from pathlib import Path
 import numpy as np
 import pillow_heif
 from PIL import Image, ImageOps
+
+from lookalike.stages.exact import spinning_disk
 
 pillow_heif.register_heif_opener()  # the collection's HEICs are written here
 
@@ -376,10 +380,23 @@ def report_groups(report: dict) -> set[frozenset[str]]:
     return {frozenset(member["path"] for member in group["members"]) for group in report["groups"]}
 
 
-def bytes_rounds(folder: Path, what: str, rounds: int, *extra: str) -> list[tuple[str, str, str, str]]:
+class Transcript:
+    """What a benchmark prints, kept as well, for the file it writes (which the README quotes)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def say(self, line: str) -> None:
+        print(line, flush=True)
+        self.lines.append(line)
+
+
+def bytes_rounds(folder: Path, what: str, rounds: int, said: Transcript, *extra: str
+                 ) -> list[tuple[str, str, str, str]]:
     """`--method bytes` (no cache) against `jdupes -r` and `rmlint` (duplicate files only, in jdupes' format),
     BYTES_ROUNDS rounds of the three in turn, the first of a round a different one each time, on a warm page
-    cache: the times are medians, the ratio the median round's, to the faster peer of that round."""
+    cache: the times are medians, the ratio the median round's, to the faster peer of that round (wall time,
+    and CPU: user and system, which a busy machine inflates less)."""
     read_tree(folder)
     peers = {"jdupes -r": ["jdupes", "-r", "-q", str(folder)],
              "rmlint -T df": ["rmlint", "-T", "df", "-o", "fdupes", str(folder)]}
@@ -388,6 +405,7 @@ def bytes_rounds(folder: Path, what: str, rounds: int, *extra: str) -> list[tupl
         return [(f"{name} (Debian package)", what, "not installed", "") for name in missing]
     runs: dict[str, list[Measured]] = {"lookalike": [], **{name: [] for name in peers}}
     groups: dict[str, set[frozenset[str]]] = {}
+    decoded = 0
     with tempfile.TemporaryDirectory() as scratch:
         report_file = Path(scratch) / "report.json"
         commands = {"lookalike": [sys.executable, "-m", "lookalike", "scan", str(folder), "--method", "bytes",
@@ -396,42 +414,88 @@ def bytes_rounds(folder: Path, what: str, rounds: int, *extra: str) -> list[tupl
         for number in range(rounds):
             for name in names[number % 3:] + names[:number % 3]:
                 runs[name].append(measure(commands[name], cwd=scratch))
-                groups[name] = (report_groups(json.loads(report_file.read_text())) if name == "lookalike"
-                                else listed_groups(runs[name][-1].output))
+                if name == "lookalike":
+                    report = json.loads(report_file.read_text())
+                    groups[name], decoded = report_groups(report), max(decoded, report["work"]["decoded"])
+                else:
+                    groups[name] = listed_groups(runs[name][-1].output)
+            said.say(f"bytes, {what}, round {number + 1}: " + ", ".join(
+                f"{name} {runs[name][-1].seconds:.2f} s (CPU {runs[name][-1].cpu_seconds:.2f} s)" for name in names)
+                + f"; load average {os.getloadavg()[0]:.1f}")
     ratios = [ours.seconds / min(jdupes.seconds, rmlint.seconds)
               for ours, jdupes, rmlint in zip(*runs.values(), strict=True)]
+    cpu = statistics.median(ours.cpu_seconds / min(jdupes.cpu_seconds, rmlint.cpu_seconds)
+                            for ours, jdupes, rmlint in zip(*runs.values(), strict=True))
     agree = ", ".join(f"{name} {'the same' if groups[name] == groups['lookalike'] else 'OTHER'} groups"
                       for name in peers)
-    print(f"bytes, {what}: lookalike / the faster peer, round by round: "
-          + ", ".join(f"{ratio:.2f}" for ratio in ratios) + f"; {agree}; load average {os.getloadavg()[0]:.1f}",
-          flush=True)
+    said.say(f"bytes, {what}: lookalike / the faster peer, round by round: "
+             + ", ".join(f"{ratio:.2f}" for ratio in ratios) + f" (median {statistics.median(ratios):.2f}; CPU "
+             f"{cpu:.2f}); {agree}; decoded {decoded}")
     rows = [(f"lookalike scan --method bytes {' '.join(extra)} (no cache)".replace("  ", " "), what,
-             f"{_median_seconds(runs['lookalike']):.2f} s (= {statistics.median(ratios):.2f} × the faster peer; "
-             f"{len(groups['lookalike']):,} groups)", f"{max(r.peak_mb for r in runs['lookalike']):.0f} MB")]
+             f"{_median_seconds(runs['lookalike']):.2f} s (= {statistics.median(ratios):.2f} × the faster peer, CPU "
+             f"{cpu:.2f} ×; {len(groups['lookalike']):,} groups; decoded {decoded})",
+             f"{max(r.peak_mb for r in runs['lookalike']):.0f} MB")]
     rows += [(name, what, f"{_median_seconds(runs[name]):.3f} s ({agree.split(', ')[index]})", "")
              for index, name in enumerate(peers)]  # no memory: a child's ru_maxrss counts this process's, from
     return rows  # before its exec, and these two use less than this benchmark does
 
 
-def bytes_rescan(folder: Path, cache: Path, what: str) -> list[tuple[str, str, str, str]]:
-    """`--method bytes --all-files` with a cache, first empty, then as that scan left it (nothing changed)."""
+def bytes_rescan(folder: Path, cache: Path, what: str, rounds: int, said: Transcript
+                 ) -> list[tuple[str, str, str, str]]:
+    """`--method bytes --all-files` with a cache, first empty, then `rounds` times as that scan left it (nothing
+    changed), each beside a run of `jdupes -r` (first in every other round): a busy machine slows both, so the
+    ratio says what the time alone cannot."""
     cache.unlink(missing_ok=True)
-    cold, report = lookalike_scan(folder, cache, 1, "--method", "bytes", "--all-files")
-    warm, report = lookalike_scan(folder, cache, 1, "--method", "bytes", "--all-files")
-    print(f"bytes warm re-scan stages: {stage_line(report)}", flush=True)
+    cold, _ = lookalike_scan(folder, cache, 1, "--method", "bytes", "--all-files")
+    warms, peers = [], []
+    jdupes = ["jdupes", "-r", "-q", str(folder)] if shutil.which("jdupes") else None
+    for number in range(rounds):
+        if jdupes and number % 2:
+            peers.append(measure(jdupes))
+        warm, report = lookalike_scan(folder, cache, 1, "--method", "bytes", "--all-files")
+        warms.append(warm)
+        if jdupes and not number % 2:
+            peers.append(measure(jdupes))
+        said.say(f"bytes warm re-scan, round {number + 1}: {warm.seconds:.2f} s (CPU {warm.cpu_seconds:.2f} s)"
+                 + (f", jdupes -r {peers[-1].seconds:.2f} s" if peers else "")
+                 + f"; load average {os.getloadavg()[0]:.1f}; stages: {stage_line(report)}")
+    beside = (f" (= {statistics.median(w.seconds / p.seconds for w, p in zip(warms, peers, strict=True)):.2f} × "
+              f"jdupes -r's cold run in the same round)" if peers else "")
     return [("lookalike scan --method bytes --all-files, cold (empty cache)", what, f"{cold.seconds:.2f} s",
              f"{cold.peak_mb:.0f} MB"),
             ("lookalike scan --method bytes --all-files, warm re-scan (target < 5 s)", f"{what}, unchanged",
-             f"{warm.seconds:.2f} s", f"{warm.peak_mb:.0f} MB")]
+             f"{_median_seconds(warms):.2f} s{beside}", f"{max(w.peak_mb for w in warms):.0f} MB")]
 
 
-def identical_files(collection: Path, files: Path, work: Path) -> list[tuple[str, str, str, str]]:
-    """The rows of `--method bytes` against the file deduplicators, on the photos and on `files`."""
+def identical_files(collection: Path, files: Path, work: Path, jobs: int, written: Path | None
+                    ) -> list[tuple[str, str, str, str]]:
+    """The rows of `--method bytes` against the file deduplicators, on the photos and on `files`; what they
+    printed and the rows go to `written` too (benchmarks/speed/bytes-DATE.txt; none for --quick)."""
+    said = Transcript()
+    said.say(f"--method bytes rounds from {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC on {machine()}; "
+             f"load average {' '.join(f'{load:.1f}' for load in os.getloadavg())} (1, 5, 15 min); the files' device "
+             f"is {'' if spinning_disk(os.stat(files).st_dev) else 'not '}called rotational (lookalike reads "
+             f"{'one file at a time' if spinning_disk(os.stat(files).st_dev) else 'several files at once'})")
     photos = f"{files_in(collection)} photos, {megabytes_in(collection):.0f} MB"
     count = sum(1 for path in files.rglob("*") if path.is_file() and not path.name.startswith("."))
     tree = f"{count:,} files with copies (generated), {sum(p.stat().st_size for p in files.rglob('*')) / 1e6:,.0f} MB"
-    return [*bytes_rounds(collection, photos, BYTES_ROUNDS), *bytes_rounds(files, tree, BYTES_ROUNDS, "--all-files"),
-            *bytes_rescan(files, work / "files-cache.sqlite", tree)]
+    rows = [*bytes_rounds(collection, photos, BYTES_ROUNDS, said),
+            *bytes_rounds(files, tree, BYTES_ROUNDS, said, "--all-files"),
+            *bytes_rescan(files, work / "files-cache.sqlite", tree, BYTES_ROUNDS, said)]
+    said.say(f"load average at the end: {' '.join(f'{load:.1f}' for load in os.getloadavg())}")
+    if written is not None:
+        written.write_text("\n".join([*said.lines, "", *table_lines(rows, jobs)]) + "\n")
+        print(f"written to {written}", flush=True)
+    return rows
+
+
+def machine() -> str:
+    """The processor, its cores and the system, in a few words."""
+    model = ""
+    if Path("/proc/cpuinfo").exists():
+        model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("model name")), "")
+    return f"{model or platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
 def interruptions(folder: Path, what: str, work: Path, jobs: int) -> list[tuple[str, str, str, str]]:
@@ -595,15 +659,16 @@ def main() -> None:
     if args.start_methods_only:
         print_table(start_method_rounds(collection, work / "collection-cache.sqlite", args.jobs), args.jobs)
         return
+    build_files(work / "files", sizes.files)
+    bytes_record = None if args.quick else HERE / f"bytes-{time.strftime('%Y-%m-%d', time.gmtime())}.txt"
+    if args.bytes_only:
+        print_table(identical_files(collection, work / "files", work, args.jobs, bytes_record), args.jobs)
+        return
     build_tiny(work / "small-files", sizes.small_files)
     photos, small_files = f"{files_in(collection)} photos", f"{sizes.small_files:,} tiny PNGs (generated)"
     if args.interruptions_only:
         print_table([*interruptions(collection, photos, work, args.jobs),
                      *interruptions(work / "small-files", small_files, work, args.jobs)], args.jobs)
-        return
-    build_files(work / "files", sizes.files)
-    if args.bytes_only:
-        print_table(identical_files(collection, work / "files", work), args.jobs)
         return
     build_negatives(collection, doubled)
     build_tiny(tiny, sizes.tiny)
@@ -665,7 +730,7 @@ def main() -> None:
                  f"extrapolated linearly from the warm {sizes.tiny:,}-file re-scan", "",
                  f"{baseline.peak_mb + per_file_mb * 1e6:,.0f} MB ({per_file_mb * 1e3:.1f} kB per file)"))
 
-    rows += identical_files(collection, work / "files", work)
+    rows += identical_files(collection, work / "files", work, args.jobs, bytes_record)
     rows += [*interruptions(collection, photos, work, args.jobs),
              *interruptions(work / "small-files", small_files, work, args.jobs)]
     search = search_benchmark(sizes.hashes)
@@ -714,11 +779,12 @@ def million_files(work: Path, jobs: int) -> list[tuple[str, str, str, str]]:
 
 
 def print_table(rows: list[tuple[str, str, str, str]], jobs: int) -> None:
-    print(f"\n{os.cpu_count()} cores, --jobs {jobs}, Python {sys.version.split()[0]}, lookalike {code_version()}\n")
-    print("| what | on | time | peak memory |")
-    print("|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print("\n" + "\n".join(table_lines(rows, jobs)))
+
+
+def table_lines(rows: list[tuple[str, str, str, str]], jobs: int) -> list[str]:
+    return [f"{os.cpu_count()} cores, --jobs {jobs}, Python {sys.version.split()[0]}, lookalike {code_version()}", "",
+            "| what | on | time | peak memory |", "|---|---|---|---|", *("| " + " | ".join(row) + " |" for row in rows)]
 
 
 def code_version() -> str:

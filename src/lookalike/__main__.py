@@ -36,7 +36,7 @@ def _main() -> None:
         print(f"Error: {error}", file=sys.stderr)
         sys.exit(2)
     decoding = len(sys.argv) > 1 and sys.argv[1] in DECODING_COMMANDS
-    if decoding:
+    if decoding and not _decodes_nothing(sys.argv[2:]):
         from lookalike.platform.workers import start_early
 
         start_early()  # its imports overlap the command's
@@ -51,6 +51,18 @@ def _main() -> None:
         if sys.getprofile() is not None or sys.gettrace() is not None:
             raise  # a profiler or debugger reports once the command is over: leave it the time
         _leave(int(finished.code or 0))
+
+
+def _decodes_nothing(arguments: list[str]) -> bool:
+    """Whether a scan's arguments ask for `--method bytes`, which starts no worker: its forkserver would import
+    the decoders, on a core the scan could use, for nothing. Read as click reads them; a wrong guess only starts
+    the forkserver later or in vain."""
+    for at, argument in enumerate(arguments):
+        if argument == "--":
+            break
+        if argument == "--method=bytes" or (argument == "--method" and arguments[at + 1:at + 2] == ["bytes"]):
+            return True
+    return False
 
 
 def _leave(code: int) -> NoReturn:

@@ -452,6 +452,8 @@ class CachedFiles:
                                           for name in ("identities", "formats", "digests")))
 
     def _row(self, path: str) -> int | None:
+        if not len(self.keys):  # a first scan's: asked for every file walked
+            return None
         key = hash(path)
         at = int(np.searchsorted(self.keys, key))
         return at if at < len(self.keys) and self.keys[at] == key else None

@@ -104,6 +104,7 @@ LAST_CHUNK = 32  # at most this many thumbnails wait for signatures once the las
 EVIDENCE_CHUNK = 2 * KEYS_PER_QUERY  # verified pairs held at once, on their way to or from the cache: two
 # SELECTs' worth where SQLite allows KEYS_PER_QUERY variables (65,536 made a third SELECT of 4 keys)
 METHODS = (PHASH, HISTOGRAM, PIXELS, BYTES)
+WALK_STEP = 256  # files walked between two moves of the walk's progress bar: a move costs more than a file
 KEEP_SECONDS = 1.0  # at most this long between two writes of a stage's finished work to the cache, whatever its
 # chunks: what a killed scan loses
 
@@ -280,10 +281,11 @@ class _Scan:
         records = self.walk()
         contents = self.exact(records)
         readable = np.flatnonzero(~contents.failed)
-        files, known, digests = records.take(readable.tolist()), contents.known[readable], contents.digest[readable]
+        files = records.take(readable.tolist()) if len(readable) < len(records) else records
+        known, digests = contents.known[readable], contents.digest[readable]
         with self._stage(Stage.GROUP):
             _, first, content_of_file = np.unique(digests[known], return_index=True, return_inverse=True)
-            formats = [files[i].format or "" for i in np.flatnonzero(known)[first].tolist()]
+            formats = [found or "" for found in files.formats(np.flatnonzero(known)[first].tolist())]
             images = table_of_contents(Digests(digests[known][first]), formats)
             image_of_file = np.full(len(files), -1, np.int64)
             image_of_file[known] = content_of_file.reshape(-1)
@@ -313,7 +315,9 @@ class _Scan:
                     self.problems.append(found)
                 else:
                     records.append(found)
-                    advance(1)
+                    if not len(records) % WALK_STEP:
+                        advance(WALK_STEP)
+            advance(len(records) % WALK_STEP)
         return records
 
     def exact(self, records: FileRecords) -> _Contents:
@@ -348,8 +352,7 @@ class _Scan:
         if not held:
             return
         indices = np.fromiter(held, np.int64, len(held))
-        for index, found in held.items():
-            contents.digest[index], contents.known[index] = found, True
+        contents.digest[indices], contents.known[indices] = Digests.of(list(held.values())).packed, True
         new = self._to_remember(contents, indices)
         with self.cache.transaction():
             self.cache.remember_contents(self._file_rows(records, contents, new))

@@ -55,8 +55,8 @@ from typing import IO, Any
 from lookalike.pipeline import ScanResult
 from lookalike.platform.platforms import memory_limit_enforced
 from lookalike.stages.decoded import WORKER_MEMORY
-from lookalike.stages.group import KEEPER, scanned_in_table
-from lookalike.stages.keep import keeper_reason, scanned_of_member
+from lookalike.stages.group import KEEPER, Group, Member, scanned_in_table
+from lookalike.stages.keep import Scanned, keeper_reason
 
 VERSION = 1
 CSV_COLUMNS = ("group", "kind", "path", "match", "relation", "distance", "size", "width", "height", "format")
@@ -77,47 +77,52 @@ def to_json(result: ScanResult) -> dict[str, Any]:
     }
 
 
-def _group_json(result: ScanResult, group) -> dict[str, Any]:
-    members = [_member_json(result, member) for member in group.members]
+def _group_json(result: ScanResult, group: Group) -> dict[str, Any]:
+    copies = [_scanned(result, member) for member in group.members]
+    members = [_member_json(result, member, copy) for member, copy in zip(group.members, copies, strict=True)]
     return {
         "kind": group.kind,
         "keep": members[0]["path"],
-        "reason": keeper_reason([scanned_of_member(member) for member in members], 0),
+        "reason": keeper_reason(copies, 0),
         "reclaimable": sum(member["size"] for member in members[1:]),
         "members": members,
     }
 
 
-def _member_json(result: ScanResult, member) -> dict[str, Any]:
+def _scanned(result: ScanResult, member: Member) -> Scanned:
+    """The member as the keeper rule weighs it: made once, for its line of the report and for the reason."""
     record = result.files[member.file]
+    return scanned_in_table(record, result.images, int(result.image_of_file[member.file]),
+                            result.companions.get(record.path, ()))
+
+
+def _member_json(result: ScanResult, member: Member, copy: Scanned) -> dict[str, Any]:
     image = int(result.image_of_file[member.file])
-    images = result.images
-    companions = result.companions.get(record.path, ())
     return {
-        "path": record.path,
+        "path": copy.path,
         "match": member.match,
         "relation": member.relation if member.match != KEEPER else "keeper",
         "distance": member.distance,
-        "size": record.size,
-        "width": int(images.width[image]),
-        "height": int(images.height[image]),
-        "format": str(images.format[image]),
-        "mtime_ns": record.mtime_ns,
-        "content_hash": images.content_hash[image].hex(),
-        "taken": images.taken[image],
-        "camera": images.camera[image],
-        "quality": images.quality[image],
-        "gps": images.gps[image],
-        "detail": images.detail[image],
-        "grain": images.grain[image],
-        "pixel_hash": images.pixel_hash[image].hex(),
-        "pixels": scanned_in_table(record, images, image).picture_pixels,
-        "companions": [{**asdict(companion), "shared_with": list(companion.shared_with)} for companion in companions],
+        "size": copy.size,
+        "width": copy.width,
+        "height": copy.height,
+        "format": copy.format,
+        "mtime_ns": copy.mtime_ns,
+        "content_hash": result.images.content_hash[image].hex(),
+        "taken": copy.taken,
+        "camera": copy.camera,
+        "quality": copy.quality,
+        "gps": copy.gps,
+        "detail": copy.detail,
+        "grain": copy.grain,
+        "pixel_hash": copy.pixel_hash,
+        "pixels": copy.picture_pixels,
+        "companions": [{**asdict(companion), "shared_with": list(companion.shared_with)}
+                       for companion in copy.companions],
         # where the member's picture lies in the keeper's frame (left, top, right, bottom, fractions), when fitted
-        "box": [round(side, 4) for side in member.box] if getattr(member, "box", None) is not None else None,
+        "box": [round(side, 4) for side in member.box] if member.box is not None else None,
         # the fit itself: x, y of the member's frame (fractions) onto the keeper's, [[a, b, c], [d, e, f]]
-        "matrix": [[round(value, 6) for value in row] for row in member.matrix]
-                  if getattr(member, "matrix", None) is not None else None,
+        "matrix": [[round(value, 6) for value in row] for row in member.matrix] if member.matrix is not None else None,
     }
 
 

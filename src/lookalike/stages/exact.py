@@ -16,13 +16,13 @@ import hashlib
 import os
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from functools import cache
 from typing import TYPE_CHECKING
 
-from lookalike.stages.walk import FileRecords, Problem, describe_os_error, regular_descriptor
+from lookalike.stages.walk import FileRecords, Problem, describe_os_error, regular_descriptor, sized_descriptor
 
 if TYPE_CHECKING:
     import numpy as np
@@ -42,11 +42,14 @@ def content_hash(data: bytes) -> bytes:
 def hash_file(path: str) -> bytes:
     """`content_hash` of a file, read a chunk at a time: by descriptor, since a file object would cost more than
     reading a small file does."""
-    digest = hashlib.sha256()
-    descriptor = regular_descriptor(path)
+    descriptor, size = sized_descriptor(path)
     try:
+        digest, read = hashlib.sha256(), 0
         while chunk := os.read(descriptor, CHUNK):
             digest.update(chunk)
+            read += len(chunk)
+            if len(chunk) < CHUNK and read >= size:  # a short read at the size the file was opened with: its
+                break  # end, on a regular file, without the empty read that would say so (a syscall a file)
     finally:
         os.close(descriptor)
     return digest.digest()[:16]
@@ -81,23 +84,36 @@ def find_identical(
     """
     identities = records.identities()
     sizes = identities[:, 2]
-    ends_first: list[list[int]] = []  # same-size files compared by their first and last blocks first
-    in_full: list[int] = []
-    for same_size in _same_size(sizes):
-        unknown = same_size[~known[same_size]].tolist()
-        if len(unknown) < len(same_size) or sizes[same_size[0]] <= 2 * BLOCK:  # a known file's ends are not
-            in_full += unknown  # kept, and a small file's ends are the whole of it: compare in full
-        elif unknown:
-            ends_first.append(unknown)
+    ends_first, in_full = _funnel(sizes, known)
     first = [i for bucket in ends_first for i in bucket]
     on_progress(len(records) - len(first) - len(in_full))
     reader = _Reader(records, identities, threads)
-    ends = reader.hash_all(first, lambda i: partial_hash(records.path(i), int(sizes[i])))
+    ends = reader.hash_all(first, partial_hash)
     twins = [i for bucket in ends_first for same in _buckets((i for i in bucket if i in ends), ends.__getitem__)
              for i in same]
     on_progress(len(first) - len(twins))
-    full = reader.hash_all(sorted(in_full + twins), lambda i: hash_file(records.path(i)), on_progress, on_hashed)
+    full = reader.hash_all(sorted(in_full + twins), lambda path, _: hash_file(path), on_progress, on_hashed)
     return full, reader.problems
+
+
+def _funnel(sizes: np.ndarray, known: np.ndarray) -> tuple[list[list[int]], list[int]]:
+    """The files to read, by record index: buckets of same-size files to compare by their first and last blocks
+    first, and the files to hash in full at once: those whose ends are the whole of them (up to 2 × BLOCK), and
+    those of a size a known file has (a known file's ends are not kept). Files of a size no other file has are
+    in neither. In NumPy, since a million files may have hundreds of thousands of sizes."""
+    import numpy as np  # here, not above: the decoding workers import this module and need no NumPy
+
+    order = np.argsort(sizes, kind="stable")  # walk order within each size
+    ordered = sizes[order]
+    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+    counts = np.diff(np.append(starts, len(ordered)))
+    shared = np.repeat(counts > 1, counts)
+    any_known = np.repeat(np.logical_or.reduceat(known[order], starts) if len(order) else counts > 0, counts)
+    unknown = shared & ~known[order]
+    whole = unknown & (any_known | (ordered <= 2 * BLOCK))
+    ends = unknown & ~whole
+    buckets = np.split(order[ends], np.flatnonzero(np.diff(ordered[ends])) + 1) if ends.any() else []
+    return [bucket.tolist() for bucket in buckets], np.sort(order[whole]).tolist()
 
 
 class _Reader:
@@ -107,14 +123,14 @@ class _Reader:
     a number of `threads`, it uses that many for every device (1: all in this order, device by device)."""
 
     def __init__(self, records: FileRecords, identities: np.ndarray, threads: int | None) -> None:
-        self.records, self.threads = records, threads
-        self.devices, self.inodes = identities[:, 0].tolist(), identities[:, 1].tolist()
+        self.records, self.threads, self.identities = records, threads, identities
         self.problems: list[Problem] = []
 
-    def hash_all(self, indices: Sequence[int], hasher: Callable[[int], bytes],
+    def hash_all(self, indices: Sequence[int], hasher: Callable[[str, int], bytes],
                  on_progress: Callable[[int], None] = lambda _: None,
                  on_hashed: Callable[[dict[int, bytes]], None] = lambda _: None) -> dict[int, bytes]:
-        """`hasher(i)` of each of these records, by index; a file that cannot be read is one of `problems`."""
+        """`hasher(path, size)` of each of these records, by index; a file that cannot be read is one of
+        `problems`."""
         hashes: dict[int, bytes] = {}
         with ExitStack() as pools:
             tasks = []
@@ -136,27 +152,30 @@ class _Reader:
         return hashes
 
     def _lanes(self, indices: Sequence[int]) -> list[tuple[int, list[int]]]:
-        """(threads, files in the order they read them) of each lane of reads."""
-        def on_disk(i: int) -> tuple[int, int]:
-            return self.devices[i], self.inodes[i]
+        """(threads, files in the order they read them) of each lane of reads; in NumPy, as `_funnel`."""
+        import numpy as np
 
+        chosen = np.asarray(indices, np.int64)
+        devices, inodes = self.identities[chosen, 0], self.identities[chosen, 1]
+        on_disk = chosen[np.lexsort((inodes, devices))]  # by device, then inode
         if self.threads is not None:
-            return [(self.threads, sorted(indices, key=on_disk) if self.threads == 1 else list(indices))]
-        lanes: dict[int | None, list[int]] = defaultdict(list)  # None: the devices read in parallel
-        for i in indices:
-            lanes[self.devices[i] if spinning_disk(self.devices[i]) else None].append(i)
-        return [(READ_THREADS, files) if device is None else (1, sorted(files, key=on_disk))
-                for device, files in lanes.items()]
+            return [(self.threads, (on_disk if self.threads == 1 else chosen).tolist())]
+        spinning = {int(device): spinning_disk(int(device)) for device in np.unique(devices).tolist()}
+        lanes = [(1, on_disk[self.identities[on_disk, 0] == device].tolist())
+                 for device, rotational in spinning.items() if rotational]
+        others = chosen[~np.isin(devices, [device for device, rotational in spinning.items() if rotational])]
+        return [*([(READ_THREADS, others.tolist())] if len(others) else []), *lanes]
 
-    def _hash_each(self, indices: Iterable[int], hasher: Callable[[int], bytes]
+    def _hash_each(self, indices: Iterable[int], hasher: Callable[[str, int], bytes]
                    ) -> tuple[dict[int, bytes], list[Problem]]:
         hashes: dict[int, bytes] = {}
         problems: list[Problem] = []
+        path, sizes = self.records.path, self.identities[:, 2]
         for i in indices:
             try:
-                hashes[i] = hasher(i)
+                hashes[i] = hasher(path(i), int(sizes[i]))
             except OSError as error:
-                problems.append(Problem(self.records.path(i), f"cannot read: {describe_os_error(error)}"))
+                problems.append(Problem(path(i), f"cannot read: {describe_os_error(error)}"))
         return hashes, problems
 
 
@@ -174,18 +193,6 @@ def spinning_disk(device: int) -> bool:
         except OSError:
             continue
     return False
-
-
-def _same_size(sizes: np.ndarray) -> Iterator[np.ndarray]:
-    """The record indices of each size that two or more records have, in walk order within each."""
-    import numpy as np  # here, not above: the decoding workers import this module and need no NumPy
-
-    order = np.argsort(sizes, kind="stable")
-    ordered = sizes[order]
-    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
-    ends = np.append(starts[1:], len(ordered))
-    for start, end in zip(starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist(), strict=True):
-        yield order[start:end]
 
 
 def _buckets(items: Iterable[int], key: Callable[[int], object]) -> Iterable[list[int]]:

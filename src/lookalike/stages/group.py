@@ -292,6 +292,8 @@ def _best_keeper(remaining: set[int], relations: _Relations, files_of_image: Fil
                  rank: Callable[[Sequence[int]], list[int]]) -> int:
     """The image of `remaining` that the most others match directly, the best under `rank` among equals. Tried:
     the best under `rank` (enough when it matches all the others), then the images verification linked most."""
+    if len(remaining) == 1:  # byte-identical files (--method bytes): their one image, unranked
+        return next(iter(remaining))
     images = sorted(remaining)
     ranked = _best_image_order(images, files_of_image, rank)
     if len(images) < 3:

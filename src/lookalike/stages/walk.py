@@ -24,6 +24,7 @@ import errno
 import fnmatch
 import os
 import stat
+import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     import numpy as np
 
 T = TypeVar("T")
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()  # os.fsencode's, without
+# its checks: FileRecords encodes and decodes a name for every file
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,15 +99,17 @@ class FileRecords(_Lazy[FileRecord]):
             self.append(record)
 
     def append(self, record: FileRecord) -> None:
-        cut = record.path.rfind(os.sep) + 1
-        folder = record.path[:cut]
-        if folder not in self._folder_index:
-            self._folder_index[folder] = len(self._folders)
+        path = record.path
+        cut = path.rfind(os.sep) + 1
+        folder = path[:cut]
+        index = self._folder_index.get(folder)
+        if index is None:
+            index = self._folder_index[folder] = len(self._folders)
             self._folders.append(folder)
         if record.format not in self._formats:
             self._formats.append(record.format)
-        self._add(os.fsencode(record.path[cut:]), self._folder_index[folder], self._formats.index(record.format),
-                  record.identity)
+        self._add(path[cut:].encode(_FS_ENCODING, _FS_ERRORS), index, self._formats.index(record.format),
+                  (record.device, record.inode, record.size, record.mtime_ns))
 
     def _add(self, name: bytes | bytearray, folder: int, file_format: int, identity: Sequence[int]) -> None:
         self._names += name
@@ -116,13 +121,31 @@ class FileRecords(_Lazy[FileRecord]):
     def __len__(self) -> int:
         return len(self._name_ends)
 
+    @overload
+    def __getitem__(self, index: int) -> FileRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[FileRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> FileRecord | list[FileRecord]:
+        if index.__class__ is int and 0 <= index < len(self._name_ends):  # grouping and the report ask a record
+            return self._item(index)  # at a time, for every file of every group: no more checks than needed
+        return super().__getitem__(index)
+
     def _item(self, index: int) -> FileRecord:
-        device, inode, size, mtime_ns = self._identity(index)
+        device, inode, size, mtime_ns = self._identities[4 * index:4 * index + 4]
         return FileRecord(self.path(index), device, inode, size, mtime_ns, self._formats[self._format_of[index]])
 
     def path(self, index: int) -> str:
         """The path of record `index` (not negative)."""
-        return self._folders[self._folder_of[index]] + os.fsdecode(bytes(self._name(index)))
+        ends = self._name_ends
+        name = self._names[ends[index - 1] if index else 0:ends[index]]
+        return self._folders[self._folder_of[index]] + name.decode(_FS_ENCODING, _FS_ERRORS)
+
+    def formats(self, indices: Iterable[int]) -> list[str | None]:
+        """The format of each of these records, as `FileRecord.format`, without making the records."""
+        formats, format_of = self._formats, self._format_of
+        return [formats[format_of[index]] for index in indices]
 
     def paths(self, indices: Sequence[int]) -> Sequence[str]:
         """The paths of these records, each made when it is asked for."""
@@ -214,12 +237,17 @@ def read_head(path: str) -> bytes:
 
 def regular_descriptor(path: str) -> int:
     """A descriptor of `path` for reading, as `open_regular` opens it."""
+    return sized_descriptor(path)[0]
+
+
+def sized_descriptor(path: str) -> tuple[int, int]:
+    """`regular_descriptor` and the size of the file it reads, as it was opened."""
     descriptor = os.open(path, READ_FLAGS)
-    mode = os.fstat(descriptor).st_mode
-    if not stat.S_ISREG(mode):
+    st = os.fstat(descriptor)
+    if not stat.S_ISREG(st.st_mode):
         os.close(descriptor)
-        raise NotRegularFile(_kind_of(mode))
-    return descriptor
+        raise NotRegularFile(_kind_of(st.st_mode))
+    return descriptor, st.st_size
 
 
 def walk(roots: Sequence[str], options: WalkOptions = WalkOptions(),
@@ -237,7 +265,9 @@ def walk(roots: Sequence[str], options: WalkOptions = WalkOptions(),
         if stat.S_ISDIR(st.st_mode):
             yield from _walk_tree(root, options, seen_files, seen_dirs, known)
         else:
-            yield from _visit_file(root, st, seen_files, known(root), explicit=True, all_files=options.all_files)
+            visited = _visit_file(root, st, seen_files, known(root), explicit=True, all_files=options.all_files)
+            if visited is not None:
+                yield visited
 
 
 class _SeenFiles:
@@ -269,25 +299,28 @@ def _walk_tree(
     problem = _enter(root, listings, seen_dirs)
     if problem is not None:
         yield problem
+    exclude, include, follow_symlinks, all_files = options.exclude, options.include, options.follow_symlinks, \
+        options.all_files
     while listings:
-        entry = next(listings[-1], None)
-        if entry is None:
+        for entry in listings[-1]:  # a folder's entries in turn, until a subfolder is pushed in its place
+            if exclude and _matches(root, entry, exclude):
+                continue
+            found = _stat_entry(entry, follow_symlinks)
+            if found is None:
+                continue
+            if isinstance(found, Problem):
+                yield found
+            elif stat.S_ISDIR(found.st_mode):
+                problem = _enter(entry.path, listings, seen_dirs)
+                if problem is not None:
+                    yield problem
+                break
+            elif not include or _matches(root, entry, include):
+                visited = _visit_file(entry.path, found, seen_files, known(entry.path), False, all_files)
+                if visited is not None:
+                    yield visited
+        else:
             listings.pop()
-            continue
-        if options.exclude and _matches(root, entry, options.exclude):
-            continue
-        found = _stat_entry(entry, options.follow_symlinks)
-        if isinstance(found, Problem):
-            yield found
-        elif found is None:
-            continue
-        elif stat.S_ISDIR(found.st_mode):
-            problem = _enter(entry.path, listings, seen_dirs)
-            if problem is not None:
-                yield problem
-        elif not options.include or _matches(root, entry, options.include):
-            yield from _visit_file(entry.path, found, seen_files, known(entry.path), explicit=False,
-                                   all_files=options.all_files)
 
 
 def _enter(folder: str, listings: list[Iterator[os.DirEntry[str]]], seen_dirs: set[tuple[int, int]]) -> Problem | None:
@@ -323,35 +356,33 @@ def _visit_file(
     known: FileRecord | None,
     explicit: bool,
     all_files: bool = False,
-) -> Iterator[FileRecord | Problem]:
-    named_like_image = has_image_extension(path)
+) -> FileRecord | Problem | None:
+    """What the walk makes of a file it reached: its record, a problem, or None for one passed over. A plain
+    function, not a generator, and the name looked at only where it decides: this runs for every file."""
     if not stat.S_ISREG(st.st_mode):
-        if named_like_image or explicit:
-            yield Problem(path, f"not a regular file: {_kind_of(st.st_mode)}")
-        return
+        if explicit or has_image_extension(path):
+            return Problem(path, f"not a regular file: {_kind_of(st.st_mode)}")
+        return None
     if not seen_files.first_visit(st):
-        return  # another name of a file already yielded (hard link)
+        return None  # another name of a file already yielded (hard link)
     if st.st_size == 0:
-        if named_like_image or explicit:
-            yield Problem(path, "empty file (0 bytes)")
-        return
+        return Problem(path, "empty file (0 bytes)") if explicit or has_image_extension(path) else None
     if known is not None and (known.format is not None or all_files) and known.identity == _identity(st):
-        yield known
-        return
+        return known
     if all_files:
-        yield FileRecord(path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, None)
-        return
+        return FileRecord(path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, None)
     try:
         head = read_head(path)
     except OSError as error:
-        if named_like_image or explicit or not isinstance(error, NotRegularFile):
-            yield Problem(path, describe_open_error(error))
-        return
+        if explicit or not isinstance(error, NotRegularFile) or has_image_extension(path):
+            return Problem(path, describe_open_error(error))
+        return None
     image_format = sniff_format(head)
     if image_format is not None:
-        yield FileRecord(path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, image_format)
-    elif named_like_image or explicit:
-        yield Problem(path, f"not an image: {describe_content(head)}")
+        return FileRecord(path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, image_format)
+    if explicit or has_image_extension(path):
+        return Problem(path, f"not an image: {describe_content(head)}")
+    return None
 
 
 _SHARED: dict = {}
