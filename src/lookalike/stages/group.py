@@ -256,6 +256,8 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     that matched more members than its original does is then kept as a member of it. Members the new keeper
     does not match directly are related through the old one, which shows the same picture."""
     whole = [image for image, relation in related.items() if _whole(relation)]
+    if not whole:
+        return keeper, related
     best = _best_image_order([keeper, *whole], files_of_image, rank)[0]
     back = relations(best, keeper) if best != keeper else None
     if back is None or not _whole(back):
