@@ -365,10 +365,11 @@ class _Scan:
         for index, found in held.items():
             contents.digest[index], contents.known[index] = found, True
         new = self._to_remember(contents, indices)
-        with self.cache.transaction():
-            self.cache.remember_contents(self._file_rows(records, contents, new))
-        contents.cached[new] = True  # after the commit: interrupted before it, the same rows are written again
-        held.clear()
+        with _counted_as_written():
+            with self.cache.transaction():
+                self.cache.remember_contents(self._file_rows(records, contents, new))
+            contents.cached[new] = True
+            held.clear()
 
     def decode(self, records: FileRecords, contents: _Contents) -> _Contents:
         """`contents` completed: each readable file's content hash, all of whose images the cache then holds.
@@ -707,9 +708,10 @@ class _CachedMemo(MutableMapping[Key, Value]):
         """Send what was found since last sent to the cache, and hold it still: a first scan's memo then goes on
         answering without asking the cache, as it would had nothing been sent."""
         sent = [item for item in self.unsent if item in self.found]
-        if sent:
-            self._write(zip(self._keys(sent), (self.found[item] for item in sent), strict=True))
-        self.unsent = {}
+        with _counted_as_written():
+            if sent:
+                self._write(zip(self._keys(sent), (self.found[item] for item in sent), strict=True))
+            self.unsent = {}
 
     def __getitem__(self, item: Key) -> Value:
         found = self.found.get(item, _MISSING)
