@@ -48,6 +48,7 @@ def test_an_interrupted_search_keeps_its_finished_blocks_and_the_next_scan_searc
     root, block, finished = tmp_path / "photos", 8, 3
     build_collection(root, photos, 40)
     monkeypatch.setattr(pipeline, "SEARCH_BLOCK", block)
+    monkeypatch.setattr(pipeline, "SEARCH_BLOCKS", 100)  # blocks of 8, however many
     options = ScanOptions(cache=tmp_path / "cache.sqlite", jobs=2, similar=True)  # similar: more candidates
     reference = scan([root], replace(options, cache=tmp_path / "reference.sqlite"))
     images = len(reference.images)
@@ -87,3 +88,30 @@ def test_a_second_scan_fits_no_pair_again_and_reports_what_the_first_did(tmp_pat
     second = scan([tmp_path], options)
     assert fits == [] and second.fitted == 0
     assert stable(second) == stable(first)
+
+
+@pytest.mark.parametrize("added", [0.25, 0.75])  # fewer new images than others, and more: cut on either side
+def test_a_search_of_added_images_interrupted_goes_on_and_finds_what_a_first_scan_does(
+        tmp_path, photos, monkeypatch, added):
+    root, aside, block, finished = tmp_path / "photos", tmp_path / "aside", 8, 3  # blocks: the third in the
+    # second part when a quarter is added (2 blocks of the new against all, then of the new against the others)
+    build_collection(root, photos, 40)
+    monkeypatch.setattr(pipeline, "SEARCH_BLOCK", block)
+    monkeypatch.setattr(pipeline, "SEARCH_BLOCKS", 100)
+    options = ScanOptions(cache=tmp_path / "cache.sqlite", jobs=2, similar=True)
+    reference = scan([root], replace(options, cache=tmp_path / "reference.sqlite"))
+    later = sorted(root.iterdir())[-round(added * len(list(root.iterdir()))):]
+    aside.mkdir()
+    for path in later:
+        path.rename(aside / path.name)
+    scan([root], options)
+    for path in later:
+        (aside / path.name).rename(root / path.name)
+    with pytest.raises(ScanInterrupted):
+        scan([root], replace(options, engine=Joins(stop_after=finished * JOINS_PER_BLOCK + 1)))
+    recorder, joins = Recorder(), Joins()
+    resumed = scan([root], replace(options, engine=joins), recorder)
+    answered = recorder.answers[Stage.SEARCH]
+    assert answered >= finished and recorder.done[Stage.SEARCH] == recorder.totals[Stage.SEARCH] - answered > 0
+    assert joins.calls > 0
+    assert stable(resumed) == stable(reference)

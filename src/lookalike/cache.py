@@ -82,7 +82,8 @@ CREATE TABLE IF NOT EXISTS candidates (
 CREATE TABLE IF NOT EXISTS fits (pair BLOB PRIMARY KEY, fit BLOB);
 CREATE TABLE IF NOT EXISTS moments (pair BLOB PRIMARY KEY, moment BLOB);
 CREATE TABLE IF NOT EXISTS search_runs (radius INTEGER PRIMARY KEY, contents BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS search_done (radius INTEGER, content_hash BLOB, PRIMARY KEY (radius, content_hash));
+CREATE TABLE IF NOT EXISTS search_done (
+    radius INTEGER, part INTEGER, content_hash BLOB, PRIMARY KEY (radius, part, content_hash));
 CREATE TABLE IF NOT EXISTS not_duplicates (
     a BLOB NOT NULL, b BLOB NOT NULL, PRIMARY KEY (a, b), CHECK (a < b));
 """
@@ -277,8 +278,11 @@ class Cache:
         base = [row[0] for row in self.db.execute("SELECT content_hash FROM searched WHERE radius = ?", (radius,))]
         run = _run_key(contents)
         row = self.db.execute("SELECT contents FROM search_runs WHERE radius = ?", (radius,)).fetchone()
-        done = [] if row is None or row[0] != run else [
-            found[0] for found in self.db.execute("SELECT content_hash FROM search_done WHERE radius = ?", (radius,))]
+        done: dict[int, list[bytes]] = {}
+        if row is not None and row[0] == run:
+            for part, content in self.db.execute("SELECT part, content_hash FROM search_done WHERE radius = ?",
+                                                 (radius,)):
+                done.setdefault(part, []).append(content)
         return SearchState(base, done, run)
 
     def candidates(self, radius: int) -> Iterator[list[tuple[bytes, bytes, int, int, int, int]]]:
@@ -289,18 +293,19 @@ class Cache:
         while chunk := rows.fetchmany(CANDIDATE_CHUNK):
             yield chunk
 
-    def remember_searched(self, radius: int, state: SearchState, contents: Digests, queries: np.ndarray,
+    def remember_searched(self, radius: int, state: SearchState, contents: Digests, part: int, rows: np.ndarray,
                           found: Candidates) -> None:
-        """A part of the search at `radius` of `contents` (one scan's, whose `state` this is): the contents at
-        rows `queries` were searched as `state` asks, and gave `found` (rows of `contents`)."""
+        """A block of the search at `radius` of `contents` (one scan's, whose `state` this is): the contents at
+        `rows` were searched as the search's part `part` (a code of the caller's) asks, and gave `found` (rows of
+        `contents`)."""
         with self.transaction():
             self.db.executemany("INSERT INTO candidates VALUES (?, ?, ?, ?, ?, ?, ?)",
                                 _candidate_rows(radius, contents, found))
             self.db.execute("DELETE FROM search_done WHERE radius = ? AND radius NOT IN "
                             "(SELECT radius FROM search_runs WHERE contents = ?)", (radius, state.run))
             self.db.execute("INSERT OR REPLACE INTO search_runs VALUES (?, ?)", (radius, state.run))
-            self.db.executemany("INSERT OR IGNORE INTO search_done VALUES (?, ?)",
-                                zip(repeat(radius), contents.packed[queries].tolist()))
+            self.db.executemany("INSERT OR IGNORE INTO search_done VALUES (?, ?, ?)",
+                                zip(repeat(radius), repeat(part), contents.packed[rows].tolist()))
 
     def searched_together(self, radius: int, contents: Digests, prune: bool) -> None:
         """The search at `radius` of `contents` is finished: they replace the contents searched together. With
@@ -422,13 +427,12 @@ _LOCAL_VALUES: dict[str, tuple[Callable[[Any], bytes | None], Callable[[bytes, A
 
 @dataclass(frozen=True, slots=True)
 class SearchState:
-    """How far the searches at a radius got for one scan's contents. All pairs among `base` were searched, and
-    of the search of exactly these contents (`run`, their key), the contents `done`: those of `base` against the
-    contents not in it, the others against all. So what is left of that search is each content not `done`, of
-    `base` against the contents not in it, any other against all."""
+    """How far the searches at a radius got for one scan's contents: all pairs among `base` were searched; and of
+    the search of exactly these contents (`run`, their key), the contents `done` in each of its parts (by the
+    caller's code of the part)."""
 
     base: list[bytes]
-    done: list[bytes]
+    done: dict[int, list[bytes]]
     run: bytes
 
 

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import TypeVar
@@ -45,6 +45,7 @@ from lookalike.cache import (
     CachedFeatures,
     CachedPictures,
     CachedThumbnails,
+    SearchState,
     default_cache_path,
     local_keys,
 )
@@ -73,7 +74,14 @@ from lookalike.stages.histogram import (
 )
 from lookalike.stages.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows, table_of_contents
 from lookalike.stages.keep import Companion
-from lookalike.stages.search import Candidate, Candidates, closest_of_each_kind, searched_blocks
+from lookalike.stages.search import (
+    Candidate,
+    Candidates,
+    SearchPart,
+    closest_of_each_kind,
+    frames_probe,
+    searched_blocks,
+)
 from lookalike.stages.verify import (
     SIMILAR,
     STRICTNESS,
@@ -107,8 +115,11 @@ LAST_CHUNK = 32  # at most this many thumbnails wait for signatures once the las
 # overlaps that chunk (the 224 left of 480 photos took 50 ms after the last decode)
 EVIDENCE_CHUNK = 2 * KEYS_PER_QUERY  # verified pairs held at once, on their way to or from the cache: two
 # SELECTs' worth where SQLite allows KEYS_PER_QUERY variables (65,536 made a third SELECT of 4 keys)
-SEARCH_BLOCK = 32768  # query images searched at once, their candidates then sent to the cache: of a million
-# images, a thirtieth of the search (each block builds its own tables of the index side: the more blocks, the more)
+SEARCH_BLOCK = 65536  # images searched at once at least, their candidates then sent to the cache (the search
+# of 100,000 images took 6 s of CPU), ...
+SEARCH_BLOCKS = 4  # ... and blocks of a part of the search at most: each block builds and sweeps the tables of the
+# other side again, 6 to 10 % more CPU a block more (benchmarks/speed/bench_search_blocks.py), so a larger search
+# interrupted loses up to a quarter of it
 METHODS = (PHASH, HISTOGRAM, PIXELS, BYTES)
 KEEP_SECONDS = 1.0  # at most this long between two writes of a stage's finished work to the cache, whatever its
 # chunks: what a killed scan loses
@@ -475,34 +486,54 @@ class _Scan:
         return images, row_of_content[content_of_file]
 
     def search(self, images: ImageTable) -> Candidates:
-        """Candidate pairs. Those among contents searched together before, and those of query images searched by
-        an unfinished search of these same contents, come from the cache; the rest is searched SEARCH_BLOCK
-        query images at a time, each block's candidates to the cache as it is done."""
+        """Candidate pairs. Those among contents searched together before, and those of the blocks an unfinished
+        search of these same contents finished, come from the cache; the rest is searched a block at a time
+        (`_search_parts`), each block's candidates to the cache as it is done."""
         radius = max(self._strictness.radius, SIMILAR.radius) if self.options.similar else self._strictness.radius
-        with self._stage(Stage.SEARCH, len(images)) as advance:
+        with self._timed(Stage.SEARCH):
             state = self.cache.search_state(radius, images.content_hash)
-            base_rows = self.row_index.rows(state.base)
-            in_base, done = np.zeros(len(images), bool), np.zeros(len(images), bool)
-            in_base[base_rows[base_rows >= 0]] = True
-            done_rows = self.row_index.rows(state.done)
-            done[done_rows[done_rows >= 0]] = True
-            pairings = [(np.flatnonzero(~in_base & ~done), np.arange(len(images))),
-                        (np.flatnonzero(in_base & ~done), np.flatnonzero(~in_base))]
-            pairings = [(queries, index) for queries, index in pairings if len(queries) and len(index)]
-            left = sum(len(queries) for queries, _ in pairings)
-            advance.answered(len(images) - left)
-            advance(len(images) - left)  # done, as answered
+            parts, in_base = self._search_parts(images, state)
+        total = sum(len(part.rows) for part, _ in parts)
+        left = sum(int((~finished).sum()) for _, finished in parts)
+        with self._stage(Stage.SEARCH, total or len(images)) as advance:
+            advance.answered((total or len(images)) - left)
+            advance((total or len(images)) - left)  # done, as answered
             found = [self._known_candidates(radius)] if len(state.base) or len(state.done) else []
-            for queries, part in searched_blocks(images, pairings, radius, self.options.engine.join, SEARCH_BLOCK):
-                left -= len(queries)
-                with self.cache.transaction():
-                    self.cache.remember_searched(radius, state, images.content_hash, queries, part)
-                    if not left:
-                        self.cache.searched_together(radius, images.content_hash,
-                                                     prune=len(state.base) > len(base_rows[base_rows >= 0]))
-                found.append(part)
-                advance(len(queries))
+            for code, (part, finished) in enumerate(parts):
+                part = replace(part, rows=part.rows[~finished])
+                block = max(SEARCH_BLOCK, -(-len(part.rows) // SEARCH_BLOCKS))
+                for rows, part_found in searched_blocks(images, [part], radius, self.options.engine.join, block):
+                    left -= len(rows)
+                    with self.cache.transaction():
+                        self.cache.remember_searched(radius, state, images.content_hash, code, rows, part_found)
+                        if not left:
+                            self.cache.searched_together(radius, images.content_hash,
+                                                         prune=len(state.base) > int(in_base.sum()))
+                    found.append(part_found)
+                    advance(len(rows))
             return closest_of_each_kind(Candidates.concatenate(found))
+
+    def _search_parts(self, images: ImageTable,
+                      state: SearchState) -> tuple[list[tuple[SearchPart, np.ndarray]], np.ndarray]:
+        """The parts of the search these images need, each with which of its rows an unfinished search of them
+        finished, in a fixed order (a part's place is its code in the cache); and which rows were searched together
+        before. Each new image against all; the new against the others too, their frames both ways: cut on the side
+        with the fewer hashes to probe with (`SearchPart`), the other side's part empty."""
+        in_base = np.zeros(len(images), bool)
+        base_rows = self.row_index.rows(state.base)
+        in_base[base_rows[base_rows >= 0]] = True
+        new, old = np.flatnonzero(~in_base), np.flatnonzero(in_base)
+        by_new = bool(len(new)) and frames_probe(images, len(new), len(old))
+        parts = [SearchPart(new, np.arange(len(images)), framed=True),
+                 SearchPart(new if by_new else new[:0], old, framed=False),
+                 SearchPart(old if len(new) and not by_new else old[:0], new, framed=True)]
+        finished = []
+        for code, part in enumerate(parts):
+            done = np.zeros(len(images), bool)
+            rows = self.row_index.rows(state.done.get(code, []))
+            done[rows[rows >= 0]] = True
+            finished.append(done[part.rows])
+        return list(zip(parts, finished, strict=True)), in_base
 
     def _known_candidates(self, radius: int) -> Candidates:
         """The candidates earlier searches found between images of this scan, by row."""

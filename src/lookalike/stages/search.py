@@ -411,18 +411,45 @@ def find_candidates(images: ImageTable, radius: int,
         [_found(images, query_rows, index_rows, radius, join) for query_rows, index_rows in pairings]))
 
 
-def searched_blocks(images: ImageTable, pairings: Sequence[tuple[np.ndarray, np.ndarray]], radius: int,
+@dataclass(frozen=True, slots=True)
+class SearchPart:
+    """Images `rows`, searched against images `partners`: the partners' whole frames against the rows' windows
+    when `framed`, else the rows' frames against the partners' windows; and the caption bands of both, either
+    way. Each side's images may be among the other's."""
+
+    rows: np.ndarray
+    partners: np.ndarray
+    framed: bool
+
+
+def frames_probe(images: ImageTable, frames_of: int, windows_of: int) -> bool:
+    """Whether the frames of `frames_of` images are fewer hashes than the windows of `windows_of` images: the
+    join probes with the fewer, and a search cut into blocks had best cut those."""
+    return images.hashes.shape[1] * frames_of <= len(_FRAMED) * windows_of
+
+
+def searched_blocks(images: ImageTable, parts: Sequence[SearchPart], radius: int,
                     join: Callable[[np.ndarray, np.ndarray, int], np.ndarray],
                     block: int) -> Iterator[tuple[np.ndarray, Candidates]]:
-    """`find_candidates`' search cut into parts that each stand alone: for each pairing (query rows, index rows),
-    `block` query images at a time, those rows and the closest hypothesis of each kind their images' hashes
-    meet an index image's under (as query: the same pair, found from its other image, may be in another part).
-    `closest_of_each_kind` of all the parts is what one search of the pairings finds, whichever parts an
-    earlier search found."""
-    for query_rows, index_rows in pairings:
-        for start in range(0, len(query_rows), block):
-            rows = query_rows[start:start + block]
-            yield rows, closest_of_each_kind(_found(images, rows, index_rows, radius, join))
+    """A search cut into blocks that each stand alone: of each part, `block` of its rows at a time, those rows and
+    the closest hypothesis of each kind the block's images meet a partner under. `closest_of_each_kind` of all
+    the blocks is what `find_candidates` finds when the parts cover the pairs it searches (each pair of images
+    needs its frames searched both ways: as the rows' and as the partners'), whichever blocks an earlier search
+    found. The rows should be the side with the fewer hashes to probe with: each block builds the tables of its
+    partners again."""
+    for part in parts:
+        for start in range(0, len(part.rows), block):
+            rows = part.rows[start:start + block]
+            frames, windows = (part.partners, rows) if part.framed else (rows, part.partners)
+            found = [_matches(queries, index, join(queries.hashes, index.hashes, radius))
+                     for queries, index in _frame_searches(images, frames, windows)]
+            bands, partner_bands = _window_grid(images, rows, ABOVE_CAPTION), _window_grid(images, part.partners,
+                                                                                           ABOVE_CAPTION)
+            captions = _matches(bands, partner_bands, join(bands.hashes, partner_bands.hashes, radius))
+            # The search finds caption bands from both images of a pair: so do the blocks, whichever probes.
+            found += [captions, Candidates(captions.b, captions.a, *(getattr(captions, name)
+                                                                     for name in CANDIDATE_COLUMNS[2:]))]
+            yield rows, closest_of_each_kind(Candidates.concatenate(found))
 
 
 def closest_of_each_kind(found: Candidates) -> Candidates:
@@ -483,17 +510,22 @@ class _Grid:
 
 
 def _searches(images: ImageTable, query_rows: np.ndarray, index_rows: np.ndarray) -> Iterator[tuple[_Grid, _Grid]]:
-    """What is searched against what: each query image's whole frame, in every orientation, against the
-    framed windows of each index image and its content where it has a border to remove; the part above a
-    caption band, upright, against the same part. Each made when its turn comes, so that only one search's
-    copies are held."""
+    """What is searched against what: `_frame_searches`; and the part above a caption band, upright, against the
+    same part. Each made when its turn comes, so that only one search's copies are held."""
+    yield from _frame_searches(images, query_rows, index_rows)
+    yield _window_grid(images, query_rows, ABOVE_CAPTION), _window_grid(images, index_rows, ABOVE_CAPTION)
+
+
+def _frame_searches(images: ImageTable, query_rows: np.ndarray,
+                    index_rows: np.ndarray) -> Iterator[tuple[_Grid, _Grid]]:
+    """Each query image's whole frame, in every orientation, against the framed windows of each index image and
+    its content where it has a border to remove."""
     frames = _Grid(_taken(images.hashes, query_rows).reshape(-1), query_rows,
                    np.arange(images.hashes.shape[1]), np.full(images.hashes.shape[1], WHOLE))
     yield frames, _Grid(images.windows[index_rows[:, None], _FRAMED].reshape(-1), index_rows,
                         np.zeros(len(_FRAMED), np.int64), _FRAMED)
     bordered = index_rows[(images.content_box[index_rows] != np.array(WHOLE_BOX, np.float32)).any(axis=1)]
     yield frames, _window_grid(images, bordered, CONTENT)
-    yield _window_grid(images, query_rows, ABOVE_CAPTION), _window_grid(images, index_rows, ABOVE_CAPTION)
 
 
 def _window_grid(images: ImageTable, rows: np.ndarray, window: int) -> _Grid:
