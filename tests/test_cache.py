@@ -41,3 +41,22 @@ def test_closing_leaves_every_write_in_the_database_file_and_no_log(tmp_path):
     assert files_in_the_database_file(path) == len(FILES)
     with Cache(path) as reopened:
         assert list(reopened.file_rows()) == sorted(FILES)
+
+
+def test_a_cached_fit_comes_back_with_every_field(tmp_path):
+    """A warm re-scan judges a pair by its cached fit: the second motion must survive the cache, or a burst
+    frame fitted once would be grouped the next time."""
+    import numpy as np
+
+    from lookalike.cache import FITS
+    from lookalike.stages.geometry import Fit
+
+    found = Fit(np.array([[0.5, 0.0, 0.25], [0.0, 0.5, 0.125]]), True, 42, 3.5, moved=9)
+    pair = b"\x01" * 16 + b"\x02" * 16 + b"\x01"  # two content hashes, then mirrored
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        cache.remember_local(FITS, [(pair, found)])
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        [(key, back)] = cache.local(FITS, [pair]).items()
+    assert key == pair and back.two_moments
+    assert (back.mirrored, back.inliers, back.angle, back.moved) == (True, 42, 3.5, 9)
+    assert np.array_equal(back.matrix, found.matrix)

@@ -7,13 +7,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 import urllib.request
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from lookalike.platform import platforms
 from lookalike.platform.platforms import START_METHOD_VARIABLE, describe_exit, install_hint, start_method
+from lookalike.platform.workers import worker_context
 from lookalike.stages.exact import hash_file
 
 from .conftest import open_rgb, save
@@ -67,6 +70,17 @@ def test_the_start_method_is_forkserver_where_there_is_one_unless_told(monkeypat
     done = subprocess.run([sys.executable, "-c", "from lookalike.platform.workers import worker_context\n"
                            "print(worker_context().get_start_method())"], capture_output=True, text=True)
     assert done.stdout == "spawn\n", done.stderr
+
+
+def test_spawned_workers_of_a_pool_that_starts_them_itself_ignore_ctrl_c_from_their_first_instruction(monkeypatch):
+    """A Ctrl-C that came while a spawned verification worker imported would print a traceback there: the
+    worker is to ignore it from its start, before any initializer runs, whenever the pool starts it."""
+    monkeypatch.setenv(START_METHOD_VARIABLE, "spawn")
+    for deaf in (False, True):
+        with ProcessPoolExecutor(1, mp_context=worker_context(deaf=deaf)) as pool:
+            at_start = pool.submit(signal.getsignal, signal.SIGINT).result()
+        assert (at_start == signal.SIG_IGN) is deaf
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # this process hears it again
 
 
 def test_a_start_method_there_is_not_is_a_bad_argument(tmp_path):

@@ -1,15 +1,21 @@
 """Speed and memory of the candidate search against all-pairs alternatives, on clustered hashes.
 
-    python benchmarks/speed/bench_search.py [--n 1000000] [--radius 8] [--random]
+    python benchmarks/speed/bench_search.py [--n 1000000] [--radius 8] [--random] [--baseline REV]
+                                            [--rounds 3] [--interruptions 5]
 
 Each method runs in its own subprocess on the same hashes (saved to a temporary .npy file), so its peak
 resident memory is its own: the interpreter, its libraries, the hashes and the search.
 
 * lookalike: `lookalike.stages.search.hamming_pairs` on all n hashes.  Its first call, on a handful of hashes,
   loads (or compiles) the numba kernels and is timed separately.
+* lookalike at REV (--baseline, a git revision): the same, with the package as it was at REV, so that a change
+  is timed against what it changes in the same run (with --rounds R, each R times in turns: the median run).
 * faiss IndexBinaryFlat range search, and a NumPy brute force in blocks: both compare every pair, so they
   run on a random sample of query hashes against all n, and their all-pairs time is extrapolated
   (faiss: n queries; NumPy: n*(n-1)/2 comparisons, each pair once).  The table says so.
+
+Interruptions (--interruptions K): K times, the search of each lookalike is sent SIGINT at a random moment, and
+the time from the signal to the end of its process is printed (Ctrl-C in a scan stops its search in that time).
 
 Exactness: on the NumPy sample, the pairs lookalike reports that involve a sampled hash must be exactly
 those the brute force finds, and the same for faiss.
@@ -17,7 +23,10 @@ those the brute force finds, and the same for faiss.
 
 import argparse
 import json
+import os
+import random
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -43,8 +52,19 @@ def main() -> None:
         np.save(folder / "hashes.npy", hashes)
         np.save(folder / "faiss_sample.npy", sample)
         np.save(folder / "numpy_sample.npy", np.sort(sample[rng.permutation(len(sample))[: args.sample]]))
-        results = {name: _run_worker(name, folder, args) for name in WORKERS}
+        sources = {"lookalike": None}
+        if args.baseline:
+            sources[f"lookalike at {args.baseline}"] = _checkout(args.baseline, folder / "baseline")
+        runs = [{name: _run_worker("lookalike", folder, args, src) for name, src in sources.items()}
+                for _ in range(args.rounds)]  # taken in turns, so that a change in the machine's load hits both
+        results = {name: _median_run([run[name] for run in runs]) for name in sources}
+        results |= {name: _run_worker(name, folder, args) for name in WORKERS if name != "lookalike"}
         _print_table(args, results)
+        for name, src in sources.items() if args.interruptions else ():
+            stops = [_interrupted(folder, args, src, results[name]["seconds"]) for _ in range(args.interruptions)]
+            print(f"{name}: SIGINT to the exception out of the search, {len(stops)} times: "
+                  f"{', '.join(f'{stop:.2f} s ({raised})' for stop, raised in stops)}; "
+                  f"longest {max(stop for stop, _ in stops):.2f} s")
         _check_exactness(folder, results)
 
 
@@ -56,35 +76,84 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--random", action="store_true", help="uniformly random hashes instead of clustered ones")
     parser.add_argument("--sample", type=int, default=2000, help="query hashes for the NumPy brute force")
     parser.add_argument("--faiss-sample", type=int, default=10_000, help="query hashes for faiss")
+    parser.add_argument("--baseline", metavar="REV", help="also time lookalike as it was at this git revision")
+    parser.add_argument("--rounds", type=int, default=1, metavar="R",
+                        help="time each lookalike R times, in turns, and keep the run of median time")
+    parser.add_argument("--interruptions", type=int, default=0, metavar="K",
+                        help="interrupt each lookalike's search K times, and print how long it took to stop")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--repeat", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
-def _run_worker(name: str, folder: Path, args: argparse.Namespace) -> dict:
-    command = [sys.executable, __file__, "--worker", name, "--folder", str(folder), "--radius", str(args.radius)]
-    finished = subprocess.run(command, capture_output=True, text=True)
+def _command(name: str, folder: Path, args: argparse.Namespace) -> list[str]:
+    return [sys.executable, __file__, "--worker", name, "--folder", str(folder), "--radius", str(args.radius)]
+
+
+def _environment(src: Path | None) -> dict[str, str]:
+    """This environment, or one that imports lookalike from `src` (a baseline's checkout) before the installed one."""
+    return dict(os.environ) if src is None else {**os.environ, "PYTHONPATH": str(src)}
+
+
+def _run_worker(name: str, folder: Path, args: argparse.Namespace, src: Path | None = None) -> dict:
+    finished = subprocess.run(_command(name, folder, args), capture_output=True, text=True, env=_environment(src))
     if finished.returncode:
         sys.exit(f"{name} failed:\n{finished.stderr}")
     return json.loads(finished.stdout.splitlines()[-1])
+
+
+def _median_run(runs: list[dict]) -> dict:
+    return sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
+
+
+def _checkout(revision: str, folder: Path) -> Path:
+    """The `src` folder of the repository at `revision`, written under `folder`."""
+    folder.mkdir()
+    repository = Path(__file__).resolve().parents[2]
+    archive = subprocess.run(["git", "-C", str(repository), "archive", revision, "src"], capture_output=True,
+                             check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder / "src"
+
+
+def _interrupted(folder: Path, args: argparse.Namespace, src: Path | None, search_seconds: float) -> tuple[float, str]:
+    """Seconds from a SIGINT, sent at a random moment of a search, to the search raising an exception (the clock
+    is the system's monotonic one, which both processes read), and which exception."""
+    process = subprocess.Popen([*_command("lookalike", folder, args), "--repeat"], stdout=subprocess.PIPE,
+                               text=True, env=_environment(src))
+    process.stdout.readline()  # the kernels are loaded: what follows is searching
+    time.sleep(random.uniform(0, min(search_seconds, 5.0)))
+    sent = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    stopped = json.loads(process.communicate()[0].splitlines()[-1])
+    return stopped["stopped"] - sent, stopped["as"]
 
 
 # --- workers: each runs in its own process and returns a JSON-able summary ---------------------------------
 
 
 def _lookalike(args: argparse.Namespace) -> dict:
-    from lookalike.stages.search import hamming_pairs, plan_substrings
+    from lookalike.stages.search import hamming_pairs, plan_substrings, substring_join
 
     hashes = np.load(args.folder / "hashes.npy")
+    plan = plan_substrings(args.radius, len(hashes), len(hashes), self_join=True)
     started = time.perf_counter()
-    hamming_pairs(hashes[:10], args.radius)
+    substring_join(hashes[:10], hashes[:10], args.radius, plan[0])  # through the kernels, as a small search is not
     first_call = time.perf_counter() - started
+    if args.repeat:  # searched until interrupted (`_interrupted`), which it is told when
+        print("searching", flush=True)
+        try:
+            while True:
+                hamming_pairs(hashes, args.radius)
+        except (KeyboardInterrupt, SystemError) as error:  # SystemError: numba's, from a KeyboardInterrupt
+            return {"stopped": time.monotonic(), "as": type(error).__name__}
     started, cpu_started = time.perf_counter(), time.process_time()
     pairs = hamming_pairs(hashes, args.radius)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    np.save(args.folder / "lookalike.npy", pairs)
-    plan = plan_substrings(args.radius, len(hashes), len(hashes), self_join=True)
+    np.save(args.folder / f"lookalike-{os.getpid()}.npy", pairs)
     return {
+        "saved": f"lookalike-{os.getpid()}.npy",
         "seconds": seconds,
         "cpu": cpu,
         "pairs": len(pairs),
@@ -159,17 +228,17 @@ def _print_table(args: argparse.Namespace, results: dict[str, dict]) -> None:
         if "skipped" in result:
             print(f"{labels[name].split(',')[0]:<72} skipped: {result['skipped']}")
             continue
-        label = labels[name].format(**result)
+        label = labels.get(name, f"{labels['lookalike']} at {args.baseline}").format(**result)
         ratio = result["seconds"] / ours["seconds"]
-        print(f"{label:<72} {result['seconds']:>9.2f} {result['cpu']:>9.2f} {result['peak_mb']:>14.0f} {ratio:>12.1f}x")
+        print(f"{label:<72} {result['seconds']:>9.2f} {result['cpu']:>9.2f} {result['peak_mb']:>14.0f} {ratio:>12.2f}x")
 
 
 def _check_exactness(folder: Path, results: dict[str, dict]) -> None:
     sample = np.load(folder / "numpy_sample.npy")
     truth = np.load(folder / "numpy.npy")
     n = len(np.load(folder / "hashes.npy", mmap_mode="r"))
-    pairs = np.load(folder / "lookalike.npy")
-    checks = {"lookalike": _sampled_codes(pairs, sample, n)}
+    checks = {name: _sampled_codes(np.load(folder / result["saved"]), sample, n)
+              for name, result in results.items() if name.startswith("lookalike")}
     if "skipped" not in results["faiss"]:
         faiss_codes = np.load(folder / "faiss.npy")
         checks["faiss"] = faiss_codes[np.isin(faiss_codes // n, sample)]

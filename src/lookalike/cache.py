@@ -8,8 +8,10 @@ A file is trusted to be unchanged only when all four of device, inode, size and 
 recorded; anything else sends it back through walking, hashing and decoding. Images are keyed by content, so
 a renamed or copied file is not decoded again. Work on images is kept by content too: `evidence`, what
 verification found for a pair in one alignment (a re-scan verifies only pairs it has not seen), and
-`searched` and `candidates`, the last search at each radius (a re-scan searches only what is new). So are
-"not duplicates" decisions, which survive renames.
+`searched` and `candidates`, the contents last searched together at each radius and every candidate found
+between contents (a re-scan searches only what is new), with `search_runs` and `search_done`, how far a search
+that has not finished got (the next goes on from there). So are "not duplicates" decisions, which survive
+renames.
 
 Guarantees: the schema carries a version; a cache written by another version has everything but the "not
 duplicates" decisions emptied, never misread. Every write is in a transaction (`transaction`), which SQLite
@@ -21,12 +23,14 @@ thread of its own (`_Checkpoints`), beside the writing.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import struct
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
 from pathlib import Path
@@ -36,17 +40,22 @@ import numpy as np
 from platformdirs import user_cache_dir
 
 from lookalike.stages.decoded import Decoded
+from lookalike.stages.geometry import Fit, Moment
 from lookalike.stages.images import DIGEST_BYTES, Digests, ImageRow, picture_from_bytes, thumb_from_bytes
 from lookalike.stages.local_features import Features, indexed_words, unpack
 from lookalike.stages.search import Candidates
 from lookalike.stages.verify import Evidence
 from lookalike.stages.walk import FileRecord, FileRecords, shared
 
-SIGNATURE_VERSION = "13"
+SIGNATURE_VERSION = "14"
 # Everything but the user's "not duplicates" decisions: emptied when the version changes.
-VERSIONED_TABLES = ("files", "images", "thumbs", "features", "failures", "evidence", "searched", "candidates")
+VERSIONED_TABLES = ("files", "images", "thumbs", "features", "failures", "evidence", "searched", "candidates",
+                    "search_runs", "search_done", "fits", "moments")
 CANDIDATE_CHUNK = 65536
 BOX = struct.Struct("4d")  # a `Box` as stored: four float64 in the machine's order
+FIT = struct.Struct("6dqdq")  # a `Fit` as stored: matrix, inliers, angle, second motion (mirrored: in its key)
+MOMENT = struct.Struct("5q")  # a `Moment` as stored: compared, changed, overlaid, aligned, moved
+FITS, MOMENTS = "fits", "moments"  # the local stage's tables: `geometry.fitted`, and the moment checks of fits
 LOOKUP_CHUNK = 500  # contents looked up at once by has_images and image_rows
 THUMBS_HELD = 1024  # reads held at once by each `_HeldReads`: 12 MB of thumbnails, 48 MB of pictures
 KEYS_PER_QUERY = 32766  # keys per SELECT ... IN (...) at most: the variables SQLite allows since 3.32 (999 before)
@@ -70,6 +79,11 @@ CREATE TABLE IF NOT EXISTS evidence (
 CREATE TABLE IF NOT EXISTS searched (radius INTEGER, content_hash BLOB, PRIMARY KEY (radius, content_hash));
 CREATE TABLE IF NOT EXISTS candidates (
     radius INTEGER, a BLOB, b BLOB, orientation INTEGER, window_a INTEGER, window_b INTEGER, distance INTEGER);
+CREATE TABLE IF NOT EXISTS fits (pair BLOB PRIMARY KEY, fit BLOB);
+CREATE TABLE IF NOT EXISTS moments (pair BLOB PRIMARY KEY, moment BLOB);
+CREATE TABLE IF NOT EXISTS search_runs (radius INTEGER PRIMARY KEY, contents BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS search_done (
+    radius INTEGER, part INTEGER, content_hash BLOB, PRIMARY KEY (radius, part, content_hash));
 CREATE TABLE IF NOT EXISTS not_duplicates (
     a BLOB NOT NULL, b BLOB NOT NULL, PRIMARY KEY (a, b), CHECK (a < b));
 """
@@ -258,29 +272,54 @@ class Cache:
                                      chunk)
             yield from (rows.get(digest, (b"", b"")) for digest in chunk)
 
-    # searched, candidates: the last search at a radius, so that the next one need search only what is new
+    # searched, candidates: what searches at a radius found, so that the next one need search only what is new
 
-    def searched(self, radius: int) -> list[bytes]:
-        """The contents searched together at `radius` by the last search: their candidates are `candidates`."""
-        return [row[0] for row in self.db.execute("SELECT content_hash FROM searched WHERE radius = ?", (radius,))]
+    def search_state(self, radius: int, contents: Digests) -> SearchState:
+        """How far searches at `radius` got for `contents`, those of one scan: see `SearchState`."""
+        base = [row[0] for row in self.db.execute("SELECT content_hash FROM searched WHERE radius = ?", (radius,))]
+        run = _run_key(contents)
+        row = self.db.execute("SELECT contents FROM search_runs WHERE radius = ?", (radius,)).fetchone()
+        done: dict[int, list[bytes]] = {}
+        if row is not None and row[0] == run:
+            for part, content in self.db.execute("SELECT part, content_hash FROM search_done WHERE radius = ?",
+                                                 (radius,)):
+                done.setdefault(part, []).append(content)
+        return SearchState(base, done, run)
 
     def candidates(self, radius: int) -> Iterator[list[tuple[bytes, bytes, int, int, int, int]]]:
-        """Every candidate among the contents last searched at `radius`, in chunks: (a, b, orientation,
-        window_a, window_b, distance), a and b as content hashes."""
+        """Every candidate searches at `radius` found, in chunks: (a, b, orientation, window_a, window_b,
+        distance), a and b as content hashes; a pair may have several of one kind, found from either image."""
         rows = self.db.execute("SELECT a, b, orientation, window_a, window_b, distance FROM candidates "
                                "WHERE radius = ?", (radius,))
         while chunk := rows.fetchmany(CANDIDATE_CHUNK):
             yield chunk
 
-    def remember_search(self, radius: int, contents: Digests, candidates: Candidates) -> None:
-        """Replace the last search at `radius`: `contents` were searched together and gave `candidates`, whose
-        images are rows of `contents` (kept by content hash)."""
+    def remember_searched(self, radius: int, state: SearchState, contents: Digests, part: int, rows: np.ndarray,
+                          found: Candidates) -> None:
+        """A block of the search at `radius` of `contents` (one scan's, whose `state` this is): the contents at
+        `rows` were searched as the search's part `part` (a code of the caller's) asks, and gave `found` (rows of
+        `contents`)."""
         with self.transaction():
-            self.db.execute("DELETE FROM searched WHERE radius = ?", (radius,))
-            self.db.execute("DELETE FROM candidates WHERE radius = ?", (radius,))
-            self.db.executemany("INSERT INTO searched VALUES (?, ?)", ((radius, digest) for digest in contents))
             self.db.executemany("INSERT INTO candidates VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                _candidate_rows(radius, contents, candidates))
+                                _candidate_rows(radius, contents, found))
+            self.db.execute("DELETE FROM search_done WHERE radius = ? AND radius NOT IN "
+                            "(SELECT radius FROM search_runs WHERE contents = ?)", (radius, state.run))
+            self.db.execute("INSERT OR REPLACE INTO search_runs VALUES (?, ?)", (radius, state.run))
+            self.db.executemany("INSERT OR IGNORE INTO search_done VALUES (?, ?, ?)",
+                                zip(repeat(radius), repeat(part), contents.packed[rows].tolist()))
+
+    def searched_together(self, radius: int, contents: Digests, prune: bool) -> None:
+        """The search at `radius` of `contents` is finished: they replace the contents searched together. With
+        `prune` (some of those before are not among them), the candidates of the others go."""
+        with self.transaction():
+            self.db.execute("DELETE FROM search_runs WHERE radius = ?", (radius,))
+            self.db.execute("DELETE FROM search_done WHERE radius = ?", (radius,))
+            self.db.execute("DELETE FROM searched WHERE radius = ?", (radius,))
+            self.db.executemany("INSERT INTO searched VALUES (?, ?)", zip(repeat(radius), contents.tolist()))
+            if prune:
+                self.db.execute("DELETE FROM candidates WHERE radius = ?1 AND (a NOT IN (SELECT content_hash FROM "
+                                "searched WHERE radius = ?1) OR b NOT IN (SELECT content_hash FROM searched "
+                                "WHERE radius = ?1))", (radius,))
 
     # evidence: what verification found for a pair of contents, aligned one way
 
@@ -298,6 +337,25 @@ class Cache:
             self.db.executemany("INSERT OR REPLACE INTO evidence VALUES (?, ?, ?, ?)",
                                 ((pair, e.tone, e.detail, BOX.pack(*e.box_b))
                                  for pair, e in found))
+
+    # fits, moments: what the local stage and grouping found for a pair of contents (`local_keys`)
+
+    def local(self, table: str, pairs: Sequence[bytes]) -> dict:
+        """The cached values of each pair key of FITS (a `Fit`, or None: none fits) or MOMENTS (a `Moment`) that
+        has one, by key; the others are left out."""
+        _, unpacked = _LOCAL_VALUES[table]
+        rows = self._rows_by_key(f"SELECT pair, {table[:-1]} FROM {table} WHERE pair", pairs)
+        return {pair: unpacked(pair, value) for pair, (value,) in rows.items()}
+
+    def has_local(self, table: str) -> bool:
+        """Whether FITS or MOMENTS holds anything (neither does in a new cache)."""
+        return self.db.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0] == 1
+
+    def remember_local(self, table: str, found: Iterable[tuple[bytes, object]]) -> None:
+        packed, _ = _LOCAL_VALUES[table]
+        with self.transaction():
+            self.db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)",
+                                ((pair, packed(value)) for pair, value in found))
 
     # failures: files that could not be decoded, until they change
 
@@ -333,6 +391,56 @@ class Cache:
 
     def not_duplicates(self) -> set[tuple[bytes, bytes]]:
         return {(a, b) for a, b in self.db.execute("SELECT a, b FROM not_duplicates")}
+
+
+def local_keys(contents: Digests, rows: np.ndarray) -> list[bytes]:
+    """The cache's key of each (a, b, mirrored) of image rows `rows` ((k, 3)) whose contents are `contents`:
+    a's content hash, b's, and a byte for mirrored. Made in NumPy, as `verify.pair_keys`."""
+    digests = contents.packed.view(np.uint8).reshape(len(contents), DIGEST_BYTES)
+    keys = np.concatenate([digests[rows[:, 0]], digests[rows[:, 1]], rows[:, 2:].astype(np.uint8)], axis=1)
+    return keys.view(f"V{keys.shape[1]}").ravel().tolist()
+
+
+def _packed_fit(found: Fit | None) -> bytes | None:
+    return None if found is None else FIT.pack(*found.matrix.ravel().tolist(), found.inliers, found.angle,
+                                               found.moved)
+
+
+def _unpacked_fit(pair: bytes, value: bytes | None) -> Fit | None:
+    """The fit stored for a pair key (`local_keys`), whose last byte says whether it is onto a's mirror image."""
+    if value is None:
+        return None
+    *matrix, inliers, angle, moved = FIT.unpack(value)
+    return Fit(np.array(matrix).reshape(2, 3), bool(pair[-1]), inliers, angle, moved)
+
+
+def _packed_moment(moment: Moment) -> bytes:
+    return MOMENT.pack(moment.compared, moment.changed, moment.overlaid, moment.aligned, moment.moved)
+
+
+def _unpacked_moment(_: bytes, value: bytes) -> Moment:
+    compared, changed, overlaid, aligned, moved = MOMENT.unpack(value)
+    return Moment(compared, changed, overlaid, bool(aligned), moved)
+
+
+_LOCAL_VALUES: dict[str, tuple[Callable[[Any], bytes | None], Callable[[bytes, Any], Any]]] = {
+    FITS: (_packed_fit, _unpacked_fit), MOMENTS: (_packed_moment, _unpacked_moment)}
+
+
+@dataclass(frozen=True, slots=True)
+class SearchState:
+    """How far the searches at a radius got for one scan's contents: all pairs among `base` were searched; and of
+    the search of exactly these contents (`run`, their key), the contents `done` in each of its parts (by the
+    caller's code of the part)."""
+
+    base: list[bytes]
+    done: dict[int, list[bytes]]
+    run: bytes
+
+
+def _run_key(contents: Digests) -> bytes:
+    """One key for a set of contents, whatever their order."""
+    return hashlib.blake2b(np.sort(contents.packed).tobytes(), digest_size=16).digest()
 
 
 class _Checkpoints:

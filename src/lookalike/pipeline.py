@@ -28,21 +28,26 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from lookalike.cache import (
+    FITS,
     KEYS_PER_QUERY,
+    MOMENTS,
     Cache,
     CachedFeatures,
     CachedPictures,
     CachedThumbnails,
+    SearchState,
     default_cache_path,
+    local_keys,
 )
 from lookalike.engines.engine import Engine, LocalEngine
 from lookalike.platform.platforms import peak_resident_mb
@@ -69,7 +74,14 @@ from lookalike.stages.histogram import (
 )
 from lookalike.stages.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows, table_of_contents
 from lookalike.stages.keep import Companion
-from lookalike.stages.search import Candidate, Candidates, find_candidates
+from lookalike.stages.search import (
+    Candidate,
+    Candidates,
+    SearchPart,
+    closest_of_each_kind,
+    frames_probe,
+    searched_blocks,
+)
 from lookalike.stages.verify import (
     SIMILAR,
     STRICTNESS,
@@ -103,6 +115,11 @@ LAST_CHUNK = 32  # at most this many thumbnails wait for signatures once the las
 # overlaps that chunk (the 224 left of 480 photos took 50 ms after the last decode)
 EVIDENCE_CHUNK = 2 * KEYS_PER_QUERY  # verified pairs held at once, on their way to or from the cache: two
 # SELECTs' worth where SQLite allows KEYS_PER_QUERY variables (65,536 made a third SELECT of 4 keys)
+SEARCH_BLOCK = 65536  # images searched at once at least, their candidates then sent to the cache (the search
+# of 100,000 images took 6 s of CPU), ...
+SEARCH_BLOCKS = 4  # ... and blocks of a part of the search at most: each block builds and sweeps the tables of the
+# other side again, 6 to 10 % more CPU a block more (benchmarks/speed/bench_search_blocks.py), so a larger search
+# interrupted loses up to a quarter of it
 METHODS = (PHASH, HISTOGRAM, PIXELS, BYTES)
 WALK_STEP = 256  # files walked between two moves of the walk's progress bar: a move costs more than a file
 KEEP_SECONDS = 1.0  # at most this long between two writes of a stage's finished work to the cache, whatever its
@@ -141,6 +158,7 @@ class ScanResult:
     peak_mb: dict[Stage, float]  # the process's peak resident memory by the end of each stage, where known
     decoded: int  # files decoded by this scan (not answered by the cache)
     verified: int  # pairs verified by this scan (not answered by the cache)
+    fitted: int = 0  # pairs of images whose local features this scan fitted (not answered by the cache)
     companions: dict[str, tuple[Companion, ...]] = field(default_factory=dict)  # of each group member, by path
 
 
@@ -217,6 +235,8 @@ class _Scan:
         self._strictness = STRICTNESS[options.strictness]
         self.decoded = 0
         self.evidence: _EvidenceMemo | None = None  # verification's, once verify has run
+        self.fits: _LocalMemo | None = None  # the local fits', once the local stage has run
+        self.moments: _LocalMemo | None = None  # the moment checks' of those fits
         self.running: Stage | None = None
         self.images_needed: int | None = None  # distinct images the scan needs, once decode knows
         self.images_kept = 0  # of those, the ones the cache holds, or that could not be decoded
@@ -243,10 +263,14 @@ class _Scan:
         try:
             return self._run()
         except KeyboardInterrupt:
-            if self.evidence is not None:
-                self.evidence.store()
+            self._store_memos()
             raise ScanInterrupted(self.running, self.images_kept, self.images_needed,
                                   self.options.cache is not None) from None
+
+    def _store_memos(self) -> None:
+        for memo in (self.evidence, self.fits, self.moments):
+            if memo is not None:
+                memo.store()
 
     def _run(self) -> ScanResult:
         if self.options.method == BYTES:
@@ -267,13 +291,14 @@ class _Scan:
             local = self.local(images, matches)
             groups = self.group(files, image_of_file, images, [*matches, *local], candidates)
             similar = similar_groups(files, image_of_file, images, matches, groups) if self.options.similar else None
-            self.evidence.store()  # what verify and group found that the cache did not know
+            self._store_memos()  # what verify, local and group found that the cache did not know
         found = find_companions(files[m.file].path for group in groups for m in group.members)
         order = keeper_order(files, image_of_file, images, found)
         groups = [keeper_among_identical(group, order) for group in groups]
         return ScanResult(self.roots, files, image_of_file, images, groups, similar, self._problems(), self.seconds,
                           self.peak_mb, decoded=self.decoded,
-                          verified=self.evidence.computed if self.evidence is not None else 0, companions=found)
+                          verified=self.evidence.computed if self.evidence is not None else 0,
+                          fitted=self.fits.computed if self.fits is not None else 0, companions=found)
 
     def identical_files(self) -> ScanResult:
         """--method bytes: the files whose bytes another file has, grouped; nothing is decoded, and a file no
@@ -354,10 +379,11 @@ class _Scan:
         indices = np.fromiter(held, np.int64, len(held))
         contents.digest[indices], contents.known[indices] = Digests.of(list(held.values())).packed, True
         new = self._to_remember(contents, indices)
-        with self.cache.transaction():
-            self.cache.remember_contents(self._file_rows(records, contents, new))
-        contents.cached[new] = True  # after the commit: interrupted before it, the same rows are written again
-        held.clear()
+        with _counted_as_written():
+            with self.cache.transaction():
+                self.cache.remember_contents(self._file_rows(records, contents, new))
+            contents.cached[new] = True
+            held.clear()
 
     def decode(self, records: FileRecords, contents: _Contents) -> _Contents:
         """`contents` completed: each readable file's content hash, all of whose images the cache then holds.
@@ -463,24 +489,57 @@ class _Scan:
         return images, row_of_content[content_of_file]
 
     def search(self, images: ImageTable) -> Candidates:
-        """Candidate pairs; those among contents the last search at this radius covered come from the cache."""
+        """Candidate pairs. Those among contents searched together before, and those of the blocks an unfinished
+        search of these same contents finished, come from the cache; the rest is searched a block at a time
+        (`_search_parts`), each block's candidates to the cache as it is done."""
         radius = max(self._strictness.radius, SIMILAR.radius) if self.options.similar else self._strictness.radius
-        with self._stage(Stage.SEARCH, len(images)):
-            searched = np.zeros(len(images), bool)
-            last = self.row_index.rows(self.cache.searched(radius))
-            searched[last[last >= 0]] = True
-            if not searched.any():
-                candidates = find_candidates(images, radius, self.options.engine.join)
-            else:
-                new = np.flatnonzero(~searched)
-                fresh = [find_candidates(images, radius, self.options.engine.join, new)] if len(new) else []
-                candidates = Candidates.concatenate([self._known_candidates(radius), *fresh]).in_order()
-            if not searched.all() or len(last) != len(images):
-                self.cache.remember_search(radius, images.content_hash, candidates)
-            return candidates
+        with self._timed(Stage.SEARCH):
+            state = self.cache.search_state(radius, images.content_hash)
+            parts, in_base = self._search_parts(images, state)
+        total = sum(len(part.rows) for part, _ in parts)
+        left = sum(int((~finished).sum()) for _, finished in parts)
+        with self._stage(Stage.SEARCH, total or len(images)) as advance:
+            advance.answered((total or len(images)) - left)
+            advance((total or len(images)) - left)  # done, as answered
+            found = [self._known_candidates(radius)] if len(state.base) or len(state.done) else []
+            for code, (part, finished) in enumerate(parts):
+                part = replace(part, rows=part.rows[~finished])
+                block = max(SEARCH_BLOCK, -(-len(part.rows) // SEARCH_BLOCKS))
+                for rows, part_found in searched_blocks(images, [part], radius, self.options.engine.join, block):
+                    left -= len(rows)
+                    with self.cache.transaction():
+                        self.cache.remember_searched(radius, state, images.content_hash, code, rows, part_found)
+                        if not left:
+                            self.cache.searched_together(radius, images.content_hash,
+                                                         prune=len(state.base) > int(in_base.sum()))
+                    found.append(part_found)
+                    advance(len(rows))
+            return closest_of_each_kind(Candidates.concatenate(found))
+
+    def _search_parts(self, images: ImageTable,
+                      state: SearchState) -> tuple[list[tuple[SearchPart, np.ndarray]], np.ndarray]:
+        """The parts of the search these images need, each with which of its rows an unfinished search of them
+        finished, in a fixed order (a part's place is its code in the cache); and which rows were searched together
+        before. Each new image against all; the new against the others too, their frames both ways: cut on the side
+        with the fewer hashes to probe with (`SearchPart`), the other side's part empty."""
+        in_base = np.zeros(len(images), bool)
+        base_rows = self.row_index.rows(state.base)
+        in_base[base_rows[base_rows >= 0]] = True
+        new, old = np.flatnonzero(~in_base), np.flatnonzero(in_base)
+        by_new = bool(len(new)) and frames_probe(images, len(new), len(old))
+        parts = [SearchPart(new, np.arange(len(images)), framed=True),
+                 SearchPart(new if by_new else new[:0], old, framed=False),
+                 SearchPart(old if len(new) and not by_new else old[:0], new, framed=True)]
+        finished = []
+        for code, part in enumerate(parts):
+            done = np.zeros(len(images), bool)
+            rows = self.row_index.rows(state.done.get(code, []))
+            done[rows[rows >= 0]] = True
+            finished.append(done[part.rows])
+        return list(zip(parts, finished, strict=True)), in_base
 
     def _known_candidates(self, radius: int) -> Candidates:
-        """The last search's candidates between images of this scan, by row."""
+        """The candidates earlier searches found between images of this scan, by row."""
         parts = []
         for known in self.cache.candidates(radius):
             columns = list(zip(*known, strict=True))
@@ -514,13 +573,19 @@ class _Scan:
                 if match.duplicate:
                     linked.join(match.candidate.a, match.candidate.b)
             allowed = [pair for pair in candidates.tolist() if (min(pair[:2]), max(pair[:2])) not in self.apart]
-            return verify_local(self.features_of, np.array(allowed, np.int64).reshape(-1, 3), linked, advance)
+            allowed = np.array(allowed, np.int64).reshape(-1, 3)
+            self.fits = _LocalMemo(self.cache, FITS, images, allowed, advance.answered)
+            self.moments = _LocalMemo(self.cache, MOMENTS, images, allowed[:0])
+            found = verify_local(self.features_of, allowed, linked, advance, self.fits)
+            self.fits.read_alone()
+            return found
 
     def group(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable,
               matches: list[Match | LocalMatch], candidates: Candidates) -> list[Group]:
         with self._stage(Stage.GROUP, len(matches)):
             return build_groups(files, image_of_file, images, matches, candidates, self._strictness, self.apart,
-                                self.evidence, self.features_of, CachedPictures(self.cache, images.content_hash))
+                                self.evidence, self.features_of, CachedPictures(self.cache, images.content_hash),
+                                self.fits, self.moments)
 
     def same_pixels(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable) -> list[Group]:
         """--method pixels: the files whose decoded pixels another file's are, grouped."""
@@ -624,32 +689,48 @@ class _Contents:
     failed: np.ndarray  # (N,) bool: unreadable or not decodable: out of the scan
 
 
-class _EvidenceMemo(MutableMapping[Candidate, Evidence]):
-    """Verification's memo (`verify.verified`) over the cache. Evidence found by earlier scans is read
-    EVIDENCE_CHUNK candidates of `order` (the order verification asks in) at a time, in one query or a few: a
-    candidate not in the chunk held brings the chunks after it until one holds it, and one in none of them
-    (asked out of order) is read alone, as is every candidate after `read_alone`. Reading only moves on, so the
-    order is read once at most, candidates never asked for (verification skips some) included. Evidence found
-    now goes to the cache what KEEP_SECONDS found at a time, and is held until EVIDENCE_CHUNK of it is (`found`).
-    At most a chunk each way is held, so a scan with millions of candidates holds only the thumbnails it
-    compares. A cache that holds no evidence at all (a first scan's) is not asked, until this scan has let go of
-    some it found (`store`)."""
+_MISSING = object()  # what a memo's cache holds for a key it has nothing for
 
-    def __init__(self, cache: Cache, images: ImageTable, strictness: Strictness, order: Candidates,
-                 on_answered: Callable[[int], None]) -> None:
-        self.cache, self.images, self.strictness, self.order = cache, images, strictness, order
+
+Key, Value = TypeVar("Key"), TypeVar("Value")
+
+
+class _CachedMemo(MutableMapping[Key, Value]):
+    """A memo over the cache (verification's, the local fits', their moment checks'). What earlier scans found
+    is read EVIDENCE_CHUNK keys of an `order` (the order the stage asks in, `_chunk`) at a time, in one query or
+    a few: a key not in the chunk held brings the chunks after it until one holds it, and one in none of them
+    (asked out of order) is read alone, as is every key after `read_alone`. Reading only moves on, so the order
+    is read once at most, keys never asked for (verification skips some) included. What is found now goes to the
+    cache what KEEP_SECONDS found at a time, and is held until EVIDENCE_CHUNK of it is (`found`). At most a chunk
+    each way is held, so a scan with millions of candidates holds only the thumbnails it compares. A cache that
+    holds nothing for this memo (a first scan's) is not asked, until this scan has let go of some it found
+    (`store`). Subclasses say how keys are made, read and written."""
+
+    def __init__(self, length: int, on_answered: Callable[[int], None], nothing_cached: bool) -> None:
+        self.length = length  # of the order
         self.on_answered = on_answered  # told how many of the order the cache answers, as chunks are read
         self.due = _Every(KEEP_SECONDS)
-        self.found: dict[Candidate, Evidence] = {}
-        self.unsent: dict[Candidate, None] = {}  # of `found`, what has not gone to the cache yet, in order
-        self.chunk: dict[Candidate, Evidence | None] = {}  # what the cache held for one chunk of the order
+        self.found: dict[Key, Value] = {}
+        self.unsent: dict[Key, None] = {}  # of `found`, what has not gone to the cache yet, in order
+        self.chunk: dict[Key, object] = {}  # what the cache held for one chunk of the order, or _MISSING
         self.chunk_end = 0  # where in the order the chunk held ends
-        self.computed = 0  # evidence found by this scan, stored or not
-        self.nothing_cached = not cache.has_evidence()  # reads would find nothing: a first scan of the dev
-        # collection made 2,510 queries (0.3 s), one for each pair of a keeper and a member not linked by a match
+        self.computed = 0  # found by this scan, stored or not
+        self.nothing_cached = nothing_cached  # reads would find nothing: a first scan of the dev collection
+        # made 2,510 queries (0.3 s), one for each pair of a keeper and a member not linked by a match
 
-    def keys(self, candidates: Sequence[Candidate]) -> list[bytes]:
-        return pair_keys(self.images, Candidates.of_each(candidates), self.strictness)
+    def _keys(self, items: Sequence[Key]) -> list[bytes]:
+        """The cache's key of each item."""
+        raise NotImplementedError
+
+    def _chunk(self, start: int, stop: int) -> tuple[list[Key], list[bytes]]:
+        """Items [start, stop) of the order, with their keys."""
+        raise NotImplementedError
+
+    def _read(self, keys: Sequence[bytes]) -> dict[bytes, Value]:
+        raise NotImplementedError
+
+    def _write(self, found: Iterable[tuple[bytes, Value]]) -> None:
+        raise NotImplementedError
 
     def store(self) -> None:
         """Send what was found to the cache, and hold it no more."""
@@ -660,56 +741,104 @@ class _EvidenceMemo(MutableMapping[Candidate, Evidence]):
     def keep(self) -> None:
         """Send what was found since last sent to the cache, and hold it still: a first scan's memo then goes on
         answering without asking the cache, as it would had nothing been sent."""
-        sent = [candidate for candidate in self.unsent if candidate in self.found]
-        if sent:
-            self.cache.remember_evidence(zip(self.keys(sent), (self.found[c] for c in sent), strict=True))
-        self.unsent = {}
+        sent = [item for item in self.unsent if item in self.found]
+        with _counted_as_written():
+            if sent:
+                self._write(zip(self._keys(sent), (self.found[item] for item in sent), strict=True))
+            self.unsent = {}
 
-    def __getitem__(self, candidate: Candidate) -> Evidence:
-        found = self.found.get(candidate) or self._cached(candidate)
-        if found is None:
-            raise KeyError(candidate)
+    def __getitem__(self, item: Key) -> Value:
+        found = self.found.get(item, _MISSING)
+        if found is _MISSING:
+            found = self._cached(item)
+        if found is _MISSING:
+            raise KeyError(item)
         return found
 
-    def _cached(self, candidate: Candidate) -> Evidence | None:
-        """The cache's evidence of a candidate: from the chunk held, else from the next chunk, else alone."""
+    def _cached(self, item: Key) -> object:
+        """What the cache holds for an item (or _MISSING): from the chunk held, else from the next chunk, else
+        alone."""
         if self.nothing_cached:
-            return None
-        while candidate not in self.chunk and self.chunk_end < len(self.order):
+            return _MISSING
+        while item not in self.chunk and self.chunk_end < self.length:
             self._read_next_chunk()
-        if candidate in self.chunk:
-            return self.chunk[candidate]
-        [key] = self.keys([candidate])
-        return self.cache.evidence([key]).get(key)
+        if item in self.chunk:
+            return self.chunk[item]
+        [key] = self._keys([item])
+        return self._read([key]).get(key, _MISSING)
 
     def read_alone(self) -> None:
         """Read no chunk more: what is asked from now on is out of the order (group's keepers and members)."""
-        self.chunk, self.chunk_end = {}, len(self.order)
+        self.chunk, self.chunk_end = {}, self.length
 
     def _read_next_chunk(self) -> None:
-        start, self.chunk_end = self.chunk_end, min(self.chunk_end + EVIDENCE_CHUNK, len(self.order))
-        chunk = self.order[start:self.chunk_end]
-        candidates, keys = list(chunk), pair_keys(self.images, chunk, self.strictness)
-        known = self.cache.evidence(keys)
-        self.chunk = {candidate: known.get(key) for candidate, key in zip(candidates, keys, strict=True)}
+        start, self.chunk_end = self.chunk_end, min(self.chunk_end + EVIDENCE_CHUNK, self.length)
+        items, keys = self._chunk(start, self.chunk_end)
+        known = self._read(keys)
+        self.chunk = {item: known.get(key, _MISSING) for item, key in zip(items, keys, strict=True)}
         self.on_answered(len(known))
 
-    def __setitem__(self, candidate: Candidate, evidence: Evidence) -> None:
-        self.computed += candidate not in self.found
-        self.found[candidate] = evidence
-        self.unsent[candidate] = None
-        if candidate in self.chunk:  # the chunk stays true once `found` has gone to the cache
-            self.chunk[candidate] = evidence
+    def __setitem__(self, item: Key, value: Value) -> None:
+        self.computed += item not in self.found
+        self.found[item] = value
+        self.unsent[item] = None
+        if item in self.chunk:  # the chunk stays true once `found` has gone to the cache
+            self.chunk[item] = value
         if len(self.found) >= EVIDENCE_CHUNK:
             self.store()
         elif self.due():
             self.keep()
 
-    def __delitem__(self, candidate: Candidate) -> None:
-        del self.found[candidate]
+    def __delitem__(self, item: Key) -> None:
+        del self.found[item]
 
-    def __iter__(self) -> Iterator[Candidate]:
+    def __iter__(self) -> Iterator[Key]:
         return iter(self.found)
 
     def __len__(self) -> int:
         return len(self.found)
+
+
+class _EvidenceMemo(_CachedMemo[Candidate, Evidence]):
+    """Verification's memo (`verify.verified`) over the cache; `order` is the order verification asks in."""
+
+    def __init__(self, cache: Cache, images: ImageTable, strictness: Strictness, order: Candidates,
+                 on_answered: Callable[[int], None]) -> None:
+        super().__init__(len(order), on_answered, not cache.has_evidence())
+        self.cache, self.images, self.strictness, self.order = cache, images, strictness, order
+
+    def _keys(self, items: Sequence[Candidate]) -> list[bytes]:
+        return pair_keys(self.images, Candidates.of_each(items), self.strictness)
+
+    def _chunk(self, start: int, stop: int) -> tuple[list[Candidate], list[bytes]]:
+        chunk = self.order[start:stop]
+        return list(chunk), pair_keys(self.images, chunk, self.strictness)
+
+    def _read(self, keys: Sequence[bytes]) -> dict[bytes, Evidence]:
+        return self.cache.evidence(keys)
+
+    def _write(self, found: Iterable[tuple[bytes, Evidence]]) -> None:
+        self.cache.remember_evidence(found)
+
+
+class _LocalMemo(_CachedMemo[tuple[int, int, bool], Value]):
+    """A memo of the local stage's over the cache, keyed by rows a and b and mirrored (`geometry.fitted`); `order`
+    holds such rows, the order the local stage asks in. `table` is the cache's: FITS or MOMENTS."""
+
+    def __init__(self, cache: Cache, table: str, images: ImageTable, order: np.ndarray,
+                 on_answered: Callable[[int], None] = lambda _: None) -> None:
+        super().__init__(len(order), on_answered, not cache.has_local(table))
+        self.cache, self.table, self.contents, self.order = cache, table, images.content_hash, order
+
+    def _keys(self, items: Sequence[tuple[int, int, bool]]) -> list[bytes]:
+        return local_keys(self.contents, np.array(items, np.int64).reshape(-1, 3))
+
+    def _chunk(self, start: int, stop: int) -> tuple[list[tuple[int, int, bool]], list[bytes]]:
+        rows = self.order[start:stop]
+        return [(a, b, bool(mirrored)) for a, b, mirrored in rows.tolist()], local_keys(self.contents, rows)
+
+    def _read(self, keys: Sequence[bytes]) -> dict[bytes, Value]:
+        return self.cache.local(self.table, keys)
+
+    def _write(self, found: Iterable[tuple[bytes, Value]]) -> None:
+        self.cache.remember_local(self.table, found)

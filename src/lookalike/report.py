@@ -19,12 +19,13 @@ JSON format, version 1 (fields may be added, never removed or changed in meaning
      "seconds": {STAGE: SECONDS},
      "peak_mb": {STAGE: MB},
      "worker_memory_mb": MB | null,
-     "work": {"decoded": N, "verified": N}}
+     "work": {"decoded": N, "verified": N, "fitted": N}}
 
 "peak_mb" is the scanning process's peak resident memory by the end of each stage, in MiB (empty where the
 system does not say). "worker_memory_mb" is the memory a decoding worker may use, or null where the system does
 not enforce such a limit (macOS, Windows): there only the pixel limit refuses an image too large. "work" counts
-what this scan computed rather than took from the cache: images decoded, pairs verified.
+what this scan computed rather than took from the cache: images decoded, pairs verified, pairs fitted by their
+local features.
 
 A scan with `--method bytes` decodes nothing: its members have "width" and "height" 0, and "format" as sniffed
 from the file's first bytes, or "" for a file not sniffed (`--all-files`). "files" counts the files compared.
@@ -73,7 +74,7 @@ def to_json(result: ScanResult) -> dict[str, Any]:
         "seconds": {stage.value: round(seconds, 3) for stage, seconds in result.seconds.items()},
         "peak_mb": {stage.value: round(mb, 1) for stage, mb in result.peak_mb.items()},
         "worker_memory_mb": WORKER_MEMORY // 2**20 if memory_limit_enforced() else None,
-        "work": {"decoded": result.decoded, "verified": result.verified},
+        "work": {"decoded": result.decoded, "verified": result.verified, "fitted": result.fitted},
     }
 
 

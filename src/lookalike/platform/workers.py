@@ -11,12 +11,14 @@ worker at its first file. Under spawn (Windows, or when
 
 from __future__ import annotations
 
+import copy
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
 
 from lookalike.platform.platforms import start_method
 
@@ -24,11 +26,32 @@ PRELOADED = ["lookalike.stages.decode", "lookalike.engines.pool", "cv2"]  # the 
 # OpenCV, which `local_features` imports only where features are found (the scanning process reads them without it)
 
 
-def worker_context() -> BaseContext:
+def worker_context(deaf: bool = False) -> BaseContext:
+    """The context workers start from; `deaf`: one whose processes start `deaf_to_interruptions`, for a pool
+    that starts them itself, whenever it does (`concurrent.futures.ProcessPoolExecutor`, at its submits)."""
     context = get_context(start_method())
     if context.get_start_method() == "forkserver":
         context.set_forkserver_preload(PRELOADED)
+    if not deaf:
+        return context
+    context = copy.copy(context)  # the shared context stays as it is
+    context.Process = _DEAF_PROCESSES[context.get_start_method()]
     return context
+
+
+def _deaf_start(process: BaseProcess) -> None:
+    with deaf_to_interruptions():
+        type(process).__bases__[0].start(process)
+
+
+def _deaf(process: type[BaseProcess]) -> type[BaseProcess]:
+    name = f"Deaf{process.__name__}"
+    return type(name, (process,), {"start": _deaf_start, "__module__": __name__, "__qualname__": name})
+
+
+# Made at import and kept here, where pickle finds them in a spawned worker: its process object is sent to it.
+_DEAF_PROCESSES = {method: _deaf(get_context(method).Process) for method in get_all_start_methods()}
+globals().update({process.__name__: process for process in _DEAF_PROCESSES.values()})
 
 
 def start_early() -> None:

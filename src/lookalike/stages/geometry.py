@@ -16,7 +16,7 @@ Guarantees: both functions are deterministic; `fit` returns None unless MIN_INLI
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -393,21 +393,35 @@ class LocalMatch:
 
 
 FeaturesOf = Callable[[int, bool], Features]  # an image row's features, or its mirror image's
+FitMemo = MutableMapping[tuple[int, int, bool], Fit | None]  # `fitted` by its rows a, b and mirrored
+MomentMemo = MutableMapping[tuple[int, int, bool], Moment]  # `moment_check`s of fits, by their rows and mirrored
+_UNKNOWN = object()
+
+
+def fitted(features_of: FeaturesOf, a: int, b: int, mirrored: bool, memo: FitMemo | None = None) -> Fit | None:
+    """`fit` of image row b's features onto row a's (or its mirror image's), taken from `memo` when it holds it,
+    put in it when not."""
+    found = _UNKNOWN if memo is None else memo.get((a, b, mirrored), _UNKNOWN)
+    if found is _UNKNOWN:
+        found = fit(features_of(a, mirrored), features_of(b, False), mirrored)
+        if memo is not None:
+            memo[a, b, mirrored] = found
+    return found
 
 
 def verify_local(features_of: FeaturesOf, candidates: np.ndarray, linked: Linked,
-                 on_progress: Callable[[int], None] = lambda _: None) -> list[LocalMatch]:
+                 on_progress: Callable[[int], None] = lambda _: None, fits: FitMemo | None = None) -> list[LocalMatch]:
     """The candidates (rows a, b, mirrored) that `fit` confirms, but for pairs already `linked` (directly or
     through other links): those need no second proof, and a set of copies needs only enough links to connect.
-    Each confirmed pair joins `linked`."""
+    Each confirmed pair joins `linked`. `fits` is a memo of `fitted`."""
     found = []
     for a, b, mirrored in candidates.tolist():
         on_progress(1)
         if linked.together(a, b):
             continue
-        fitted = fit(features_of(a, bool(mirrored)), features_of(b, False), bool(mirrored))
-        if fitted is not None and not fitted.two_moments:
-            found.append(LocalMatch(a, b, fitted))
+        confirmed = fitted(features_of, a, b, bool(mirrored), fits)
+        if confirmed is not None and not confirmed.two_moments:
+            found.append(LocalMatch(a, b, confirmed))
             linked.join(a, b)
     return found
 

@@ -20,9 +20,11 @@ import numpy as np
 from lookalike.stages.geometry import (
     FeaturesOf,
     Fit,
+    FitMemo,
     LocalMatch,
     Moment,
-    fit,
+    MomentMemo,
+    fitted,
     frame_box,
     inverted,
     moment_check,
@@ -86,18 +88,22 @@ def build_groups(
     evidence: MutableMapping[Candidate, Evidence] | None = None,
     features_of: FeaturesOf | None = None,
     pictures: Pictures | None = None,
+    fits: FitMemo | None = None,
+    moments: MomentMemo | None = None,
 ) -> list[Group]:
     """Groups of files that are the same picture; `image_of_file[f]` is file f's row in `images`.
 
     Only duplicate matches link images. A member not linked to its keeper by a match is verified against it
     directly, at `strictness`, under the alignments the search proposed for the pair (`candidates`, in the
     search's order). `apart` holds pairs of rows (lower, higher) a person said are different pictures: never
-    grouped together. `evidence` is verification's memo (`verify.verified`).
+    grouped together. `evidence` is verification's memo (`verify.verified`), `fits` the local fits' (`fitted`),
+    `moments` the moment checks' of those fits, by keeper, member and mirrored.
     """
     files_of_image = FilesOfImages(image_of_file)
     links = _links(match for match in matches if match.duplicate)
     rank = keeper_order(files, image_of_file, images)
-    direct = _DirectMatches(images, CandidatesByPair(candidates), strictness, evidence, features_of, pictures)
+    direct = _DirectMatches(images, CandidatesByPair(candidates), strictness, evidence, features_of, pictures, fits,
+                            moments)
     groups: list[Group] = []
     worth_grouping = {*links, *files_of_image.shared().tolist()}  # linked, or held by several files
     for component in _components(worth_grouping, links):
@@ -144,6 +150,8 @@ class _DirectMatches:
     evidence: MutableMapping[Candidate, Evidence] | None
     features_of: FeaturesOf | None = None
     pictures: Pictures | None = None  # the moment check's pictures by row; the thumbnails where there are none
+    fits: FitMemo | None = None
+    moments: MomentMemo | None = None
     matched: dict[tuple[int, int], Match | None] = field(default_factory=dict)
 
     def compared(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
@@ -158,14 +166,20 @@ class _DirectMatches:
         """The fit of the image's features onto the keeper's (or its mirror image's) with the most inliers."""
         if self.features_of is None:
             return None
-        member = self.features_of(image, False)
-        fits = [fit(self.features_of(keeper, mirrored), member, mirrored) for mirrored in (False, True)]
+        fits = [fitted(self.features_of, keeper, image, mirrored, self.fits) for mirrored in (False, True)]
         return max((f for f in fits if f is not None), key=lambda f: f.inliers, default=None)
 
     def same_moment(self, keeper: int, image: int, fitted: Fit) -> Moment:
+        """`moment_check` of the keeper and the image aligned by `fitted` (theirs, from `local_fit`)."""
+        known = None if self.moments is None else self.moments.get((keeper, image, fitted.mirrored))
+        if known is not None:
+            return known
         keeper_picture, picture = self.compared(keeper, image)
-        return moment_check(keeper_picture[:, ::-1] if fitted.mirrored else keeper_picture, picture, fitted.matrix,
-                            coarsest(self.images, keeper, image, len(picture)))
+        moment = moment_check(keeper_picture[:, ::-1] if fitted.mirrored else keeper_picture, picture, fitted.matrix,
+                              coarsest(self.images, keeper, image, len(picture)))
+        if self.moments is not None:
+            self.moments[keeper, image, fitted.mirrored] = moment
+        return moment
 
     def match(self, a: int, b: int) -> Match | None:
         """The first alignment of a and b that verification confirms, if any; each pair is verified once."""

@@ -64,6 +64,9 @@ CANDIDATE_COST = 0.3
 TABLE_ENTRY_COST = 0.3
 BLOCKS_PER_THREAD = 16
 MIN_BLOCK = 1024
+# Estimated cost (the units above) of one block of queries at most: about 40 ms of one core, so that a Ctrl-C, seen
+# once the blocks running end (the queued ones are dropped), stops the search at once however many hashes it has.
+MAX_BLOCK_COST = 2**20
 # Below this many query × index pairs, NumPy compares them all (1.5 to 2 ns a pair on two cores: 0.4 s for these)
 # sooner than numba is imported and loads its compiled kernels (0.45 to 0.6 s before the first probe). A frame is
 # searched against six windows in eight orientations, so this is up to about 2,300 images.
@@ -145,15 +148,17 @@ def _split(count: int, radius: int) -> list[Substring]:
 
 
 def _estimated_cost(split: list[Substring], n_queries: int, n_index: int, self_join: bool) -> float:
-    # A self-join probes each unordered pair of substring values from one side only.
-    share = 0.5 if self_join else 1.0
     cost = 0.0
     for substring in split:
-        probes = n_queries * substring.probes * share
-        candidates = probes * n_index / 2**substring.bits
         tables = (1 if self_join else 2) * 2**substring.bits + n_queries + n_index
-        cost += PROBE_COST * probes + CANDIDATE_COST * candidates + TABLE_ENTRY_COST * tables
+        cost += n_queries * _query_cost(substring, n_index, self_join) + TABLE_ENTRY_COST * tables
     return cost
+
+
+def _query_cost(substring: Substring, n_index: int, self_join: bool) -> float:
+    """The estimated cost of probing one query's buckets of `substring` and checking what they hold."""
+    probes = substring.probes * (0.5 if self_join else 1.0)  # a self-join probes each pair of values once
+    return PROBE_COST * probes + CANDIDATE_COST * probes * n_index / 2**substring.bits
 
 
 def _ball_size(bits: int, radius: int) -> int:
@@ -193,12 +198,16 @@ def _substring_codes(pool: ThreadPoolExecutor, threads: int, queries: np.ndarray
     """`_match_codes` of the last of `substrings`, the others searched before it. Its table and the queries'
     order are made here, one substring at a time, and are gone before the next substring's."""
     *prior, substring = substrings
-    table = _SortedBy(index, substring)
-    query_order = None if self_join else _probe_order(queries, substring)
+    # Sorted off the main thread, where a Ctrl-C lands: numba makes a KeyboardInterrupt raised while it calls a
+    # kernel a SystemError. Waiting for a thread is interrupted cleanly.
+    sorting = pool.submit(_SortedBy, index, substring)
+    query_order = None if self_join else pool.submit(_probe_order, queries, substring).result()
+    table = sorting.result()
     shifts, masks, radii = _prior_checks(prior)
     probe = partial(_probe_block, queries, query_order, table, radius=radius, prior_shifts=shifts, prior_masks=masks,
                     prior_radii=radii, self_join=self_join)
-    return np.concatenate(list(pool.map(probe, _blocks(len(queries), threads * BLOCKS_PER_THREAD))))
+    size = _block_size(len(queries), threads * BLOCKS_PER_THREAD, _query_cost(substring, len(index), self_join))
+    return np.concatenate(list(pool.map(probe, _blocks(len(queries), size))))
 
 
 def _compared_codes(queries: np.ndarray, index: np.ndarray, radius: int, self_join: bool) -> np.ndarray:
@@ -229,8 +238,12 @@ def _sorted_pairs(codes: np.ndarray, n_second: int) -> np.ndarray:
     return pairs
 
 
-def _blocks(n: int, count: int) -> Iterator[range]:
-    size = max(MIN_BLOCK, -(-n // count))
+def _block_size(n: int, count: int, query_cost: float) -> int:
+    """Queries a block: `n` shared into `count` blocks, but none costing more than MAX_BLOCK_COST."""
+    return max(MIN_BLOCK, min(-(-n // count), int(MAX_BLOCK_COST / max(query_cost, 1.0))))
+
+
+def _blocks(n: int, size: int) -> Iterator[range]:
     return (range(start, min(start + size, n)) for start in range(0, n, size))
 
 
@@ -393,9 +406,63 @@ def find_candidates(images: ImageTable, radius: int,
     with at least one new image are searched: the caller knows the pairs among the others.
     """
     everyone = np.arange(len(images))
-    if new is None:
-        return _candidates(images, [(everyone, everyone)], radius, join)
-    return _candidates(images, [(new, everyone), (np.setdiff1d(everyone, new), new)], radius, join)
+    pairings = [(everyone, everyone)] if new is None else [(new, everyone), (np.setdiff1d(everyone, new), new)]
+    return closest_of_each_kind(Candidates.concatenate(
+        [_found(images, query_rows, index_rows, radius, join) for query_rows, index_rows in pairings]))
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPart:
+    """Images `rows`, searched against images `partners`: the partners' whole frames against the rows' windows
+    when `framed`, else the rows' frames against the partners' windows; and the caption bands of both, either
+    way. Each side's images may be among the other's."""
+
+    rows: np.ndarray
+    partners: np.ndarray
+    framed: bool
+
+
+def frames_probe(images: ImageTable, frames_of: int, windows_of: int) -> bool:
+    """Whether the frames of `frames_of` images are fewer hashes than the windows of `windows_of` images: the
+    join probes with the fewer, and a search cut into blocks had best cut those."""
+    return images.hashes.shape[1] * frames_of <= len(_FRAMED) * windows_of
+
+
+def searched_blocks(images: ImageTable, parts: Sequence[SearchPart], radius: int,
+                    join: Callable[[np.ndarray, np.ndarray, int], np.ndarray],
+                    block: int) -> Iterator[tuple[np.ndarray, Candidates]]:
+    """A search cut into blocks that each stand alone: of each part, `block` of its rows at a time, those rows and
+    the closest hypothesis of each kind the block's images meet a partner under. `closest_of_each_kind` of all
+    the blocks is what `find_candidates` finds when the parts cover the pairs it searches (each pair of images
+    needs its frames searched both ways: as the rows' and as the partners'), whichever blocks an earlier search
+    found. The rows should be the side with the fewer hashes to probe with: each block builds the tables of its
+    partners again."""
+    for part in parts:
+        for start in range(0, len(part.rows), block):
+            rows = part.rows[start:start + block]
+            frames, windows = (part.partners, rows) if part.framed else (rows, part.partners)
+            found = [_matches(queries, index, join(queries.hashes, index.hashes, radius))
+                     for queries, index in _frame_searches(images, frames, windows)]
+            bands, partner_bands = _window_grid(images, rows, ABOVE_CAPTION), _window_grid(images, part.partners,
+                                                                                           ABOVE_CAPTION)
+            captions = _matches(bands, partner_bands, join(bands.hashes, partner_bands.hashes, radius))
+            # The search finds caption bands from both images of a pair: so do the blocks, whichever probes.
+            found += [captions, Candidates(captions.b, captions.a, *(getattr(captions, name)
+                                                                     for name in CANDIDATE_COLUMNS[2:]))]
+            yield rows, closest_of_each_kind(Candidates.concatenate(found))
+
+
+def closest_of_each_kind(found: Candidates) -> Candidates:
+    """The closest hypothesis of each kind of alignment of each pair of images among `found`, `in_order`: the
+    same whichever order they were found in."""
+    low, high = found.pairs()
+    complexity = np.maximum(WINDOW_RANK[found.window_a], WINDOW_RANK[found.window_b])
+    ties = (found.b, found.window_b, found.a, found.orientation)  # broken the same way for any join order
+    order = np.lexsort((*ties, found.distance, complexity, high, low))
+    key = np.stack([low, high, complexity])[:, order]
+    first = np.ones(len(order), bool)
+    first[1:] = (key[:, 1:] != key[:, :-1]).any(axis=0)
+    return found[order[first]]
 
 
 class CandidatesByPair:
@@ -443,17 +510,22 @@ class _Grid:
 
 
 def _searches(images: ImageTable, query_rows: np.ndarray, index_rows: np.ndarray) -> Iterator[tuple[_Grid, _Grid]]:
-    """What is searched against what: each query image's whole frame, in every orientation, against the
-    framed windows of each index image and its content where it has a border to remove; the part above a
-    caption band, upright, against the same part. Each made when its turn comes, so that only one search's
-    copies are held."""
+    """What is searched against what: `_frame_searches`; and the part above a caption band, upright, against the
+    same part. Each made when its turn comes, so that only one search's copies are held."""
+    yield from _frame_searches(images, query_rows, index_rows)
+    yield _window_grid(images, query_rows, ABOVE_CAPTION), _window_grid(images, index_rows, ABOVE_CAPTION)
+
+
+def _frame_searches(images: ImageTable, query_rows: np.ndarray,
+                    index_rows: np.ndarray) -> Iterator[tuple[_Grid, _Grid]]:
+    """Each query image's whole frame, in every orientation, against the framed windows of each index image and
+    its content where it has a border to remove."""
     frames = _Grid(_taken(images.hashes, query_rows).reshape(-1), query_rows,
                    np.arange(images.hashes.shape[1]), np.full(images.hashes.shape[1], WHOLE))
     yield frames, _Grid(images.windows[index_rows[:, None], _FRAMED].reshape(-1), index_rows,
                         np.zeros(len(_FRAMED), np.int64), _FRAMED)
     bordered = index_rows[(images.content_box[index_rows] != np.array(WHOLE_BOX, np.float32)).any(axis=1)]
     yield frames, _window_grid(images, bordered, CONTENT)
-    yield _window_grid(images, query_rows, ABOVE_CAPTION), _window_grid(images, index_rows, ABOVE_CAPTION)
 
 
 def _window_grid(images: ImageTable, rows: np.ndarray, window: int) -> _Grid:
@@ -465,21 +537,12 @@ def _taken(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return array if len(rows) == len(array) and (rows == np.arange(len(array))).all() else array[rows]
 
 
-def _candidates(images: ImageTable, pairings: Sequence[tuple[np.ndarray, np.ndarray]], radius: int,
-                join: Callable[[np.ndarray, np.ndarray, int], np.ndarray]) -> Candidates:
-    """The closest hypothesis of each kind of alignment for every pair of different images whose hashes meet
-    within `radius`, with each pairing's query images searched against its index images."""
-    found = Candidates.concatenate([_matches(queries, index, join(queries.hashes, index.hashes, radius))
-                                    for query_rows, index_rows in pairings
-                                    for queries, index in _searches(images, query_rows, index_rows)])
-    low, high = found.pairs()
-    complexity = np.maximum(WINDOW_RANK[found.window_a], WINDOW_RANK[found.window_b])
-    ties = (found.b, found.window_b, found.a, found.orientation)  # broken the same way for any join order
-    order = np.lexsort((*ties, found.distance, complexity, high, low))
-    key = np.stack([low, high, complexity])[:, order]
-    first = np.ones(len(order), bool)
-    first[1:] = (key[:, 1:] != key[:, :-1]).any(axis=0)
-    return found[order[first]]
+def _found(images: ImageTable, query_rows: np.ndarray, index_rows: np.ndarray, radius: int,
+           join: Callable[[np.ndarray, np.ndarray, int], np.ndarray]) -> Candidates:
+    """Every hypothesis under which the hashes of a query image and of another, index, image meet within
+    `radius`."""
+    return Candidates.concatenate([_matches(queries, index, join(queries.hashes, index.hashes, radius))
+                                   for queries, index in _searches(images, query_rows, index_rows)])
 
 
 def _matches(queries: _Grid, index: _Grid, pairs: np.ndarray) -> Candidates:

@@ -244,7 +244,7 @@ class _Verifiers:
 
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
-        self.pool = ProcessPoolExecutor(jobs, mp_context=worker_context(), initializer=ignore_interruptions)
+        self.pool = ProcessPoolExecutor(jobs, mp_context=worker_context(deaf=True), initializer=ignore_interruptions)
 
     @staticmethod
     @contextmanager
