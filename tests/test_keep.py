@@ -59,3 +59,14 @@ def test_a_lossless_conversion_of_a_jpeg_ranks_as_the_jpeg_and_the_older_stays(t
     assert files[0].pixel_hash == files[1].pixel_hash
     assert best_first(files)[0] == 1
     assert keeper_reason(files, 1) == "the oldest file"
+
+
+def test_a_keeper_the_rule_does_not_prefer_says_so(tmp_path, photos):
+    """Grouping keeps the picture the other copies match; when the keep rule alone would keep another file,
+    the reason says which and why, rather than claiming the rule's criterion for the keeper."""
+    picture = open_rgb(photos["chelsea"])
+    older = scanned(save(picture, tmp_path / "older.png"), 1)
+    newer = scanned(save(picture, tmp_path / "newer.png"), 2)
+    assert keeper_reason([older, newer], 0) == "the oldest file"
+    assert keeper_reason([newer, older], 0) == ("the picture the other copies match; the keep rule alone would "
+                                                "keep older.png (the oldest file)")

@@ -265,10 +265,18 @@ def keeper_reason(files: Sequence[Scanned], keeper: int) -> str:
     keys = best_keys(files)
     runner_up = min((i for i in range(len(files)) if i != keeper), key=keys.__getitem__)
     kept, other = files[keeper], files[runner_up]
-    for criterion, (mine, theirs) in enumerate(zip(keys[keeper], keys[runner_up], strict=True)):
-        if mine != theirs:
-            return _reason(BEST[criterion][1], kept, other, files)
-    return "identical to the others in every respect the rule weighs (the first path)"
+    if keys[runner_up] < keys[keeper]:  # grouping kept the picture the others match, not the rule's first choice
+        preferred = _reason(BEST[_first_difference(keys, runner_up, keeper)][1], other, kept, files)
+        return (f"the picture the other copies match; the keep rule alone would keep "
+                f"{os.path.basename(other.path)} ({preferred})")
+    if keys[runner_up] == keys[keeper]:
+        return "identical to the others in every respect the rule weighs (the first path)"
+    return _reason(BEST[_first_difference(keys, keeper, runner_up)][1], kept, other, files)
+
+
+def _first_difference(keys: Sequence[tuple], a: int, b: int) -> int:
+    """The first criterion of the default rule on which files a and b differ."""
+    return next(criterion for criterion, (x, y) in enumerate(zip(keys[a], keys[b], strict=True)) if x != y)
 
 
 def _reason(criterion: str, kept: Scanned, other: Scanned, files: Sequence[Scanned]) -> str:
