@@ -1,0 +1,49 @@
+"""MkDocs hooks: the manual takes its tables from the files the benchmarks write.
+
+`<!-- latest: GLOB -->` on a line of its own becomes the newest file matching GLOB (relative to the repository),
+its headings one level down, under a line naming the file: a benchmark that writes a new results file is in the
+manual at the next build, with nothing pasted by hand. A build fails when no file matches, unless the marker says
+`latest-if-any`: then the page says that the benchmark has not written one yet. Newest is by the time of the last
+commit that touched the file (a fresh clone gives every file the same modified time), then by name; files not
+committed yet come first.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+LATEST = re.compile(r"^<!-- latest(?P<optional>-if-any)?: (?P<glob>\S+) -->$", re.MULTILINE)
+HEADING = re.compile(r"^(#+) ", re.MULTILINE)
+
+
+def on_page_markdown(markdown: str, **_: object) -> str:
+    return LATEST.sub(_latest, markdown)
+
+
+def _latest(marker: re.Match[str]) -> str:
+    found = newest(marker["glob"])
+    if found is not None:
+        return _included(found)
+    if marker["optional"]:
+        return f"*No results file yet (`{marker['glob']}`): the command above writes it.*"
+    raise FileNotFoundError(f"no file matches {marker['glob']} (the manual includes the newest)")
+
+
+def newest(glob: str) -> Path | None:
+    """The newest file matching `glob` under the repository, if any."""
+    matches = sorted(REPOSITORY.glob(glob))
+    return max(matches, key=lambda path: (_committed_at(path), path.name)) if matches else None
+
+
+def _committed_at(path: Path) -> float:
+    found = subprocess.run(["git", "log", "-1", "--format=%ct", "--", path.name], cwd=path.parent,
+                           capture_output=True, text=True, check=False).stdout.strip()
+    return float(found) if found else float("inf")  # not committed: newer than anything committed
+
+
+def _included(path: Path) -> str:
+    text = HEADING.sub(lambda heading: f"#{heading[1]} ", path.read_text(encoding="utf-8"))
+    return f"*From `{path.relative_to(REPOSITORY).as_posix()}`, as the benchmark wrote it:*\n\n{text}"
