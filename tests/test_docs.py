@@ -7,7 +7,9 @@ own files and anchors are checked (the manual's by `mkdocs build --strict`, the 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
 import subprocess
 import sys
 import unicodedata
@@ -117,17 +119,48 @@ def test_the_readme_has_no_commit_hashes_outside_results_file_names():
 
 
 def test_the_readme_demo_is_the_real_output_of_its_command(tmp_path):
-    shown = re.search(r"```console\n\$ lookalike demo --folder ~/demo\n(.*?)```", README, re.DOTALL)[1]
-    folder = tmp_path / "demo"
-    done = subprocess.run([sys.executable, "-m", "lookalike", "demo", "--folder", str(folder)],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert _timeless(done.stdout.replace(str(folder), "~/demo")) == _timeless(shown)
+    (block,) = _console_blocks(README)
+    assert block.startswith("$ lookalike demo --folder ~/demo\n")
+    _run_console(block, tmp_path)
 
 
-def _timeless(output: str) -> list[str]:
-    """The lines of a scan's summary, its times (which vary from run to run) replaced by T."""
-    return [re.sub(r"\d+\.\d+ s\b", "T s", line) for line in output.strip().splitlines()]
+def test_the_guide_s_plan_apply_and_undo_examples_are_real_output(tmp_path):
+    subprocess.run([*LOOKALIKE, "demo", "--folder", str(tmp_path / "demo"), "-q"], check=True, timeout=300)
+    resolve, undo = _console_blocks(page("guide.md"))
+    for block in (resolve, undo):
+        _run_console(block, tmp_path)
+
+
+LOOKALIKE = [sys.executable, "-m", "lookalike"]
+
+
+def _console_blocks(markdown: str) -> list[str]:
+    return re.findall(r"```console\n(.*?)```", markdown, re.DOTALL)
+
+
+def _run_console(block: str, folder: Path) -> None:
+    """Run each `$ lookalike ...` of a console example in `folder` (~/demo being folder/demo, the user's cache and
+    state folders under it) and compare what it prints with the lines shown: `...` stands for any lines, and times,
+    which vary from run to run, and the journal's time stamp are not compared."""
+    environment = {**os.environ, "XDG_CACHE_HOME": str(folder / "cache"), "XDG_STATE_HOME": str(folder / "state")}
+    for command, shown in re.findall(r"^\$ (.*)\n((?:(?!\$ ).*\n)*)", block, re.MULTILINE):
+        words = [word.replace("~/demo", str(folder / "demo")) for word in shlex.split(command)]
+        assert words[0] == "lookalike"
+        done = subprocess.run([*LOOKALIKE, *words[1:]], cwd=folder, env=environment, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        printed = done.stdout.replace(str(folder / "demo"), "~/demo").replace(str(folder / "state"), "~/.local/state")
+        assert re.fullmatch(_pattern(shown), _comparable(printed)), f"$ {command}\n{printed}"
+
+
+def _comparable(output: str) -> str:
+    output = re.sub(r"\d+\.\d+ s\b", "T s", output.strip())
+    return re.sub(r"\d{8}-\d{6}-\d{6}", "STAMP", output)
+
+
+def _pattern(shown: str) -> str:
+    lines = _comparable(shown).splitlines()
+    return "\n".join(r"(?:.*\n)*?.*" if line == "..." else re.escape(line) for line in lines)
 
 
 def test_the_readme_figures_are_rows_of_the_newest_results_file_it_names():
