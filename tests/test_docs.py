@@ -200,3 +200,26 @@ def _anchors(markdown: str) -> set[str]:
 def _slug(heading: str) -> str:
     words = unicodedata.normalize("NFKD", heading.replace("`", "")).lower()
     return re.sub(r"[\s]+", "-", re.sub(r"[^\w\s-]", "", words).strip())
+
+
+def test_every_command_and_option_the_readme_and_the_manual_show_exists():
+    shown = [README, *(path.read_text(encoding="utf-8") for path in sorted(DOCS.glob("*.md")))]
+    unknown = []
+    for text in shown:
+        for block in re.findall(r"```(?:sh|console)\n(.*?)```", text, re.DOTALL):
+            for line in block.splitlines():
+                words = line.removeprefix("$ ").split("#")[0].split()
+                if words[:1] == ["lookalike"]:
+                    unknown += _unknown_options(words[1:])
+    assert unknown == []
+
+
+def _unknown_options(words: list[str]) -> list[str]:
+    """The words of `lookalike WORDS` that name a command or an option the CLI does not have."""
+    command: click.Command = app
+    while isinstance(command, click.Group) and words and not words[0].startswith("-"):
+        if words[0] not in command.commands:
+            return [words[0]]
+        command, words = command.commands[words[0]], words[1:]
+    known = {option for parameter in command.params for option in getattr(parameter, "opts", [])} | {"-h", "--help"}
+    return [word.split("=")[0] for word in words if word.startswith("-") and word.split("=")[0] not in known]
