@@ -14,13 +14,16 @@ from lookalike.stages.exact import hash_file
 
 def member(path: str | os.PathLike[str], match: str, width: int = 100, height: int = 100,
            image_format: str = "JPEG") -> dict:
-    """A report member for a real file, with its real size, time and content hash, and no metadata."""
+    """A report member for a real file, with its real size, time and content hash, and no metadata; its pixels
+    are told apart by its bytes (identical bytes, identical pixels)."""
     path = os.fspath(path)
     found = os.stat(path)
+    digest = hash_file(path).hex()
     return {"path": path, "match": match, "relation": match, "distance": 0, "size": found.st_size,
             "width": width, "height": height, "format": image_format, "mtime_ns": found.st_mtime_ns,
-            "content_hash": hash_file(path).hex(), "taken": None, "camera": None, "quality": None, "gps": None,
-            "detail": None, "pixels": width * height, "companions": [], "box": None, "matrix": None}
+            "content_hash": digest, "taken": None, "camera": None, "quality": None, "gps": None, "detail": None,
+            "grain": None, "pixel_hash": digest, "pixels": width * height, "companions": [], "box": None,
+            "matrix": None}
 
 
 def report_of(roots: list[str | os.PathLike[str]], groups: list[list[dict]]) -> dict:
