@@ -5,7 +5,7 @@ its headings moved below the section it is in, under a line naming the file: a b
 results file is in the manual at the next build, with nothing pasted by hand. A build fails when no file matches,
 unless the marker says `latest-if-any`: then the page says that the benchmark has not written one yet. Newest is
 by the time of the last commit that touched the file (a fresh clone gives every file the same modified time),
-then by name; files not committed yet come first.
+then by name; files not committed yet come first. A `.txt` file is a benchmark's printed lines: each stays a line.
 """
 
 from __future__ import annotations
@@ -52,4 +52,6 @@ def _committed_at(path: Path) -> float:
 
 def _included(path: Path, level: int) -> str:
     text = HEADING.sub(lambda heading: f"{'#' * level}{heading[1]} ", path.read_text(encoding="utf-8"))
+    if path.suffix == ".txt":  # a benchmark's printed lines: each a line of its own, and its tables as tables
+        text = re.sub(r"^(?!\|)(.+)$", r"\1  ", text, flags=re.MULTILINE)
     return f"*From `{path.relative_to(REPOSITORY).as_posix()}`, as the benchmark wrote it:*\n\n{text}"

@@ -79,7 +79,7 @@ def test_the_api_reference_shows_the_docstrings(site):
 def test_the_benchmark_page_includes_the_newest_results_file_of_each_kind(site):
     shown = (site / "benchmarks" / "index.html").read_text(encoding="utf-8")
     for kind in ("accuracy/results/random-holdout-*.md", "accuracy/results/regression-holdout-*.md",
-                 "speed/start-methods-*.txt"):
+                 "speed/start-methods-*.txt", "speed/bytes-*.txt"):
         included = newest(f"benchmarks/{kind}")
         assert f"benchmarks/{kind.split('*')[0]}" in shown
         assert included.relative_to(REPOSITORY).as_posix() in shown
@@ -168,17 +168,18 @@ def _pattern(shown: str) -> str:
 
 def test_the_readme_figures_are_rows_of_the_newest_results_file_it_names():
     results = re.search(r"^## Results$(.*?)^## ", README, re.DOTALL | re.MULTILINE)[1]
-    named = re.findall(r"\]\((benchmarks/[^)]+\.md)\)", results)
+    named = re.findall(r"\]\((benchmarks/[^)]+\.(?:md|txt))\)", results)
     assert named, "the results section names the files its figures come from"
     rows = [line for line in results.splitlines() if line.startswith("|")]
     texts = {name: (REPOSITORY / name).read_text(encoding="utf-8") for name in named}
     assert rows and all(any(row in text for text in texts.values()) for row in rows)
     for name, text in texts.items():
-        kind = re.sub(r"-[0-9a-f]+\.md$", "-*.md", name)
+        kind = re.sub(r"-(?:[0-9a-f]+|\d{4}-\d{2}-\d{2})\.(md|txt)$", r"-*.\1", name)  # by commit, or by date
         assert newest(kind) == REPOSITORY / name, f"{name} is not the newest of {kind}"
-        date = re.search(r"date: (\d{4}-\d{2}-\d{2}); machine: (\S+), (\d+) cores", text)
-        assert f"measured {date[1]} on an {date[2]} machine with {date[3]} cores" in flat(results)
-    speed = newest("benchmarks/speed/results/speed-*.md")
+        date, cores = re.search(r"\d{4}-\d{2}-\d{2}", text)[0], re.search(r"(\d+) cores", text)[1]
+        said = flat(results)[flat(results).index(name):]  # the sentence that names the file says when and where
+        assert f"measured {date} on an " in said[:200] and f"with {cores} cores" in said[:300], name
+    speed = newest("benchmarks/speed/speed-*.txt")
     assert speed is None or speed.relative_to(REPOSITORY).as_posix() in results
 
 

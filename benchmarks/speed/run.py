@@ -37,7 +37,8 @@ forkserver, in START_METHOD_ROUNDS interleaved rounds (`--start-methods-only`: t
 whether both found the same groups.
 "Cold" means an empty lookalike cache, not an empty OS page cache: the collection is read once before the first
 method, so every method reads files the OS has cached. lookalike runs as `pip install .` leaves it, its bytecode
-compiled (`compile_lookalike`).
+compiled (`compile_lookalike`). Each run's table is written to benchmarks/speed/KIND-DATE.txt too (speed, bytes,
+interruptions, start-methods, million; none for --quick): the README and the manual quote those files.
 """
 
 from __future__ import annotations
