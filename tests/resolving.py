@@ -33,7 +33,7 @@ def report_of(roots: list[str | os.PathLike[str]], groups: list[list[dict]]) -> 
                         "keep": group[0]["path"], "reason": "the first path",
                         "reclaimable": sum(m["size"] for m in group[1:]), "members": group} for group in groups],
             "errors": [], "seconds": {}, "peak_mb": {}, "worker_memory_mb": None,
-            "work": {"decoded": 0, "verified": 0}}
+            "work": {"decoded": 0, "verified": 0, "fitted": 0}}
 
 
 def keeper_and_copy(folder: Path) -> tuple[Path, Path, dict]:
