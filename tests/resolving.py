@@ -14,21 +14,26 @@ from lookalike.stages.exact import hash_file
 
 def member(path: str | os.PathLike[str], match: str, width: int = 100, height: int = 100,
            image_format: str = "JPEG") -> dict:
-    """A report member for a real file, with its real size, time and content hash."""
+    """A report member for a real file, with its real size, time and content hash, and no metadata; its pixels
+    are told apart by its bytes (identical bytes, identical pixels)."""
     path = os.fspath(path)
     found = os.stat(path)
+    digest = hash_file(path).hex()
     return {"path": path, "match": match, "relation": match, "distance": 0, "size": found.st_size,
             "width": width, "height": height, "format": image_format, "mtime_ns": found.st_mtime_ns,
-            "content_hash": hash_file(path).hex()}
+            "content_hash": digest, "taken": None, "camera": None, "quality": None, "gps": None, "detail": None,
+            "grain": None, "pixel_hash": digest, "pixels": width * height, "companions": [], "box": None,
+            "matrix": None}
 
 
 def report_of(roots: list[str | os.PathLike[str]], groups: list[list[dict]]) -> dict:
-    """A version 1 report; each group's first member is its keeper."""
+    """A version 1 report, as report.schema.json has it; each group's first member is its keeper."""
     return {"version": 1, "roots": [os.fspath(root) for root in roots], "files": sum(map(len, groups)),
             "groups": [{"kind": "exact" if all(m["match"] in ("keeper", "bytes") for m in group) else "near",
-                        "keep": group[0]["path"], "reclaimable": sum(m["size"] for m in group[1:]),
-                        "members": group} for group in groups],
-            "errors": [], "seconds": {}}
+                        "keep": group[0]["path"], "reason": "the first path",
+                        "reclaimable": sum(m["size"] for m in group[1:]), "members": group} for group in groups],
+            "errors": [], "seconds": {}, "peak_mb": {}, "worker_memory_mb": None,
+            "work": {"decoded": 0, "verified": 0, "fitted": 0}}
 
 
 def keeper_and_copy(folder: Path) -> tuple[Path, Path, dict]:

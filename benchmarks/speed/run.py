@@ -37,7 +37,8 @@ forkserver, in START_METHOD_ROUNDS interleaved rounds (`--start-methods-only`: t
 whether both found the same groups.
 "Cold" means an empty lookalike cache, not an empty OS page cache: the collection is read once before the first
 method, so every method reads files the OS has cached. lookalike runs as `pip install .` leaves it, its bytecode
-compiled (`compile_lookalike`).
+compiled (`compile_lookalike`). Each run's table is written to benchmarks/speed/KIND-DATE.txt too (speed, bytes,
+interruptions, start-methods, million; none for --quick): the README and the manual quote those files.
 """
 
 from __future__ import annotations
@@ -649,7 +650,7 @@ def main() -> None:
     adopt_orphans()
     compile_lookalike()
     if args.million_only:  # to prepare the --million inputs ahead of a full run
-        print_table(million_files(args.workdir / "million", args.jobs), args.jobs)
+        print_table(million_files(args.workdir / "million", args.jobs), args.jobs, results_file(args, "million"))
         return
     sizes = QUICK if args.quick else Sizes()
     work = args.workdir / ("quick" if args.quick else "full")
@@ -657,7 +658,8 @@ def main() -> None:
     collection, doubled, tiny = work / "collection", work / "collection-and-negatives", work / "tiny"
     build_collection(collection, sizes)
     if args.start_methods_only:
-        print_table(start_method_rounds(collection, work / "collection-cache.sqlite", args.jobs), args.jobs)
+        print_table(start_method_rounds(collection, work / "collection-cache.sqlite", args.jobs), args.jobs,
+                    results_file(args, "start-methods"))
         return
     build_files(work / "files", sizes.files)
     bytes_record = None if args.quick else HERE / f"bytes-{time.strftime('%Y-%m-%d', time.gmtime())}.txt"
@@ -668,7 +670,8 @@ def main() -> None:
     photos, small_files = f"{files_in(collection)} photos", f"{sizes.small_files:,} tiny PNGs (generated)"
     if args.interruptions_only:
         print_table([*interruptions(collection, photos, work, args.jobs),
-                     *interruptions(work / "small-files", small_files, work, args.jobs)], args.jobs)
+                     *interruptions(work / "small-files", small_files, work, args.jobs)], args.jobs,
+                    results_file(args, "interruptions"))
         return
     build_negatives(collection, doubled)
     build_tiny(tiny, sizes.tiny)
@@ -736,9 +739,8 @@ def main() -> None:
     search = search_benchmark(sizes.hashes)
     if args.million:
         rows += million_files(args.workdir / "million", args.jobs)
-    print_table(rows, args.jobs)
-    print("\nbench_search.py (hamming_pairs against faiss and NumPy brute force):\n")
-    print(search.output)
+    print_table(rows, args.jobs, results_file(args, "speed"), "\n\nbench_search.py (hamming_pairs against faiss and "
+                f"NumPy brute force):\n\n```\n{search.output.strip()}\n```\n")
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (other work on the machine slows every line)")
 
 
@@ -778,13 +780,26 @@ def million_files(work: Path, jobs: int) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def print_table(rows: list[tuple[str, str, str, str]], jobs: int) -> None:
-    print("\n" + "\n".join(table_lines(rows, jobs)))
+def print_table(rows: list[tuple[str, str, str, str]], jobs: int, written: Path | None = None, after: str = "") -> None:
+    """Print the table, and write it with the date, the machine and the command to `written` (the manual and
+    the README quote that file)."""
+    table = "\n".join(table_lines(rows, jobs)) + after
+    print("\n" + table)
+    if written is not None:
+        written.write_text(f"{written.stem} from {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC on {machine()}; "
+                           f"load average {os.getloadavg()[0]:.1f} at the end\ncommand: python benchmarks/speed/run.py "
+                           f"{' '.join(sys.argv[1:])}\n\n{table}\n", encoding="utf-8")
+        print(f"\nwritten to {written.relative_to(REPO)}")
 
 
 def table_lines(rows: list[tuple[str, str, str, str]], jobs: int) -> list[str]:
     return [f"{os.cpu_count()} cores, --jobs {jobs}, Python {sys.version.split()[0]}, lookalike {code_version()}", "",
             "| what | on | time | peak memory |", "|---|---|---|---|", *("| " + " | ".join(row) + " |" for row in rows)]
+
+
+def results_file(args: argparse.Namespace, kind: str) -> Path | None:
+    """Where a run's table goes: benchmarks/speed/KIND-DATE.txt, as the bytes rounds' (none for --quick)."""
+    return None if args.quick else HERE / f"{kind}-{time.strftime('%Y-%m-%d', time.gmtime())}.txt"
 
 
 def code_version() -> str:

@@ -96,6 +96,8 @@ from lookalike.stages.walk import FileRecord, FileRecords, Problem, WalkOptions,
 
 
 class Stage(Enum):
+    """The stages of a scan, in the order data flows through them; the report's "seconds" and "peak_mb" are by these."""
+
     WALK = "walk"
     EXACT = "exact"
     DECODE = "decode"
@@ -128,6 +130,9 @@ KEEP_SECONDS = 1.0  # at most this long between two writes of a stage's finished
 
 @dataclass(frozen=True, slots=True)
 class ScanOptions:
+    """How to scan: the options of `lookalike scan`, with its defaults (`cache`: the user's cache file; None: no
+    cache). `method` is one of METHODS, `strictness` one of `verify.STRICTNESS`, `engine` from `engine_named`."""
+
     include: Sequence[str] = ()
     exclude: Sequence[str] = ()
     follow_symlinks: bool = False
@@ -146,6 +151,9 @@ class ScanOptions:
 
 @dataclass(frozen=True, slots=True)
 class ScanResult:
+    """What a scan found: the files and images it read, the groups (keeper first), the files it could not use
+    (`problems`), and each stage's time and memory. `report.to_json` turns it into the JSON report."""
+
     roots: list[str]
     files: FileRecords  # every readable image file (any file: BYTES with all_files), in walk order
     image_of_file: np.ndarray  # (len(files),) int: each file's row in `images`; BYTES: -1 for a file not read

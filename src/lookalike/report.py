@@ -64,6 +64,7 @@ CSV_COLUMNS = ("group", "kind", "path", "match", "relation", "distance", "size",
 
 
 def to_json(result: ScanResult) -> dict[str, Any]:
+    """The JSON report of a scan, as a dict (`report.schema.json` in the package describes it)."""
     return {
         "version": VERSION,
         "roots": result.roots,
@@ -141,6 +142,7 @@ def write_json(report: dict[str, Any], stream: IO[str]) -> None:
 
 
 def read_json(stream: IO[str]) -> dict[str, Any]:
+    """A JSON report read back; ValueError unless it is a lookalike report of this version."""
     report = json.load(stream)
     if report.get("version") != VERSION:
         raise ValueError(f"not a lookalike report of version {VERSION}")

@@ -41,6 +41,7 @@ def ignore(pairs: Sequence[Pair], cache: str | os.PathLike[str] | None = None, f
 
 
 def ignored(cache: str | os.PathLike[str] | None = None) -> list[Pair]:
+    """The pairs of contents remembered as not duplicates (`lookalike ignore --list`)."""
     with Cache(cache or default_cache_path()) as database:
         return sorted(database.not_duplicates())
 

@@ -39,6 +39,8 @@ MAYBE_FOLDER = "maybe duplicates"
 
 
 class Action(StrEnum):
+    """What `apply` does with each redundant copy (`--action`)."""
+
     REVIEW_FOLDERS = "review-folders"
     TRASH = "trash"
     MOVE = "move"
@@ -52,6 +54,8 @@ LINKS = (Action.HARDLINK, Action.SYMLINK)
 
 
 class Scope(StrEnum):
+    """Which copies count as redundant: `--within-folders` or `--across-folders` (default: every copy)."""
+
     WITHIN_FOLDERS = "within-folders"  # each folder's share of a group keeps its own keeper
     ACROSS_FOLDERS = "across-folders"  # only copies in another folder than the keeper's are redundant
 
@@ -76,6 +80,8 @@ class Carry:
 
 @dataclass(frozen=True, slots=True)
 class Step:
+    """One file `apply` acts on: its group, the action, the file and its keeper, and where it goes."""
+
     group: int  # the group's number in the report, from 1
     action: Action
     file: Scanned
@@ -92,6 +98,8 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class Skip:
+    """A file a plan or apply leaves alone, with the reason."""
+
     group: int
     path: str
     reason: str
@@ -99,6 +107,8 @@ class Skip:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """What an action would do to a report's groups: the steps, file by file, and the files left alone."""
+
     action: Action
     steps: list[Step]
     skips: list[Skip]

@@ -43,6 +43,8 @@ from lookalike.stages.walk import describe_os_error
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """What an apply or undo did: the files done, those left alone with the reason, and its journal."""
+
     journal: Path
     action: Action
     done: list[Step]  # applied (or, for undo, put back)
