@@ -131,7 +131,8 @@ def mirrored(image: Image.Image) -> Image.Image:
     return image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
 
 
-UNFOUND = pytest.mark.xfail(strict=True, reason="fits directly, but shares too few visual words to be a candidate")
+UNGROUPED = pytest.mark.xfail(strict=True, reason="a candidate that fits (97 inliers) and passes the moment check "
+                              "directly, yet is not grouped")
 
 
 def family(words: str, name: str, edit: Edit, *marks: pytest.MarkDecorator) -> object:
@@ -142,12 +143,12 @@ FAMILIES = [
     family("a square crop of the left, 56 % of the frame", "chelsea", crop(0.0, 0.0, 0.66, 0.85)),
     family("a 9:16 crop off-centre, 42 %", "coffee", crop(0.3, 0.0, 0.72, 1.0)),
     family("a 16:9 crop of the bottom, 62 %", "astronaut", crop(0.1, 0.3, 0.9, 1.0)),
-    family("a teal caption band, 18 % on top", "chelsea", caption(0.18, (20, 110, 120), top=True), UNFOUND),
+    family("a teal caption band, 18 % on top", "chelsea", caption(0.18, (20, 110, 120), top=True)),
     family("a white caption band, 9 % below", "astronaut", caption(0.09, (250, 250, 250), top=False)),
-    family("meme text over the picture", "coffee", meme_text, UNFOUND),
+    family("meme text over the picture", "coffee", meme_text, UNGROUPED),
     family("a semi-transparent logo", "rocket", logo),
     family("an uneven coloured frame", "astronaut", uneven_frame),
-    family("inside a phone screenshot", "chelsea", in_a_phone_screenshot, UNFOUND),
+    family("inside a phone screenshot", "chelsea", in_a_phone_screenshot),
     family("straightened by 6°", "coffee", straightened(6)),
     family("straightened by -2°", "astronaut", straightened(-2)),
     family("a warm tint and a vignette", "chelsea", tint_and_vignette),

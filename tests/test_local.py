@@ -46,11 +46,7 @@ def straightened(image: Image.Image) -> Image.Image:  # turned 5° and cropped t
     (straightened, "straightened 5°", None),
 ])
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea"])
-def test_a_partial_copy_is_found_and_described(tmp_path, photos, name, edit, words, box, request):
-    if edit is in_a_screenshot and name != "astronaut":
-        # The photo fills a quarter of the screenshot, so its features are found at half its resolution and
-        # share too few visual words with the original's for the inverted index to propose the pair.
-        request.applymarker(pytest.mark.xfail(strict=True, reason="too few shared words at a quarter of the frame"))
+def test_a_partial_copy_is_found_and_described(tmp_path, photos, name, edit, words, box):
     original = open_rgb(photos[name])
     original.save(tmp_path / "original.png")
     edit(original).save(tmp_path / "copy.jpg", quality=85)

@@ -47,7 +47,7 @@ from lookalike.stages.search import Candidates
 from lookalike.stages.verify import Evidence
 from lookalike.stages.walk import FileRecord, FileRecords, shared
 
-SIGNATURE_VERSION = "14"
+SIGNATURE_VERSION = "15"
 # Everything but the user's "not duplicates" decisions: emptied when the version changes.
 VERSIONED_TABLES = ("files", "images", "thumbs", "features", "failures", "evidence", "searched", "candidates",
                     "search_runs", "search_done", "fits", "moments")
@@ -70,8 +70,8 @@ CREATE TABLE IF NOT EXISTS images (
     taken TEXT, camera TEXT, signature BLOB, quality INTEGER, gps TEXT,
     detail REAL, grain REAL);
 CREATE TABLE IF NOT EXISTS thumbs (content_hash BLOB PRIMARY KEY, thumb BLOB);
-CREATE TABLE IF NOT EXISTS features (content_hash BLOB PRIMARY KEY, features BLOB, words BLOB, mirrored_words BLOB,
-                                     picture BLOB);
+CREATE TABLE IF NOT EXISTS features (content_hash BLOB PRIMARY KEY, features BLOB, words BLOB, query_words BLOB,
+                                     mirrored_words BLOB, picture BLOB);
 CREATE TABLE IF NOT EXISTS failures (
     path BLOB PRIMARY KEY, device INTEGER, inode INTEGER, size INTEGER, mtime_ns INTEGER, reason TEXT);
 CREATE TABLE IF NOT EXISTS evidence (
@@ -250,7 +250,7 @@ class Cache:
             )
             self.db.executemany("INSERT OR REPLACE INTO thumbs VALUES (?, ?)",
                                 ((d.content_hash, d.thumb) for d in decoded))
-            self.db.executemany("INSERT OR REPLACE INTO features VALUES (?, ?, ?, ?, ?)",
+            self.db.executemany("INSERT OR REPLACE INTO features VALUES (?, ?, ?, ?, ?, ?)",
                                 ((d.content_hash, d.features, *indexed_words(d.features), d.picture)
                                  for d in decoded))
 
@@ -264,13 +264,13 @@ class Cache:
         row = self.db.execute("SELECT picture FROM features WHERE content_hash = ?", (content_hash,)).fetchone()
         return picture_from_bytes(row[0]) if row is not None and row[0] else None
 
-    def words(self, content_hashes: Sequence[bytes]) -> Iterator[tuple[bytes, bytes]]:
-        """Each image's indexed visual words and its mirror image's (uint32 bytes), in the order given."""
+    def words(self, content_hashes: Sequence[bytes]) -> Iterator[tuple[bytes, bytes, bytes]]:
+        """Each image's `local_features.indexed_words` (uint32 bytes), in the order given."""
         for start in range(0, len(content_hashes), LOOKUP_CHUNK):
             chunk = content_hashes[start:start + LOOKUP_CHUNK]
-            rows = self._rows_by_key("SELECT content_hash, words, mirrored_words FROM features WHERE content_hash",
-                                     chunk)
-            yield from (rows.get(digest, (b"", b"")) for digest in chunk)
+            rows = self._rows_by_key("SELECT content_hash, words, query_words, mirrored_words FROM features "
+                                     "WHERE content_hash", chunk)
+            yield from (rows.get(digest, (b"", b"", b"")) for digest in chunk)
 
     # searched, candidates: what searches at a radius found, so that the next one need search only what is new
 

@@ -571,11 +571,12 @@ class _Scan:
         """Pairs of images that share local features, fitted, but for those the matches link already."""
         self.features_of = CachedFeatures(self.cache, images.content_hash)
         with self._stage(Stage.LOCAL, len(images)) as advance:
-            words, mirrored = [], []
-            for upright, mirror in self.cache.words(images.content_hash.tolist()):
-                words.append(np.frombuffer(upright, np.uint32))
+            indexed, queries, mirrored = [], [], []
+            for index_words, query_words, mirror in self.cache.words(images.content_hash.tolist()):
+                indexed.append(np.frombuffer(index_words, np.uint32))
+                queries.append(np.frombuffer(query_words, np.uint32))
                 mirrored.append(np.frombuffer(mirror, np.uint32))
-            candidates = local_candidates(words, mirrored)
+            candidates = local_candidates(indexed, queries, mirrored)
             linked = Linked(len(images))
             for match in matches:
                 if match.duplicate:

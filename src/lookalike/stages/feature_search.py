@@ -1,13 +1,14 @@
 """Local candidate search: pairs of images that share visual words, through an inverted index, never all pairs.
 
 Each image is indexed by the words of its strongest local features (`local_features.indexed_words`). A query is
-an image, or its mirror image, and votes for every indexed image that holds one of its words; a pair with
+an image, or its mirror image, with the words of all its features, and votes for every indexed image that holds
+one of them; a pair with
 MIN_VOTES votes or more is a candidate, at most TOP_PER_IMAGE a query, most votes first. Words held by more than
 MAX_POSTING images (textures every photo has: grass, sky, noise) vote for nothing. The index is sorted arrays
 (4 bytes a word and 4 an image), and queries are voted QUERY_CHUNK images at a time, so memory grows with the
 number of images, not with the number of pairs.
 
-Guarantees: deterministic; each (a, b, mirrored) is given once, with a < b when not mirrored.
+Guarantees: deterministic; each (a, b, mirrored) is given once, with a < b when not mirrored, in sorted order.
 """
 
 from __future__ import annotations
@@ -22,18 +23,20 @@ MAX_POSTING = 32
 QUERY_CHUNK = 4096
 
 
-def local_candidates(words: Sequence[np.ndarray], mirrored_words: Sequence[np.ndarray]) -> np.ndarray:
+def local_candidates(words: Sequence[np.ndarray], query_words: Sequence[np.ndarray],
+                     mirrored_words: Sequence[np.ndarray]) -> np.ndarray:
     """(k, 3) int64 rows (a, b, mirrored): image a (its mirror image when mirrored) may show part of image b's
-    picture or b part of a's; `words[i]` and `mirrored_words[i]` are image i's sorted uint32 words."""
+    picture or b part of a's; `words[i]` are image i's indexed sorted uint32 words, `query_words[i]` and
+    `mirrored_words[i]` those it and its mirror image query with."""
     index_words, index_images = _flattened(words)
     order = np.argsort(index_words, kind="stable")
     keys, counts = np.unique(index_words, return_counts=True)
     index = _Index(keys, np.cumsum(counts) - counts, counts, index_images[order])
     found = [np.zeros((0, 3), np.int64)]
-    for mirrored, queries in ((False, words), (True, mirrored_words)):
+    for mirrored, queries in ((False, query_words), (True, mirrored_words)):
         for start in range(0, len(queries), QUERY_CHUNK):
             found.append(index.voted(queries[start:start + QUERY_CHUNK], start, mirrored))
-    return np.concatenate(found)
+    return np.unique(np.concatenate(found), axis=0)
 
 
 def _flattened(words: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -60,7 +63,7 @@ class _Index:
         ends = np.cumsum(lengths)
         offsets = np.repeat(self.starts[at] - ends + lengths, lengths) + np.arange(ends[-1] if len(ends) else 0)
         queries, images = np.repeat(query_images, lengths), self.postings[offsets]
-        keep = queries < images if not mirrored else queries != images
+        keep = queries != images  # both ways: a query's words are not the words it is indexed by
         codes, votes = np.unique(queries[keep].astype(np.int64) * (1 << 32) + images[keep], return_counts=True)
         enough = votes >= MIN_VOTES
         return _top(codes[enough] >> 32, codes[enough] & 0xFFFFFFFF, votes[enough], mirrored)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 FEATURE_SIDE = 320  # pixels on the longer side of the grey image features are found on
 FEATURES = 256  # at most, per orientation
-INDEXED = 128  # the strongest features of an image whose words go into the inverted index
+INDEXED = 128  # the strongest features of an image whose words go into the inverted index (queries: all)
 WORD_BITS = 24  # bits of a descriptor one visual word is made of
 WORD_TABLES = 2  # words per descriptor, from disjoint choices of bits
 DESCRIPTOR_BYTES = 32
@@ -132,6 +132,10 @@ def _word_bits() -> list[np.ndarray]:
     return [positions[t * WORD_BITS:(t + 1) * WORD_BITS] for t in range(WORD_TABLES)]
 
 
-def indexed_words(blob: bytes) -> tuple[bytes, bytes]:
-    """The words of an image's INDEXED strongest features, and of its mirror image's, as uint32 bytes."""
-    return tuple(words(unpack(blob, mirrored).descriptors[:INDEXED]).tobytes() for mirrored in (False, True))
+def indexed_words(blob: bytes) -> tuple[bytes, bytes, bytes]:
+    """An image's visual words as uint32 bytes: those of its INDEXED strongest features (the inverted index's
+    keys), and of all its features and all its mirror image's (what it queries with). A copy with text or a band
+    laid over it has its strongest corners there, not in the picture its original indexes."""
+    upright, mirror = unpack(blob), unpack(blob, mirrored=True)
+    return (words(upright.descriptors[:INDEXED]).tobytes(), words(upright.descriptors).tobytes(),
+            words(mirror.descriptors).tobytes())
