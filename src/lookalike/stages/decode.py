@@ -164,6 +164,7 @@ def _decode_image(image: Image.Image, digest: bytes, max_pixels: int, image_form
     shown = _as_rgb(_cmyk_as_stored(image))
     if turn is not None:
         shown = shown.transpose(turn)
+    middle = _centre(shown).convert("L") if shown.size == (width, height) else None  # at full size only
     return Decoded(
         content_hash=digest,
         pixel_hash=_pixel_hash(shown),
@@ -177,8 +178,8 @@ def _decode_image(image: Image.Image, digest: bytes, max_pixels: int, image_form
         picture=picture(shown),
         quality=jpeg_quality(image),
         gps=gps_position(exif),
-        detail=detail(_centre(shown)) if shown.size == (width, height) else None,
-        grain=grain(_centre(shown)) if shown.size == (width, height) else None,
+        detail=detail(middle) if middle is not None else None,
+        grain=grain(middle) if middle is not None else None,
     )
 
 
