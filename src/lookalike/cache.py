@@ -42,7 +42,7 @@ from platformdirs import user_cache_dir
 from lookalike.stages.decoded import Decoded
 from lookalike.stages.geometry import Fit, Moment
 from lookalike.stages.images import DIGEST_BYTES, Digests, ImageRow, picture_from_bytes, thumb_from_bytes
-from lookalike.stages.local_features import Features, indexed_words, unpack
+from lookalike.stages.local_features import Features, search_words, unpack
 from lookalike.stages.search import Candidates
 from lookalike.stages.verify import Evidence
 from lookalike.stages.walk import FileRecord, FileRecords, shared
@@ -251,7 +251,7 @@ class Cache:
             self.db.executemany("INSERT OR REPLACE INTO thumbs VALUES (?, ?)",
                                 ((d.content_hash, d.thumb) for d in decoded))
             self.db.executemany("INSERT OR REPLACE INTO features VALUES (?, ?, ?, ?, ?, ?)",
-                                ((d.content_hash, d.features, *indexed_words(d.features), d.picture)
+                                ((d.content_hash, d.features, *search_words(d.features), d.picture)
                                  for d in decoded))
 
     def features(self, content_hash: bytes) -> bytes:
@@ -265,7 +265,7 @@ class Cache:
         return picture_from_bytes(row[0]) if row is not None and row[0] else None
 
     def words(self, content_hashes: Sequence[bytes]) -> Iterator[tuple[bytes, bytes, bytes]]:
-        """Each image's `local_features.indexed_words` (uint32 bytes), in the order given."""
+        """Each image's `local_features.search_words` (uint32 bytes), in the order given."""
         for start in range(0, len(content_hashes), LOOKUP_CHUNK):
             chunk = content_hashes[start:start + LOOKUP_CHUNK]
             rows = self._rows_by_key("SELECT content_hash, words, query_words, mirrored_words FROM features "

@@ -1,12 +1,11 @@
 """Local candidate search: pairs of images that share visual words, through an inverted index, never all pairs.
 
-Each image is indexed by the words of its strongest local features (`local_features.indexed_words`). A query is
+Each image is indexed by the words of its strongest local features (`local_features.search_words`). A query is
 an image, or its mirror image, with the words of all its features, and votes for every indexed image that holds
-one of them; a pair with
-MIN_VOTES votes or more is a candidate, at most TOP_PER_IMAGE a query, most votes first. Words held by more than
-MAX_POSTING images (textures every photo has: grass, sky, noise) vote for nothing. The index is sorted arrays
-(4 bytes a word and 4 an image), and queries are voted QUERY_CHUNK images at a time, so memory grows with the
-number of images, not with the number of pairs.
+one of them; a pair with MIN_VOTES votes or more is a candidate, at most TOP_PER_IMAGE a query, most votes first.
+Words held by more than MAX_POSTING images (textures every photo has: grass, sky, noise) vote for nothing. The
+index is sorted arrays (4 bytes a word and 4 an image), and queries are voted QUERY_CHUNK images at a time, so
+memory grows with the number of images, not with the number of pairs.
 
 Guarantees: deterministic; each (a, b, mirrored) is given once, with a < b when not mirrored, in sorted order.
 """

@@ -273,7 +273,9 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     if not whole:
         return keeper, related
     best = _best_image_order([keeper, *whole], files_of_image, rank)[0]
-    back = relations(best, keeper) if best != keeper else None
+    if best == keeper:
+        return keeper, related
+    back = relations(best, keeper)
     if back is None or not _whole(back):
         return keeper, related
     handed = {keeper: back}

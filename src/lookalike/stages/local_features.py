@@ -132,7 +132,7 @@ def _word_bits() -> list[np.ndarray]:
     return [positions[t * WORD_BITS:(t + 1) * WORD_BITS] for t in range(WORD_TABLES)]
 
 
-def indexed_words(blob: bytes) -> tuple[bytes, bytes, bytes]:
+def search_words(blob: bytes) -> tuple[bytes, bytes, bytes]:
     """An image's visual words as uint32 bytes: those of its INDEXED strongest features (the inverted index's
     keys), and of all its features and all its mirror image's (what it queries with). A copy with text or a band
     laid over it has its strongest corners there, not in the picture its original indexes."""
