@@ -91,7 +91,12 @@ def jpeg(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def test_a_copy_showing_the_whole_picture_hands_the_keeper_to_the_file_the_rule_prefers():
+def grey_picture(image: Image.Image, side: int = 128) -> np.ndarray:
+    """A picture as grouping's moment check holds it: squashed to a square, grey."""
+    return np.asarray(image.convert("L").resize((side, side), Image.Resampling.BILINEAR), np.float32)
+
+
+def test_a_copy_showing_the_whole_picture_hands_the_keeper_to_the_file_the_rule_prefers(photos):
     """The most-matched image is a re-saved copy (image 1) of the original (image 0), which the keep rule
     prefers: the original is kept, the copy is its member, and a crop that matched only the copy is related
     to the original through it, its box carried onto the original's frame."""
@@ -102,8 +107,9 @@ def test_a_copy_showing_the_whole_picture_hands_the_keeper_to_the_file_the_rule_
                     ((0.5, 0.0, 0.0), (0.0, 0.5, 0.0)))
     mirrored = (NEAR, "mirrored", 2, (0.0, 0.0, 1.0, 1.0), ((-1.0, 0.0, 1.0), (0.0, 1.0, 0.0)))
     known = {(1, 0): mirrored, (0, 1): mirrored, (1, 2): crop_of_copy}
+    scene = grey_picture(open_rgb(photos["chelsea"]))
     keeper, related = _promoted(1, {0: mirrored, 2: crop_of_copy}, lambda a, b: known.get((a, b)),
-                                FilesOfImages([0, 1, 2]), lambda files: sorted(files))
+                                FilesOfImages([0, 1, 2]), lambda files: sorted(files), lambda image: scene)
     assert keeper == 0 and related[1] == mirrored
     match, words, _, box, matrix = related[2]
     assert match == NEAR
@@ -112,10 +118,61 @@ def test_a_copy_showing_the_whole_picture_hands_the_keeper_to_the_file_the_rule_
     assert np.array(matrix) == pytest.approx(np.array([[-0.5, 0, 1], [0, 0.5, 0]]))
 
 
-def test_a_keeper_the_rule_prefers_is_not_handed_to_a_part_of_its_picture():
+def test_a_keeper_the_rule_prefers_is_not_handed_to_a_part_of_its_picture(photos):
     from lookalike.stages.group import NEAR, _promoted
     from lookalike.stages.images import FilesOfImages
 
     crop = (NEAR, "cropped to 25 % (top left)", 6, (0.0, 0.0, 0.5, 0.5), ((0.5, 0.0, 0.0), (0.0, 0.5, 0.0)))
-    keeper, related = _promoted(1, {0: crop}, lambda a, b: None, FilesOfImages([0, 1]), lambda files: sorted(files))
+    scene = grey_picture(open_rgb(photos["chelsea"]))
+    keeper, related = _promoted(1, {0: crop}, lambda a, b: None, FilesOfImages([0, 1]), lambda files: sorted(files),
+                                lambda image: scene)
     assert keeper == 1 and related == {0: crop}
+
+
+def with_band(image: Image.Image, share: float, colour: tuple[int, int, int]) -> Image.Image:
+    """The image with a band of one colour, `share` of the new height, added below it, with text on it."""
+    from PIL import ImageDraw
+
+    band = round(image.height * share / (1 - share))
+    canvas = Image.new("RGB", (image.width, image.height + band), colour)
+    canvas.paste(image, (0, 0))
+    ImageDraw.Draw(canvas).text((band // 2, image.height + band // 3), "Summer holidays, day 3", fill=(0, 0, 0))
+    return canvas
+
+
+def test_a_captioned_keeper_hands_its_place_to_the_picture_it_adds_a_band_to(photos):
+    """The keeper the most copies matched is the photo with a band added below (it has more pixels, so the keep
+    rule alone prefers it): the photo itself, which the band was added to, is kept instead; a crop of the photo
+    does not make it the keeper, since the photo shows all that the crop shows."""
+    from lookalike.stages.group import NEAR, _promoted
+    from lookalike.stages.images import FilesOfImages
+
+    photo = open_rgb(photos["chelsea"])
+    pictures = {0: grey_picture(photo), 1: grey_picture(with_band(photo, 0.18, (52, 201, 113))),
+                2: grey_picture(photo.crop((0, 0, photo.width // 2, photo.height)))}
+    photo_in_captioned = (NEAR, "cropped to 82 % (top)", 3, (0.0, 0.0, 1.0, 0.82), ((1.0, 0, 0), (0, 0.82, 0)))
+    captioned_over_photo = (NEAR, "caption added", 3, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1 / 0.82, 0)))
+    crop_in_photo = (NEAR, "cropped to 50 % (left)", 5, (0.0, 0.0, 0.5, 1.0), ((0.5, 0, 0), (0, 1.0, 0)))
+    crop_in_captioned = (NEAR, "cropped to 41 % (top left)", 5, (0.0, 0.0, 0.5, 0.82), ((0.5, 0, 0), (0, 0.82, 0)))
+    known = {(0, 1): captioned_over_photo, (0, 2): crop_in_photo}
+    most_pixels_first = lambda files: sorted(files, key=lambda f: (f != 1, f))  # noqa: E731 (the captioned copy)
+    keeper, related = _promoted(1, {0: photo_in_captioned, 2: crop_in_captioned}, lambda a, b: known.get((a, b)),
+                                FilesOfImages([0, 1, 2]), most_pixels_first, pictures.__getitem__)
+    assert keeper == 0
+    assert related == {1: captioned_over_photo, 2: crop_in_photo}
+
+
+def test_a_photo_with_flat_sky_is_not_taken_for_a_band_added_to_its_crop(photos):
+    """A photo whose top is plain (sky, a wall) is not "a band added" to the crop that leaves it out when other
+    copies show that part too: those copies see it as scene."""
+    from lookalike.stages.group import _adds_around
+
+    photo = open_rgb(photos["chelsea"])
+    sky = photo.copy()
+    sky.paste((200, 220, 240), (0, 0, photo.width, photo.height // 2))
+    crop = (0.0, 0.5, 1.0, 1.0)
+    whole, below = np.eye(3), np.array([[1.0, 0, 0], [0, 0.5, 0.5], [0, 0, 1]])
+    # With nothing else to go by, a plain half reads as a band added: the limit of what one picture tells.
+    assert _adds_around(grey_picture(sky), crop, {0: whole, 1: below}, 0, 1)
+    assert not _adds_around(grey_picture(sky), crop, {0: whole, 1: below, 2: whole, 3: whole}, 0, 1)
+    assert not _adds_around(grey_picture(photo), crop, {0: whole, 1: below}, 0, 1)  # scene there

@@ -70,3 +70,24 @@ def test_a_keeper_the_rule_does_not_prefer_says_so(tmp_path, photos):
     assert keeper_reason([older, newer], 0) == "the oldest file"
     assert keeper_reason([newer, older], 0) == ("the picture the other copies match; the keep rule alone would "
                                                 "keep older.png (the oldest file)")
+
+
+def test_the_photo_is_kept_rather_than_its_copy_with_a_caption_band_added(tmp_path, photos):
+    """The captioned copy has the most pixels, but they are the photo's and a band's: the photo is kept."""
+    from lookalike import scan
+
+    from .test_group import with_band
+
+    picture = open_rgb(photos["chelsea"])
+    width, height = picture.size
+    copies = {"captioned.jpg": with_band(picture, 0.16, (199, 187, 206)),
+              "cropped.jpg": picture.crop((0, 0, width * 3 // 5, height)),
+              "mirrored.jpg": picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+              "smaller.jpg": picture.resize((width * 7 // 10, height * 7 // 10), Image.Resampling.LANCZOS)}
+    for name, image in {"original.jpg": picture, **copies}.items():
+        save(image, tmp_path / name, quality=88)
+    result = scan([tmp_path])
+    [group] = result.groups
+    members = {Path(result.files[m.file].path).name: m for m in group.members}
+    assert Path(result.files[group.keeper].path).name == "original.jpg"
+    assert members.keys() == {"original.jpg", *copies}

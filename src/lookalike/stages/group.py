@@ -162,6 +162,11 @@ class _DirectMatches:
                 return picture_a, picture_b
         return self.images.thumbs[a], self.images.thumbs[b]
 
+    def grey_picture(self, image: int) -> np.ndarray:
+        """The image's picture for the moment check (its thumbnail when it has none), grey, as float32."""
+        picture = self.pictures[image] if self.pictures is not None else None
+        return (self.images.thumbs[image] if picture is None else picture).astype(np.float32).mean(axis=2)
+
     def local_fit(self, keeper: int, image: int) -> Fit | None:
         """The fit of the image's features onto the keeper's (or its mirror image's) with the most inliers."""
         if self.features_of is None:
@@ -244,7 +249,8 @@ def _split_at_keepers(
         remaining.discard(keeper_image)
         related = {image: relation for image in sorted(remaining)
                    if (relation := relations(keeper_image, image)) is not None}
-        keeper_image, related = _promoted(keeper_image, related, relations, files_of_image, rank)
+        keeper_image, related = _promoted(keeper_image, related, relations, files_of_image, rank,
+                                          direct.grey_picture)
         remaining -= related.keys() | {keeper_image}
         keeper_file = rank(files_of_image[keeper_image])[0]
         members = [Member(keeper_file, KEEPER, "", 0)]
@@ -264,19 +270,30 @@ WHOLE_MARGIN = 0.02  # a box this close to the whole frame, on every side, shows
 
 
 def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, files_of_image: FilesOfImages,
-              rank: Callable[[Sequence[int]], list[int]]) -> tuple[int, dict[int, Relation]]:
-    """The keeper and its members' relations, the keeper handed to a member the keep rule prefers when that
-    member shows all of its picture, frame to frame (re-saved, resized, turned, with noise or a filter): a copy
-    that matched more members than its original does is then kept as a member of it. Members the new keeper
-    does not match directly are related through the old one, which shows the same picture."""
-    whole = [image for image, relation in related.items() if _whole(relation)]
-    if not whole:
+              rank: Callable[[Sequence[int]], list[int]], picture: Callable[[int], np.ndarray],
+              ) -> tuple[int, dict[int, Relation]]:
+    """The keeper and its members' relations, the keeper handed to the member the keep rule prefers among those
+    that show all of the keeper's picture (re-saved, resized, turned, with noise or a filter, or the original a
+    cropped keeper was cut from) without adding around it (a band, a border, a screen's interface): a copy that
+    matched more members than its original does is then kept as a member of it. A keeper that only adds around
+    a member's picture hands its place to that picture. Members the new keeper does not match directly are
+    related through the old one. `picture`: an image's grey picture (`_grey_picture`)."""
+    to_keeper = {image: _matrix(relation) for image, relation in related.items()}
+    to_keeper[keeper] = np.eye(3)
+    inner = [box for image, (_, _, _, box, _) in related.items()
+             if box is not None and _adds_around(picture(keeper), box, to_keeper, keeper, image)]
+    core = max(inner, key=_area, default=WHOLE_BOX)  # in the keeper's frame
+    showing = []
+    for image, relation in related.items():
+        if _shows(relation, core):
+            to_image = {other: np.linalg.inv(to_keeper[image]) @ matrix for other, matrix in to_keeper.items()}
+            if not _adds_around(picture(image), _box_in(to_image[keeper], core), to_image, image, keeper):
+                showing.append(image)
+    if not showing:
         return keeper, related
-    best = _best_image_order([keeper, *whole], files_of_image, rank)[0]
-    if best == keeper:
-        return keeper, related
-    back = relations(best, keeper)
-    if back is None or not _whole(back):
+    best = _best_image_order([*([keeper] if core == WHOLE_BOX else []), *showing], files_of_image, rank)[0]
+    back = None if best == keeper else relations(best, keeper)
+    if back is None:
         return keeper, related
     handed = {keeper: back}
     for image, relation in related.items():
@@ -285,11 +302,60 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     return best, handed
 
 
-def _whole(relation: Relation) -> bool:
+ADDED_SHARE = 0.45  # a frame whose pixels around another's picture are mostly one colour only adds around it
+ADDED_TONE = 4  # grey levels from that colour: a band, a bar or a frame with text on it, not scene
+ADDED_AREA = 0.98  # ... when that picture leaves at least this much of the frame around it
+ADDED_MARGIN = 1  # pixels of the moment check's picture left out along the box's edges (resampled, blended)
+
+
+def _matrix(relation: Relation) -> np.ndarray:
+    """The (3, 3) matrix carrying fractions of a member's frame onto the keeper's."""
+    return np.vstack([relation[4] or _IDENTITY, [0, 0, 1]])
+
+
+def _area(box: Box) -> float:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
+def _shows(relation: Relation, picture: Box) -> bool:
+    """Whether a member's frame holds all of `picture` (a box in the keeper's frame)."""
     match, _, _, box, _ = relation
     if box is None:
-        return match == SAME_PIXELS
-    return all(abs(side - whole) <= WHOLE_MARGIN for side, whole in zip(box, WHOLE_BOX, strict=True))
+        return match == SAME_PIXELS and picture == WHOLE_BOX
+    return _within(picture, box)
+
+
+def _within(inner: Box, outer: Box) -> bool:
+    return (outer[0] <= inner[0] + WHOLE_MARGIN and outer[1] <= inner[1] + WHOLE_MARGIN
+            and outer[2] >= inner[2] - WHOLE_MARGIN and outer[3] >= inner[3] - WHOLE_MARGIN)
+
+
+def _box_in(to_frame: np.ndarray, box: Box) -> Box:
+    """`box` of one frame in another, `to_frame` (3, 3) carrying the first's fractions onto the second's."""
+    left, top, right, bottom = box
+    return frame_box((to_frame @ np.array([[right - left, 0, left], [0, bottom - top, top], [0, 0, 1]]))[:2])
+
+
+def _adds_around(grey: np.ndarray, box: Box, to_image: Mapping[int, np.ndarray], image: int, inner: int) -> bool:
+    """Whether an image (its `grey` picture) is the picture at `box` with something added around it (a caption
+    band, a border, a screen's interface): most of its pixels outside the box are one colour, and the group's
+    other copies (`to_image`: their frames onto the image's; `inner`: the one at `box`) mostly show nothing
+    there either. Where they do, it is scene, of which the copy at `box` is a crop."""
+    if _area(box) >= ADDED_AREA:
+        return False
+    others = [_box_in(matrix, WHOLE_BOX) for other, matrix in to_image.items() if other not in (image, inner)]
+    if others and 2 * sum(not _within(other, box) for other in others) >= len(others):
+        return False
+    rows, columns = grey.shape
+    x, y = np.arange(columns) + 0.5, np.arange(rows) + 0.5
+    inside_x = (x >= box[0] * columns - ADDED_MARGIN) & (x <= box[2] * columns + ADDED_MARGIN)
+    inside_y = (y >= box[1] * rows - ADDED_MARGIN) & (y <= box[3] * rows + ADDED_MARGIN)
+    around = grey[~(inside_y[:, None] & inside_x[None, :])]
+    if around.size < grey.size * (1 - ADDED_AREA):
+        return False
+    counts = np.bincount(np.clip(around, 0, 255).astype(np.int64), minlength=256)
+    tones = np.convolve(counts, np.ones(2 * ADDED_TONE + 1), "same")
+    return bool(tones.max() >= ADDED_SHARE * around.size)
 
 
 def _through(relation: Relation, copy: Relation) -> Relation:
