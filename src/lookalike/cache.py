@@ -50,7 +50,7 @@ from lookalike.stages.walk import FileRecord, FileRecords, shared
 SIGNATURE_VERSION = "16"
 # Everything but the user's "not duplicates" decisions: emptied when the version changes.
 VERSIONED_TABLES = ("files", "images", "thumbs", "features", "failures", "evidence", "searched", "candidates",
-                    "search_runs", "search_done", "fits", "moments")
+                    "search_runs", "search_done", "fits", "moments", "lattices")
 CANDIDATE_CHUNK = 65536
 BOX = struct.Struct("4d")  # a `Box` as stored: four float64 in the machine's order
 FIT = struct.Struct("6dqdq")  # a `Fit` as stored: matrix, inliers, angle, second motion (mirrored: in its key)
@@ -81,6 +81,7 @@ CREATE TABLE IF NOT EXISTS candidates (
     radius INTEGER, a BLOB, b BLOB, orientation INTEGER, window_a INTEGER, window_b INTEGER, distance INTEGER);
 CREATE TABLE IF NOT EXISTS fits (pair BLOB PRIMARY KEY, fit BLOB);
 CREATE TABLE IF NOT EXISTS moments (pair BLOB PRIMARY KEY, moment BLOB);
+CREATE TABLE IF NOT EXISTS lattices (content_hash BLOB PRIMARY KEY, lattice BLOB);
 CREATE TABLE IF NOT EXISTS search_runs (radius INTEGER PRIMARY KEY, contents BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS search_done (
     radius INTEGER, part INTEGER, content_hash BLOB, PRIMARY KEY (radius, part, content_hash));
@@ -356,6 +357,17 @@ class Cache:
         with self.transaction():
             self.db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)",
                                 ((pair, packed(value)) for pair, value in found))
+
+    # lattices: JPEGs' coefficient counts (`requantized.Lattice`), b"" for a JPEG that has none
+
+    def lattices(self, content_hashes: Sequence[bytes]) -> dict[bytes, bytes]:
+        """The cached lattice of each content that has one, by content hash; the others are left out."""
+        rows = self._rows_by_key("SELECT content_hash, lattice FROM lattices WHERE content_hash", content_hashes)
+        return {content: blob for content, (blob,) in rows.items()}
+
+    def remember_lattices(self, found: Iterable[tuple[bytes, bytes]]) -> None:
+        with self.transaction():
+            self.db.executemany("INSERT OR REPLACE INTO lattices VALUES (?, ?)", found)
 
     # failures: files that could not be decoded, until they change
 

@@ -74,6 +74,7 @@ from lookalike.stages.histogram import (
 )
 from lookalike.stages.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows, table_of_contents
 from lookalike.stages.keep import Companion
+from lookalike.stages.requantized import Lattice, jpeg_pairs, lattice_file, resaved
 from lookalike.stages.search import (
     Candidate,
     Candidates,
@@ -105,6 +106,7 @@ class Stage(Enum):
     SEARCH = "search"
     VERIFY = "verify"
     LOCAL = "local"
+    RESAVES = "resaves"
     HISTOGRAM = "histogram"
     COMPARE = "compare"
     GROUP = "group"
@@ -168,6 +170,7 @@ class ScanResult:
     verified: int  # pairs verified by this scan (not answered by the cache)
     fitted: int = 0  # pairs of images whose local features this scan fitted (not answered by the cache)
     companions: dict[str, tuple[Companion, ...]] = field(default_factory=dict)  # of each group member, by path
+    resaved: dict[int, int] = field(default_factory=dict)  # image rows re-saved from another's JPEG: its quality
 
 
 class Progress:
@@ -285,6 +288,7 @@ class _Scan:
             return self.identical_files()
         files, digests = self.readable_files()
         images, image_of_file = self.table(digests)
+        resaved: dict[int, int] = {}
         if self.options.method == HISTOGRAM:
             histograms = self.histograms(files, image_of_file, images)
             kept = [f for f in range(len(files)) if int(image_of_file[f]) in histograms]
@@ -297,16 +301,18 @@ class _Scan:
             candidates = self.search(images)
             matches = self.verify(images, candidates)
             local = self.local(images, matches)
-            groups = self.group(files, image_of_file, images, [*matches, *local], candidates)
+            resaved = self.resaves(files, image_of_file, images, [*matches, *local])
+            groups = self.group(files, image_of_file, images, [*matches, *local], candidates, resaved)
             similar = similar_groups(files, image_of_file, images, matches, groups) if self.options.similar else None
             self._store_memos()  # what verify, local and group found that the cache did not know
         found = find_companions(files[m.file].path for group in groups for m in group.members)
-        order = keeper_order(files, image_of_file, images, found)
+        order = keeper_order(files, image_of_file, images, found, resaved)
         groups = [keeper_among_identical(group, order) for group in groups]
         return ScanResult(self.roots, files, image_of_file, images, groups, similar, self._problems(), self.seconds,
                           self.peak_mb, decoded=self.decoded,
                           verified=self.evidence.computed if self.evidence is not None else 0,
-                          fitted=self.fits.computed if self.fits is not None else 0, companions=found)
+                          fitted=self.fits.computed if self.fits is not None else 0, companions=found,
+                          resaved=resaved)
 
     def identical_files(self) -> ScanResult:
         """--method bytes: the files whose bytes another file has, grouped; nothing is decoded, and a file no
@@ -589,12 +595,39 @@ class _Scan:
             self.fits.read_alone()
             return found
 
+    def resaves(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable,
+                matches: list[Match | LocalMatch]) -> dict[int, int]:
+        """The image rows of JPEGs re-saved from the JPEG of another they match (`requantized.resaved`)."""
+        pairs = jpeg_pairs(images, [(m.candidate.a, m.candidate.b) if isinstance(m, Match) else (m.a, m.b)
+                                    for m in matches if m.duplicate])
+        rows = sorted({row for pair in pairs for row in pair})
+        with self._stage(Stage.RESAVES, len(rows)) as advance:
+            lattices = self._lattices(files, image_of_file, images, rows, advance)
+        return resaved(pairs, {row: images.quality[row] for row in rows}, lattices)
+
+    def _lattices(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable, rows: list[int],
+                  advance: _Advance) -> dict[int, Lattice]:
+        """The `Lattice` of each JPEG row that has one: from the cache, or read in the workers and remembered."""
+        known = self.cache.lattices([images.content_hash[row] for row in rows])
+        advance.answered(len(known))
+        wanted = [row for row in rows if images.content_hash[row] not in known]
+        files_of_image = FilesOfImages(image_of_file)
+        paths = [files[files_of_image[row][0]].path for row in wanted]
+        found = {}
+        for position, result in self.options.engine.decode_all(paths, self.options.jobs, self.options.max_pixels,
+                                                               advance, work=lattice_file,
+                                                               timeout=self.options.timeout):
+            found[images.content_hash[wanted[position]]] = result.tobytes() if isinstance(result, Lattice) else b""
+        self.cache.remember_lattices(found.items())
+        blobs = {**known, **found}
+        return {row: Lattice.frombytes(blob) for row in rows if (blob := blobs[images.content_hash[row]])}
+
     def group(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable,
-              matches: list[Match | LocalMatch], candidates: Candidates) -> list[Group]:
+              matches: list[Match | LocalMatch], candidates: Candidates, resaved: dict[int, int]) -> list[Group]:
         with self._stage(Stage.GROUP, len(matches)):
             return build_groups(files, image_of_file, images, matches, candidates, self._strictness, self.apart,
                                 self.evidence, self.features_of, CachedPictures(self.cache, images.content_hash),
-                                self.fits, self.moments)
+                                self.fits, self.moments, resaved)
 
     def same_pixels(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable) -> list[Group]:
         """--method pixels: the files whose decoded pixels another file's are, grouped."""

@@ -94,8 +94,9 @@ def _group_json(result: ScanResult, group: Group) -> dict[str, Any]:
 def _scanned(result: ScanResult, member: Member) -> Scanned:
     """The member as the keeper rule weighs it: made once, for its line of the report and for the reason."""
     record = result.files[member.file]
-    return scanned_in_table(record, result.images, int(result.image_of_file[member.file]),
-                            result.companions.get(record.path, ()))
+    image = int(result.image_of_file[member.file])
+    return scanned_in_table(record, result.images, image, result.companions.get(record.path, ()),
+                            result.resaved.get(image))
 
 
 def _member_json(result: ScanResult, member: Member, copy: Scanned) -> dict[str, Any]:
@@ -119,6 +120,7 @@ def _member_json(result: ScanResult, member: Member, copy: Scanned) -> dict[str,
         "grain": copy.grain,
         "pixel_hash": copy.pixel_hash,
         "pixels": copy.picture_pixels,
+        "earlier_quality": copy.earlier_quality,
         "companions": [{**asdict(companion), "shared_with": list(companion.shared_with)}
                        for companion in copy.companions],
         # where the member's picture lies in the keeper's frame (left, top, right, bottom, fractions), when fitted

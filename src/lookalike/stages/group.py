@@ -90,6 +90,7 @@ def build_groups(
     pictures: Pictures | None = None,
     fits: FitMemo | None = None,
     moments: MomentMemo | None = None,
+    resaved: Mapping[int, int] | None = None,
 ) -> list[Group]:
     """Groups of files that are the same picture; `image_of_file[f]` is file f's row in `images`.
 
@@ -97,11 +98,12 @@ def build_groups(
     directly, at `strictness`, under the alignments the search proposed for the pair (`candidates`, in the
     search's order). `apart` holds pairs of rows (lower, higher) a person said are different pictures: never
     grouped together. `evidence` is verification's memo (`verify.verified`), `fits` the local fits' (`fitted`),
-    `moments` the moment checks' of those fits, by keeper, member and mirrored.
+    `moments` the moment checks' of those fits, by keeper, member and mirrored; `resaved` the JPEGs re-saved
+    from another's (`keeper_order`).
     """
     files_of_image = FilesOfImages(image_of_file)
     links = _links(match for match in matches if match.duplicate)
-    rank = keeper_order(files, image_of_file, images)
+    rank = keeper_order(files, image_of_file, images, resaved=resaved)
     direct = _DirectMatches(images, CandidatesByPair(candidates), strictness, evidence, features_of, pictures, fits,
                             moments)
     groups: list[Group] = []
@@ -575,12 +577,14 @@ def similar_groups(
 
 def keeper_order(
     files: Sequence[FileRecord], image_of_file: Sequence[int], images: ImageTable,
-    companions: Mapping[str, tuple[Companion, ...]] | None = None,
+    companions: Mapping[str, tuple[Companion, ...]] | None = None, resaved: Mapping[int, int] | None = None,
 ) -> Callable[[Sequence[int]], list[int]]:
     """A function that puts files (indices into `files`) in keeper order, the best first (`keep.best_first`),
-    weighing each file's `companions` (by path) when given."""
+    weighing each file's `companions` (by path) and the images re-saved from another's JPEG (`resaved`: row ->
+    that one's quality, `requantized.resaved`) when given."""
     def order(candidates: Sequence[int]) -> list[int]:
-        copies = [scanned_in_table(files[f], images, image_of_file[f], companions and companions.get(files[f].path))
+        copies = [scanned_in_table(files[f], images, image_of_file[f], companions and companions.get(files[f].path),
+                                   resaved.get(int(image_of_file[f])) if resaved else None)
                   for f in candidates]
         return [candidates[i] for i in best_first(copies)]
 
@@ -588,8 +592,9 @@ def keeper_order(
 
 
 def scanned_in_table(record: FileRecord, images: ImageTable, image: int,
-                     companions: tuple[Companion, ...] | None = None) -> Scanned:
-    """A file as the keeper rule weighs it: its record, its image's row, its companions."""
+                     companions: tuple[Companion, ...] | None = None, earlier_quality: int | None = None) -> Scanned:
+    """A file as the keeper rule weighs it: its record, its image's row, its companions, the quality of the JPEG
+    it was re-saved from (`requantized`)."""
     left, top, right, bottom = images.content_box[image]
     width, height = int(images.width[image]), int(images.height[image])
     # Pixels of picture: a border or letterbox adds pixels but shows nothing more.
@@ -597,7 +602,7 @@ def scanned_in_table(record: FileRecord, images: ImageTable, image: int,
     return Scanned(record.path, record.size, record.mtime_ns, "", width, height, str(images.format[image]),
                    pixels, images.quality[image], images.detail[image], images.taken[image], images.camera[image],
                    images.gps[image], companions or (), grain=images.grain[image],
-                   pixel_hash=images.pixel_hash[image].hex())
+                   pixel_hash=images.pixel_hash[image].hex(), earlier_quality=earlier_quality)
 
 
 def keeper_among_identical(group: Group, order: Callable[[Sequence[int]], list[int]]) -> Group:

@@ -79,6 +79,7 @@ class Scanned:
     derived: bool = False  # a crop, overlay or screenshot of another member (a relation flag)
     grain: float | None = None  # see `decode.grain`
     pixel_hash: str = ""  # hex hash of the decoded pixels; "" unknown
+    earlier_quality: int | None = None  # a JPEG re-saved from another's at this quality (`requantized`)
 
     @property
     def picture_pixels(self) -> int:
@@ -167,7 +168,9 @@ def _qualities(files: Sequence[Scanned]) -> list:
             for file, quality in zip(files, own, strict=True)]
 
 
-def _quality(file: Scanned) -> int:
+def _quality(file: Scanned) -> float:
+    if file.earlier_quality is not None:  # no better than what it was made from: just below it
+        return 0.5 - min(file.earlier_quality, file.quality or LOSSLESS_QUALITY)
     if file.quality is not None:
         return -file.quality
     return -(LOSSY_CODEC_QUALITY if file.format.upper() in LOSSY_CODECS else LOSSLESS_QUALITY)
@@ -287,6 +290,9 @@ def _reason(criterion: str, kept: Scanned, other: Scanned, files: Sequence[Scann
             return "the original: copies with as many pixels have noise added (grain where it is flat)"
         return f"most pixels of picture ({kept.picture_pixels:,} against {other.picture_pixels:,})"
     if criterion == "best-quality":
+        if other.earlier_quality is not None:
+            return (f"least recompressed (JPEG quality {kept.quality}; the other, of quality {other.quality}, "
+                    f"was re-saved from a JPEG of quality {other.earlier_quality})")
         if kept.quality is None:
             return f"least recompressed (a {kept.format}; the next best is a JPEG of quality {other.quality})"
         return f"least recompressed (JPEG quality {kept.quality} against {other.quality})"
@@ -305,4 +311,5 @@ def scanned_of_member(member: dict[str, Any]) -> Scanned:
                    member.get("quality"), member.get("detail"), member.get("taken"), member.get("camera"),
                    member.get("gps"), tuple(Companion(**{**c, "shared_with": tuple(c.get("shared_with", ()))})
                                             for c in member.get("companions", ())),
-                   grain=member.get("grain"), pixel_hash=str(member.get("pixel_hash", "")))
+                   grain=member.get("grain"), pixel_hash=str(member.get("pixel_hash", "")),
+                   earlier_quality=member.get("earlier_quality"))

@@ -1,0 +1,81 @@
+"""Re-saved JPEGs: a JPEG decoded and saved again at a finer quality still carries its source's coarser
+quantisation, and loses the keeper's place to that source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from lookalike.stages.requantized import Lattice, carries, lattice_file
+
+from .conftest import open_rgb, save
+
+
+def lattice(path: Path) -> Lattice:
+    found = lattice_file(str(path), 10**9)
+    assert isinstance(found, Lattice), found
+    return found
+
+
+def resaved(source: Path, target: Path, edit=lambda image: image, **options) -> Path:
+    """The JPEG at `source` decoded, edited, and saved again."""
+    return save(edit(open_rgb(source)), target, **options)
+
+
+def test_a_jpeg_saved_again_at_a_finer_quality_carries_its_source_s_table(tmp_path, photos):
+    original = save(open_rgb(photos["chelsea"]), tmp_path / "original.jpg", quality=75)
+    finer = resaved(original, tmp_path / "finer.jpg", quality=95)
+    assert carries(lattice(finer), lattice(original).table)
+
+
+def test_a_photo_saved_once_does_not_carry_a_coarser_copy_s_table(tmp_path, photos):
+    original = save(open_rgb(photos["chelsea"]), tmp_path / "original.jpg", quality=92)
+    for quality in (30, 50, 70, 85):
+        coarser = resaved(original, tmp_path / f"q{quality}.jpg", quality=quality)
+        assert not carries(lattice(original), lattice(coarser).table), quality
+
+
+def test_mirrored_turned_and_captioned_over_copies_carry_it_and_one_off_the_grid_does_not(tmp_path, photos):
+    picture = open_rgb(photos["astronaut"])  # 512 × 512: whole blocks, so a mirror or a turn keeps the grid
+    original = save(picture, tmp_path / "original.jpg", quality=80)
+
+    def text_laid_on(image: Image.Image) -> Image.Image:
+        ImageDraw.Draw(image).rectangle((0, 440, 512, 512), fill=(30, 30, 30))
+        ImageDraw.Draw(image).text((20, 460), "Throwback to last year", fill=(250, 250, 250))
+        return image
+
+    def moved_down(image: Image.Image) -> Image.Image:  # a band of 5 pixels added above: blocks off the grid
+        canvas = Image.new("RGB", (image.width, image.height + 5), (255, 255, 255))
+        canvas.paste(image, (0, 5))
+        return canvas
+
+    table = lattice(original).table
+    for name, edit in {"mirrored": lambda image: image.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+                       "turned": lambda image: image.transpose(Image.Transpose.ROTATE_90),
+                       "captioned": text_laid_on}.items():
+        assert carries(lattice(resaved(original, tmp_path / f"{name}.jpg", edit, quality=95)), table), name
+    assert not carries(lattice(resaved(original, tmp_path / "moved.jpg", moved_down, quality=95)), table)
+
+
+def test_what_is_not_a_jpeg_has_no_lattice(tmp_path, photos):
+    png = save(open_rgb(photos["coffee"]), tmp_path / "coffee.png")
+    assert not isinstance(lattice_file(str(png), 10**9), Lattice)
+    assert not isinstance(lattice_file(str(tmp_path / "missing.jpg"), 10**9), Lattice)
+
+
+def test_the_original_is_kept_rather_than_its_copies_saved_again_at_a_finer_quality(tmp_path, photos):
+    """Copies saved at quality 95 from a quality-80 photo rank below it, and the report says why."""
+    from lookalike import scan
+    from lookalike.report import to_json
+
+    original = save(open_rgb(photos["astronaut"]), tmp_path / "IMG_0001.jpg", quality=80)
+    resaved(original, tmp_path / "mirrored.jpg", lambda image: image.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+            quality=95)
+    resaved(original, tmp_path / "exported.jpg", quality=95)
+    result = scan([tmp_path])
+    [group] = to_json(result)["groups"]
+    assert Path(group["keep"]).name == "IMG_0001.jpg"
+    assert {Path(m["path"]).name: m["earlier_quality"] for m in group["members"]} == {
+        "IMG_0001.jpg": None, "mirrored.jpg": 80, "exported.jpg": 80}
+    assert "re-saved from a JPEG of quality 80" in group["reason"]
