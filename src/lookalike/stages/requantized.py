@@ -108,17 +108,25 @@ def _left_out_share(copy: Lattice, earlier: np.ndarray) -> float:
     return seen / expected if expected >= EXPECTED_MIN else 1.0
 
 
-def jpeg_pairs(images: ImageTable, pairs: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Of `pairs` of image rows, those of two JPEGs of one size (turned or not) and different qualities, each
-    once."""
-    found = set()
-    for a, b in pairs:
-        quality_a, quality_b = images.quality[a], images.quality[b]
-        sizes = {(int(images.width[a]), int(images.height[a])), (int(images.height[a]), int(images.width[a]))}
-        if (quality_a is not None and quality_b is not None and quality_a != quality_b
-                and (int(images.width[b]), int(images.height[b])) in sizes):
-            found.add((min(a, b), max(a, b)))
-    return sorted(found)
+def jpeg_pairs(images: ImageTable, links: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The pairs of image rows, lower first, of two JPEGs of one size (turned or not) and different qualities
+    that `links` (pairs of rows matched) connect, directly or through others: grouping may relate any two."""
+    parent: dict[int, int] = {}
+
+    def root(row: int) -> int:
+        while parent.setdefault(row, row) != row:
+            parent[row] = parent[parent[row]]
+            row = parent[row]
+        return row
+
+    for a, b in links:
+        parent[root(a)] = root(b)
+    classes: dict[tuple[int, int, int], list[int]] = {}
+    for row in [row for row in parent if images.quality[row] is not None]:
+        sides = sorted((int(images.width[row]), int(images.height[row])))
+        classes.setdefault((root(row), *sides), []).append(row)
+    return sorted((min(a, b), max(a, b)) for rows in classes.values() for i, a in enumerate(rows) for b in rows[i + 1:]
+                  if images.quality[a] != images.quality[b])
 
 
 def resaved(pairs: Iterable[tuple[int, int]], qualities: Mapping[int, int], lattices: Mapping[int, Lattice],
