@@ -45,8 +45,8 @@ def test_mirrored_turned_and_captioned_over_copies_carry_it_and_one_off_the_grid
         ImageDraw.Draw(image).text((20, 460), "Throwback to last year", fill=(250, 250, 250))
         return image
 
-    def moved_down(image: Image.Image) -> Image.Image:  # a band of 5 pixels added above: blocks off the grid
-        canvas = Image.new("RGB", (image.width, image.height + 5), (255, 255, 255))
+    def moved_down(image: Image.Image) -> Image.Image:  # bands of 5 pixels above, 2 below: blocks off the grid
+        canvas = Image.new("RGB", (image.width, image.height + 7), (255, 255, 255))
         canvas.paste(image, (0, 5))
         return canvas
 
@@ -56,6 +56,18 @@ def test_mirrored_turned_and_captioned_over_copies_carry_it_and_one_off_the_grid
                        "captioned": text_laid_on}.items():
         assert carries(lattice(resaved(original, tmp_path / f"{name}.jpg", edit, quality=95)), table), name
     assert not carries(lattice(resaved(original, tmp_path / "moved.jpg", moved_down, quality=95)), table)
+
+
+def test_a_mirror_or_a_turn_of_a_photo_of_odd_sides_carries_it_on_a_shifted_grid(tmp_path, photos):
+    """509 × 510 pixels: mirrored, the earlier blocks start 5 pixels across; turned, 6 pixels down."""
+    original = save(open_rgb(photos["astronaut"]).crop((0, 0, 509, 510)), tmp_path / "original.jpg", quality=80)
+    table = lattice(original).table
+    for turn in (Image.Transpose.FLIP_LEFT_RIGHT, Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180):
+        copy = lattice(resaved(original, tmp_path / f"{turn.name}.jpg", lambda image: image.transpose(turn),
+                               quality=95))
+        assert carries(copy, table), turn.name
+    coarser = lattice(resaved(original, tmp_path / "coarser.jpg", quality=50))
+    assert not carries(lattice(original), coarser.table)
 
 
 def test_what_is_not_a_jpeg_has_no_lattice(tmp_path, photos):

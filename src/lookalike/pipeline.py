@@ -74,7 +74,7 @@ from lookalike.stages.histogram import (
 )
 from lookalike.stages.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows, table_of_contents
 from lookalike.stages.keep import Companion
-from lookalike.stages.requantized import Lattice, jpeg_pairs, lattice_file, resaved
+from lookalike.stages.requantized import LATTICE_BYTES, Lattice, jpeg_pairs, lattice_file, resaved
 from lookalike.stages.search import (
     Candidate,
     Candidates,
@@ -608,7 +608,8 @@ class _Scan:
     def _lattices(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable, rows: list[int],
                   advance: _Advance) -> dict[int, Lattice]:
         """The `Lattice` of each JPEG row that has one: from the cache, or read in the workers and remembered."""
-        known = self.cache.lattices([images.content_hash[row] for row in rows])
+        known = {content: blob for content, blob in self.cache.lattices([images.content_hash[row] for row in rows]
+                                                                       ).items() if len(blob) in (0, LATTICE_BYTES)}
         advance.answered(len(known))
         wanted = [row for row in rows if images.content_hash[row] not in known]
         files_of_image = FilesOfImages(image_of_file)
