@@ -36,21 +36,27 @@ JPEG_EXTENSIONS = (".jpg", ".jpeg")
 SUPPLEMENTAL = "supplemental-metadata"
 
 
-def names_of(image: str, listing: Iterable[str]) -> dict[str, str]:
+class Listing:
+    """A folder's names, found by their lower case: each image's companions looked up, not searched for."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names: dict[str, list[str]] = defaultdict(list)
+        for name in names:
+            self.names[name.lower()].append(name)
+
+
+def names_of(image: str, listing: Iterable[str] | Listing) -> dict[str, str]:
     """The companions of the image named `image` among the names of its folder: name → kind."""
+    listed = listing if isinstance(listing, Listing) else Listing(listing)
     stem, extension = os.path.splitext(image)
     stem, whole, extension = stem.lower(), image.lower(), extension.lower()
     wanted = {f"{stem}.xmp": XMP, f"{whole}.xmp": XMP, f"{stem}.aae": AAE, f"{whole}.json": TAKEOUT}
     if extension in LIVE_PHOTO_EXTENSIONS:
         wanted[f"{stem}.mov"] = LIVE
     wanted.update((f"{stem}{partner}", PAIR) for partner in _pair_partners(extension))
-    found = {}
-    for name in listing:
-        lower = name.lower()
-        kind = wanted.get(lower) or (TAKEOUT if _supplemental(lower, whole) else None)
-        if kind is not None and lower != whole:
-            found[name] = kind
-    return found
+    # `IMG.jpg.supplemental-metadata.json`, or Takeout's cut of it to three letters or more
+    wanted.update((f"{whole}.{SUPPLEMENTAL[:length]}.json", TAKEOUT) for length in range(3, len(SUPPLEMENTAL) + 1))
+    return {name: kind for lower, kind in wanted.items() if lower != whole for name in listed.names.get(lower, ())}
 
 
 def _pair_partners(extension: str) -> Iterable[str]:
@@ -58,14 +64,6 @@ def _pair_partners(extension: str) -> Iterable[str]:
     if extension in RAW_EXTENSIONS:
         return JPEG_EXTENSIONS
     return RAW_EXTENSIONS if extension in JPEG_EXTENSIONS else ()
-
-
-def _supplemental(name: str, image: str) -> bool:
-    """`IMG.jpg.supplemental-metadata.json`, or Takeout's cut of it (`IMG.jpg.supplemental-me.json`)."""
-    if not (name.startswith(image + ".") and name.endswith(".json")):
-        return False
-    middle = name[len(image) + 1:-len(".json")]
-    return len(middle) >= 3 and SUPPLEMENTAL.startswith(middle)
 
 
 def find(images: Iterable[str]) -> dict[str, tuple[Companion, ...]]:
@@ -77,7 +75,7 @@ def find(images: Iterable[str]) -> dict[str, tuple[Companion, ...]]:
     found: dict[str, tuple[Companion, ...]] = {}
     for folder, paths in by_folder.items():
         try:
-            listing = os.listdir(folder)
+            listing = Listing(os.listdir(folder))
         except OSError:
             continue
         claims = _claims(folder, listing)
@@ -88,10 +86,10 @@ def find(images: Iterable[str]) -> dict[str, tuple[Companion, ...]]:
     return found
 
 
-def _claims(folder: str, listing: list[str]) -> dict[str, set[str]]:
+def _claims(folder: str, listing: Listing) -> dict[str, set[str]]:
     """Every image of the folder (by its name) that each companion name belongs to."""
     claims: dict[str, set[str]] = defaultdict(set)
-    for name in listing:
+    for name in (name for names in listing.names.values() for name in names):
         if extension_of(name) in IMAGE_EXTENSIONS:
             for companion in names_of(name, listing):
                 claims[companion].add(os.path.join(folder, name))
