@@ -248,6 +248,7 @@ class _Scan:
         self.evidence: _EvidenceMemo | None = None  # verification's, once verify has run
         self.fits: _LocalMemo | None = None  # the local fits', once the local stage has run
         self.moments: _LocalMemo | None = None  # the moment checks' of those fits
+        self.window_moments: _LocalMemo | None = None  # grouping's moment checks of matches of windows
         self.running: Stage | None = None
         self.images_needed: int | None = None  # distinct images the scan needs, once decode knows
         self.images_kept = 0  # of those, the ones the cache holds, or that could not be decoded
@@ -279,7 +280,7 @@ class _Scan:
                                   self.options.cache is not None) from None
 
     def _store_memos(self) -> None:
-        for memo in (self.evidence, self.fits, self.moments):
+        for memo in (self.evidence, self.fits, self.moments, self.window_moments):
             if memo is not None:
                 memo.store()
 
@@ -625,10 +626,12 @@ class _Scan:
 
     def group(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable,
               matches: list[Match | LocalMatch], candidates: Candidates, resaved: dict[int, int]) -> list[Group]:
+        self.window_moments = _LocalMemo(self.cache, MOMENTS, images, np.zeros((0, 5), np.int64))
+        self.window_moments.read_alone()
         with self._stage(Stage.GROUP, len(matches)):
             return build_groups(files, image_of_file, images, matches, candidates, self._strictness, self.apart,
                                 self.evidence, self.features_of, CachedPictures(self.cache, images.content_hash),
-                                self.fits, self.moments, resaved)
+                                self.fits, self.moments, resaved, self.window_moments)
 
     def same_pixels(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable) -> list[Group]:
         """--method pixels: the files whose decoded pixels another file's are, grouped."""
@@ -864,19 +867,20 @@ class _EvidenceMemo(_CachedMemo[Candidate, Evidence]):
         self.cache.remember_evidence(found)
 
 
-class _LocalMemo(_CachedMemo[tuple[int, int, bool], Value]):
-    """A memo of the local stage's over the cache, keyed by rows a and b and mirrored (`geometry.fitted`); `order`
-    holds such rows, the order the local stage asks in. `table` is the cache's: FITS or MOMENTS."""
+class _LocalMemo(_CachedMemo[tuple[int, ...], Value]):
+    """A memo of the local stage's over the cache, keyed by rows a and b and mirrored (`geometry.fitted`), or
+    for grouping's moment checks of matches of windows by rows a and b, orientation and windows; `order` holds
+    such keys, the order the stage asks in. `table` is the cache's: FITS or MOMENTS."""
 
     def __init__(self, cache: Cache, table: str, images: ImageTable, order: np.ndarray,
                  on_answered: Callable[[int], None] = lambda _: None) -> None:
         super().__init__(len(order), on_answered, not cache.has_local(table))
         self.cache, self.table, self.contents, self.order = cache, table, images.content_hash, order
 
-    def _keys(self, items: Sequence[tuple[int, int, bool]]) -> list[bytes]:
-        return local_keys(self.contents, np.array(items, np.int64).reshape(-1, 3))
+    def _keys(self, items: Sequence[tuple[int, ...]]) -> list[bytes]:
+        return local_keys(self.contents, np.array(items, np.int64).reshape(len(items), -1)) if items else []
 
-    def _chunk(self, start: int, stop: int) -> tuple[list[tuple[int, int, bool]], list[bytes]]:
+    def _chunk(self, start: int, stop: int) -> tuple[list[tuple[int, ...]], list[bytes]]:
         rows = self.order[start:stop]
         return [(a, b, bool(mirrored)) for a, b, mirrored in rows.tolist()], local_keys(self.contents, rows)
 

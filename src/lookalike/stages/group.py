@@ -91,6 +91,7 @@ def build_groups(
     fits: FitMemo | None = None,
     moments: MomentMemo | None = None,
     resaved: Mapping[int, int] | None = None,
+    window_moments: WindowMomentMemo | None = None,
 ) -> list[Group]:
     """Groups of files that are the same picture; `image_of_file[f]` is file f's row in `images`.
 
@@ -98,14 +99,14 @@ def build_groups(
     directly, at `strictness`, under the alignments the search proposed for the pair (`candidates`, in the
     search's order). `apart` holds pairs of rows (lower, higher) a person said are different pictures: never
     grouped together. `evidence` is verification's memo (`verify.verified`), `fits` the local fits' (`fitted`),
-    `moments` the moment checks' of those fits, by keeper, member and mirrored; `resaved` the JPEGs re-saved
-    from another's (`keeper_order`).
+    `moments` the moment checks' of those fits, by keeper, member and mirrored, `window_moments` those of matches
+    of windows; `resaved` the JPEGs re-saved from another's (`keeper_order`).
     """
     files_of_image = FilesOfImages(image_of_file)
     links = _links(match for match in matches if match.duplicate)
     rank = keeper_order(files, image_of_file, images, resaved=resaved)
     direct = _DirectMatches(images, CandidatesByPair(candidates), strictness, evidence, features_of, pictures, fits,
-                            moments)
+                            moments, window_moments)
     groups: list[Group] = []
     worth_grouping = {*links, *files_of_image.shared().tolist()}  # linked, or held by several files
     for component in _components(worth_grouping, links):
@@ -142,6 +143,9 @@ def identical_groups(
     return groups
 
 
+GREYS_HELD = 512  # grey pictures held by grouping: 32 MB
+
+
 @dataclass(frozen=True)
 class _DirectMatches:
     """Verification of a pair of images the matches do not link, under the alignments the search proposed."""
@@ -154,7 +158,9 @@ class _DirectMatches:
     pictures: Pictures | None = None  # the moment check's pictures by row; the thumbnails where there are none
     fits: FitMemo | None = None
     moments: MomentMemo | None = None
+    window_moments: WindowMomentMemo | None = None
     matched: dict[tuple[int, int], Match | None] = field(default_factory=dict)
+    greys: dict[int, np.ndarray] = field(default_factory=dict)  # `grey_picture`s, each made once
 
     def compared(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
         """The two images' pictures for the moment check, or their thumbnails unless both have one."""
@@ -166,8 +172,13 @@ class _DirectMatches:
 
     def grey_picture(self, image: int) -> np.ndarray:
         """The image's picture for the moment check (its thumbnail when it has none), grey, as float32."""
-        picture = self.pictures[image] if self.pictures is not None else None
-        return (self.images.thumbs[image] if picture is None else picture).astype(np.float32).mean(axis=2)
+        if image not in self.greys:
+            if len(self.greys) >= GREYS_HELD:  # grouping goes a set of copies at a time: the oldest is done with
+                del self.greys[next(iter(self.greys))]
+            picture = self.pictures[image] if self.pictures is not None else None
+            self.greys[image] = (self.images.thumbs[image] if picture is None else picture).astype(
+                np.float32).mean(axis=2)
+        return self.greys[image]
 
     def local_fit(self, keeper: int, image: int) -> Fit | None:
         """The fit of the image's features onto the keeper's (or its mirror image's) with the most inliers."""
@@ -440,12 +451,23 @@ def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMat
             frame_box(to_keeper), _rows(to_keeper))
 
 
+WindowMomentMemo = MutableMapping[tuple[int, ...], Moment]  # by rows a and b, orientation, window of a, of b
+
+
 def _window_moment(direct: _DirectMatches, match: Match) -> Moment:
-    """`moment_check` of a match of the search's windows, a's picture turned as the candidate says."""
+    """`moment_check` of a match of the search's windows, a's picture turned as the candidate says; from
+    `direct.window_moments` when it holds it, put in it when not."""
     candidate, images = match.candidate, direct.images
+    key = (candidate.a, candidate.b, candidate.orientation, candidate.window_a, candidate.window_b)
+    known = None if direct.window_moments is None else direct.window_moments.get(key)
+    if known is not None:
+        return known
     picture_a, picture_b = direct.compared(candidate.a, candidate.b)
-    return moment_check(np.ascontiguousarray(orient(picture_a, candidate.orientation)), picture_b,
-                        _windows_matrix(images, match), coarsest(images, candidate.a, candidate.b, len(picture_b)))
+    moment = moment_check(np.ascontiguousarray(orient(picture_a, candidate.orientation)), picture_b,
+                          _windows_matrix(images, match), coarsest(images, candidate.a, candidate.b, len(picture_b)))
+    if direct.window_moments is not None:
+        direct.window_moments[key] = moment
+    return moment
 
 
 def coarsest(images: ImageTable, a: int, b: int, side: int) -> float:
