@@ -290,18 +290,12 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     cropped keeper was cut from) without adding around it (a band, a border, a screen's interface): a copy that
     matched more members than its original does is then kept as a member of it. A keeper that only adds around
     a member's picture hands its place to that picture. Members the new keeper does not match directly are
-    related through the old one. `picture`: an image's grey picture (`_grey_picture`)."""
+    related through the old one. `picture`: an image's grey picture (`_DirectMatches.grey_picture`)."""
     to_keeper = {image: _matrix(relation) for image, relation in related.items()}
     to_keeper[keeper] = np.eye(3)
-    inner = [box for image, (_, _, _, box, _) in related.items()
-             if box is not None and _adds_around(picture(keeper), box, to_keeper, keeper, image)]
-    core = max(inner, key=_area, default=WHOLE_BOX)  # in the keeper's frame
-    showing = []
-    for image, relation in related.items():
-        if _shows(relation, core):
-            to_image = {other: np.linalg.inv(to_keeper[image]) @ matrix for other, matrix in to_keeper.items()}
-            if not _adds_around(picture(image), _box_in(to_image[keeper], core), to_image, image, keeper):
-                showing.append(image)
+    core = _core(keeper, related, to_keeper, picture)
+    showing = [image for image, relation in related.items()
+               if _shows(relation, core) and not _adds_around_core(image, keeper, core, to_keeper, picture)]
     if not showing:
         return keeper, related
     best = _best_image_order([*([keeper] if core == WHOLE_BOX else []), *showing], files_of_image, rank)[0]
@@ -313,6 +307,22 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
         if image != best:
             handed[image] = relations(best, image) or _through(relation, back)
     return best, handed
+
+
+def _core(keeper: int, related: dict[int, Relation], to_keeper: Mapping[int, np.ndarray],
+          picture: Callable[[int], np.ndarray]) -> Box:
+    """The part of the keeper's frame that is the picture: all of it, or the largest member's frame that the
+    keeper only adds around (a captioned, framed or screenshot keeper)."""
+    inner = [box for image, (_, _, _, box, _) in related.items()
+             if box is not None and _adds_around(picture(keeper), box, to_keeper, keeper, image)]
+    return max(inner, key=_area, default=WHOLE_BOX)
+
+
+def _adds_around_core(image: int, keeper: int, core: Box, to_keeper: Mapping[int, np.ndarray],
+                      picture: Callable[[int], np.ndarray]) -> bool:
+    """Whether a member only adds around the keeper's picture (`core`, in the keeper's frame)."""
+    to_image = {other: np.linalg.inv(to_keeper[image]) @ matrix for other, matrix in to_keeper.items()}
+    return _adds_around(picture(image), _box_in(to_image[keeper], core), to_image, image, keeper)
 
 
 ADDED_SHARE = 0.45  # a frame whose pixels around another's picture are mostly one colour only adds around it
