@@ -176,3 +176,29 @@ def test_a_photo_with_flat_sky_is_not_taken_for_a_band_added_to_its_crop(photos)
     assert _adds_around(grey_picture(sky), crop, {0: whole, 1: below}, 0, 1)
     assert not _adds_around(grey_picture(sky), crop, {0: whole, 1: below, 2: whole, 3: whole}, 0, 1)
     assert not _adds_around(grey_picture(photo), crop, {0: whole, 1: below}, 0, 1)  # scene there
+
+
+def test_the_photo_is_kept_from_a_framed_copy_of_its_captioned_copy(photos):
+    """A frame added around a captioned copy of a photo: neither the framed nor the captioned copy is kept,
+    though each has more pixels; the photo inside both is."""
+    from lookalike.stages.group import NEAR, _promoted
+    from lookalike.stages.images import FilesOfImages
+
+    photo = open_rgb(photos["chelsea"])
+    captioned = with_band(photo, 0.18, (52, 201, 113))
+    framed = Image.new("RGB", (captioned.width + 60, captioned.height + 60), (240, 240, 240))
+    framed.paste(captioned, (30, 30))
+    pictures = {0: grey_picture(photo), 1: grey_picture(framed), 2: grey_picture(captioned)}
+    x, y = 30 / framed.width, 30 / framed.height  # where the captioned copy starts in the framed one
+    w, h = captioned.width / framed.width, captioned.height / framed.height
+    captioned_in_framed = (NEAR, "cropped", 4, (x, y, x + w, y + h), ((w, 0, x), (0, h, y)))
+    photo_in_framed = (NEAR, "cropped", 4, (x, y, x + w, y + h * 0.82), ((w, 0, x), (0, h * 0.82, y)))
+    framed_over_photo = ((1 / w, 0, -x / w), (0, 1 / (h * 0.82), -y / (h * 0.82)))
+    from_photo = {1: (NEAR, "border added", 4, (0.0, 0.0, 1.0, 1.0), framed_over_photo),
+                  2: (NEAR, "caption added", 3, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1 / 0.82, 0)))}
+    most_pixels_first = lambda files: sorted(files, key=lambda f: (f != 1, f != 2, f))  # noqa: E731
+    keeper, related = _promoted(1, {0: photo_in_framed, 2: captioned_in_framed},
+                                lambda a, b: from_photo.get(b) if a == 0 else None,
+                                FilesOfImages([0, 1, 2]), most_pixels_first, pictures.__getitem__)
+    assert keeper == 0
+    assert related == from_photo

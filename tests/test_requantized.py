@@ -63,7 +63,7 @@ def test_a_mirror_or_a_turn_of_a_photo_of_odd_sides_carries_it_on_a_shifted_grid
     original = save(open_rgb(photos["astronaut"]).crop((0, 0, 509, 510)), tmp_path / "original.jpg", quality=80)
     table = lattice(original).table
     for turn in (Image.Transpose.FLIP_LEFT_RIGHT, Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180):
-        copy = lattice(resaved(original, tmp_path / f"{turn.name}.jpg", lambda image: image.transpose(turn),
+        copy = lattice(resaved(original, tmp_path / f"{turn.name}.jpg", lambda image, turn=turn: image.transpose(turn),
                                quality=95))
         assert carries(copy, table), turn.name
     coarser = lattice(resaved(original, tmp_path / "coarser.jpg", quality=50))

@@ -285,20 +285,25 @@ WHOLE_MARGIN = 0.02  # a box this close to the whole frame, on every side, shows
 def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, files_of_image: FilesOfImages,
               rank: Callable[[Sequence[int]], list[int]], picture: Callable[[int], np.ndarray],
               ) -> tuple[int, dict[int, Relation]]:
-    """The keeper and its members' relations, the keeper handed to the member the keep rule prefers among those
-    that show all of the keeper's picture (re-saved, resized, turned, with noise or a filter, or the original a
-    cropped keeper was cut from) without adding around it (a band, a border, a screen's interface): a copy that
-    matched more members than its original does is then kept as a member of it. A keeper that only adds around
-    a member's picture hands its place to that picture. Members the new keeper does not match directly are
-    related through the old one. `picture`: an image's grey picture (`_DirectMatches.grey_picture`)."""
+    """The keeper and its members' relations, the keeper handed to the image the keep rule prefers among those
+    that hold every other's frame (re-saved, resized, turned, with noise or a filter: the original, or the one a
+    cropped keeper was cut from), once the images that only add around another's picture (a band, a border, a
+    screen's interface: `_containers`) are left out: a copy that matched more members than its original does
+    is then kept as a member of it. Members the new keeper does not match directly are related through the old
+    one. `picture`: an image's grey picture (`_DirectMatches.grey_picture`). A set of more than PROMOTED_MOST
+    images keeps its keeper."""
+    images = [keeper, *related]
+    if len(images) > PROMOTED_MOST:
+        return keeper, related
     to_keeper = {image: _matrix(relation) for image, relation in related.items()}
     to_keeper[keeper] = np.eye(3)
-    core = _core(keeper, related, to_keeper, picture)
-    showing = [image for image, relation in related.items()
-               if _shows(relation, core) and not _adds_around_core(image, keeper, core, to_keeper, picture)]
-    if not showing:
+    inner = [image for image in images if image not in _containers(images, to_keeper, picture)]
+    holding = [image for image in inner
+               if all(_within(_corners_box(np.linalg.inv(to_keeper[image]) @ to_keeper[other]), WHOLE_BOX)
+                      for other in inner)]
+    if not holding:
         return keeper, related
-    best = _best_image_order([*([keeper] if core == WHOLE_BOX else []), *showing], files_of_image, rank)[0]
+    best = _best_image_order(holding, files_of_image, rank)[0]
     back = None if best == keeper else relations(best, keeper)
     if back is None:
         return keeper, related
@@ -309,20 +314,33 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     return best, handed
 
 
-def _core(keeper: int, related: dict[int, Relation], to_keeper: Mapping[int, np.ndarray],
-          picture: Callable[[int], np.ndarray]) -> Box:
-    """The part of the keeper's frame that is the picture: all of it, or the largest member's frame that the
-    keeper only adds around (a captioned, framed or screenshot keeper)."""
-    inner = [box for image, (_, _, _, box, _) in related.items()
-             if box is not None and _adds_around(picture(keeper), box, to_keeper, keeper, image)]
-    return max(inner, key=_area, default=WHOLE_BOX)
+PROMOTED_MOST = 200  # images of a set weighed pair by pair for its keeper
 
 
-def _adds_around_core(image: int, keeper: int, core: Box, to_keeper: Mapping[int, np.ndarray],
-                      picture: Callable[[int], np.ndarray]) -> bool:
-    """Whether a member only adds around the keeper's picture (`core`, in the keeper's frame)."""
-    to_image = {other: np.linalg.inv(to_keeper[image]) @ matrix for other, matrix in to_keeper.items()}
-    return _adds_around(picture(image), _box_in(to_image[keeper], core), to_image, image, keeper)
+def _containers(images: Sequence[int], to_keeper: Mapping[int, np.ndarray],
+                picture: Callable[[int], np.ndarray]) -> set[int]:
+    """The images that only add around another's picture, which lies inside their frame (`_adds_around`)."""
+    found = set()
+    for image in images:
+        to_image = {other: np.linalg.inv(to_keeper[image]) @ matrix for other, matrix in to_keeper.items()}
+        for other in images:
+            box = _corners_box(to_image[other])
+            if other != image and _within(box, WHOLE_BOX) and _adds_around(
+                    picture(image), _clipped(box), to_image, image, other):
+                found.add(image)
+                break
+    return found
+
+
+def _corners_box(to_frame: np.ndarray) -> Box:
+    """The bounding box of a frame carried by `to_frame` (3, 3) into another's fractions, not clipped."""
+    corners = to_frame[:2] @ np.array([[0, 1, 0, 1], [0, 0, 1, 1], [1, 1, 1, 1]], np.float64)
+    return float(corners[0].min()), float(corners[1].min()), float(corners[0].max()), float(corners[1].max())
+
+
+def _clipped(box: Box) -> Box:
+    left, top, right, bottom = (min(max(side, 0.0), 1.0) for side in box)
+    return left, top, right, bottom
 
 
 ADDED_SHARE = 0.45  # a frame whose pixels around another's picture are mostly one colour only adds around it
@@ -340,33 +358,21 @@ def _area(box: Box) -> float:
     return (box[2] - box[0]) * (box[3] - box[1])
 
 
-def _shows(relation: Relation, picture: Box) -> bool:
-    """Whether a member's frame holds all of `picture` (a box in the keeper's frame)."""
-    match, _, _, box, _ = relation
-    if box is None:
-        return match == SAME_PIXELS and picture == WHOLE_BOX
-    return _within(picture, box)
-
-
 def _within(inner: Box, outer: Box) -> bool:
     return (outer[0] <= inner[0] + WHOLE_MARGIN and outer[1] <= inner[1] + WHOLE_MARGIN
             and outer[2] >= inner[2] - WHOLE_MARGIN and outer[3] >= inner[3] - WHOLE_MARGIN)
 
 
-def _box_in(to_frame: np.ndarray, box: Box) -> Box:
-    """`box` of one frame in another, `to_frame` (3, 3) carrying the first's fractions onto the second's."""
-    left, top, right, bottom = box
-    return frame_box((to_frame @ np.array([[right - left, 0, left], [0, bottom - top, top], [0, 0, 1]]))[:2])
-
-
 def _adds_around(grey: np.ndarray, box: Box, to_image: Mapping[int, np.ndarray], image: int, inner: int) -> bool:
     """Whether an image (its `grey` picture) is the picture at `box` with something added around it (a caption
     band, a border, a screen's interface): most of its pixels outside the box are one colour, and the group's
-    other copies (`to_image`: their frames onto the image's; `inner`: the one at `box`) mostly show nothing
-    there either. Where they do, it is scene, of which the copy at `box` is a crop."""
+    other copies inside its frame (`to_image`: their frames onto the image's; `inner`: the one at `box`) mostly
+    show nothing there either. Where they do, it is scene, of which the copy at `box` is a crop; a copy whose
+    frame holds more than the image's shows nothing of the image's own."""
     if _area(box) >= ADDED_AREA:
         return False
-    others = [_box_in(matrix, WHOLE_BOX) for other, matrix in to_image.items() if other not in (image, inner)]
+    others = [frame for other, matrix in to_image.items()
+              if other not in (image, inner) and _within(frame := _corners_box(matrix), WHOLE_BOX)]
     if others and 2 * sum(not _within(other, box) for other in others) >= len(others):
         return False
     rows, columns = grey.shape
