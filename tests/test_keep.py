@@ -91,3 +91,19 @@ def test_the_photo_is_kept_rather_than_its_copy_with_a_caption_band_added(tmp_pa
     members = {Path(result.files[m.file].path).name: m for m in group.members}
     assert Path(result.files[group.keeper].path).name == "original.jpg"
     assert members.keys() == {"original.jpg", *copies}
+
+
+def test_copies_of_one_frame_size_hold_as_many_pixels_and_the_older_is_kept(tmp_path, photos):
+    """Text laid over a photo's plain margin hides the margin from the border finder, so the copy seems to
+    hold more pixels of picture: copies of one frame size (turned or not) rank as holding the same, and the
+    older file, the photo, is kept."""
+    from dataclasses import replace
+
+    picture = open_rgb(photos["coffee"])
+    photo = scanned(save(picture, tmp_path / "photo.png"), 1)
+    with_text = scanned(save(picture, tmp_path / "with text.png"), 2)
+    turned = scanned(save(picture.transpose(Image.Transpose.ROTATE_90), tmp_path / "turned.png"), 3)
+    margin_found = replace(photo, pixels=photo.width * photo.height * 8 // 10)
+    files = [with_text, turned, margin_found]
+    assert best_first(files)[0] == 2
+    assert keeper_reason(files, 2) == "the oldest file"

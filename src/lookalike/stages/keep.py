@@ -150,10 +150,19 @@ def grainy(files: Sequence[Scanned]) -> list[bool]:
 
 def _original_pixels(files: Sequence[Scanned]) -> list:
     """Criterion 1: minus the pixels each copy truly holds (an enlarged, noisy or derived one: none it adds), in
-    SAME_SIZE steps."""
+    SAME_SIZE steps. Files of one frame size (turned or not) hold as many as the one of them with the most: a
+    border found in one and not in another (text laid over it, a filter) is no reason to prefer either."""
     enlarged, noisy = enlargements(files), grainy(files)
-    return [0 if enlarged[i] or noisy[i] or file.derived else -round(math.log(file.picture_pixels or 1) / SAME_SIZE)
+    most: dict[tuple[int, int], int] = {}
+    for file in files:
+        frame = _frame(file)
+        most[frame] = max(most.get(frame, 0), file.picture_pixels)
+    return [0 if enlarged[i] or noisy[i] or file.derived else -round(math.log(most[_frame(file)] or 1) / SAME_SIZE)
             for i, file in enumerate(files)]
+
+
+def _frame(file: Scanned) -> tuple[int, int]:
+    return min(file.width, file.height), max(file.width, file.height)
 
 
 def _qualities(files: Sequence[Scanned]) -> list:
