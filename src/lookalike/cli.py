@@ -179,11 +179,14 @@ def _scan_and_report(paths: list[Path], options: ScanOptions, json_out: str | No
                      quiet: bool) -> dict[str, Any]:
     with _second_interrupt_stops_at_once():
         result = scan(paths, options, _progress(quiet))
-    document = report.to_json(result)
-    for target, writer in ((json_out, report.write_json), (csv_out, report.write_csv)):
-        if target is not None:
-            with report.open_text_out(target) as stream:
-                writer(document, stream)
+        try:
+            document = report.to_json(result)
+            for target, writer in ((json_out, report.write_json), (csv_out, report.write_csv)):
+                if target is not None:
+                    with report.open_text_out(target) as stream:
+                        writer(document, stream)
+        except KeyboardInterrupt:  # the scan was done and kept: a re-run reports it from the cache at once
+            raise ScanInterrupted(None, len(result.images), len(result.images), options.cache is not None) from None
     if not quiet:
         _print_summary(document, to_stdout=json_out != "-" and csv_out != "-")
     return document
