@@ -80,8 +80,9 @@ def to_json(result: ScanResult) -> dict[str, Any]:
 
 
 def _group_json(result: ScanResult, group: Group) -> dict[str, Any]:
-    copies = [_scanned(result, member) for member in group.members]
-    members = [_member_json(result, member, copy) for member, copy in zip(group.members, copies, strict=True)]
+    pictures: dict[int, list] = {}  # the image rows of the group's members, each read once
+    copies = [_scanned(result, member, pictures) for member in group.members]
+    members = [_member_json(member, copy) for member, copy in zip(group.members, copies, strict=True)]
     return {
         "kind": group.kind,
         "keep": members[0]["path"],
@@ -91,15 +92,14 @@ def _group_json(result: ScanResult, group: Group) -> dict[str, Any]:
     }
 
 
-def _scanned(result: ScanResult, member: Member) -> Scanned:
+def _scanned(result: ScanResult, member: Member, pictures: dict[int, list]) -> Scanned:
     """The member as the keeper rule weighs it: made once, for its line of the report and for the reason."""
     record = result.files[member.file]
     return scanned_in_table(record, result.images, int(result.image_of_file[member.file]),
-                            result.companions.get(record.path, ()))
+                            result.companions.get(record.path, ()), pictures)
 
 
-def _member_json(result: ScanResult, member: Member, copy: Scanned) -> dict[str, Any]:
-    image = int(result.image_of_file[member.file])
+def _member_json(member: Member, copy: Scanned) -> dict[str, Any]:
     return {
         "path": copy.path,
         "match": member.match,
@@ -110,7 +110,7 @@ def _member_json(result: ScanResult, member: Member, copy: Scanned) -> dict[str,
         "height": copy.height,
         "format": copy.format,
         "mtime_ns": copy.mtime_ns,
-        "content_hash": result.images.content_hash[image].hex(),
+        "content_hash": copy.content_hash,
         "taken": copy.taken,
         "camera": copy.camera,
         "quality": copy.quality,
