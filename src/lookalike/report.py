@@ -94,6 +94,9 @@ def _group_json(result: ScanResult, group: Group) -> dict[str, Any]:
 
 def _scanned(result: ScanResult, member: Member, pictures: dict[int, list]) -> Scanned:
     """The member as the keeper rule weighs it: made once, for its line of the report and for the reason."""
+    weighed = result.weighed.get(member.file)
+    if weighed is not None:
+        return weighed
     record = result.files[member.file]
     return scanned_in_table(record, result.images, int(result.image_of_file[member.file]),
                             result.companions.get(record.path, ()), pictures)

@@ -118,14 +118,16 @@ def identical_groups(
     images: ImageTable,
     by_pixels: bool = False,
     apart: Set[tuple[int, int]] = frozenset(),
+    made: dict[int, Scanned] | None = None,
 ) -> list[Group]:
     """Groups of byte-identical files (--method bytes) or, `by_pixels`, of files whose images have the same
     `pixel_hash` (--method pixels): no search, no verification, the keeper chosen as `build_groups` does. A file
-    whose row is negative (never read: no other file has its size) is in none; `apart` as in `build_groups`."""
+    whose row is negative (never read: no other file has its size) is in none; `apart` as in `build_groups`;
+    `made` as in `keeper_order`."""
     files_of_image = FilesOfImages(image_of_file)
     shared = files_of_image.shared()
     shared = shared[shared >= 0]
-    rank = keeper_order(files, image_of_file, images)
+    rank = keeper_order(files, image_of_file, images, made=made)
     if by_pixels:
         _, same_pixels = np.unique(images.pixel_hash.packed, return_inverse=True)
         by_hash: dict[int, set[int]] = defaultdict(set)
@@ -514,15 +516,21 @@ def similar_groups(
 
 def keeper_order(
     files: Sequence[FileRecord], image_of_file: Sequence[int], images: ImageTable,
-    companions: Mapping[str, tuple[Companion, ...]] | None = None,
+    companions: Mapping[str, tuple[Companion, ...]] | None = None, made: dict[int, Scanned] | None = None,
 ) -> Callable[[Sequence[int]], list[int]]:
     """A function that puts files (indices into `files`) in keeper order, the best first (`keep.best_first`),
-    weighing each file's `companions` (by path) when given."""
+    weighing each file's `companions` (by path) when given. Each file weighed is in `made`, when given, by index:
+    for the report, which would otherwise make them again."""
+    made = {} if made is None else made
+
     def order(candidates: Sequence[int]) -> list[int]:
         pictures: dict[int, list] = {}
-        copies = [scanned_in_table(files[f], images, image_of_file[f], companions and companions.get(files[f].path),
-                                   pictures) for f in candidates]
-        return [candidates[i] for i in best_first(copies)]
+        for f in candidates:
+            if f not in made:
+                record = files[f]
+                made[f] = scanned_in_table(record, images, image_of_file[f],
+                                           companions and companions.get(record.path), pictures)
+        return [candidates[i] for i in best_first([made[f] for f in candidates])]
 
     return order
 
