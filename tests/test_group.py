@@ -45,7 +45,8 @@ def test_a_chain_of_likeness_does_not_merge_different_photos(photos):
 def test_the_keeper_has_most_pixels_then_largest_file_then_oldest(tmp_path, photos):
     small = decode_file(str(photos["coins"]))
     big = decode_file(str(photos["coins"]))
-    big = type(big)(**{**{f: getattr(big, f) for f in big.__slots__}, "width": 2000, "height": 1600})
+    big = type(big)(**{**{f: getattr(big, f) for f in big.__slots__}, "width": 2000, "height": 1600,
+                         "content_hash": bytes(16)})  # another file's: one content is one row
     images = table_of([small, big, small])
     files = [record("/x/small.jpg", 5000), record("/x/big.jpg", 10), record("/x/old.jpg", 5000, mtime_ns=-1)]
     [group] = build_groups(files, [0, 1, 2], images, [linked(0, 1), linked(1, 2), linked(0, 2)],

@@ -45,11 +45,12 @@ def hash_file(path: str) -> bytes:
     descriptor, size = sized_descriptor(path)
     try:
         digest, read = hashlib.sha256(), 0
-        while chunk := os.read(descriptor, CHUNK):
+        # No more than the size it was opened with, and a byte: a 1 MB buffer for a 4 kB file costs twice its read
+        while chunk := os.read(descriptor, wanted := CHUNK if read > size else min(CHUNK, size - read + 1)):
             digest.update(chunk)
             read += len(chunk)
-            if len(chunk) < CHUNK and read >= size:  # a short read at the size the file was opened with: its
-                break  # end, on a regular file, without the empty read that would say so (a syscall a file)
+            if len(chunk) < wanted:  # a short read: the end, on a regular file, without the empty read that would
+                break  # say so (a syscall a file); a file grown since it was opened is read to its new end
     finally:
         os.close(descriptor)
     return digest.digest()[:16]

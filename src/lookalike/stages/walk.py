@@ -12,7 +12,7 @@ Guarantees:
 - folders are walked with an explicit stack, so no nesting depth exhausts Python's recursion limit;
 - `check_unchanged` tells, later in the scan, whether a file is still the one the walk found;
 - a file the caller already knows (`KnownFiles`: the cache) with the same device, inode, size and mtime is
-  not opened again: its known record is yielded as it is;
+  not opened again: its known record is yielded as it is (with `all_files`, none is asked about: none is read);
 - paths are `str` in the file system encoding with surrogate escapes, so any bytes survive losslessly.
 - `FileRecords` holds many records as columns and gives back records equal to those it was given.
 """
@@ -265,7 +265,8 @@ def walk(roots: Sequence[str], options: WalkOptions = WalkOptions(),
         if stat.S_ISDIR(st.st_mode):
             yield from _walk_tree(root, options, seen_files, seen_dirs, known)
         else:
-            visited = _visit_file(root, st, seen_files, known(root), explicit=True, all_files=options.all_files)
+            visited = _visit_file(root, st, seen_files, None if options.all_files else known(root), explicit=True,
+                                  all_files=options.all_files)
             if visited is not None:
                 yield visited
 
@@ -316,7 +317,9 @@ def _walk_tree(
                     yield problem
                 break
             elif not include or _matches(root, entry, include):
-                visited = _visit_file(entry.path, found, seen_files, known(entry.path), False, all_files)
+                # every file is taken unread with all_files: what the caller knows of it would change nothing
+                visited = _visit_file(entry.path, found, seen_files, None if all_files else known(entry.path), False,
+                                      all_files)
                 if visited is not None:
                     yield visited
         else:
@@ -367,7 +370,7 @@ def _visit_file(
         return None  # another name of a file already yielded (hard link)
     if st.st_size == 0:
         return Problem(path, "empty file (0 bytes)") if explicit or has_image_extension(path) else None
-    if known is not None and (known.format is not None or all_files) and known.identity == _identity(st):
+    if known is not None and known.format is not None and known.identity == _identity(st):
         return known
     if all_files:
         return FileRecord(path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, None)
