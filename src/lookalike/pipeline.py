@@ -62,6 +62,7 @@ from lookalike.stages.group import (
     identical_groups,
     keeper_among_identical,
     keeper_order,
+    matched_rows,
     similar_groups,
 )
 from lookalike.stages.histogram import (
@@ -602,8 +603,7 @@ class _Scan:
     def resaves(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable,
                 matches: list[Match | LocalMatch]) -> dict[int, int]:
         """The image rows of JPEGs re-saved from the JPEG of another they match (`requantized.resaved`)."""
-        pairs = jpeg_pairs(images, [(m.candidate.a, m.candidate.b) if isinstance(m, Match) else (m.a, m.b)
-                                    for m in matches if m.duplicate])
+        pairs = jpeg_pairs(images, [matched_rows(match) for match in matches if match.duplicate])
         rows = sorted({row for pair in pairs for row in pair})
         with self._stage(Stage.RESAVES, len(rows)) as advance:
             lattices = self._lattices(files, image_of_file, images, rows, advance)

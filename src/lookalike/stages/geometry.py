@@ -81,8 +81,15 @@ _UNIT_CORNERS = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float64)
 
 def frame_box(matrix: np.ndarray) -> Box:
     """The bounding box of a frame carried by `matrix` into another, clipped to that frame, in its fractions."""
-    corners = _apply(matrix, _UNIT_CORNERS)
-    low, high = np.clip(corners.min(axis=0), 0, 1), np.clip(corners.max(axis=0), 0, 1)
+    left, top, right, bottom = (min(max(side, 0.0), 1.0) for side in frame_extent(matrix))
+    return left, top, right, bottom
+
+
+def frame_extent(matrix: np.ndarray) -> Box:
+    """The bounding box of a frame carried by `matrix` ((2, 3) or (3, 3)) into another, in its fractions, not
+    clipped: beyond 0 and 1 where the frame holds more than the other's."""
+    corners = _apply(matrix[:2], _UNIT_CORNERS)
+    low, high = corners.min(axis=0), corners.max(axis=0)
     return float(low[0]), float(low[1]), float(high[0]), float(high[1])
 
 

@@ -26,6 +26,7 @@ from lookalike.stages.geometry import (
     MomentMemo,
     fitted,
     frame_box,
+    frame_extent,
     inverted,
     moment_check,
     window_matrix,
@@ -224,10 +225,15 @@ def _identical_members(ranked: Sequence[int]) -> tuple[Member, ...]:
             *(Member(f, SAME_BYTES, "identical bytes", 0) for f in sorted(ranked[1:])))
 
 
+def matched_rows(match: Match | LocalMatch) -> tuple[int, int]:
+    """The image rows a match links."""
+    return (match.a, match.b) if isinstance(match, LocalMatch) else (match.candidate.a, match.candidate.b)
+
+
 def _links(matches: Iterable[Match | LocalMatch]) -> dict[int, dict[int, Match | LocalMatch]]:
     links: dict[int, dict[int, Match | LocalMatch]] = defaultdict(dict)
     for match in matches:
-        a, b = (match.a, match.b) if isinstance(match, LocalMatch) else (match.candidate.a, match.candidate.b)
+        a, b = matched_rows(match)
         links[a][b] = match
         links[b][a] = match
     return links
@@ -304,10 +310,11 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
         return keeper, related
     to_keeper = {image: _matrix(relation) for image, relation in related.items()}
     to_keeper[keeper] = np.eye(3)
-    inner = [image for image in images if image not in _containers(images, to_keeper, picture)]
+    onto = {image: {other: np.linalg.inv(to_keeper[image]) @ matrix for other, matrix in to_keeper.items()}
+            for image in images}  # each image's frame: every other's onto it
+    inner = [image for image in images if image not in _containers(images, onto, picture)]
     holding = [image for image in inner
-               if all(_within(_corners_box(np.linalg.inv(to_keeper[image]) @ to_keeper[other]), WHOLE_BOX)
-                      for other in inner)]
+               if all(_within(frame_extent(onto[image][other]), WHOLE_BOX) for other in inner)]
     if not holding:
         return keeper, related
     best = _best_image_order(holding, files_of_image, rank)[0]
@@ -324,30 +331,14 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
 PROMOTED_MOST = 200  # images of a set weighed pair by pair for its keeper
 
 
-def _containers(images: Sequence[int], to_keeper: Mapping[int, np.ndarray],
+def _containers(images: Sequence[int], onto: Mapping[int, Mapping[int, np.ndarray]],
                 picture: Callable[[int], np.ndarray]) -> set[int]:
-    """The images that only add around another's picture, which lies inside their frame (`_adds_around`)."""
-    found = set()
-    for image in images:
-        to_image = {other: np.linalg.inv(to_keeper[image]) @ matrix for other, matrix in to_keeper.items()}
-        for other in images:
-            box = _corners_box(to_image[other])
-            if other != image and _within(box, WHOLE_BOX) and _adds_around(
-                    picture(image), _clipped(box), to_image, image, other):
-                found.add(image)
-                break
-    return found
-
-
-def _corners_box(to_frame: np.ndarray) -> Box:
-    """The bounding box of a frame carried by `to_frame` (3, 3) into another's fractions, not clipped."""
-    corners = to_frame[:2] @ np.array([[0, 1, 0, 1], [0, 0, 1, 1], [1, 1, 1, 1]], np.float64)
-    return float(corners[0].min()), float(corners[1].min()), float(corners[0].max()), float(corners[1].max())
-
-
-def _clipped(box: Box) -> Box:
-    left, top, right, bottom = (min(max(side, 0.0), 1.0) for side in box)
-    return left, top, right, bottom
+    """The images that only add around another's picture, which lies inside their frame (`_adds_around`);
+    `onto[image][other]` carries other's frame onto image's."""
+    return {image for image in images
+            if any(other != image and _within(frame_extent(onto[image][other]), WHOLE_BOX)
+                   and _adds_around(picture(image), frame_box(onto[image][other]), onto[image], image, other)
+                   for other in images)}
 
 
 ADDED_SHARE = 0.45  # a frame whose pixels around another's picture are mostly one colour only adds around it
@@ -379,7 +370,7 @@ def _adds_around(grey: np.ndarray, box: Box, to_image: Mapping[int, np.ndarray],
     if _area(box) >= ADDED_AREA:
         return False
     others = [frame for other, matrix in to_image.items()
-              if other not in (image, inner) and _within(frame := _corners_box(matrix), WHOLE_BOX)]
+              if other not in (image, inner) and _within(frame := frame_extent(matrix), WHOLE_BOX)]
     if others and 2 * sum(not _within(other, box) for other in others) >= len(others):
         return False
     rows, columns = grey.shape
@@ -396,9 +387,8 @@ def _adds_around(grey: np.ndarray, box: Box, to_image: Mapping[int, np.ndarray],
 
 def _through(relation: Relation, copy: Relation) -> Relation:
     """A member's relation to a copy (`copy`: that copy's relation to the keeper), as a relation to the keeper."""
-    match, words, distance, _, matrix = relation
-    to_copy = np.vstack([matrix or _IDENTITY, [0, 0, 1]])
-    to_keeper = np.vstack([copy[4] or _IDENTITY, [0, 0, 1]]) @ to_copy
+    match, words, distance, _, _ = relation
+    to_keeper = _matrix(copy) @ _matrix(relation)
     return match, f"{words}, of a copy ({copy[1]})", distance, frame_box(to_keeper[:2]), _rows(to_keeper[:2])
 
 
