@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from lookalike.stages.images import ImageTable
+from lookalike.stages.verify import Linked
+from lookalike.stages.walk import open_regular
 
 POSITIONS = ((0, 1), (1, 0), (1, 1), (0, 2), (2, 0), (2, 1), (1, 2), (2, 2), (0, 3), (3, 0))  # low frequencies
 STEPS = 64  # multiples of a step counted: beyond, too few coefficients to tell
@@ -37,7 +39,9 @@ PERIODIC_STEPS = 40  # steps up to this are looked at on shifted grids: coarser 
 SHIFTS = 3  # shifted grids: by the width's remainder, the height's, or both
 SAMPLED_BLOCKS = 4096  # blocks of a shifted grid looked at, spread over the picture
 LATTICE_MAX_PIXELS = 50_000_000  # a larger JPEG is not decoded at full size for this: no evidence
-LATTICE_BYTES = 128 + 4 * len(POSITIONS) * STEPS + 2 * SHIFTS * len(POSITIONS) * (PERIODIC_STEPS + 1)
+_TABLE_END = 8 * 8 * 2  # bytes of a stored lattice: its table as uint16, its counts as int32, then its periodicity
+_COUNTS_END = _TABLE_END + len(POSITIONS) * STEPS * 4
+LATTICE_BYTES = _COUNTS_END + SHIFTS * len(POSITIONS) * (PERIODIC_STEPS + 1) * 2
 _DCT = np.array([[np.sqrt((1 if u == 0 else 2) / 8) * np.cos((2 * x + 1) * u * np.pi / 16) for x in range(8)]
                  for u in range(8)], np.float32)
 
@@ -58,11 +62,10 @@ class Lattice:
 
     @classmethod
     def frombytes(cls, blob: bytes) -> Lattice:
-        counts_end = 128 + 4 * len(POSITIONS) * STEPS
-        table = np.frombuffer(blob[:128], np.uint16).reshape(8, 8).astype(np.float64)
-        counts = np.frombuffer(blob[128:counts_end], np.int32).reshape(len(POSITIONS), STEPS).astype(np.int64)
-        periodicity = np.frombuffer(blob[counts_end:], np.float16).reshape(SHIFTS, len(POSITIONS), -1)
-        return cls(table, counts, periodicity.astype(np.float32))
+        table = np.frombuffer(blob[:_TABLE_END], np.uint16).reshape(8, 8).astype(np.float64)
+        counts = np.frombuffer(blob[_TABLE_END:_COUNTS_END], np.int32).reshape(len(POSITIONS), STEPS)
+        periodicity = np.frombuffer(blob[_COUNTS_END:], np.float16).reshape(SHIFTS, len(POSITIONS), -1)
+        return cls(table, counts.astype(np.int64), periodicity.astype(np.float32))
 
 
 def lattice_file(path: str, max_pixels: int) -> Lattice | None:
@@ -72,7 +75,7 @@ def lattice_file(path: str, max_pixels: int) -> Lattice | None:
     from PIL import Image
 
     try:
-        with open(path, "rb") as handle, Image.open(io.BytesIO(handle.read())) as image:
+        with open_regular(path) as handle, Image.open(io.BytesIO(handle.read())) as image:
             tables = getattr(image, "quantization", None)
             if not tables or image.width * image.height > min(max_pixels, LATTICE_MAX_PIXELS):
                 return None
@@ -166,20 +169,14 @@ def _left_out_share(copy: Lattice, earlier: np.ndarray) -> float:
 def jpeg_pairs(images: ImageTable, links: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """The pairs of image rows, lower first, of two JPEGs of one size (turned or not) and different qualities
     that `links` (pairs of rows matched) connect, directly or through others: grouping may relate any two."""
-    parent: dict[int, int] = {}
-
-    def root(row: int) -> int:
-        while parent.setdefault(row, row) != row:
-            parent[row] = parent[parent[row]]
-            row = parent[row]
-        return row
-
+    linked, rows = Linked(len(images)), set()
     for a, b in links:
-        parent[root(a)] = root(b)
+        linked.join(a, b)
+        rows |= {a, b}
     classes: dict[tuple[int, int, int], list[int]] = {}
-    for row in [row for row in parent if images.quality[row] is not None]:
+    for row in sorted(row for row in rows if images.quality[row] is not None):
         sides = sorted((int(images.width[row]), int(images.height[row])))
-        classes.setdefault((root(row), *sides), []).append(row)
+        classes.setdefault((linked.root(row), *sides), []).append(row)
     return sorted((min(a, b), max(a, b)) for rows in classes.values() for i, a in enumerate(rows) for b in rows[i + 1:]
                   if images.quality[a] != images.quality[b])
 
