@@ -250,9 +250,15 @@ def sized_descriptor(path: str) -> tuple[int, int]:
     return descriptor, st.st_size
 
 
+def _unknown(_: str) -> None:
+    return None
+
+
 def walk(roots: Sequence[str], options: WalkOptions = WalkOptions(),
-         known: KnownFiles = lambda _: None) -> Iterator[FileRecord | Problem]:
+         known: KnownFiles = _unknown) -> Iterator[FileRecord | Problem]:
     """Yield image files and problems under `roots`, depth first, in sorted order within each folder."""
+    if options.all_files:  # every file is taken unread: what the caller knows of it would change nothing
+        known = _unknown
     seen_files = _SeenFiles(every_file=options.follow_symlinks or len(roots) > 1)
     seen_dirs: set[tuple[int, int]] = set()
     for root in roots:
@@ -265,8 +271,7 @@ def walk(roots: Sequence[str], options: WalkOptions = WalkOptions(),
         if stat.S_ISDIR(st.st_mode):
             yield from _walk_tree(root, options, seen_files, seen_dirs, known)
         else:
-            visited = _visit_file(root, st, seen_files, None if options.all_files else known(root), explicit=True,
-                                  all_files=options.all_files)
+            visited = _visit_file(root, st, seen_files, known(root), explicit=True, all_files=options.all_files)
             if visited is not None:
                 yield visited
 
@@ -317,9 +322,7 @@ def _walk_tree(
                     yield problem
                 break
             elif not include or _matches(root, entry, include):
-                # every file is taken unread with all_files: what the caller knows of it would change nothing
-                visited = _visit_file(entry.path, found, seen_files, None if all_files else known(entry.path), False,
-                                      all_files)
+                visited = _visit_file(entry.path, found, seen_files, known(entry.path), False, all_files)
                 if visited is not None:
                     yield visited
         else:
