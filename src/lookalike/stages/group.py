@@ -310,7 +310,8 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
         return keeper, related
     to_keeper = {image: _matrix(relation) for image, relation in related.items()}
     to_keeper[keeper] = np.eye(3)
-    onto = {image: {other: np.linalg.inv(to_keeper[image]) @ matrix for other, matrix in to_keeper.items()}
+    from_keeper = {image: np.linalg.inv(matrix) for image, matrix in to_keeper.items()}
+    onto = {image: {other: from_keeper[image] @ matrix for other, matrix in to_keeper.items()}
             for image in images}  # each image's frame: every other's onto it
     inner = [image for image in images if image not in _containers(images, onto, picture)]
     holding = [image for image in inner
