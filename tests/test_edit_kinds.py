@@ -12,12 +12,15 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pillow_heif
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
 import lookalike
 from lookalike.pipeline import ScanOptions
+from lookalike.stages.decode import picture
+from lookalike.stages.geometry import moment_check
 
 from .conftest import open_rgb
 
@@ -160,3 +163,15 @@ def test_a_small_part_that_moved_is_a_different_moment(tmp_path, photos, name, m
     moved.save(tmp_path / "next.jpg", quality=90)
     report = lookalike.to_json(lookalike.scan([tmp_path], ScanOptions(cache=None, jobs=1)))
     assert report["groups"] == []
+
+
+@pytest.mark.parametrize("by", [3, 8])
+def test_a_part_that_slid_a_few_pixels_is_a_different_moment(photos, by):
+    """On the moment check's picture, a part of the cat slid sideways by a few pixels: it changes too little for
+    its blocks to count as changed, but each block of it is found, moved by the same amount, in the other one."""
+    with Image.open(photos["chelsea"]) as image:
+        first = np.asarray(Image.open(io.BytesIO(picture(image.convert("RGB")))).convert("RGB"))
+    slid = first.copy()
+    slid[60:84, 50:74] = first[60:84, 50 + by:74 + by]
+    moment = moment_check(first, slid, np.array([[1.0, 0, 0], [0, 1, 0]]))
+    assert moment.moved and not moment.same

@@ -49,6 +49,14 @@ MOVED_MIN_BLOCKS = 2  # changed blocks side by side that may show a part of the 
 MOVED_FIT = 0.25  # a changed part fits elsewhere with at most this share of its squared difference in place ...
 MOVED_TEXTURE = 0.5  # ... and of its own variance: found there, not merely as flat as something there
 FLAT_PART = 4.0  # grey levels: a part flatter than this would be found anywhere
+SHIFT_LEVEL = 8.0  # grey levels left in a block, below what counts as changed, that may show a small move
+SHIFT_REACH = 24  # picture pixels around its place a block is looked for
+SHIFT_AWAY = 3.0  # picture pixels a block must be found off its place to have moved: more than a fit is off by
+SHIFT_FIT = 0.3  # a moved block fits there with at most this share of its squared difference in place ...
+SHIFT_TEXTURE = 0.25  # ... and of its own variance ...
+SHIFT_FLOOR = 4.0  # ... and within twice the pair's median block residual, at least this many grey levels
+SHIFT_AGREE = 2.0  # picture pixels two neighbouring blocks' moves may differ by and be one move
+SHIFTED_BLOCKS = 4  # moved blocks fewer than this are noise
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +307,8 @@ def _count_blocks(a: np.ndarray, b: np.ndarray, residual: np.ndarray, inside: np
     overlaid[changed] = _overlaid(over[changed], under[changed], errors[changed])
     overlaid |= _banded(changed, content, blocks)
     grey_b = b.mean(axis=-1)
-    moved = _moved(grey_b - residual, grey_b, changed.reshape(blocks, blocks), inside)
+    moved = (_moved(grey_b - residual, grey_b, changed.reshape(blocks, blocks), inside)
+             | _shifted(grey_b - residual, grey_b, errors.mean(axis=1), content))
     return Moment(int(content.sum()), int((changed & ~overlaid & ~moved).sum()), int((overlaid & ~moved).sum()),
                   moved=int(moved.sum()))
 
@@ -345,6 +354,63 @@ def _moved(a: np.ndarray, b: np.ndarray, changed: np.ndarray, inside: np.ndarray
                 for image, part in ((a, b), (b, a))):
             moved[regions == region] = True
     return moved.reshape(-1)
+
+
+def _shifted(a: np.ndarray, b: np.ndarray, levels: np.ndarray, searched: np.ndarray) -> np.ndarray:
+    """Which blocks show what the other picture shows a few pixels away: a part that moved by less than the
+    connected regions of `_moved` can tell, or too little changed for a block to count as changed. Each
+    `searched` block left with more than SHIFT_LEVEL (`levels`: its mean residual) is looked for, with half a
+    block around it and its mean removed, within SHIFT_REACH pixels in the other picture (both ways); it moved
+    when it fits at least SHIFT_AWAY off far better than in place, about as well as the pair's blocks fit
+    (SHIFT_FLOOR), far better than unrelated texture would (SHIFT_TEXTURE), and a 4-neighbour block moved by
+    about as much. Fewer than SHIFTED_BLOCKS such blocks are noise. (blocks × blocks) bool, flattened."""
+    side = a.shape[0]
+    block = side // BLOCKS
+    margin = block // 2
+    floor = max(2 * float(np.median(levels[searched])) if searched.any() else 0.0, SHIFT_FLOOR)
+    shifts = np.full((BLOCKS, BLOCKS, 2, 2), np.nan)  # (rows, columns) of a block's move, found from b or from a
+    for index in np.flatnonzero(searched & (levels > SHIFT_LEVEL)):
+        row, column = divmod(int(index), BLOCKS)
+        top, left, size = row * block - margin, column * block - margin, block + 2 * margin
+        if top < 0 or left < 0 or top + size > side or left + size > side:
+            continue
+        for way, (source, target) in enumerate(((b, a), (a, b))):
+            shifts[row, column, way] = _shift(source[top:top + size, left:left + size], target, (top, left), floor)
+    padded = np.pad(shifts, ((1, 1), (1, 1), (0, 0), (0, 0)), constant_values=np.nan)
+    agreed = np.zeros((BLOCKS, BLOCKS), bool)
+    for dy, dx in ((0, 1), (1, 0), (0, -1), (-1, 0)):
+        neighbour = padded[1 + dy:1 + dy + BLOCKS, 1 + dx:1 + dx + BLOCKS]
+        agreed |= (np.abs(shifts - neighbour) <= SHIFT_AGREE).all(axis=-1).any(axis=-1)  # NaN agrees with nothing
+    return (agreed if agreed.sum() >= SHIFTED_BLOCKS else np.zeros_like(agreed)).reshape(-1)
+
+
+def _shift(patch: np.ndarray, image: np.ndarray, at: tuple[int, int], floor: float) -> tuple[float, float]:
+    """The shift (rows, columns) by which `patch`, taken from `at` in the other picture, moved in `image`, as
+    `_shifted` tells it; NaNs when it did not."""
+    import cv2
+
+    size, side = patch.shape[0], image.shape[0]
+    top, left = max(at[0] - SHIFT_REACH, 0), max(at[1] - SHIFT_REACH, 0)
+    region = np.ascontiguousarray(image[top:min(at[0] + size + SHIFT_REACH, side),
+                                        left:min(at[1] + size + SHIFT_REACH, side)], np.float32)
+    template = np.ascontiguousarray(patch, np.float32)
+    own = float(template.var()) * template.size
+    if own < FLAT_PART ** 2 * template.size:
+        return np.nan, np.nan
+    # the squared difference of the patch and each window, both less their means: |p|^2 + |w|^2 - 2 p.w
+    cross = cv2.matchTemplate(region, template, cv2.TM_CCOEFF)
+    height, width = cross.shape
+    sums, squares = (cv2.boxFilter(values, -1, (size, size), normalize=False, anchor=(0, 0),
+                                   borderType=cv2.BORDER_CONSTANT)[:height, :width] for values in (region, region ** 2))
+    differences = own + squares - sums ** 2 / template.size - 2 * cross
+    rows, columns = np.ogrid[top - at[0]:top - at[0] + height, left - at[1]:left - at[1] + width]
+    in_place = float(differences[at[0] - top, at[1] - left])
+    differences[np.hypot(rows, columns) < SHIFT_AWAY] = np.inf
+    best = np.unravel_index(int(np.argmin(differences)), differences.shape)
+    found = float(differences[best])
+    if found < SHIFT_FIT * in_place and found < SHIFT_TEXTURE * own and found < floor ** 2 * template.size:
+        return float(rows[best[0], 0]), float(columns[0, best[1]])
+    return np.nan, np.nan
 
 
 def _found_elsewhere(image: np.ndarray, part: np.ndarray, at: tuple[int, int]) -> bool:
