@@ -56,7 +56,7 @@ SHIFT_FIT = 0.3  # a moved block fits there with at most this share of its squar
 SHIFT_TEXTURE = 0.25  # ... and of its own variance ...
 SHIFT_FLOOR = 4.0  # ... and within twice the pair's median block residual, at least this many grey levels
 SHIFT_AGREE = 2.0  # picture pixels two neighbouring blocks' moves may differ by and be one move
-SHIFTED_BLOCKS = 4  # moved blocks fewer than this are noise
+SHIFTED_BLOCKS = 3  # moved blocks fewer than this are noise
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +194,8 @@ class Moment:
 
     @property
     def same(self) -> bool:
-        return self.aligned and not self.moved and self.changed <= MOMENT_SHARE * max(self.compared, 1)
+        # one changed block is noise however few blocks were compared (a photo small inside a screenshot)
+        return self.aligned and not self.moved and self.changed <= max(MOMENT_SHARE * self.compared, 1)
 
 
 def moment_check(thumb_a: np.ndarray, thumb_b: np.ndarray, matrix: np.ndarray, coarsest: float = 1.0) -> Moment:
