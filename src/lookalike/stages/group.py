@@ -299,12 +299,12 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
               rank: Callable[[Sequence[int]], list[int]], picture: Callable[[int], np.ndarray],
               ) -> tuple[int, dict[int, Relation]]:
     """The keeper and its members' relations, the keeper handed to the image the keep rule prefers among those
-    that hold every other's frame (re-saved, resized, turned, with noise or a filter: the original, or the one a
-    cropped keeper was cut from), once the images that only add around another's picture (a band, a border, a
-    screen's interface: `_containers`) are left out: a copy that matched more members than its original does
-    is then kept as a member of it. Members the new keeper does not match directly are related through the old
-    one. `picture`: an image's grey picture (`_DirectMatches.grey_picture`). A set of more than PROMOTED_MOST
-    images keeps its keeper."""
+    that hold the most of the others' frames (re-saved, resized, turned, with noise or a filter: the original,
+    or the one a cropped keeper was cut from; not a copy with a border the container test missed), once the
+    images that only add around another's picture (a band, a border, a screen's interface: `_containers`) are
+    left out: a copy that matched more members than its original does is then kept as a member of it. Members
+    the new keeper does not match directly are related through the old one. `picture`: an image's grey picture
+    (`_DirectMatches.grey_picture`). A set of more than PROMOTED_MOST images keeps its keeper."""
     images = [keeper, *related]
     if len(images) > PROMOTED_MOST:
         return keeper, related
@@ -314,11 +314,11 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     onto = {image: {other: from_keeper[image] @ matrix for other, matrix in to_keeper.items()}
             for image in images}  # each image's frame: every other's onto it
     inner = [image for image in images if image not in _containers(images, onto, picture)]
-    holding = [image for image in inner
-               if all(_within(frame_extent(onto[image][other]), WHOLE_BOX) for other in inner)]
-    if not holding:
+    held = {image: sum(_within(frame_extent(onto[image][other]), WHOLE_BOX) for other in inner) for image in inner}
+    most = max(held.values(), default=0)
+    if not inner or (len(inner) > 1 and most < 2):  # no frame holds another's
         return keeper, related
-    best = _best_image_order(holding, files_of_image, rank)[0]
+    best = _best_image_order([image for image in inner if held[image] == most], files_of_image, rank)[0]
     back = None if best == keeper else relations(best, keeper)
     if back is None:
         return keeper, related
