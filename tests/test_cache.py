@@ -60,3 +60,22 @@ def test_a_cached_fit_comes_back_with_every_field(tmp_path):
     assert key == pair and back.two_moments
     assert (back.mirrored, back.inliers, back.angle, back.moved) == (True, 42, 3.5, 9)
     assert np.array_equal(back.matrix, found.matrix)
+
+
+def test_moment_checks_cached_under_another_rule_are_dropped_and_nothing_else(tmp_path):
+    """A new release that judges moments otherwise checks every pair again, but decodes nothing again."""
+    from lookalike.cache import MOMENTS
+    from lookalike.stages.geometry import Moment
+
+    pair = b"\x01" * 16 + b"\x02" * 16 + b"\x00"
+    path = tmp_path / "cache.sqlite"
+    with Cache(path) as cache:
+        cache.remember_file_rows(FILES[:10])
+        cache.remember_local(MOMENTS, [(pair, Moment(200, 1, 0))])
+    with Cache(path) as cache:
+        assert cache.local(MOMENTS, [pair]) == {pair: Moment(200, 1, 0)}
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("UPDATE meta SET value = 'an earlier rule' WHERE key = 'moment_rule'")
+    with Cache(path) as cache:
+        assert cache.local(MOMENTS, [pair]) == {}
+        assert list(cache.file_rows()) == sorted(FILES[:10])

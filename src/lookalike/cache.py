@@ -40,7 +40,7 @@ import numpy as np
 from platformdirs import user_cache_dir
 
 from lookalike.stages.decoded import Decoded
-from lookalike.stages.geometry import Fit, Moment
+from lookalike.stages.geometry import MOMENT_RULE, Fit, Moment
 from lookalike.stages.images import DIGEST_BYTES, Digests, ImageRow, picture_from_bytes, thumb_from_bytes
 from lookalike.stages.local_features import Features, search_words, unpack
 from lookalike.stages.search import Candidates
@@ -154,6 +154,11 @@ class Cache:
                     self.db.execute(f"DROP TABLE {table}")
                 self.db.executescript(SCHEMA)
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES ('signature_version', ?)", (SIGNATURE_VERSION,))
+        rule = self.db.execute("SELECT value FROM meta WHERE key = 'moment_rule'").fetchone()
+        if rule is None or rule[0] != MOMENT_RULE:  # the moment checks alone changed: their verdicts are stale
+            with self.transaction():
+                self.db.execute(f"DELETE FROM {MOMENTS}")
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('moment_rule', ?)", (MOMENT_RULE,))
 
     # files: path → content hash
 
