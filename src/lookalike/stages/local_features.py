@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 FEATURE_SIDE = 320  # pixels on the longer side of the grey image features are found on
-FEATURES = 256  # at most, per orientation
+FEATURES = 384  # at most, per orientation
 INDEXED = 128  # the strongest features of an image whose words go into the inverted index (queries: all)
 WORD_BITS = 24  # bits of a descriptor one visual word is made of
 WORD_TABLES = 2  # words per descriptor, from disjoint choices of bits
