@@ -97,10 +97,8 @@ def _scanned(result: ScanResult, member: Member, pictures: dict[int, list]) -> S
     weighed = result.weighed.get(member.file)
     if weighed is not None:
         return weighed
-    record = result.files[member.file]
-    image = int(result.image_of_file[member.file])
-    return scanned_in_table(record, result.images, image, result.companions.get(record.path, ()),
-                            result.resaved.get(image), pictures)
+    return scanned_in_table(result.files, member.file, result.images, int(result.image_of_file[member.file]),
+                            result.companions, result.resaved, pictures)
 
 
 def _member_json(member: Member, copy: Scanned) -> dict[str, Any]:

@@ -142,6 +142,11 @@ class FileRecords(_Lazy[FileRecord]):
         name = self._names[ends[index - 1] if index else 0:ends[index]]
         return self._folders[self._folder_of[index]] + name.decode(_FS_ENCODING, _FS_ERRORS)
 
+    def weighed(self, index: int) -> tuple[str, int, int]:
+        """The path, size and mtime_ns of record `index` (not negative), without making the record: what the keeper
+        rule weighs of every member of every group."""
+        return self.path(index), self._identities[4 * index + 2], self._identities[4 * index + 3]
+
     def formats(self, indices: Iterable[int]) -> list[str | None]:
         """The format of each of these records, as `FileRecord.format`, without making the records."""
         formats, format_of = self._formats, self._format_of
