@@ -14,7 +14,7 @@ from lookalike.stages.images import ImageTable, table_of
 from lookalike.stages.search import Candidate, Candidates, find_candidates
 from lookalike.stages.signatures import WHOLE, WHOLE_BOX
 from lookalike.stages.verify import NORMAL, Evidence, Match
-from lookalike.stages.walk import FileRecord
+from lookalike.stages.walk import FileRecord, FileRecords
 
 from .conftest import open_rgb
 
@@ -36,7 +36,7 @@ def test_a_chain_of_likeness_does_not_merge_different_photos(photos):
     """a~b and b~c were both confirmed, but a and c are different photos: no group holds both."""
     images = table_of([decode_file(str(photos[name])) for name in ("astronaut", "astronaut", "rocket")])
     files = [record("/a.jpg", 3000), record("/b.jpg", 2000), record("/c.jpg", 1000)]
-    groups = build_groups(files, [0, 1, 2], images, [linked(0, 1), linked(1, 2)], searched(images))
+    groups = build_groups(FileRecords(files), [0, 1, 2], images, [linked(0, 1), linked(1, 2)], searched(images))
     for group in groups:
         assert {0, 2} - {member.file for member in group.members}, "a and c grouped together"
     assert [[m.file for m in g.members] for g in groups] == [[0, 1]]
@@ -49,27 +49,27 @@ def test_the_keeper_has_most_pixels_then_largest_file_then_oldest(tmp_path, phot
                          "content_hash": bytes(16)})  # another file's: one content is one row
     images = table_of([small, big, small])
     files = [record("/x/small.jpg", 5000), record("/x/big.jpg", 10), record("/x/old.jpg", 5000, mtime_ns=-1)]
-    [group] = build_groups(files, [0, 1, 2], images, [linked(0, 1), linked(1, 2), linked(0, 2)],
+    [group] = build_groups(FileRecords(files), [0, 1, 2], images, [linked(0, 1), linked(1, 2), linked(0, 2)],
                            searched(images))
     assert group.keeper == 1  # most pixels, although the smallest file
     files[1] = record("/x/big.jpg", 10)
-    [group] = build_groups(files, [0, 0, 0], table_of([small]), [], searched(table_of([small])))
+    [group] = build_groups(FileRecords(files), [0, 0, 0], table_of([small]), [], searched(table_of([small])))
     assert group.kind == "exact" and group.keeper == 2  # same pixels and size: the oldest
 
 
 def test_when_all_else_ties_the_alphabetically_first_path_is_kept(photos):
     same = table_of([decode_file(str(photos["coins"]))])
     files = [record("/x/b.jpg"), record("/x/a.jpg.jpg"), record("/x/a.jpg"), record("/w/z.jpg")]
-    [group] = build_groups(files, [0, 0, 0, 0], same, [], searched(same))
+    [group] = build_groups(FileRecords(files), [0, 0, 0, 0], same, [], searched(same))
     assert group.keeper == 3
-    [group] = build_groups(files[:3], [0, 0, 0], same, [], searched(same))
+    [group] = build_groups(FileRecords(files[:3]), [0, 0, 0], same, [], searched(same))
     assert group.keeper == 2  # before the longer path it starts
 
 
 def test_pairs_a_person_said_are_different_stay_apart(photos):
     images = table_of([decode_file(str(photos["coins"]))] * 2)
     files = [record("/a.jpg"), record("/b.jpg")]
-    assert build_groups(files, [0, 1], images, [linked(0, 1)], searched(images), apart={(0, 1)}) == []
+    assert build_groups(FileRecords(files), [0, 1], images, [linked(0, 1)], searched(images), apart={(0, 1)}) == []
     assert np.array_equal(images.hashes[0], images.hashes[1])
 
 
@@ -81,7 +81,7 @@ def test_a_copy_linked_only_through_another_is_verified_against_the_keeper_direc
               ImageEnhance.Brightness(original).enhance(1.2)]
     images = table_of([decode_bytes(jpeg(image)) for image in copies])
     files = [record("/original.jpg", 3000), record("/resized.jpg", 2000), record("/brightened.jpg", 1000)]
-    [group] = build_groups(files, [0, 1, 2], images, [linked(0, 1), linked(1, 2)], searched(images))
+    [group] = build_groups(FileRecords(files), [0, 1, 2], images, [linked(0, 1), linked(1, 2)], searched(images))
     assert [member.file for member in group.members] == [0, 1, 2]
     assert "brighter" in group.members[2].relation  # described from the keeper, not through the resized copy
 

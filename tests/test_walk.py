@@ -107,7 +107,7 @@ def test_a_file_known_unchanged_is_not_opened_again_and_a_changed_one_is(tmp_pat
     remembered = FileRecord(path, sniffed.device, sniffed.inode, sniffed.size, sniffed.mtime_ns, "remembered")
     known = {path: remembered}
     [record] = walk([str(tmp_path)], known=known.get)
-    assert record is remembered  # trusted as it was: the walk did not read the file's first bytes
+    assert record == remembered  # trusted as it was ("remembered"): the walk did not read the file's first bytes
     os.utime(path, ns=(sniffed.mtime_ns, sniffed.mtime_ns + 1))
     [record] = walk([str(tmp_path)], known=known.get)
     assert record.format == "JPEG" and record.mtime_ns == sniffed.mtime_ns + 1

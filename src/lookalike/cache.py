@@ -384,6 +384,8 @@ class Cache:
             for path, *identity, reason in self._under(root, "SELECT path, device, inode, size, mtime_ns, reason "
                                                              "FROM failures"):
                 failed[os.fsdecode(path)] = (tuple(identity), reason)
+        if not failed:  # nothing to look each record's path up in (a path costs 0.5 us)
+            return {}
         return {index: row[1] for index in range(len(records))
                 if (row := failed.get(records.path(index))) is not None and row[0] == records[index].identity}
 

@@ -94,7 +94,7 @@ from lookalike.stages.verify import (
     closest_pairs_first,
     pair_keys,
 )
-from lookalike.stages.walk import FileRecord, FileRecords, Problem, WalkOptions, check_unchanged, walk
+from lookalike.stages.walk import FileRecord, FileRecords, Problem, WalkOptions, check_unchanged, walk_into
 
 
 class Stage(Enum):
@@ -354,13 +354,11 @@ class _Scan:
             self.cached_files = self.cache.files_under(self.roots)
             options = WalkOptions(self.options.include, self.options.exclude, self.options.follow_symlinks,
                                   all_files=self.options.all_files)
-            for found in walk(self.roots, options, self.cached_files.record):
-                if isinstance(found, Problem):
-                    self.problems.append(found)
-                else:
-                    records.append(found)
-                    if not len(records) % WALK_STEP:
-                        advance(WALK_STEP)
+            for problem in walk_into(records, self.roots, options, self.cached_files.record):
+                if problem is not None:
+                    self.problems.append(problem)
+                elif not len(records) % WALK_STEP:  # a file's record appended
+                    advance(WALK_STEP)
             advance(len(records) % WALK_STEP)
         return records
 

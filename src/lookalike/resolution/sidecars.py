@@ -4,8 +4,6 @@ darktable and digiKam read. The image file itself is never written."""
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape, quoteattr
-
 SUFFIX = ".xmp"  # beside IMG.JPG: IMG.JPG.xmp, the name darktable and digiKam read
 
 
@@ -15,6 +13,8 @@ def sidecar_path(image: str) -> str:
 
 def xmp_packet(taken: str | None, camera: str | None, gps: str | None) -> bytes:
     """An XMP packet of these facts (EXIF's "YYYY:MM:DD HH:MM:SS", "Make Model", "lat,lon" in degrees)."""
+    from xml.sax.saxutils import quoteattr  # here, not above: it imports urllib and http, 20 ms of every command
+
     properties = []
     if taken:
         date, _, time = taken.partition(" ")
@@ -37,5 +37,7 @@ def xmp_packet(taken: str | None, camera: str | None, gps: str | None) -> bytes:
 
 def _coordinate(value: float, hemispheres: str) -> str:
     """XMP's GPS coordinate: "DDD,MM.mmmmmmH"."""
+    from xml.sax.saxutils import escape
+
     degrees, minutes = divmod(abs(value) * 60, 60)
     return escape(f"{int(degrees)},{minutes:.6f}{hemispheres[value < 0]}")

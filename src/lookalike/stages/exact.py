@@ -16,7 +16,7 @@ import hashlib
 import os
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from functools import cache
@@ -133,24 +133,35 @@ class _Reader:
         """`hasher(path, size)` of each of these records, by index; a file that cannot be read is one of
         `problems`."""
         hashes: dict[int, bytes] = {}
+        for found, problems in self._chunks_hashed(indices, hasher):
+            hashes.update(found)
+            self.problems += problems
+            on_hashed(found)
+            on_progress(len(found) + len(problems))
+        return hashes
+
+    def _chunks_hashed(self, indices: Sequence[int], hasher: Callable[[str, int], bytes]
+                       ) -> Iterator[tuple[dict[int, bytes], list[Problem]]]:
+        """`_hash_each` of each READ_CHUNK of every lane's files, in the order given (so that problems come in a
+        stable order): in this thread when one file is read at a time (handing chunks to a thread cost 0.05 s
+        for 100,000 files), else in a pool of threads for each lane."""
+        lanes = [(threads, [order[start:start + READ_CHUNK] for start in range(0, len(order), READ_CHUNK)])
+                 for threads, order in self._lanes(indices)]
+        if [threads for threads, _ in lanes] == [1]:
+            yield from (self._hash_each(chunk, hasher) for chunk in lanes[0][1])
+            return
         with ExitStack() as pools:
             tasks = []
-            for threads, order in self._lanes(indices):
+            for threads, chunks in lanes:
                 pool = pools.enter_context(ThreadPoolExecutor(threads, thread_name_prefix="lookalike reads"))
-                tasks += [pool.submit(self._hash_each, order[start:start + READ_CHUNK], hasher)
-                          for start in range(0, len(order), READ_CHUNK)]
+                tasks += [pool.submit(self._hash_each, chunk, hasher) for chunk in chunks]
             try:
-                for task in tasks:  # in the order given, so that problems come in a stable order
-                    found, problems = task.result()
-                    hashes.update(found)
-                    self.problems += problems
-                    on_hashed(found)
-                    on_progress(len(found) + len(problems))
+                for task in tasks:
+                    yield task.result()
             except BaseException:  # interrupted: the pools' ends wait only for the reads under way
                 for task in tasks:
                     task.cancel()
                 raise
-        return hashes
 
     def _lanes(self, indices: Sequence[int]) -> list[tuple[int, list[int]]]:
         """(threads, files in the order they read them) of each lane of reads; in NumPy, as `_funnel`."""
@@ -161,7 +172,8 @@ class _Reader:
         on_disk = chosen[np.lexsort((inodes, devices))]  # by device, then inode
         if self.threads is not None:
             return [(self.threads, (on_disk if self.threads == 1 else chosen).tolist())]
-        spinning = {int(device): spinning_disk(int(device)) for device in np.unique(devices).tolist()}
+        # sorted(set(...)), not np.unique, whose plain call imports numpy.ma (15 ms)
+        spinning = {device: spinning_disk(device) for device in sorted(set(devices.tolist()))}
         lanes = [(1, on_disk[self.identities[on_disk, 0] == device].tolist())
                  for device, rotational in spinning.items() if rotational]
         others = chosen[~np.isin(devices, [device for device, rotational in spinning.items() if rotational])]

@@ -48,7 +48,7 @@ from lookalike.stages.signatures import (
     window_box,
 )
 from lookalike.stages.verify import NORMAL, Evidence, Match, Strictness, verified
-from lookalike.stages.walk import FileRecord
+from lookalike.stages.walk import FileRecords
 
 KEEPER = "keeper"
 SAME_BYTES = "bytes"
@@ -79,7 +79,7 @@ class Group:
 
 
 def build_groups(
-    files: Sequence[FileRecord],
+    files: FileRecords,
     image_of_file: Sequence[int],
     images: ImageTable,
     matches: Iterable[Match],
@@ -112,12 +112,12 @@ def build_groups(
     worth_grouping = {*links, *files_of_image.shared().tolist()}  # linked, or held by several files
     for component in _components(worth_grouping, links):
         groups.extend(_split_at_keepers(component, files_of_image, image_of_file, links, rank, apart, direct))
-    groups.sort(key=lambda group: files[group.keeper].path)
+    groups.sort(key=lambda group: files.path(group.keeper))
     return groups
 
 
 def identical_groups(
-    files: Sequence[FileRecord],
+    files: FileRecords,
     image_of_file: Sequence[int],
     images: ImageTable,
     by_pixels: bool = False,
@@ -129,22 +129,20 @@ def identical_groups(
     whose row is negative (never read: no other file has its size) is in none; `apart` as in `build_groups`;
     `made` as in `keeper_order`."""
     files_of_image = FilesOfImages(image_of_file)
-    shared = files_of_image.shared()
-    shared = shared[shared >= 0]
     rank = keeper_order(files, image_of_file, images, made=made)
     if by_pixels:
         _, same_pixels = np.unique(images.pixel_hash.packed, return_inverse=True)
         by_hash: dict[int, set[int]] = defaultdict(set)
         for row, pixels in enumerate(same_pixels.tolist()):
             by_hash[pixels].add(row)
-        worth_grouping = set(shared.tolist())
+        worth_grouping = set(files_of_image.shared().tolist())
         components = (rows for rows in by_hash.values() if len(rows) > 1 or not rows.isdisjoint(worth_grouping))
         never = _DirectMatches(images, CandidatesByPair(Candidates.of()), NORMAL, None)  # no pair but equal pixels
         groups = [group for component in components
                   for group in _split_at_keepers(component, files_of_image, image_of_file, {}, rank, apart, never)]
     else:  # each content held by several files is one group: nothing to split, nothing to verify
-        groups = [Group("exact", _identical_members(rank(files_of_image[row]))) for row in shared.tolist()]
-    groups.sort(key=lambda group: files[group.keeper].path)
+        groups = [Group("exact", _identical_members(rank(same))) for same in files_of_image.shared_files()]
+    groups.sort(key=lambda group: files.path(group.keeper))
     return groups
 
 
@@ -583,7 +581,7 @@ def _fitted_scale(images: ImageTable, keeper: int, member: int, fitted: Fit) -> 
 
 
 def similar_groups(
-    files: Sequence[FileRecord],
+    files: FileRecords,
     image_of_file: Sequence[int],
     images: ImageTable,
     matches: Iterable[Match],
@@ -612,7 +610,7 @@ def similar_groups(
 
 
 def keeper_order(
-    files: Sequence[FileRecord], image_of_file: Sequence[int], images: ImageTable,
+    files: FileRecords, image_of_file: Sequence[int], images: ImageTable,
     companions: Mapping[str, tuple[Companion, ...]] | None = None, resaved: Mapping[int, int] | None = None,
     made: dict[int, Scanned] | None = None,
 ) -> Callable[[Sequence[int]], list[int]]:
@@ -626,29 +624,28 @@ def keeper_order(
         pictures: dict[int, list] = {}
         for f in candidates:
             if f not in made:
-                record, image = files[f], int(image_of_file[f])
-                made[f] = scanned_in_table(record, images, image, companions and companions.get(record.path),
-                                           resaved.get(image) if resaved else None, pictures)
+                made[f] = scanned_in_table(files, f, images, int(image_of_file[f]), companions, resaved, pictures)
         return [candidates[i] for i in best_first([made[f] for f in candidates])]
 
     return order
 
 
-def scanned_in_table(record: FileRecord, images: ImageTable, image: int,
-                     companions: tuple[Companion, ...] | None = None, earlier_quality: int | None = None,
-                     pictures: dict[int, list] | None = None) -> Scanned:
-    """A file as the keeper rule weighs it: its record, its image's row, its companions, the quality of the JPEG
-    it was re-saved from (`requantized`). `pictures` holds what was read of each row already, for the files of a
-    group that share one (reading a row costs 15 us)."""
+def scanned_in_table(files: FileRecords, file: int, images: ImageTable, image: int,
+                     companions: Mapping[str, tuple[Companion, ...]] | None = None,
+                     resaved: Mapping[int, int] | None = None, pictures: dict[int, list] | None = None) -> Scanned:
+    """File `file` as the keeper rule weighs it: its record, its image's row, its companions (by path), the
+    quality of the JPEG it was re-saved from (`resaved`, by row: `requantized`). `pictures` holds what was read
+    of each row already, for the files of a group that share one (reading a row costs 15 us)."""
     picture = None if pictures is None else pictures.get(image)
     if picture is None:
         picture = _picture_in_table(images, image)
         if pictures is not None:
             pictures[image] = picture
     values = picture.copy()
-    values[:3] = record.path, record.size, record.mtime_ns
-    values[_COMPANIONS_AT] = companions or ()
-    values[_EARLIER_AT] = earlier_quality
+    weighed = files.weighed(file)
+    values[:3] = weighed
+    values[_COMPANIONS_AT] = companions.get(weighed[0], ()) if companions else ()
+    values[_EARLIER_AT] = resaved.get(image) if resaved else None
     return Scanned(*values)
 
 
@@ -663,10 +660,12 @@ def _picture_in_table(images: ImageTable, image: int) -> list:
     width, height = int(images.width[image]), int(images.height[image])
     # Pixels of picture: a border or letterbox adds pixels but shows nothing more.
     pixels = round(width * height * float(right - left) * float(bottom - top))
-    picture = Scanned("", 0, 0, images.content_hash[image].hex(), width, height, str(images.format[image]),
-                      pixels, images.quality[image], images.detail[image], images.taken[image], images.camera[image],
-                      images.gps[image], grain=images.grain[image], pixel_hash=images.pixel_hash[image].hex())
-    return [getattr(picture, name) for name in _SCANNED_FIELDS]
+    named = {"path": "", "size": 0, "mtime_ns": 0, "content_hash": images.content_hash[image].hex(), "width": width,
+             "height": height, "format": str(images.format[image]), "pixels": pixels, "quality": images.quality[image],
+             "detail": images.detail[image], "taken": images.taken[image], "camera": images.camera[image],
+             "gps": images.gps[image], "companions": (), "derived": False, "grain": images.grain[image],
+             "pixel_hash": images.pixel_hash[image].hex(), "earlier_quality": None}
+    return [named[name] for name in _SCANNED_FIELDS]  # a field added to `Scanned` and not named here: KeyError
 
 
 def keeper_among_identical(group: Group, order: Callable[[Sequence[int]], list[int]]) -> Group:

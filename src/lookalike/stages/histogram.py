@@ -40,7 +40,7 @@ import numpy as np
 from lookalike.stages.exact import content_hash
 from lookalike.stages.group import KEEPER, NEAR, SAME_BYTES, Group, Member, keeper_order
 from lookalike.stages.images import FilesOfImages, ImageTable
-from lookalike.stages.walk import FileRecord, Problem
+from lookalike.stages.walk import FileRecords, Problem
 
 SIZE = (800, 600)
 DEFAULT_THRESHOLD = 500.0
@@ -158,7 +158,7 @@ def _close_in_blocks(a: np.ndarray, b: np.ndarray, threshold: float, same: bool,
         yield rows[keep], cols[keep], rms[keep]
 
 
-def histogram_groups(files: Sequence[FileRecord], image_of_file: Sequence[int], images: ImageTable,
+def histogram_groups(files: FileRecords, image_of_file: Sequence[int], images: ImageTable,
                      histograms: Mapping[int, np.ndarray], pairs: ClosePairs,
                      threshold: float = DEFAULT_THRESHOLD) -> list[Group]:
     """Groups of the files the original flags: connected sets of `pairs` of image rows (from `close_pairs`).
@@ -170,7 +170,7 @@ def histogram_groups(files: Sequence[FileRecord], image_of_file: Sequence[int], 
     rank = keeper_order(files, image_of_file, images)
     groups = [_group_of(component, files_of_image, histograms, rank, threshold)
               for component in _components(pairs.first, pairs.second, files_of_image)]
-    groups.sort(key=lambda group: files[group.keeper].path)
+    groups.sort(key=lambda group: files.path(group.keeper))
     return groups
 
 

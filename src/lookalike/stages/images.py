@@ -289,4 +289,11 @@ class FilesOfImages(Mapping[int, list[int]]):
         """The rows held by more than one file."""
         return self.rows[self.ends - self.starts > 1]
 
+    def shared_files(self) -> list[list[int]]:
+        """The files of each row (not negative) held by more than one file, rows ascending."""
+        held = (self.ends - self.starts > 1) & (self.rows >= 0)
+        files = self.files.tolist()
+        return [files[start:end] for start, end in zip(self.starts[held].tolist(), self.ends[held].tolist(),
+                                                       strict=True)]
+
 
