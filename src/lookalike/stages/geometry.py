@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
@@ -113,13 +112,14 @@ def fit(a: Features, b: Features, mirrored: bool = False) -> Fit | None:
 
     if len(a) < MIN_INLIERS or len(b) < MIN_INLIERS:
         return None
-    pairs = _matcher().knnMatch(b.descriptors, a.descriptors, k=2)
-    good = [pair[0] for pair in pairs if len(pair) == 2 and pair[0].distance < RATIO * pair[1].distance]
+    # each of b's descriptors' two nearest of a's, as BFMatcher.knnMatch finds them, as arrays, not DMatch objects
+    distances, nearest = cv2.batchDistance(b.descriptors, a.descriptors, cv2.CV_32S, normType=cv2.NORM_HAMMING, K=2)
+    good = np.flatnonzero(distances[:, 0] < RATIO * distances[:, 1])  # the nearest is then the only one so near
     if len(good) < MIN_INLIERS:
         return None
     size_a, size_b = np.array([a.width, a.height], np.float64), np.array([b.width, b.height], np.float64)
-    points_b = b.points[[m.queryIdx for m in good]] * size_b
-    points_a = a.points[[m.trainIdx for m in good]] * size_a
+    points_b = b.points[good] * size_b
+    points_a = a.points[nearest[good, 0]] * size_a
     cv2.setRNGSeed(0)  # RANSAC draws samples at random: the same pair gives the same fit every time
     pixels, inliers = cv2.estimateAffinePartial2D(points_b, points_a, method=cv2.RANSAC,
                                                   ransacReprojThreshold=REPROJECTION, maxIters=RANSAC_ITERATIONS)
@@ -165,13 +165,6 @@ def _squashed(points_b: np.ndarray, points_a: np.ndarray, similarity: np.ndarray
     if stretch[0] > MAX_SQUASH * stretch[1]:
         return similarity, inliers
     return affine, affine_inliers
-
-
-@cache
-def _matcher() -> object:
-    import cv2
-
-    return cv2.BFMatcher(cv2.NORM_HAMMING)
 
 
 @dataclass(frozen=True, slots=True)
