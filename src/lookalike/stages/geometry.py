@@ -24,7 +24,7 @@ import numpy as np
 
 from lookalike.stages.local_features import Features
 from lookalike.stages.signatures import Box
-from lookalike.stages.verify import Linked
+from lookalike.stages.verify import Assumed, Linked
 
 MIN_INLIERS = 15
 RATIO = 0.8  # a match is kept when its descriptor is this much closer than the second nearest
@@ -401,8 +401,7 @@ RunTasks = Callable[[Sequence[Task]], Iterable[tuple[int, object]]]  # (index, a
 # worker processes), in any order; a task it gives no answer for is run here
 _UNKNOWN = object()
 Answer = TypeVar("Answer")
-LOCAL_CHUNK = 256  # candidates whose fits run together elsewhere: those that matches among them link are fitted for
-# nothing (none of the 2,124 local candidates of the speed benchmark's photos)
+LOCAL_CHUNK = 256  # candidates ahead whose fits are run together elsewhere, those needed if every fit confirms
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,29 +458,41 @@ def verify_local(features_of: FeaturesOf, candidates: np.ndarray, linked: Linked
                  run: RunTasks | None = None) -> list[LocalMatch]:
     """The candidates (rows a, b, mirrored) that `fit` confirms, but for pairs already `linked` (directly or
     through other links): those need no second proof, and a set of copies needs only enough links to connect.
-    Each confirmed pair joins `linked`. `fits` is a memo of `fitted`. With `run`, the fits of each LOCAL_CHUNK
-    candidates not linked as the chunk starts run there together, into `fits`, before the chunk is gone through:
-    the same matches, and a few more fits."""
+    Each confirmed pair joins `linked`. `fits` is a memo of `fitted`. With `run`, a fit that is needed and not
+    known has those of the next LOCAL_CHUNK candidates that will be needed if each fit confirms run there with it
+    (`_fit_ahead`): the same matches and the same fits, those that fail in turn bringing the next run."""
     fits = {} if fits is None and run is not None else fits
     found = []
-    for start in range(0, len(candidates), LOCAL_CHUNK):
-        chunk = candidates[start:start + LOCAL_CHUNK].tolist()
-        if run is not None and fits is not None:
-            _fit_ahead(features_of, [pair for pair in chunk if not linked.together(pair[0], pair[1])], fits, run)
-        for a, b, mirrored in chunk:
-            on_progress(1)
-            if linked.together(a, b):
-                continue
-            confirmed = fitted(features_of, a, b, bool(mirrored), fits)
-            if confirmed is not None and not confirmed.two_moments:
-                found.append(LocalMatch(a, b, confirmed))
-                linked.join(a, b)
+    candidates = candidates.tolist()
+    for position, (a, b, mirrored) in enumerate(candidates):
+        on_progress(1)
+        if linked.together(a, b):
+            continue
+        if run is not None and fits is not None and (a, b, bool(mirrored)) not in fits:
+            _fit_ahead(features_of, candidates[position:position + LOCAL_CHUNK], linked, fits, run)
+        confirmed = fitted(features_of, a, b, bool(mirrored), fits)
+        if _confirms(confirmed):
+            found.append(LocalMatch(a, b, confirmed))
+            linked.join(a, b)
     return found
 
 
-def _fit_ahead(features_of: FeaturesOf, candidates: list[list[int]], fits: FitMemo, run: RunTasks) -> None:
-    """The fits of the candidates that `fits` lacks, run together by `run`, into `fits`."""
-    keys = [key for a, b, mirrored in candidates if (key := (a, b, bool(mirrored))) not in fits]
+def _confirms(found: Fit | None) -> bool:
+    return found is not None and not found.two_moments
+
+
+def _fit_ahead(features_of: FeaturesOf, candidates: list[list[int]], linked: Linked, fits: FitMemo,
+               run: RunTasks) -> None:
+    """The fits `verify_local` will need of these candidates if each fit it lacks confirms, run together by `run`,
+    into `fits`: every one is needed (a fit that fails links less than assumed, never more)."""
+    assumed, keys = Assumed(linked), []
+    for a, b, mirrored in candidates:
+        key = (a, b, bool(mirrored))
+        if assumed.together(a, b) or (key in fits and not _confirms(fits[key])):
+            continue
+        if key not in fits:
+            keys.append(key)
+        assumed.join(a, b)
     for key, answer in zip(keys, run_all(run, [fit_task(features_of, *key) for key in keys]), strict=True):
         fits[key] = answer
 
