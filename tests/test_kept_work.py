@@ -93,8 +93,6 @@ def test_a_second_scan_fits_no_pair_again_and_reports_what_the_first_did(tmp_pat
 def test_a_second_scan_checks_no_moment_again(tmp_path, photos, monkeypatch):
     """Grouping's moment checks (is the copy the same moment as its keeper?) are kept in the cache: a re-scan of
     a folder of copies groups them as before without aligning one pair again."""
-    from lookalike.stages import group
-
     for name in ("chelsea", "astronaut"):
         original = open_rgb(photos[name])
         original.save(tmp_path / f"{name}.png")
@@ -102,8 +100,8 @@ def test_a_second_scan_checks_no_moment_again(tmp_path, photos, monkeypatch):
             edit(original).save(tmp_path / f"{name} {edit.__name__}.jpg", quality=85)
         original.resize((original.width // 2, original.height // 2)).save(tmp_path / f"{name} half.jpg")
     checks = []
-    check = group.moment_check
-    monkeypatch.setattr(group, "moment_check", lambda *arguments: checks.append(arguments) or check(*arguments))
+    check = geometry.moment_check
+    monkeypatch.setattr(geometry, "moment_check", lambda *arguments: checks.append(arguments) or check(*arguments))
     options = ScanOptions(cache=tmp_path / "cache.sqlite", jobs=1)
     first = scan([tmp_path], options)
     assert checks and len(first.groups) == 2

@@ -128,3 +128,20 @@ def test_a_mirrored_crop_fits_the_mirror_image_features(photos, name):
     found_on_its_own = fit(unpack(extract(mirror_image)), copy)
     assert fitted.inliers >= 0.8 * found_on_its_own.inliers >= MIN_INLIERS
     assert frame_box(fitted.matrix) == pytest.approx((0.38, 0.0, 1.0, 0.7), abs=0.02)
+
+
+def test_fits_and_moment_checks_on_worker_processes_group_as_in_one_process(tmp_path, photos):
+    """With two jobs the local fits and grouping's moment checks run on worker processes, a batch at a time:
+    the same groups, relations, boxes and matrices as with one job, where they run in the scanning process."""
+    for name in ("astronaut", "chelsea", "coffee"):
+        original = open_rgb(photos[name])
+        original.save(tmp_path / f"{name}.png")
+        crop_top_right(original).save(tmp_path / f"{name}-crop.jpg", quality=85)
+        in_a_screenshot(original).save(tmp_path / f"{name}-screenshot.jpg", quality=85)
+        straightened(original).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp_path / f"{name}-turned.jpg")
+        as_jpeg(original, 60).save(tmp_path / f"{name}-recompressed.jpg")
+    reports = [lookalike.to_json(lookalike.scan([tmp_path], ScanOptions(cache=None, jobs=jobs))) for jobs in (1, 2)]
+    alone, on_workers = ({key: value for key, value in report.items() if key not in ("seconds", "peak_mb", "work")}
+                         for report in reports)  # work: a chunk's fits that its own matches make needless are done
+    assert on_workers == alone
+    assert len(alone["groups"]) == 3 and reports[0]["work"]["fitted"] > 0

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 
 import pytest
 
-from lookalike.engines.pool import BATCH, batches, decode_all
+from lookalike.engines.pool import BATCH, Workers, batches, decode_all, run_task
 from lookalike.platform.platforms import WINDOWS, memory_limit_enforced
 from lookalike.stages.decoded import WORKER_MEMORY, Decoded
 from lookalike.stages.walk import Problem
@@ -131,3 +132,13 @@ def test_the_package_offers_every_name_it_lists():
     import lookalike
 
     assert all(callable(getattr(lookalike, name)) for name in lookalike.__all__)
+
+
+def test_workers_answer_run_after_run_from_the_same_processes():
+    """A stage's many small runs of tasks (grouping's) start the workers once; each run answers every task."""
+    with Workers(2, work=run_task) as workers:
+        runs = [dict(workers.run([os.getpid] * count)) for count in (1, 40, 3)]
+        started = {worker.process.pid for worker in workers.workers}
+    assert [sorted(answers) for answers in runs] == [[0], list(range(40)), [0, 1, 2]]
+    assert {pid for answers in runs for pid in answers.values()} <= started and len(started) == 2
+    assert workers.workers == []  # stopped at the end of the block

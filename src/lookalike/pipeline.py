@@ -50,12 +50,13 @@ from lookalike.cache import (
     local_keys,
 )
 from lookalike.engines.engine import Engine, LocalEngine
+from lookalike.engines.pool import Workers, run_task
 from lookalike.platform.platforms import peak_resident_mb
 from lookalike.stages.companions import find as find_companions
 from lookalike.stages.decoded import DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT, Decoded, needs_install
 from lookalike.stages.exact import find_identical
 from lookalike.stages.feature_search import local_candidates
-from lookalike.stages.geometry import LocalMatch, verify_local
+from lookalike.stages.geometry import LocalMatch, RunTasks, verify_local
 from lookalike.stages.group import (
     Group,
     build_groups,
@@ -304,9 +305,10 @@ class _Scan:
         else:
             candidates = self.search(images)
             matches = self.verify(images, candidates)
-            local = self.local(images, matches)
-            resaved = self.resaves(files, image_of_file, images, [*matches, *local])
-            groups = self.group(files, image_of_file, images, [*matches, *local], candidates, resaved)
+            with self._tasks() as run:
+                local = self.local(images, matches, run)
+                resaved = self.resaves(files, image_of_file, images, [*matches, *local])
+                groups = self.group(files, image_of_file, images, [*matches, *local], candidates, resaved, run)
             similar = similar_groups(files, image_of_file, images, matches, groups) if self.options.similar else None
             self._store_memos()  # what verify, local and group found that the cache did not know
         found = find_companions(files[m.file].path for group in groups for m in group.members)
@@ -317,6 +319,18 @@ class _Scan:
                           verified=self.evidence.computed if self.evidence is not None else 0,
                           fitted=self.fits.computed if self.fits is not None else 0, companions=found,
                           resaved=resaved)
+
+    @contextmanager
+    def _tasks(self) -> Iterator[RunTasks | None]:
+        """Where the local and group stages run their fits and moment checks: on `jobs` worker processes, started
+        once for both, when the first are due; with one job, None: in this process, which has nothing else to do
+        meanwhile. A task a worker fails on is given no answer, and runs here."""
+        if self.options.jobs < 2:
+            yield None
+            return
+        with Workers(self.options.jobs, self.options.max_pixels, run_task, self.options.timeout) as workers:
+            yield lambda tasks: ((index, answer) for index, answer in workers.run(tasks)
+                                 if not isinstance(answer, Problem))
 
     def identical_files(self) -> ScanResult:
         """--method bytes: the files whose bytes another file has, grouped; nothing is decoded, and a file no
@@ -576,7 +590,7 @@ class _Scan:
             self.evidence.read_alone()
             return matches
 
-    def local(self, images: ImageTable, matches: list[Match]) -> list[LocalMatch]:
+    def local(self, images: ImageTable, matches: list[Match], run: RunTasks | None) -> list[LocalMatch]:
         """Pairs of images that share local features, fitted, but for those the matches link already."""
         self.features_of = CachedFeatures(self.cache, images.content_hash)
         with self._stage(Stage.LOCAL, len(images)) as advance:
@@ -594,7 +608,7 @@ class _Scan:
             allowed = np.array(allowed, np.int64).reshape(-1, 3)
             self.fits = _LocalMemo(self.cache, FITS, images, allowed, advance.answered)
             self.moments = _LocalMemo(self.cache, MOMENTS, images, allowed[:0])
-            found = verify_local(self.features_of, allowed, linked, advance, self.fits)
+            found = verify_local(self.features_of, allowed, linked, advance, self.fits, run)
             self.fits.read_alone()
             return found
 
@@ -626,13 +640,14 @@ class _Scan:
         return {row: Lattice.frombytes(blob) for row in rows if (blob := blobs[images.content_hash[row]])}
 
     def group(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable,
-              matches: list[Match | LocalMatch], candidates: Candidates, resaved: dict[int, int]) -> list[Group]:
+              matches: list[Match | LocalMatch], candidates: Candidates, resaved: dict[int, int],
+              run: RunTasks | None) -> list[Group]:
         self.window_moments = _LocalMemo(self.cache, MOMENTS, images, np.zeros((0, 5), np.int64))
         self.window_moments.read_alone()
         with self._stage(Stage.GROUP, len(matches)):
             return build_groups(files, image_of_file, images, matches, candidates, self._strictness, self.apart,
                                 self.evidence, self.features_of, CachedPictures(self.cache, images.content_hash),
-                                self.fits, self.moments, resaved, self.window_moments)
+                                self.fits, self.moments, resaved, self.window_moments, run)
 
     def same_pixels(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable) -> list[Group]:
         """--method pixels: the files whose decoded pixels another file's are, grouped."""

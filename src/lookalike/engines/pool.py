@@ -6,7 +6,7 @@ other back from the caller, who may be keeping them against an interruption); a 
 the time limit, or dies (a crash inside a C library, a decompression bomb past the memory limit), gets a
 `Problem` that says so, and only that file: the worker is replaced and its other files are handed out again.
 Workers are forked from the forkserver, which has the decoders loaded, or spawned (`workers.py`); this process
-only hands out paths and receives answers, and never imports the decoders itself.
+only hands out paths (or tasks: `Workers`, `run_task`) and receives answers, and never imports the decoders.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from types import ModuleType
+from typing import Any
 
 from lookalike.platform.platforms import describe_exit, limit_memory
 from lookalike.platform.workers import deaf_to_interruptions, ignore_interruptions, worker_context
@@ -65,30 +66,59 @@ def decode_all(
     the end (`batches`), so that no worker is left with a long batch while the others idle. Answers come back a
     few at a time (`_worker_main`): each message wakes this process, which shares the cores with the workers.
     """
-    for index, result in _run_pool(paths, jobs, max_pixels, work, timeout):
-        on_progress(1)
-        yield index, result
+    with Workers(jobs, max_pixels, work, timeout) as workers:
+        for index, result in workers.run(paths):
+            on_progress(1)
+            yield index, result
 
 
-def _run_pool(paths: Sequence[str], jobs: int, max_pixels: int, work: Callable[[str, int], object] | None,
-              timeout: float) -> Iterator[tuple[int, Decoded | Problem]]:
-    """(index, result) for every path, as the workers finish them."""
-    pending = batches(len(paths), jobs)
-    context = worker_context()
-    workers: list[_Worker] = []
-    try:
-        while pending or any(worker.batch for worker in workers):
-            _hand_out(pending, paths, workers, jobs, timeout, lambda: _start_worker(context, work, max_pixels))
-            busy = [worker for worker in workers if worker.batch]
-            ready = wait([worker.connection for worker in busy],
-                         timeout=max(0.0, min(worker.deadline for worker in busy) - time.monotonic()))
-            for worker in busy:
-                yield from _collect(worker, worker.connection in ready, paths, pending, workers, timeout)
-    finally:
-        for worker in workers:  # all killed at once, then each waited for
+class Workers:
+    """`jobs` worker processes doing `work` (as in `decode_all`) on one run of items after another: started as
+    the first run needs them and kept until `close`, so that a stage that hands out many small runs (grouping's
+    checks of a keeper's pairs) starts its processes once. An item is anything `work` takes that pickles."""
+
+    def __init__(self, jobs: int, max_pixels: int = DEFAULT_MAX_PIXELS,
+                 work: Callable[[Any, int], object] | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.jobs, self.timeout = jobs, timeout
+        context = worker_context()
+        self.start = lambda: _start_worker(context, work, max_pixels)
+        self.workers: list[_Worker] = []
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def run(self, items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        """(index into items, result) for every item, as the workers finish them; a run left before its end (an
+        interruption) stops the workers, whose batches it no longer waits for."""
+        pending = batches(len(items), self.jobs)
+        try:
+            while pending or any(worker.batch for worker in self.workers):
+                _hand_out(pending, items, self.workers, self.jobs, self.timeout, self.start)
+                busy = [worker for worker in self.workers if worker.batch]
+                ready = wait([worker.connection for worker in busy],
+                             timeout=max(0.0, min(worker.deadline for worker in busy) - time.monotonic()))
+                for worker in busy:
+                    yield from _collect(worker, worker.connection in ready, items, pending, self.workers,
+                                        self.timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop the workers: all killed at once, then each waited for."""
+        for worker in self.workers:
             _kill(worker)
-        for worker in workers:
+        for worker in self.workers:
             _stop(worker)
+        self.workers = []
+
+
+def run_task(task: Callable[[], object], _max_pixels: int) -> object:
+    """A `work` for `Workers` whose items are tasks: each called, its answer sent back."""
+    return task()
 
 
 def batches(count: int, jobs: int) -> deque[range]:

@@ -16,15 +16,15 @@ Guarantees: both functions are deterministic; `fit` returns None unless MIN_INLI
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from typing import Any, TypeVar
 
 import numpy as np
 
 from lookalike.stages.local_features import Features
 from lookalike.stages.signatures import Box
-from lookalike.stages.verify import Linked
+from lookalike.stages.verify import Assumed, Linked
 
 MOMENT_RULE = "2"  # named anew whenever `moment_check` may judge a pair otherwise: cached moments are then stale
 MIN_INLIERS = 15
@@ -122,13 +122,14 @@ def fit(a: Features, b: Features, mirrored: bool = False) -> Fit | None:
 
     if len(a) < MIN_INLIERS or len(b) < MIN_INLIERS:
         return None
-    pairs = _matcher().knnMatch(b.descriptors, a.descriptors, k=2)
-    good = [pair[0] for pair in pairs if len(pair) == 2 and pair[0].distance < RATIO * pair[1].distance]
+    # each of b's descriptors' two nearest of a's, as BFMatcher.knnMatch finds them, as arrays, not DMatch objects
+    distances, nearest = cv2.batchDistance(b.descriptors, a.descriptors, cv2.CV_32S, normType=cv2.NORM_HAMMING, K=2)
+    good = np.flatnonzero(distances[:, 0] < RATIO * distances[:, 1])  # the nearest is then the only one so near
     if len(good) < MIN_INLIERS:
         return None
     size_a, size_b = np.array([a.width, a.height], np.float64), np.array([b.width, b.height], np.float64)
-    points_b = b.points[[m.queryIdx for m in good]] * size_b
-    points_a = a.points[[m.trainIdx for m in good]] * size_a
+    points_b = b.points[good] * size_b
+    points_a = a.points[nearest[good, 0]] * size_a
     cv2.setRNGSeed(0)  # RANSAC draws samples at random: the same pair gives the same fit every time
     pixels, inliers = cv2.estimateAffinePartial2D(points_b, points_a, method=cv2.RANSAC,
                                                   ransacReprojThreshold=REPROJECTION, maxIters=RANSAC_ITERATIONS)
@@ -174,13 +175,6 @@ def _squashed(points_b: np.ndarray, points_a: np.ndarray, similarity: np.ndarray
     if stretch[0] > MAX_SQUASH * stretch[1]:
         return similarity, inliers
     return affine, affine_inliers
-
-
-@cache
-def _matcher() -> object:
-    import cv2
-
-    return cv2.BFMatcher(cv2.NORM_HAMMING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -470,7 +464,50 @@ class LocalMatch:
 FeaturesOf = Callable[[int, bool], Features]  # an image row's features, or its mirror image's
 FitMemo = MutableMapping[tuple[int, int, bool], Fit | None]  # `fitted` by its rows a, b and mirrored
 MomentMemo = MutableMapping[tuple[int, int, bool], Moment]  # `moment_check`s of fits, by their rows and mirrored
+Task = Callable[[], object]  # work on arrays alone, which pickles: it may run in another process
+RunTasks = Callable[[Sequence[Task]], Iterable[tuple[int, object]]]  # (index, answer) of tasks run elsewhere (on
+# worker processes), in any order; a task it gives no answer for is run here
 _UNKNOWN = object()
+Answer = TypeVar("Answer")
+LOCAL_CHUNK = 256  # candidates ahead whose fits are run together elsewhere, those needed if every fit confirms
+
+
+@dataclass(frozen=True, slots=True)
+class FitTask:
+    """`fit` of one pair's features, a `Task`."""
+
+    a: Features
+    b: Features
+    mirrored: bool
+
+    def __call__(self) -> Fit | None:
+        return fit(self.a, self.b, self.mirrored)
+
+
+@dataclass(frozen=True, slots=True)
+class MomentTask:
+    """`moment_check` of two pictures, a `Task`."""
+
+    thumb_a: np.ndarray
+    thumb_b: np.ndarray
+    matrix: np.ndarray
+    coarsest: float
+
+    def __call__(self) -> Moment:
+        return moment_check(self.thumb_a, self.thumb_b, self.matrix, self.coarsest)
+
+
+def fit_task(features_of: FeaturesOf, a: int, b: int, mirrored: bool) -> FitTask:
+    """The `fit` of image row b's features onto row a's (or its mirror image's), as a task."""
+    return FitTask(features_of(a, mirrored), features_of(b, False), mirrored)
+
+
+def run_all(run: RunTasks, tasks: Sequence[Callable[[], Answer]]) -> list[Answer]:
+    """Each task's answer, in order: from `run`, or worked out here where `run` gave none."""
+    answers: list[Any] = [_UNKNOWN] * len(tasks)
+    for index, answer in run(tasks):
+        answers[index] = answer
+    return [task() if answer is _UNKNOWN else answer for task, answer in zip(tasks, answers, strict=True)]
 
 
 def fitted(features_of: FeaturesOf, a: int, b: int, mirrored: bool, memo: FitMemo | None = None) -> Fit | None:
@@ -478,27 +515,54 @@ def fitted(features_of: FeaturesOf, a: int, b: int, mirrored: bool, memo: FitMem
     put in it when not."""
     found = _UNKNOWN if memo is None else memo.get((a, b, mirrored), _UNKNOWN)
     if found is _UNKNOWN:
-        found = fit(features_of(a, mirrored), features_of(b, False), mirrored)
+        found = fit_task(features_of, a, b, mirrored)()
         if memo is not None:
             memo[a, b, mirrored] = found
     return found
 
 
 def verify_local(features_of: FeaturesOf, candidates: np.ndarray, linked: Linked,
-                 on_progress: Callable[[int], None] = lambda _: None, fits: FitMemo | None = None) -> list[LocalMatch]:
+                 on_progress: Callable[[int], None] = lambda _: None, fits: FitMemo | None = None,
+                 run: RunTasks | None = None) -> list[LocalMatch]:
     """The candidates (rows a, b, mirrored) that `fit` confirms, but for pairs already `linked` (directly or
     through other links): those need no second proof, and a set of copies needs only enough links to connect.
-    Each confirmed pair joins `linked`. `fits` is a memo of `fitted`."""
+    Each confirmed pair joins `linked`. `fits` is a memo of `fitted`. With `run`, a fit that is needed and not
+    known has those of the next LOCAL_CHUNK candidates that will be needed if each fit confirms run there with it
+    (`_fit_ahead`): the same matches and the same fits, those that fail in turn bringing the next run."""
+    fits = {} if fits is None and run is not None else fits
     found = []
-    for a, b, mirrored in candidates.tolist():
+    candidates = candidates.tolist()
+    for position, (a, b, mirrored) in enumerate(candidates):
         on_progress(1)
         if linked.together(a, b):
             continue
+        if run is not None and fits is not None and (a, b, bool(mirrored)) not in fits:
+            _fit_ahead(features_of, candidates[position:position + LOCAL_CHUNK], linked, fits, run)
         confirmed = fitted(features_of, a, b, bool(mirrored), fits)
-        if confirmed is not None and not confirmed.two_moments:
+        if _confirms(confirmed):
             found.append(LocalMatch(a, b, confirmed))
             linked.join(a, b)
     return found
+
+
+def _confirms(found: Fit | None) -> bool:
+    return found is not None and not found.two_moments
+
+
+def _fit_ahead(features_of: FeaturesOf, candidates: list[list[int]], linked: Linked, fits: FitMemo,
+               run: RunTasks) -> None:
+    """The fits `verify_local` will need of these candidates if each fit it lacks confirms, run together by `run`,
+    into `fits`: every one is needed (a fit that fails links less than assumed, never more)."""
+    assumed, keys = Assumed(linked), []
+    for a, b, mirrored in candidates:
+        key = (a, b, bool(mirrored))
+        if assumed.together(a, b) or (key in fits and not _confirms(fits[key])):
+            continue
+        if key not in fits:
+            keys.append(key)
+        assumed.join(a, b)
+    for key, answer in zip(keys, run_all(run, [fit_task(features_of, *key) for key in keys]), strict=True):
+        fits[key] = answer
 
 
 def window_matrix(box_a: Box, box_b: Box) -> np.ndarray:

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence, Set
 from dataclasses import dataclass, field, fields
+from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -24,11 +26,14 @@ from lookalike.stages.geometry import (
     LocalMatch,
     Moment,
     MomentMemo,
-    fitted,
+    MomentTask,
+    RunTasks,
+    Task,
+    fit_task,
     frame_box,
     frame_extent,
     inverted,
-    moment_check,
+    run_all,
     window_matrix,
 )
 from lookalike.stages.images import FilesOfImages, ImageTable, Pictures
@@ -93,6 +98,7 @@ def build_groups(
     moments: MomentMemo | None = None,
     resaved: Mapping[int, int] | None = None,
     window_moments: WindowMomentMemo | None = None,
+    run: RunTasks | None = None,
 ) -> list[Group]:
     """Groups of files that are the same picture; `image_of_file[f]` is file f's row in `images`.
 
@@ -101,13 +107,16 @@ def build_groups(
     search's order). `apart` holds pairs of rows (lower, higher) a person said are different pictures: never
     grouped together. `evidence` is verification's memo (`verify.verified`), `fits` the local fits' (`fitted`),
     `moments` the moment checks' of those fits, by keeper, member and mirrored, `window_moments` those of matches
-    of windows; `resaved` the JPEGs re-saved from another's (`keeper_order`).
+    of windows; `resaved` the JPEGs re-saved from another's (`keeper_order`). `run` runs the fits and moment
+    checks of the pairs weighed together (a keeper's against the others) at once, elsewhere (`_Relations.ahead`);
+    the groups are the same without it.
     """
     files_of_image = FilesOfImages(image_of_file)
     links = _links(match for match in matches if match.duplicate)
     rank = keeper_order(files, image_of_file, images, resaved=resaved)
-    direct = _DirectMatches(images, CandidatesByPair(candidates), strictness, evidence, features_of, pictures, fits,
-                            moments, window_moments)
+    direct = _DirectMatches(images, CandidatesByPair(candidates), strictness, evidence, features_of, pictures,
+                            {} if fits is None else fits, {} if moments is None else moments,
+                            {} if window_moments is None else window_moments, run)
     groups: list[Group] = []
     worth_grouping = {*links, *files_of_image.shared().tolist()}  # linked, or held by several files
     for component in _components(worth_grouping, links):
@@ -149,7 +158,7 @@ def identical_groups(
 GREYS_HELD = 512  # grey pictures held by grouping: 32 MB
 
 
-@dataclass(frozen=True)
+@dataclass
 class _DirectMatches:
     """Verification of a pair of images the matches do not link, under the alignments the search proposed."""
 
@@ -159,11 +168,14 @@ class _DirectMatches:
     evidence: MutableMapping[Candidate, Evidence] | None
     features_of: FeaturesOf | None = None
     pictures: Pictures | None = None  # the moment check's pictures by row; the thumbnails where there are none
-    fits: FitMemo | None = None
-    moments: MomentMemo | None = None
-    window_moments: WindowMomentMemo | None = None
+    fits: FitMemo = field(default_factory=dict)
+    moments: MomentMemo = field(default_factory=dict)
+    window_moments: WindowMomentMemo = field(default_factory=dict)
+    run: RunTasks | None = None
     matched: dict[tuple[int, int], Match | None] = field(default_factory=dict)
     greys: dict[int, np.ndarray] = field(default_factory=dict)  # `grey_picture`s, each made once
+    deferred: dict[tuple[int, tuple], tuple[MutableMapping, tuple, Task]] | None = None  # while `_Relations.ahead`
+    # goes round: the tasks the pairs wait for, by memo and key
 
     def compared(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
         """The two images' pictures for the moment check, or their thumbnails unless both have one."""
@@ -183,24 +195,38 @@ class _DirectMatches:
                 np.float32).mean(axis=2)
         return self.greys[image]
 
+    def worked_out(self, memo: MutableMapping, key: tuple, make: Callable[[], Task]) -> Any:
+        """memo[key]; when it holds none, the answer of the task `make` makes, kept there; but while `deferred`
+        is a dict, the task is put there instead, and the answer is _DEFERRED."""
+        found = memo.get(key, _DEFERRED)
+        if found is not _DEFERRED:
+            return found
+        if self.deferred is not None:
+            self.deferred[id(memo), key] = (memo, key, make())
+            return _DEFERRED
+        found = memo[key] = make()()
+        return found
+
     def local_fit(self, keeper: int, image: int) -> Fit | None:
         """The fit of the image's features onto the keeper's (or its mirror image's) with the most inliers."""
         if self.features_of is None:
             return None
-        fits = [fitted(self.features_of, keeper, image, mirrored, self.fits) for mirrored in (False, True)]
+        fits = [self.worked_out(self.fits, (keeper, image, mirrored),
+                                partial(fit_task, self.features_of, keeper, image, mirrored))
+                for mirrored in (False, True)]
+        _settled(*fits)
         return max((f for f in fits if f is not None), key=lambda f: f.inliers, default=None)
 
     def same_moment(self, keeper: int, image: int, fitted: Fit) -> Moment:
         """`moment_check` of the keeper and the image aligned by `fitted` (theirs, from `local_fit`)."""
-        known = None if self.moments is None else self.moments.get((keeper, image, fitted.mirrored))
-        if known is not None:
-            return known
+        return _settled(self.worked_out(self.moments, (keeper, image, fitted.mirrored),
+                                        partial(self._fit_moment_task, keeper, image, fitted)))
+
+    def _fit_moment_task(self, keeper: int, image: int, fitted: Fit) -> MomentTask:
+        """`same_moment`'s check, as a task."""
         keeper_picture, picture = self.compared(keeper, image)
-        moment = moment_check(keeper_picture[:, ::-1] if fitted.mirrored else keeper_picture, picture, fitted.matrix,
-                              coarsest(self.images, keeper, image, len(picture)))
-        if self.moments is not None:
-            self.moments[keeper, image, fitted.mirrored] = moment
-        return moment
+        return MomentTask(keeper_picture[:, ::-1] if fitted.mirrored else keeper_picture, picture, fitted.matrix,
+                          coarsest(self.images, keeper, image, len(picture)))
 
     def match(self, a: int, b: int) -> Match | None:
         """The first alignment of a and b that verification confirms, if any; each pair is verified once."""
@@ -215,6 +241,20 @@ class _DirectMatches:
             if found.passes(self.strictness):
                 return Match(candidate, found)
         return None
+
+
+_DEFERRED = object()  # what `_DirectMatches.worked_out` answers for a task it put aside
+
+
+class _Deferred(Exception):
+    """A pair's relation waits for a task put aside (`_Relations.ahead`)."""
+
+
+def _settled(*answers: Any) -> Any:
+    """The first answer, once none is _DEFERRED; else _Deferred is raised."""
+    if any(answer is _DEFERRED for answer in answers):
+        raise _Deferred
+    return answers[0]
 
 
 def _identical_members(ranked: Sequence[int]) -> tuple[Member, ...]:
@@ -274,6 +314,7 @@ def _split_at_keepers(
     while remaining:
         keeper_image = _best_keeper(remaining, relations, files_of_image, rank)
         remaining.discard(keeper_image)
+        relations.ahead((keeper_image, image) for image in sorted(remaining))
         related = {image: relation for image in sorted(remaining)
                    if (relation := relations(keeper_image, image)) is not None}
         keeper_image, related = _promoted(keeper_image, related, relations, files_of_image, rank,
@@ -410,6 +451,7 @@ def _best_keeper(remaining: set[int], relations: _Relations, files_of_image: Fil
     linked = sorted(ranked[1:], key=lambda image: -len(relations.links.get(image, {}).keys() & remaining))
     best, most = ranked[0], -1
     for image in [ranked[0], *linked[:KEEPER_TRIES - 1]]:
+        relations.ahead((image, other) for other in images if other != image)
         matched = sum(relations(image, other) is not None for other in images if other != image)
         if matched > most or (matched == most and ranked.index(image) < ranked.index(best)):
             best, most = image, matched
@@ -440,6 +482,33 @@ class _Relations:
             self.known[keeper, image] = _relate(keeper, image, self.links, self.direct)
         return self.known[keeper, image]
 
+    def ahead(self, pairs: Iterable[tuple[int, int]]) -> None:
+        """Work out the relations of these (keeper, image) pairs, each as far as what is known takes it, the
+        fits and moment checks they then wait for run together on the direct matches' `run`, and again until
+        none waits: the same relations as one at a time, their checks on other processes, a batch at a time."""
+        direct = self.direct
+        if direct.run is None:
+            return
+        waiting = list(dict.fromkeys(pairs))
+        while waiting:
+            direct.deferred = {}
+            try:
+                waiting = [pair for pair in waiting if not self._worked_out(pair)]
+                deferred = list(direct.deferred.values())
+            finally:
+                direct.deferred = None
+            answers = run_all(direct.run, [task for _, _, task in deferred])
+            for (memo, key, _), answer in zip(deferred, answers, strict=True):
+                memo[key] = answer
+
+    def _worked_out(self, pair: tuple[int, int]) -> bool:
+        """Whether the pair's relation is known now, not waiting for a task put aside."""
+        try:
+            self(*pair)
+        except _Deferred:
+            return False
+        return True
+
 
 def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMatch]],
             direct: _DirectMatches) -> Relation | None:
@@ -469,17 +538,17 @@ WindowMomentMemo = MutableMapping[tuple[int, ...], Moment]  # by rows a and b, o
 def _window_moment(direct: _DirectMatches, match: Match) -> Moment:
     """`moment_check` of a match of the search's windows, a's picture turned as the candidate says; from
     `direct.window_moments` when it holds it, put in it when not."""
-    candidate, images = match.candidate, direct.images
+    candidate = match.candidate
     key = (candidate.a, candidate.b, candidate.orientation, candidate.window_a, candidate.window_b)
-    known = None if direct.window_moments is None else direct.window_moments.get(key)
-    if known is not None:
-        return known
+    return _settled(direct.worked_out(direct.window_moments, key, partial(_window_moment_task, direct, match)))
+
+
+def _window_moment_task(direct: _DirectMatches, match: Match) -> MomentTask:
+    """`_window_moment`'s check, as a task."""
+    candidate, images = match.candidate, direct.images
     picture_a, picture_b = direct.compared(candidate.a, candidate.b)
-    moment = moment_check(np.ascontiguousarray(orient(picture_a, candidate.orientation)), picture_b,
-                          _windows_matrix(images, match), coarsest(images, candidate.a, candidate.b, len(picture_b)))
-    if direct.window_moments is not None:
-        direct.window_moments[key] = moment
-    return moment
+    return MomentTask(np.ascontiguousarray(orient(picture_a, candidate.orientation)), picture_b,
+                      _windows_matrix(images, match), coarsest(images, candidate.a, candidate.b, len(picture_b)))
 
 
 def coarsest(images: ImageTable, a: int, b: int, side: int) -> float:

@@ -163,7 +163,7 @@ class _Tally:
         skipped if, besides those with evidence, those among them whose hashes are at most LIKELY_MATCH bits
         apart (copies, mostly) match. A guess made before any of them is verified: a candidate it leaves out may
         be needed after all."""
-        assumed = _Assumed(self.linked)
+        assumed = Assumed(self.linked)
         needed = []
         for candidate in open_:
             pair = _pair(candidate)
@@ -318,7 +318,7 @@ class Linked:
         self.parent[self.root(a)] = self.root(b)
 
 
-class _Assumed:
+class Assumed:
     """Links assumed on top of the confirmed ones (`Linked`), which stay as they are."""
 
     def __init__(self, linked: Linked) -> None:
