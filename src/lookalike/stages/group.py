@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence, Set
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from functools import partial
 from typing import Any
 
@@ -719,6 +719,7 @@ def scanned_in_table(files: FileRecords, file: int, images: ImageTable, image: i
 
 
 _SCANNED_FIELDS = [field.name for field in fields(Scanned)]
+_SCANNED_DEFAULTS = {field.name: field.default for field in fields(Scanned) if field.default is not MISSING}
 _COMPANIONS_AT = _SCANNED_FIELDS.index("companions")
 _EARLIER_AT = _SCANNED_FIELDS.index("earlier_quality")
 
@@ -729,12 +730,12 @@ def _picture_in_table(images: ImageTable, image: int) -> list:
     width, height = int(images.width[image]), int(images.height[image])
     # Pixels of picture: a border or letterbox adds pixels but shows nothing more.
     pixels = round(width * height * float(right - left) * float(bottom - top))
-    named = {"path": "", "size": 0, "mtime_ns": 0, "content_hash": images.content_hash[image].hex(), "width": width,
-             "height": height, "format": str(images.format[image]), "pixels": pixels, "quality": images.quality[image],
+    named = {**_SCANNED_DEFAULTS, "path": "", "size": 0, "mtime_ns": 0,
+             "content_hash": images.content_hash[image].hex(), "width": width, "height": height,
+             "format": str(images.format[image]), "pixels": pixels, "quality": images.quality[image],
              "detail": images.detail[image], "taken": images.taken[image], "camera": images.camera[image],
-             "gps": images.gps[image], "companions": (), "derived": False, "grain": images.grain[image],
-             "pixel_hash": images.pixel_hash[image].hex(), "earlier_quality": None}
-    return [named[name] for name in _SCANNED_FIELDS]  # a field added to `Scanned` and not named here: KeyError
+             "gps": images.gps[image], "grain": images.grain[image], "pixel_hash": images.pixel_hash[image].hex()}
+    return [named[name] for name in _SCANNED_FIELDS]  # a field of `Scanned` with no default not named here: KeyError
 
 
 def keeper_among_identical(group: Group, order: Callable[[Sequence[int]], list[int]]) -> Group:
