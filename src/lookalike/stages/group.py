@@ -52,6 +52,7 @@ from lookalike.stages.signatures import (
     resample,
     window_box,
 )
+from lookalike.stages.tones import most_shared_tone
 from lookalike.stages.verify import NORMAL, Evidence, Match, Strictness, verified
 from lookalike.stages.walk import FileRecords
 
@@ -357,7 +358,10 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     most = max(held.values(), default=0)
     if not inner or (len(inner) > 1 and most < 2):  # no frame holds another's
         return keeper, related
-    best = _best_image_order([image for image in inner if held[image] == most], files_of_image, rank)[0]
+    candidates = [image for image in inner if held[image] == most]
+    if len(candidates) > 1:  # a filtered copy of the original's frame does not hold more than the original
+        candidates = most_shared_tone(candidates, images, onto, picture)
+    best = _best_image_order(candidates, files_of_image, rank)[0]
     back = None if best == keeper else relations(best, keeper)
     if back is None:
         return keeper, related
