@@ -730,15 +730,13 @@ _EARLIER_AT = _SCANNED_FIELDS.index("earlier_quality")
 
 def _picture_in_table(images: ImageTable, image: int) -> list:
     """The fields of the `Scanned` of a file of the image's row, as `scanned_in_table` makes it, but the file's."""
-    left, top, right, bottom = images.content_box[image]
     width, height = int(images.width[image]), int(images.height[image])
-    # Pixels of picture: a border or letterbox adds pixels but shows nothing more.
-    pixels = round(width * height * float(right - left) * float(bottom - top))
     named = {**_SCANNED_DEFAULTS, "path": "", "size": 0, "mtime_ns": 0,
              "content_hash": images.content_hash[image].hex(), "width": width, "height": height,
-             "format": str(images.format[image]), "pixels": pixels, "quality": images.quality[image],
-             "detail": images.detail[image], "taken": images.taken[image], "camera": images.camera[image],
-             "gps": images.gps[image], "grain": images.grain[image], "pixel_hash": images.pixel_hash[image].hex()}
+             "format": str(images.format[image]), "pixels": images.picture_pixels(image),
+             "quality": images.quality[image], "detail": images.detail[image], "taken": images.taken[image],
+             "camera": images.camera[image], "gps": images.gps[image], "grain": images.grain[image],
+             "pixel_hash": images.pixel_hash[image].hex()}
     return [named[name] for name in _SCANNED_FIELDS]  # a field of `Scanned` with no default not named here: KeyError
 
 

@@ -129,6 +129,11 @@ class ImageTable:
     def __len__(self) -> int:
         return len(self.content_hash)
 
+    def picture_pixels(self, row: int) -> int:
+        """Pixels of picture: a border or letterbox adds pixels but shows nothing more."""
+        left, top, right, bottom = self.content_box[row]
+        return round(int(self.width[row]) * int(self.height[row]) * float(right - left) * float(bottom - top))
+
     def subset(self, rows: Sequence[int]) -> ImageTable:
         """A table of these rows only, in this order, their thumbnails read now and held."""
         picked = np.asarray(rows, np.int64)

@@ -21,6 +21,7 @@ remain, so with no rule the report's keeper stays.
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import math
 import os
@@ -108,7 +109,7 @@ def enlargements(files: Sequence[Scanned]) -> list[bool]:
     order = sorted(range(len(files)), key=lambda i: files[i].picture_pixels)
     weighed = [None if file.detail is None else file.detail * file.picture_pixels ** DETAIL_PER_AREA
                for file in files]
-    shape = [round(math.log(max(file.width, 1) / max(file.height, 1)) / math.log(ENLARGED_ASPECT)) for file in files]
+    shape = [_shape(file.width, file.height) for file in files]
     found = [False] * len(files)
     windows: defaultdict[int, deque[int]] = defaultdict(deque)  # by shape: files, their weighed details decreasing
     added = 0
@@ -130,6 +131,33 @@ def enlargements(files: Sequence[Scanned]) -> list[bool]:
             most = max(most, weighed[window[0]] if window else 0.0)
         found[i] = weighed[i] is not None and weighed[i] < ENLARGED_DETAIL * most
     return found
+
+
+def to_measure(pixels: Sequence[int], widths: Sequence[int], heights: Sequence[int], measured: Sequence[bool],
+               ) -> list[int]:
+    """Of copies of one picture (pixels of picture, frame sizes), the unmeasured ones (no `detail`) that
+    `enlargements` would weigh against another: of about its shape, ENLARGED_AREA to ENLARGED_MAX_AREA times its
+    pixels or the other way round. By shape, then pixels, so that thousands are not compared pair by pair."""
+    shapes: defaultdict[int, list[int]] = defaultdict(list)
+    for i, (width, height) in enumerate(zip(widths, heights, strict=True)):
+        shapes[_shape(width, height)].append(pixels[i])
+    for band in shapes.values():
+        band.sort()
+
+    def has_partner(i: int) -> bool:
+        for band in (shapes.get(_shape(widths[i], heights[i]) + step, []) for step in (-1, 0, 1)):
+            for low, high in ((pixels[i] * ENLARGED_AREA, pixels[i] * ENLARGED_MAX_AREA),
+                              (pixels[i] / ENLARGED_MAX_AREA, pixels[i] / ENLARGED_AREA)):
+                if bisect.bisect_left(band, low) < bisect.bisect_right(band, high):
+                    return True
+        return False
+
+    return [i for i in range(len(pixels)) if not measured[i] and has_partner(i)]
+
+
+def _shape(width: int, height: int) -> int:
+    """Frames whose shapes differ by less than ENLARGED_ASPECT or so share this number, or have the next."""
+    return round(math.log(max(width, 1) / max(height, 1)) / math.log(ENLARGED_ASPECT))
 
 
 def grainy(files: Sequence[Scanned]) -> list[bool]:
