@@ -327,6 +327,11 @@ def _first_difference(keys: Sequence[tuple], a: int, b: int) -> int:
     return next(criterion for criterion, (x, y) in enumerate(zip(keys[a], keys[b], strict=True)) if x != y)
 
 
+def _stored(file: Scanned) -> str:
+    """How a file's picture is stored, as criterion 2 weighs it: "JPEG quality 90", "a PNG"."""
+    return f"{file.format} quality {file.quality}" if file.quality is not None else f"a {file.format}"
+
+
 def _reason(criterion: str, kept: Scanned, other: Scanned, files: Sequence[Scanned]) -> str:
     if criterion == "most-detail":
         if any(enlargements(files)) and other.picture_pixels > kept.picture_pixels:
@@ -338,9 +343,9 @@ def _reason(criterion: str, kept: Scanned, other: Scanned, files: Sequence[Scann
         if other.earlier_quality is not None:
             return (f"least recompressed (JPEG quality {kept.quality}; the other, of quality {other.quality}, "
                     f"was re-saved from a JPEG of quality {other.earlier_quality})")
-        if kept.quality is None:
-            return f"least recompressed (a {kept.format}; the next best is a JPEG of quality {other.quality})"
-        return f"least recompressed (JPEG quality {kept.quality} against {other.quality})"
+        if kept.format == other.format and kept.quality is not None and other.quality is not None:
+            return f"least recompressed ({kept.format} quality {kept.quality} against {other.quality})"
+        return f"least recompressed ({_stored(kept)} against {_stored(other)})"
     if criterion == "most-metadata":
         missing = [name for name in kept.metadata if name not in other.metadata]
         return f"has the camera's metadata ({', '.join(missing or kept.metadata)})"
