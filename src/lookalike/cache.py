@@ -374,11 +374,12 @@ class Cache:
         with self.transaction():
             self.db.executemany("INSERT OR REPLACE INTO lattices VALUES (?, ?)", found)
 
-    def remember_measures(self, found: Iterable[tuple[bytes, float | None, float | None]]) -> None:
-        """(content hash, detail, grain) of images measured at full size after the scan decoded them smaller."""
+    def remember_measures(self, found: Iterable[tuple[bytes, float | None, float | None, bytes]]) -> None:
+        """(content hash, detail, grain, pixel hash) of images measured at full size after the scan decoded them
+        smaller."""
         with self.transaction():
-            self.db.executemany("UPDATE images SET detail = ?, grain = ? WHERE content_hash = ?",
-                                ((detail, grain, content) for content, detail, grain in found))
+            self.db.executemany("UPDATE images SET detail = ?, grain = ?, pixel_hash = ? WHERE content_hash = ?",
+                                ((detail, grain, pixel_hash, content) for content, detail, grain, pixel_hash in found))
 
     # failures: files that could not be decoded, until they change
 

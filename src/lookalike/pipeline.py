@@ -77,7 +77,7 @@ from lookalike.stages.histogram import (
     histogram_groups,
 )
 from lookalike.stages.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows, table_of_contents
-from lookalike.stages.keep import Companion, Scanned, to_measure
+from lookalike.stages.keep import Companion, Scanned, lossless, to_measure
 from lookalike.stages.measures import measured_file
 from lookalike.stages.requantized import LATTICE_BYTES, Lattice, jpeg_pairs, lattice_file, resaved
 from lookalike.stages.search import (
@@ -619,9 +619,9 @@ class _Scan:
 
     def measures(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable,
                  matches: list[Match | LocalMatch]) -> None:
-        """Measures at full size, into `images` and the cache, the pictures decoded at a fraction of it whose
-        `detail` the keep rule weighs against a copy they match (`keep.to_measure`: either may be an
-        enlargement of the other)."""
+        """Measures at full size, into `images` and the cache, the pictures decoded at a fraction of it that
+        the keep rule weighs against a copy they match (`keep.to_measure`): either may be an enlargement of the
+        other, or a lossless copy may hold the same pixels."""
         linked, rows = Linked(len(images)), set()
         for match in matches:
             if match.duplicate:
@@ -634,7 +634,8 @@ class _Scan:
                   for i in to_measure([images.picture_pixels(row) for row in component],
                                       [int(images.width[row]) for row in component],
                                       [int(images.height[row]) for row in component],
-                                      [images.detail[row] is not None for row in component])]
+                                      [images.detail[row] is not None for row in component],
+                                      [lossless(str(images.format[row]), images.quality[row]) for row in component])]
         files_of_image = FilesOfImages(image_of_file)
         found = []
         with self._stage(Stage.MEASURES, len(wanted)) as advance:
@@ -644,7 +645,8 @@ class _Scan:
                                                                    timeout=self.options.timeout):
                 if isinstance(result, tuple):
                     row = wanted[position]
-                    images.detail[row], images.grain[row] = result
+                    images.detail[row], images.grain[row], pixel_hash = result
+                    images.pixel_hash.put(row, pixel_hash)
                     found.append((images.content_hash[row], *result))
         self.cache.remember_measures(found)
 

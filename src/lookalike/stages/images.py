@@ -92,6 +92,12 @@ class Digests(Sequence[bytes]):
     def __len__(self) -> int:
         return len(self.packed)
 
+    def put(self, row: int, digest: bytes) -> None:
+        """Replace one digest (copying the array first when it is read-only: one read from the cache's bytes)."""
+        if not self.packed.flags.writeable:
+            self.packed = self.packed.copy()
+        self.packed[row] = np.frombuffer(digest, f"V{DIGEST_BYTES}")[0]
+
     @overload
     def __getitem__(self, rows: int) -> bytes: ...
 

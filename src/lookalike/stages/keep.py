@@ -25,7 +25,7 @@ import bisect
 import fnmatch
 import math
 import os
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,17 +134,24 @@ def enlargements(files: Sequence[Scanned]) -> list[bool]:
 
 
 def to_measure(pixels: Sequence[int], widths: Sequence[int], heights: Sequence[int], measured: Sequence[bool],
-               ) -> list[int]:
-    """Of copies of one picture (pixels of picture, frame sizes), the unmeasured ones (no `detail`) that
-    `enlargements` would weigh against another: of about its shape, ENLARGED_AREA to ENLARGED_MAX_AREA times its
-    pixels or the other way round. By shape, then pixels, so that thousands are not compared pair by pair."""
+               lossless: Sequence[bool]) -> list[int]:
+    """Of copies of one picture (pixels of picture, frame sizes), the unmeasured ones (no `detail`, nor a pixel
+    hash of their full size) that the rule weighs against another: one that `enlargements` would (of about its
+    shape, ENLARGED_AREA to ENLARGED_MAX_AREA times its pixels or the other way round), or a `lossless` one of its
+    frame size, which may hold its pixels (`_qualities`). By shape, then pixels, so that thousands are not
+    compared pair by pair."""
     shapes: defaultdict[int, list[int]] = defaultdict(list)
     for i, (width, height) in enumerate(zip(widths, heights, strict=True)):
         shapes[_shape(width, height)].append(pixels[i])
     for band in shapes.values():
         band.sort()
+    lossless_frames = Counter((min(w, h), max(w, h)) for w, h, free in zip(widths, heights, lossless, strict=True)
+                              if free)
 
     def has_partner(i: int) -> bool:
+        frame = (min(widths[i], heights[i]), max(widths[i], heights[i]))
+        if lossless_frames[frame] > lossless[i]:
+            return True
         for band in (shapes.get(_shape(widths[i], heights[i]) + step, []) for step in (-1, 0, 1)):
             for low, high in ((pixels[i] * ENLARGED_AREA, pixels[i] * ENLARGED_MAX_AREA),
                               (pixels[i] / ENLARGED_MAX_AREA, pixels[i] / ENLARGED_AREA)):
@@ -210,7 +217,12 @@ def _quality(file: Scanned) -> float:
         return 0.5 - min(file.earlier_quality, file.quality or LOSSLESS_QUALITY)
     if file.quality is not None:
         return -file.quality
-    return -(LOSSY_CODEC_QUALITY if file.format.upper() in LOSSY_CODECS else LOSSLESS_QUALITY)
+    return -(LOSSLESS_QUALITY if lossless(file.format, file.quality) else LOSSY_CODEC_QUALITY)
+
+
+def lossless(format_name: str, quality: int | None) -> bool:
+    """Whether a file of this format and JPEG quality (None: not a JPEG) stores its picture losslessly."""
+    return quality is None and format_name.upper() not in LOSSY_CODECS
 
 
 def _metadata(file: Scanned) -> int:
