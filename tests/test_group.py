@@ -203,3 +203,22 @@ def test_the_photo_is_kept_from_a_framed_copy_of_its_captioned_copy(photos):
                                 FilesOfImages([0, 1, 2]), most_pixels_first, pictures.__getitem__)
     assert keeper == 0
     assert related == from_photo
+
+
+def test_a_filtered_copy_hands_the_keeper_to_the_original_whose_tones_the_others_share(photos):
+    """A brighter copy with more contrast (image 0) that the keep rule prefers (re-saved more finely, say) shows
+    the original's whole frame, as the original (1) and a re-saved copy (2) do: 1 and 2 share their tones and
+    0 shares them with none, so the original is kept. With no other copy to tell, the rule decides."""
+    from lookalike.stages.group import NEAR, _promoted
+    from lookalike.stages.images import FilesOfImages
+
+    photo = open_rgb(photos["chelsea"])
+    filtered = ImageEnhance.Contrast(ImageEnhance.Brightness(photo).enhance(1.25)).enhance(1.3)
+    pictures = {0: grey_picture(filtered), 1: grey_picture(photo), 2: grey_picture(photo.resize((200, 150)))}
+    whole = (NEAR, "recompressed", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
+    rule = lambda files: sorted(files)  # noqa: E731 (the filtered copy first)
+    keeper, related = _promoted(0, {1: whole, 2: whole}, lambda a, b: whole, FilesOfImages([0, 1, 2]), rule,
+                                pictures.__getitem__)
+    assert keeper == 1 and set(related) == {0, 2}
+    keeper, _ = _promoted(0, {1: whole}, lambda a, b: whole, FilesOfImages([0, 1]), rule, pictures.__getitem__)
+    assert keeper == 0

@@ -107,3 +107,11 @@ def test_copies_of_one_frame_size_hold_as_many_pixels_and_the_older_is_kept(tmp_
     files = [with_text, turned, margin_found]
     assert best_first(files)[0] == 2
     assert keeper_reason(files, 2) == "the oldest file"
+
+
+def test_a_lossless_original_is_kept_over_a_jpeg_made_from_it_and_the_reason_names_both(tmp_path, photos):
+    picture = open_rgb(photos["coffee"])
+    files = [scanned(save(picture, tmp_path / "copy.jpg", quality=80), 1),
+             scanned(save(picture, tmp_path / "original.png"), 2)]
+    assert best_first(files)[0] == 1
+    assert keeper_reason(files, 1) == "least recompressed (a PNG against JPEG quality 80)"

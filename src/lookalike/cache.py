@@ -374,6 +374,13 @@ class Cache:
         with self.transaction():
             self.db.executemany("INSERT OR REPLACE INTO lattices VALUES (?, ?)", found)
 
+    def remember_measures(self, found: Iterable[tuple[bytes, float | None, float | None, bytes]]) -> None:
+        """(content hash, detail, grain, pixel hash) of images measured at full size after the scan decoded them
+        smaller."""
+        with self.transaction():
+            self.db.executemany("UPDATE images SET detail = ?, grain = ?, pixel_hash = ? WHERE content_hash = ?",
+                                ((detail, grain, pixel_hash, content) for content, detail, grain, pixel_hash in found))
+
     # failures: files that could not be decoded, until they change
 
     def known_failures(self, roots: Sequence[str], records: FileRecords) -> dict[int, str]:

@@ -1,6 +1,6 @@
 """The scan pipeline: its stages, in the order data flows through them, and the function that runs them.
 
-    walk → exact → decode → signatures → search → verify → local → group        (then report, at the edge)
+    walk → exact → decode → signatures → search → verify → local → measures → resaves → group  (then report)
     walk → exact → decode → signatures → histogram → compare → group    (--method histogram)
     walk → exact → decode → signatures → group                          (--method pixels)
     walk → exact → group                                                (--method bytes)
@@ -8,7 +8,8 @@
 Each stage is a module of the same name. Data flows one way: file records from `walk` (held as columns, not as a
 million objects), content hashes from `exact`, thumbnails from `decode`, an `ImageTable` of perceptual hashes from
 `signatures`, candidate pairs from `search`, confirmed matches from `verify`; `local` finds and fits, by local
-features, the pairs no hash can propose (crops, screenshots, straightened copies); groups from `group`. The cache sits
+features, the pairs no hash can propose (crops, screenshots, straightened copies); `measures` and `resaves`
+read again, in the workers, what the keep rule needs of matched copies; groups from `group`. The cache sits
 beside the pipeline: it answers for files that did not change, so they skip `exact` and `decode`, and for pairs
 already verified. Thumbnails stream from `decode` to `signatures` in chunks and on into the cache, which holds
 them for the rest of the scan: memory holds signatures, not pixels. Each stage sends its finished work to the
@@ -28,6 +29,7 @@ import signal
 import tempfile
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -75,7 +77,8 @@ from lookalike.stages.histogram import (
     histogram_groups,
 )
 from lookalike.stages.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows, table_of_contents
-from lookalike.stages.keep import Companion, Scanned
+from lookalike.stages.keep import Companion, Scanned, lossless, to_measure
+from lookalike.stages.measures import measured_file
 from lookalike.stages.requantized import LATTICE_BYTES, Lattice, jpeg_pairs, lattice_file, resaved
 from lookalike.stages.search import (
     Candidate,
@@ -108,6 +111,7 @@ class Stage(Enum):
     SEARCH = "search"
     VERIFY = "verify"
     LOCAL = "local"
+    MEASURES = "measures"
     RESAVES = "resaves"
     HISTOGRAM = "histogram"
     COMPARE = "compare"
@@ -307,6 +311,7 @@ class _Scan:
             matches = self.verify(images, candidates)
             with self._tasks() as run:
                 local = self.local(images, matches, run)
+                self.measures(files, image_of_file, images, [*matches, *local])
                 resaved = self.resaves(files, image_of_file, images, [*matches, *local])
                 groups = self.group(files, image_of_file, images, [*matches, *local], candidates, resaved, run)
             similar = similar_groups(files, image_of_file, images, matches, groups) if self.options.similar else None
@@ -611,6 +616,39 @@ class _Scan:
             found = verify_local(self.features_of, allowed, linked, advance, self.fits, run)
             self.fits.read_alone()
             return found
+
+    def measures(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable,
+                 matches: list[Match | LocalMatch]) -> None:
+        """Measures at full size, into `images` and the cache, the pictures decoded at a fraction of it that
+        the keep rule weighs against a copy they match (`keep.to_measure`): either may be an enlargement of the
+        other, or a lossless copy may hold the same pixels."""
+        linked, rows = Linked(len(images)), set()
+        for match in matches:
+            if match.duplicate:
+                linked.join(*matched_rows(match))
+                rows |= set(matched_rows(match))
+        components: dict[int, list[int]] = defaultdict(list)
+        for row in sorted(rows):
+            components[linked.root(row)].append(row)
+        wanted = [component[i] for component in components.values()
+                  for i in to_measure([images.picture_pixels(row) for row in component],
+                                      [int(images.width[row]) for row in component],
+                                      [int(images.height[row]) for row in component],
+                                      [images.detail[row] is not None for row in component],
+                                      [lossless(str(images.format[row]), images.quality[row]) for row in component])]
+        files_of_image = FilesOfImages(image_of_file)
+        found = []
+        with self._stage(Stage.MEASURES, len(wanted)) as advance:
+            paths = [files[files_of_image[row][0]].path for row in wanted]
+            for position, result in self.options.engine.decode_all(paths, self.options.jobs, self.options.max_pixels,
+                                                                   advance, work=measured_file,
+                                                                   timeout=self.options.timeout):
+                if isinstance(result, tuple):
+                    row = wanted[position]
+                    images.detail[row], images.grain[row], pixel_hash = result
+                    images.pixel_hash.put(row, pixel_hash)
+                    found.append((images.content_hash[row], *result))
+        self.cache.remember_measures(found)
 
     def resaves(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable,
                 matches: list[Match | LocalMatch]) -> dict[int, int]:

@@ -36,6 +36,7 @@ import os
 import sys
 import warnings
 from array import array
+from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -154,16 +155,9 @@ def _decode_image(image: Image.Image, digest: bytes, max_pixels: int, image_form
     else:
         _check_pixels(stored_size, stored_size, max_pixels)
     exif = image.getexif()
-    if orientation is None:
-        orientation = exif.get(_ORIENTATION)
-    if not isinstance(orientation, int) or orientation not in _TRANSPOSE_OF_ORIENTATION:
-        orientation = 1  # none, or a damaged tag: as stored
-    turn = _TRANSPOSE_OF_ORIENTATION.get(orientation)
+    orientation = _orientation(exif if orientation is None else {_ORIENTATION: orientation})
     width, height = reversed(stored_size) if orientation in (5, 6, 7, 8) else stored_size
-    image.load()
-    shown = _as_rgb(_cmyk_as_stored(image))
-    if turn is not None:
-        shown = shown.transpose(turn)
+    shown = _shown(image, orientation)
     middle = _centre(shown).convert("L") if shown.size == (width, height) else None  # at full size only
     return Decoded(
         content_hash=digest,
@@ -181,6 +175,31 @@ def _decode_image(image: Image.Image, digest: bytes, max_pixels: int, image_form
         detail=detail(middle) if middle is not None else None,
         grain=grain(middle) if middle is not None else None,
     )
+
+
+def _orientation(exif: Mapping[int, object]) -> int:
+    """EXIF's orientation (1-8) of an image; 1, as stored, for none or a damaged tag."""
+    orientation = exif.get(_ORIENTATION)
+    return orientation if isinstance(orientation, int) and orientation in _TRANSPOSE_OF_ORIENTATION else 1
+
+
+def _shown(image: Image.Image, orientation: int) -> Image.Image:
+    """The opened image's pixels, 8-bit RGB, turned upright as its `orientation` says."""
+    image.load()
+    shown = _as_rgb(_cmyk_as_stored(image))
+    turn = _TRANSPOSE_OF_ORIENTATION.get(orientation)
+    return shown if turn is None else shown.transpose(turn)
+
+
+def measured_at_full_size(data: bytes, max_pixels: int) -> tuple[float | None, float | None, bytes] | None:
+    """`detail`, `grain` and the pixel hash of an image's bytes decoded at their full size, as `decode_bytes`
+    gives them for a picture it does not decode smaller (`measures`); None over `max_pixels`."""
+    with Image.open(io.BytesIO(data)) as image:
+        if image.width * image.height > max_pixels:
+            return None
+        shown = _shown(image, _orientation(image.getexif()))
+    middle = _centre(shown).convert("L")
+    return detail(middle), grain(middle), _pixel_hash(shown)
 
 
 def _centre(image: Image.Image) -> Image.Image:

@@ -200,12 +200,12 @@ def moment_check(thumb_a: np.ndarray, thumb_b: np.ndarray, matrix: np.ndarray, c
     detail both have. `coarsest`: pixels of the smaller image per picture pixel; below 1 (an image smaller than
     its picture) both are blurred to it."""
     side = thumb_a.shape[0]
-    pixels = _thumb_matrix(matrix, side)
+    pixels = thumb_matrix(matrix, side)
     scale = _scale(pixels)
     if not 1 / MAX_SCALE < scale < MAX_SCALE:
         return Moment(0, 0, 0, aligned=False)
     if scale > 1:  # b shows a's picture smaller: compare on b's thumbnail
-        return _aligned_moment(thumb_b, thumb_a, _thumb_matrix(inverted(matrix), side), coarsest, overlay_first=True)
+        return _aligned_moment(thumb_b, thumb_a, thumb_matrix(inverted(matrix), side), coarsest, overlay_first=True)
     return _aligned_moment(thumb_a, thumb_b, pixels, coarsest, overlay_first=False)
 
 
@@ -249,7 +249,7 @@ def _refined(a: np.ndarray, warped: np.ndarray, inside: np.ndarray, pixels: np.n
     return pixels + np.array([[0, 0, dx], [0, 0, dy]])
 
 
-def _thumb_matrix(matrix: np.ndarray, side: int) -> np.ndarray:
+def thumb_matrix(matrix: np.ndarray, side: int) -> np.ndarray:
     """`matrix` on thumbnail pixels (centres at (i + 0.5) / side)."""
     to_fractions = np.array([[1 / side, 0, 0.5 / side], [0, 1 / side, 0.5 / side], [0, 0, 1]])
     to_pixels = np.array([[side, 0, -0.5], [0, side, -0.5], [0, 0, 1]])

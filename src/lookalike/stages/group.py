@@ -52,6 +52,7 @@ from lookalike.stages.signatures import (
     resample,
     window_box,
 )
+from lookalike.stages.tones import most_shared_tone
 from lookalike.stages.verify import NORMAL, Evidence, Match, Strictness, verified
 from lookalike.stages.walk import FileRecords
 
@@ -357,7 +358,10 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     most = max(held.values(), default=0)
     if not inner or (len(inner) > 1 and most < 2):  # no frame holds another's
         return keeper, related
-    best = _best_image_order([image for image in inner if held[image] == most], files_of_image, rank)[0]
+    candidates = [image for image in inner if held[image] == most]
+    if len(candidates) > 1:  # a filtered copy of the original's frame does not hold more than the original
+        candidates = most_shared_tone(candidates, images, onto, picture)
+    best = _best_image_order(candidates, files_of_image, rank)[0]
     back = None if best == keeper else relations(best, keeper)
     if back is None:
         return keeper, related
@@ -726,15 +730,13 @@ _EARLIER_AT = _SCANNED_FIELDS.index("earlier_quality")
 
 def _picture_in_table(images: ImageTable, image: int) -> list:
     """The fields of the `Scanned` of a file of the image's row, as `scanned_in_table` makes it, but the file's."""
-    left, top, right, bottom = images.content_box[image]
     width, height = int(images.width[image]), int(images.height[image])
-    # Pixels of picture: a border or letterbox adds pixels but shows nothing more.
-    pixels = round(width * height * float(right - left) * float(bottom - top))
     named = {**_SCANNED_DEFAULTS, "path": "", "size": 0, "mtime_ns": 0,
              "content_hash": images.content_hash[image].hex(), "width": width, "height": height,
-             "format": str(images.format[image]), "pixels": pixels, "quality": images.quality[image],
-             "detail": images.detail[image], "taken": images.taken[image], "camera": images.camera[image],
-             "gps": images.gps[image], "grain": images.grain[image], "pixel_hash": images.pixel_hash[image].hex()}
+             "format": str(images.format[image]), "pixels": images.picture_pixels(image),
+             "quality": images.quality[image], "detail": images.detail[image], "taken": images.taken[image],
+             "camera": images.camera[image], "gps": images.gps[image], "grain": images.grain[image],
+             "pixel_hash": images.pixel_hash[image].hex()}
     return [named[name] for name in _SCANNED_FIELDS]  # a field of `Scanned` with no default not named here: KeyError
 
 

@@ -92,6 +92,12 @@ class Digests(Sequence[bytes]):
     def __len__(self) -> int:
         return len(self.packed)
 
+    def put(self, row: int, digest: bytes) -> None:
+        """Replace one digest (copying the array first when it is read-only: one read from the cache's bytes)."""
+        if not self.packed.flags.writeable:
+            self.packed = self.packed.copy()
+        self.packed[row] = np.frombuffer(digest, f"V{DIGEST_BYTES}")[0]
+
     @overload
     def __getitem__(self, rows: int) -> bytes: ...
 
@@ -128,6 +134,11 @@ class ImageTable:
 
     def __len__(self) -> int:
         return len(self.content_hash)
+
+    def picture_pixels(self, row: int) -> int:
+        """Pixels of picture: a border or letterbox adds pixels but shows nothing more."""
+        left, top, right, bottom = self.content_box[row]
+        return round(int(self.width[row]) * int(self.height[row]) * float(right - left) * float(bottom - top))
 
     def subset(self, rows: Sequence[int]) -> ImageTable:
         """A table of these rows only, in this order, their thumbnails read now and held."""

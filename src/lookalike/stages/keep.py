@@ -21,10 +21,11 @@ remain, so with no rule the report's keeper stays.
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import math
 import os
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,7 +109,7 @@ def enlargements(files: Sequence[Scanned]) -> list[bool]:
     order = sorted(range(len(files)), key=lambda i: files[i].picture_pixels)
     weighed = [None if file.detail is None else file.detail * file.picture_pixels ** DETAIL_PER_AREA
                for file in files]
-    shape = [round(math.log(max(file.width, 1) / max(file.height, 1)) / math.log(ENLARGED_ASPECT)) for file in files]
+    shape = [_shape(file.width, file.height) for file in files]
     found = [False] * len(files)
     windows: defaultdict[int, deque[int]] = defaultdict(deque)  # by shape: files, their weighed details decreasing
     added = 0
@@ -130,6 +131,40 @@ def enlargements(files: Sequence[Scanned]) -> list[bool]:
             most = max(most, weighed[window[0]] if window else 0.0)
         found[i] = weighed[i] is not None and weighed[i] < ENLARGED_DETAIL * most
     return found
+
+
+def to_measure(pixels: Sequence[int], widths: Sequence[int], heights: Sequence[int], measured: Sequence[bool],
+               lossless: Sequence[bool]) -> list[int]:
+    """Of copies of one picture (pixels of picture, frame sizes), the unmeasured ones (no `detail`, nor a pixel
+    hash of their full size) that the rule weighs against another: one that `enlargements` would (of about its
+    shape, ENLARGED_AREA to ENLARGED_MAX_AREA times its pixels or the other way round), or a `lossless` one of its
+    frame size, which may hold its pixels (`_qualities`). By shape, then pixels, so that thousands are not
+    compared pair by pair."""
+    shapes: defaultdict[int, list[int]] = defaultdict(list)
+    for i, (width, height) in enumerate(zip(widths, heights, strict=True)):
+        shapes[_shape(width, height)].append(pixels[i])
+    for band in shapes.values():
+        band.sort()
+    lossless_frames = Counter((min(w, h), max(w, h)) for w, h, free in zip(widths, heights, lossless, strict=True)
+                              if free)
+
+    def has_partner(i: int) -> bool:
+        frame = (min(widths[i], heights[i]), max(widths[i], heights[i]))
+        if lossless_frames[frame] > lossless[i]:
+            return True
+        for band in (shapes.get(_shape(widths[i], heights[i]) + step, []) for step in (-1, 0, 1)):
+            for low, high in ((pixels[i] * ENLARGED_AREA, pixels[i] * ENLARGED_MAX_AREA),
+                              (pixels[i] / ENLARGED_MAX_AREA, pixels[i] / ENLARGED_AREA)):
+                if bisect.bisect_left(band, low) < bisect.bisect_right(band, high):
+                    return True
+        return False
+
+    return [i for i in range(len(pixels)) if not measured[i] and has_partner(i)]
+
+
+def _shape(width: int, height: int) -> int:
+    """Frames whose shapes differ by less than ENLARGED_ASPECT or so share this number, or have the next."""
+    return round(math.log(max(width, 1) / max(height, 1)) / math.log(ENLARGED_ASPECT))
 
 
 def grainy(files: Sequence[Scanned]) -> list[bool]:
@@ -182,7 +217,12 @@ def _quality(file: Scanned) -> float:
         return 0.5 - min(file.earlier_quality, file.quality or LOSSLESS_QUALITY)
     if file.quality is not None:
         return -file.quality
-    return -(LOSSY_CODEC_QUALITY if file.format.upper() in LOSSY_CODECS else LOSSLESS_QUALITY)
+    return -(LOSSLESS_QUALITY if lossless(file.format, file.quality) else LOSSY_CODEC_QUALITY)
+
+
+def lossless(format_name: str, quality: int | None) -> bool:
+    """Whether a file of this format and JPEG quality (None: not a JPEG) stores its picture losslessly."""
+    return quality is None and format_name.upper() not in LOSSY_CODECS
 
 
 def _metadata(file: Scanned) -> int:
@@ -299,6 +339,11 @@ def _first_difference(keys: Sequence[tuple], a: int, b: int) -> int:
     return next(criterion for criterion, (x, y) in enumerate(zip(keys[a], keys[b], strict=True)) if x != y)
 
 
+def _stored(file: Scanned) -> str:
+    """How a file's picture is stored, as criterion 2 weighs it: "JPEG quality 90", "a PNG"."""
+    return f"{file.format} quality {file.quality}" if file.quality is not None else f"a {file.format}"
+
+
 def _reason(criterion: str, kept: Scanned, other: Scanned, files: Sequence[Scanned]) -> str:
     if criterion == "most-detail":
         if any(enlargements(files)) and other.picture_pixels > kept.picture_pixels:
@@ -310,9 +355,9 @@ def _reason(criterion: str, kept: Scanned, other: Scanned, files: Sequence[Scann
         if other.earlier_quality is not None:
             return (f"least recompressed (JPEG quality {kept.quality}; the other, of quality {other.quality}, "
                     f"was re-saved from a JPEG of quality {other.earlier_quality})")
-        if kept.quality is None:
-            return f"least recompressed (a {kept.format}; the next best is a JPEG of quality {other.quality})"
-        return f"least recompressed (JPEG quality {kept.quality} against {other.quality})"
+        if kept.format == other.format and kept.quality is not None and other.quality is not None:
+            return f"least recompressed ({kept.format} quality {kept.quality} against {other.quality})"
+        return f"least recompressed ({_stored(kept)} against {_stored(other)})"
     if criterion == "most-metadata":
         missing = [name for name in kept.metadata if name not in other.metadata]
         return f"has the camera's metadata ({', '.join(missing or kept.metadata)})"

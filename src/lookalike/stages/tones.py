@@ -1,0 +1,69 @@
+"""Tones of aligned copies: how one copy's brightness, contrast and vignette differ from another's.
+
+A filter (brighter, more contrast, a tone curve, a vignette) is applied to one copy; the copies made from the
+original without it (resized, re-saved, cropped, captioned) keep the original's tones. So among copies of one
+frame, the one whose tones the most others share is the original, however finely a filtered copy was re-saved.
+
+Guarantees: `tone_change` compares only where both pictures show picture, by quantiles and region means, so
+that a caption band or text laid over part of the picture moves it little; deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from lookalike.stages.geometry import thumb_matrix
+
+SAME_TONE = (6.0, 0.1, 0.08)  # brightness (grey levels), log contrast, log vignette: within these, one tone
+OVERLAP_MIN = 1 / 16  # share of the picture both must show to be compared
+CENTRE, EDGE = 0.5, 0.85  # radii (of half the side) inside which a picture is its centre, beyond which its edge
+REGION_MIN = 50  # pixels a centre or an edge must have to weigh a vignette
+DARK = 8.0  # grey levels added before ratios of brightness: a black corner is not infinitely darker
+
+
+def tone_change(a: np.ndarray, b: np.ndarray, matrix: np.ndarray) -> np.ndarray | None:
+    """b's tones against a's (grey pictures, square, of one side, float32; `matrix`: fractions of b's frame →
+    fractions of a's) where both show picture: (median difference, log ratio of the 10-90 % spreads, log ratio of
+    the edge's brightness ratio to the centre's). None when they overlap too little."""
+    import cv2
+
+    side = a.shape[0]
+    pixels = thumb_matrix(np.asarray(matrix, np.float64)[:2], side)
+    warped = cv2.warpAffine(b, pixels, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    inside = cv2.warpAffine(np.ones((side, side), np.uint8), pixels, (side, side), flags=cv2.INTER_NEAREST)
+    inside = cv2.erode(inside, np.ones((3, 3), np.uint8)) > 0
+    if inside.sum() < OVERLAP_MIN * side * side:
+        return None
+    low_a, middle_a, high_a = np.percentile(a[inside], (10, 50, 90))
+    low_b, middle_b, high_b = np.percentile(warped[inside], (10, 50, 90))
+    contrast = np.log((high_b - low_b + 4) / (high_a - low_a + 4))
+    rows, columns = np.mgrid[0:side, 0:side]
+    radius = np.hypot(rows - side / 2 + 0.5, columns - side / 2 + 0.5) / (side / 2)
+    centre, edge = inside & (radius < CENTRE), inside & (radius > EDGE)
+    vignette = 0.0
+    if centre.sum() >= REGION_MIN and edge.sum() >= REGION_MIN:
+        vignette = (np.log((warped[edge].mean() + DARK) / (a[edge].mean() + DARK))
+                    - np.log((warped[centre].mean() + DARK) / (a[centre].mean() + DARK)))
+    return np.array([middle_b - middle_a, contrast, vignette])
+
+
+def same_tone(change: np.ndarray | None) -> bool:
+    return change is not None and bool(np.all(np.abs(change) <= SAME_TONE))
+
+
+def most_shared_tone(candidates: Sequence[int], images: Sequence[int], onto: Mapping[int, Mapping[int, np.ndarray]],
+                     picture: Callable[[int], np.ndarray]) -> list[int]:
+    """The candidates of the tone the most of `images` share (`onto[c][i]`: i's frame onto c's; `picture`: an
+    image's grey picture): those of another tone are left out, unless as many share theirs."""
+
+    def alike(candidate: int, image: int) -> bool:
+        return same_tone(tone_change(picture(candidate), picture(image), onto[candidate][image]))
+
+    shared = {candidate: sum(alike(candidate, image) for image in images if image != candidate)
+              for candidate in candidates}
+    most = max(shared.values(), default=0)
+    best = [candidate for candidate in candidates if shared[candidate] == most]
+    return [candidate for candidate in candidates
+            if candidate in best or (shared[candidate] < most and all(alike(other, candidate) for other in best))]
