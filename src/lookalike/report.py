@@ -88,7 +88,7 @@ def _group_json(result: ScanResult, group: Group) -> dict[str, Any]:
     return {
         "kind": group.kind,
         "keep": members[0]["path"],
-        "reason": keeper_reason(copies, 0),
+        "reason": keeper_reason(copies, 0) if group.reason is None else group.reason,
         "reclaimable": sum(member["size"] for member in members[1:]),
         "members": members,
     }
@@ -96,9 +96,6 @@ def _group_json(result: ScanResult, group: Group) -> dict[str, Any]:
 
 def _scanned(result: ScanResult, member: Member, pictures: dict[int, list]) -> Scanned:
     """The member as the keeper rule weighs it: made once, for its line of the report and for the reason."""
-    weighed = result.weighed.get(member.file)
-    if weighed is not None:
-        return weighed
     return scanned_in_table(result.files, member.file, result.images, int(result.image_of_file[member.file]),
                             result.companions, result.resaved, pictures)
 
