@@ -58,7 +58,7 @@ import orjson
 from lookalike.pipeline import ScanResult
 from lookalike.platform.platforms import memory_limit_enforced
 from lookalike.stages.decoded import WORKER_MEMORY
-from lookalike.stages.group import KEEPER, Group, Member, scanned_in_table
+from lookalike.stages.group import FILE_FIELDS, KEEPER, Group, Member, scanned_in_table
 from lookalike.stages.keep import Scanned, keeper_reason
 
 VERSION = 1
@@ -82,16 +82,26 @@ def to_json(result: ScanResult) -> dict[str, Any]:
 
 
 def _group_json(result: ScanResult, group: Group) -> dict[str, Any]:
-    pictures: dict[int, list] = {}  # the image rows of the group's members, each read once
-    copies = [_scanned(result, member, pictures) for member in group.members]
-    members = [_member_json(member, copy) for member, copy in zip(group.members, copies, strict=True)]
+    if group.reason is None:
+        pictures: dict[int, list] = {}  # the image rows of the group's members, each read once
+        copies = [_scanned(result, member, pictures) for member in group.members]
+        members = [_member_json(member, copy) for member, copy in zip(group.members, copies, strict=True)]
+        reason = keeper_reason(copies, 0)
+    else:  # files of one content, no companions (`Group.reason`): the keeper's line with each file's fields
+        keeper = _member_json(group.members[0], _scanned(result, group.members[0], {}))
+        members = [keeper, *(_placed({**keeper, **_file_fields(result, copy)}, copy) for copy in group.members[1:])]
+        reason = group.reason
     return {
         "kind": group.kind,
         "keep": members[0]["path"],
-        "reason": keeper_reason(copies, 0) if group.reason is None else group.reason,
+        "reason": reason,
         "reclaimable": sum(member["size"] for member in members[1:]),
         "members": members,
     }
+
+
+def _file_fields(result: ScanResult, member: Member) -> dict[str, Any]:
+    return dict(zip(FILE_FIELDS, result.files.weighed(member.file), strict=True))
 
 
 def _scanned(result: ScanResult, member: Member, pictures: dict[int, list]) -> Scanned:
@@ -101,11 +111,11 @@ def _scanned(result: ScanResult, member: Member, pictures: dict[int, list]) -> S
 
 
 def _member_json(member: Member, copy: Scanned) -> dict[str, Any]:
-    return {
+    return _placed({
         "path": copy.path,
-        "match": member.match,
-        "relation": member.relation if member.match != KEEPER else "keeper",
-        "distance": member.distance,
+        "match": None,
+        "relation": None,
+        "distance": None,
         "size": copy.size,
         "width": copy.width,
         "height": copy.height,
@@ -123,11 +133,23 @@ def _member_json(member: Member, copy: Scanned) -> dict[str, Any]:
         "earlier_quality": copy.earlier_quality,
         "companions": [{**asdict(companion), "shared_with": list(companion.shared_with)}
                        for companion in copy.companions],
+        "box": None,
+        "matrix": None,
+    }, member)
+
+
+def _placed(line: dict[str, Any], member: Member) -> dict[str, Any]:
+    """A member's `line` with its place in the group (its fields in place: their order stays)."""
+    line.update(
+        match=member.match,
+        relation=member.relation if member.match != KEEPER else "keeper",
+        distance=member.distance,
         # where the member's picture lies in the keeper's frame (left, top, right, bottom, fractions), when fitted
-        "box": [round(side, 4) for side in member.box] if member.box is not None else None,
+        box=[round(side, 4) for side in member.box] if member.box is not None else None,
         # the fit itself: x, y of the member's frame (fractions) onto the keeper's, [[a, b, c], [d, e, f]]
-        "matrix": [[round(value, 6) for value in row] for row in member.matrix] if member.matrix is not None else None,
-    }
+        matrix=[[round(value, 6) for value in row] for row in member.matrix] if member.matrix is not None else None,
+    )
+    return line
 
 
 def write_json(report: dict[str, Any], stream: IO[str]) -> None:

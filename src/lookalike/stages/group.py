@@ -77,7 +77,8 @@ class Member:
 class Group:
     kind: str  # "exact" or "near"
     members: tuple[Member, ...]  # the keeper first
-    reason: str | None = None  # why the keeper, where grouping worked it out; None: `keep.keeper_reason` tells
+    reason: str | None = None  # why the keeper, where grouping worked it out: of files of one content and no
+    # companions, which differ in their FILE_FIELDS alone; None: `keep.keeper_reason` tells
 
     @property
     def keeper(self) -> int:
@@ -741,13 +742,14 @@ def scanned_in_table(files: FileRecords, file: int, images: ImageTable, image: i
             pictures[image] = picture
     values = picture.copy()
     weighed = files.weighed(file)
-    values[:3] = weighed
+    values[:len(FILE_FIELDS)] = weighed
     values[_COMPANIONS_AT] = companions.get(weighed[0], ()) if companions else ()
     values[_EARLIER_AT] = resaved.get(image) if resaved else None
     return Scanned(*values)
 
 
 _SCANNED_FIELDS = [field.name for field in fields(Scanned)]
+FILE_FIELDS = tuple(_SCANNED_FIELDS[:3])  # a Scanned's fields from its file (`FileRecords.weighed`), not its row
 _SCANNED_DEFAULTS = {field.name: field.default for field in fields(Scanned) if field.default is not MISSING}
 _COMPANIONS_AT = _SCANNED_FIELDS.index("companions")
 _EARLIER_AT = _SCANNED_FIELDS.index("earlier_quality")
