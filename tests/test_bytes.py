@@ -21,9 +21,11 @@ import lookalike
 from lookalike import report
 from lookalike.pipeline import BYTES, PIXELS, ScanOptions
 from lookalike.stages.exact import BLOCK
+from lookalike.stages.keep import best_first, keeper_reason, scanned_of_member
 from tests.conftest import open_rgb, save
 
 NOBODY = 65534
+SECOND = 10**9
 
 
 def write(path: Path, data: bytes) -> Path:
@@ -133,6 +135,18 @@ def test_the_bytes_method_finds_the_groups_of_jdupes(tree):
     assert all(group.kind == "exact" and all(m.match in ("keeper", "bytes") for m in group.members)
                for group in result.groups)
     assert result.decoded == 0 and len(result.files) == 134  # every readable file but the empty ones, once
+
+
+def test_each_bytes_keeper_and_reason_is_the_keep_rules_of_its_members(tree):
+    """Ranked for all groups at once, each group's keeper and reason are those the keep rule gives its members."""
+    root, _ = tree
+    for number, path in enumerate(sorted(path for path in root.rglob("*") if path.is_file())):
+        os.utime(path, ns=(SECOND * (number * 7 % 4), SECOND * (number * 7 % 4)))  # copies of one date too
+    document = report.to_json(lookalike.scan([root], ScanOptions(cache=None, method=BYTES, all_files=True)))
+    for group in document["groups"]:
+        files = [scanned_of_member(member) for member in group["members"]]
+        assert best_first(files)[0] == 0 and group["reason"] == keeper_reason(files, 0)
+    assert {group["reason"] for group in document["groups"]} == {"the oldest file", "the first path"}
 
 
 def test_without_all_files_only_images_are_compared(tree):

@@ -77,7 +77,7 @@ from lookalike.stages.histogram import (
     histogram_groups,
 )
 from lookalike.stages.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows, table_of_contents
-from lookalike.stages.keep import Companion, Scanned, lossless, to_measure
+from lookalike.stages.keep import Companion, lossless, to_measure
 from lookalike.stages.measures import measured_file
 from lookalike.stages.requantized import LATTICE_BYTES, Lattice, jpeg_pairs, lattice_file, resaved
 from lookalike.stages.search import (
@@ -177,8 +177,6 @@ class ScanResult:
     fitted: int = 0  # pairs of images whose local features this scan fitted (not answered by the cache)
     companions: dict[str, tuple[Companion, ...]] = field(default_factory=dict)  # of each group member, by path
     resaved: dict[int, int] = field(default_factory=dict)  # image rows re-saved from another's JPEG: its quality
-    weighed: dict[int, Scanned] = field(default_factory=dict)  # group members as the keeper rule weighed them,
-    # by file, where the scan kept them (BYTES: they are all the report needs of a member)
 
 
 class Progress:
@@ -351,10 +349,9 @@ class _Scan:
             images = table_of_contents(Digests(digests[known][first]), formats)
             image_of_file = np.full(len(files), -1, np.int64)
             image_of_file[known] = content_of_file.reshape(-1)
-            weighed: dict[int, Scanned] = {}
-            groups = identical_groups(files, image_of_file, images, made=weighed)
+            groups = identical_groups(files, image_of_file, images)
         return ScanResult(self.roots, files, image_of_file, images, groups, None, self._problems(), self.seconds,
-                          self.peak_mb, decoded=0, verified=0, weighed=weighed)
+                          self.peak_mb, decoded=0, verified=0)
 
     def _problems(self) -> list[Problem]:
         """By path: in the same order whichever scan found each (a resumed one knows some from the cache)."""

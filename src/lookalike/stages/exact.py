@@ -22,6 +22,8 @@ from contextlib import ExitStack
 from functools import cache
 from typing import TYPE_CHECKING
 
+import xxhash
+
 from lookalike.stages.walk import FileRecords, Problem, describe_os_error, regular_descriptor, sized_descriptor
 
 if TYPE_CHECKING:
@@ -57,16 +59,17 @@ def hash_file(path: str) -> bytes:
 
 
 def partial_hash(path: str, size: int) -> bytes:
-    """Hash of the first and the last block: cheap, and tells most same-size files apart."""
+    """Hash of the first and the last block: cheap, and tells most same-size files apart. XXH3, not SHA-256: it
+    only sorts files into those to hash in full (0.6 us for 32 kB against SHA-256's 25), and is kept nowhere."""
     descriptor = regular_descriptor(path)
     try:
-        head = os.read(descriptor, BLOCK)
+        ends = xxhash.xxh3_128(os.read(descriptor, BLOCK))
         if size > 2 * BLOCK:
             os.lseek(descriptor, -BLOCK, os.SEEK_END)
-            head += os.read(descriptor, BLOCK)
+            ends.update(os.read(descriptor, BLOCK))
     finally:
         os.close(descriptor)
-    return content_hash(head)
+    return ends.digest()
 
 
 def find_identical(

@@ -37,7 +37,7 @@ from lookalike.stages.geometry import (
     window_matrix,
 )
 from lookalike.stages.images import FilesOfImages, ImageTable, Pictures
-from lookalike.stages.keep import Companion, Scanned, best_first
+from lookalike.stages.keep import ALL_TIED, FILE_RULES, Companion, Scanned, best_first, file_reason
 from lookalike.stages.search import Candidate, Candidates, CandidatesByPair
 from lookalike.stages.signatures import (
     ABOVE_CAPTION,
@@ -78,6 +78,8 @@ class Member:
 class Group:
     kind: str  # "exact" or "near"
     members: tuple[Member, ...]  # the keeper first
+    reason: str | None = None  # why the keeper, where grouping worked it out: of files of one content and no
+    # companions, which differ in their FILE_FIELDS alone; None: `keep.keeper_reason` tells
 
     @property
     def keeper(self) -> int:
@@ -132,28 +134,58 @@ def identical_groups(
     images: ImageTable,
     by_pixels: bool = False,
     apart: Set[tuple[int, int]] = frozenset(),
-    made: dict[int, Scanned] | None = None,
 ) -> list[Group]:
     """Groups of byte-identical files (--method bytes) or, `by_pixels`, of files whose images have the same
     `pixel_hash` (--method pixels): no search, no verification, the keeper chosen as `build_groups` does. A file
-    whose row is negative (never read: no other file has its size) is in none; `apart` as in `build_groups`;
-    `made` as in `keeper_order`."""
+    whose row is negative (never read: no other file has its size) is in none; `apart` as in `build_groups`."""
     files_of_image = FilesOfImages(image_of_file)
-    rank = keeper_order(files, image_of_file, images, made=made)
-    if by_pixels:
-        _, same_pixels = np.unique(images.pixel_hash.packed, return_inverse=True)
-        by_hash: dict[int, set[int]] = defaultdict(set)
-        for row, pixels in enumerate(same_pixels.tolist()):
-            by_hash[pixels].add(row)
-        worth_grouping = set(files_of_image.shared().tolist())
-        components = (rows for rows in by_hash.values() if len(rows) > 1 or not rows.isdisjoint(worth_grouping))
-        never = _DirectMatches(images, CandidatesByPair(Candidates.of()), NORMAL, None)  # no pair but equal pixels
-        groups = [group for component in components
-                  for group in _split_at_keepers(component, files_of_image, image_of_file, {}, rank, apart, never)]
-    else:  # each content held by several files is one group: nothing to split, nothing to verify
-        groups = [Group("exact", _identical_members(rank(same))) for same in files_of_image.shared_files()]
+    if not by_pixels:  # each content held by several files is one group: nothing to split, nothing to verify
+        return _identical_bytes(files, files_of_image.shared_files())
+    rank = keeper_order(files, image_of_file, images)
+    _, same_pixels = np.unique(images.pixel_hash.packed, return_inverse=True)
+    by_hash: dict[int, set[int]] = defaultdict(set)
+    for row, pixels in enumerate(same_pixels.tolist()):
+        by_hash[pixels].add(row)
+    worth_grouping = set(files_of_image.shared().tolist())
+    components = (rows for rows in by_hash.values() if len(rows) > 1 or not rows.isdisjoint(worth_grouping))
+    never = _DirectMatches(images, CandidatesByPair(Candidates.of()), NORMAL, None)  # no pair but equal pixels
+    groups = [group for component in components
+              for group in _split_at_keepers(component, files_of_image, image_of_file, {}, rank, apart, never)]
     groups.sort(key=lambda group: files.path(group.keeper))
     return groups
+
+
+@dataclass(frozen=True)
+class _FileColumns:
+    """The fields `keep.FILE_RULES` weigh, of many files, as arrays: each rule's key of every file at once."""
+
+    mtime_ns: np.ndarray
+    size: np.ndarray
+    path: np.ndarray  # each path's rank among them, which sorts as the paths do
+
+
+def _identical_bytes(files: FileRecords, held: list[list[int]]) -> list[Group]:
+    """A group of the files of each content `held` (lists of files, ascending), by their keepers' paths. Files of
+    one content with no companions tie on every rule of `keep.BEST` but FILE_RULES: those rank them and say why
+    the keeper, for all groups at once in NumPy (a scan of 100,000 files may have tens of thousands of groups)."""
+    counts = np.array([len(same) for same in held], np.int64)
+    flat = [file for same in held for file in same]
+    paths = [files.path(file) for file in flat]
+    path_rank = np.empty(len(paths), np.int64)
+    path_rank[sorted(range(len(paths)), key=paths.__getitem__)] = np.arange(len(paths))
+    identities = files.identities()[flat]
+    keys = [key(_FileColumns(identities[:, 3], identities[:, 2], path_rank)) for key, _ in FILE_RULES]
+    order = np.lexsort([*reversed(keys), np.repeat(np.arange(len(held)), counts)])  # by group, then by the rules
+    starts = np.cumsum(counts) - counts
+    keepers, runners_up = order[starts], order[starts + 1]
+    differs = np.array([key[keepers] != key[runners_up] for key in keys]).reshape(len(keys), len(held))
+    first = np.where(differs.any(axis=0), differs.argmax(axis=0), -1).tolist()
+    reasons = [file_reason(FILE_RULES[rule][1]) if rule >= 0 else ALL_TIED for rule in first]
+    keeper_files = [flat[at] for at in keepers.tolist()]
+    return [Group("exact", _identical_members([keeper_files[number], *(f for f in held[number]
+                                                                        if f != keeper_files[number])]),
+                  reasons[number])
+            for number in np.argsort(path_rank[keepers], kind="stable").tolist()]
 
 
 GREYS_HELD = 512  # grey pictures held by grouping: 32 MB
@@ -685,13 +717,11 @@ def similar_groups(
 def keeper_order(
     files: FileRecords, image_of_file: Sequence[int], images: ImageTable,
     companions: Mapping[str, tuple[Companion, ...]] | None = None, resaved: Mapping[int, int] | None = None,
-    made: dict[int, Scanned] | None = None,
 ) -> Callable[[Sequence[int]], list[int]]:
     """A function that puts files (indices into `files`) in keeper order, the best first (`keep.best_first`),
     weighing each file's `companions` (by path) and the images re-saved from another's JPEG (`resaved`: row ->
-    that one's quality, `requantized.resaved`) when given. Each file weighed is in `made`, when given, by index:
-    for the report, which would otherwise make them again."""
-    made = {} if made is None else made
+    that one's quality, `requantized.resaved`) when given."""
+    made: dict[int, Scanned] = {}
 
     def order(candidates: Sequence[int]) -> list[int]:
         pictures: dict[int, list] = {}
@@ -716,13 +746,14 @@ def scanned_in_table(files: FileRecords, file: int, images: ImageTable, image: i
             pictures[image] = picture
     values = picture.copy()
     weighed = files.weighed(file)
-    values[:3] = weighed
+    values[:len(FILE_FIELDS)] = weighed
     values[_COMPANIONS_AT] = companions.get(weighed[0], ()) if companions else ()
     values[_EARLIER_AT] = resaved.get(image) if resaved else None
     return Scanned(*values)
 
 
 _SCANNED_FIELDS = [field.name for field in fields(Scanned)]
+FILE_FIELDS = tuple(_SCANNED_FIELDS[:3])  # a Scanned's fields from its file (`FileRecords.weighed`), not its row
 _SCANNED_DEFAULTS = {field.name: field.default for field in fields(Scanned) if field.default is not MISSING}
 _COMPANIONS_AT = _SCANNED_FIELDS.index("companions")
 _EARLIER_AT = _SCANNED_FIELDS.index("earlier_quality")

