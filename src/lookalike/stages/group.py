@@ -79,7 +79,7 @@ class Group:
     kind: str  # "exact" or "near"
     members: tuple[Member, ...]  # the keeper first
     reason: str | None = None  # why the keeper, where grouping worked it out: of files of one content and no
-    # companions, which differ in their FILE_FIELDS alone; None: `keep.keeper_reason` tells
+    # companions, which differ in what FILE_RULES weigh alone; None: `keep.keeper_reason` tells
 
     @property
     def keeper(self) -> int:
