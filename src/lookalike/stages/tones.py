@@ -11,6 +11,7 @@ that a caption band or text laid over part of the picture moves it little; deter
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 
 import numpy as np
 
@@ -21,6 +22,7 @@ OVERLAP_MIN = 1 / 16  # share of the picture both must show to be compared
 CENTRE, EDGE = 0.5, 0.85  # radii (of half the side) inside which a picture is its centre, beyond which its edge
 REGION_MIN = 50  # pixels a centre or an edge must have to weigh a vignette
 DARK = 8.0  # grey levels added before ratios of brightness: a black corner is not infinitely darker
+STRIDE = 2  # one pixel in this many, each way, weighs the quantiles: as telling, a quarter of the work
 
 
 def tone_change(a: np.ndarray, b: np.ndarray, matrix: np.ndarray) -> np.ndarray | None:
@@ -36,17 +38,25 @@ def tone_change(a: np.ndarray, b: np.ndarray, matrix: np.ndarray) -> np.ndarray 
     inside = cv2.erode(inside, np.ones((3, 3), np.uint8)) > 0
     if inside.sum() < OVERLAP_MIN * side * side:
         return None
-    low_a, middle_a, high_a = np.percentile(a[inside], (10, 50, 90))
-    low_b, middle_b, high_b = np.percentile(warped[inside], (10, 50, 90))
+    sampled = inside[::STRIDE, ::STRIDE]
+    low_a, middle_a, high_a = np.percentile(a[::STRIDE, ::STRIDE][sampled], (10, 50, 90))
+    low_b, middle_b, high_b = np.percentile(warped[::STRIDE, ::STRIDE][sampled], (10, 50, 90))
     contrast = np.log((high_b - low_b + 4) / (high_a - low_a + 4))
-    rows, columns = np.mgrid[0:side, 0:side]
-    radius = np.hypot(rows - side / 2 + 0.5, columns - side / 2 + 0.5) / (side / 2)
-    centre, edge = inside & (radius < CENTRE), inside & (radius > EDGE)
+    centre_of, edge_of = _regions(side)
+    centre, edge = inside & centre_of, inside & edge_of
     vignette = 0.0
     if centre.sum() >= REGION_MIN and edge.sum() >= REGION_MIN:
         vignette = (np.log((warped[edge].mean() + DARK) / (a[edge].mean() + DARK))
                     - np.log((warped[centre].mean() + DARK) / (a[centre].mean() + DARK)))
     return np.array([middle_b - middle_a, contrast, vignette])
+
+
+@cache
+def _regions(side: int) -> tuple[np.ndarray, np.ndarray]:
+    """The centre and the edge of a picture of `side` pixels a side, as masks."""
+    rows, columns = np.mgrid[0:side, 0:side]
+    radius = np.hypot(rows - side / 2 + 0.5, columns - side / 2 + 0.5) / (side / 2)
+    return radius < CENTRE, radius > EDGE
 
 
 def same_tone(change: np.ndarray | None) -> bool:
