@@ -223,15 +223,28 @@ def _aligned_moment(thumb_a: np.ndarray, thumb_b: np.ndarray, pixels: np.ndarray
     if coarsest < 0.9:  # an enlarged thumbnail has none of the detail the other's has
         sigma = 0.6 * (1 / max(coarsest, 0.1) - 1)
         a, b = cv2.GaussianBlur(a, (0, 0), sigma), cv2.GaussianBlur(b, (0, 0), sigma)
-    warped = cv2.warpAffine(b, pixels, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    inside = cv2.warpAffine(np.ones((side, side), np.uint8), pixels, (side, side), flags=cv2.INTER_NEAREST)
-    inside = cv2.erode(inside, np.ones((3, 3), np.uint8)) > 0
+    warped, inside = warped_onto(b, pixels, side)
     if inside.sum() < 4 * (side // BLOCKS) ** 2:
         return Moment(0, 0, 0, aligned=False)
     pixels = _refined(a, warped, inside, pixels)
-    warped = cv2.warpAffine(b, pixels, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    warped = _warped(b, pixels, side)
     residual = _tone_residual(a, warped, inside, pixels, side)
     return _count_blocks(a, warped, residual, inside, overlay_first)
+
+
+def warped_onto(b: np.ndarray, pixels: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Picture b warped by `pixels` onto a picture of `side` pixels a side, and where it shows b's picture (a
+    pixel in from b's edges, where resampling blends in what lies beyond them)."""
+    import cv2
+
+    inside = cv2.warpAffine(np.ones((side, side), np.uint8), pixels, (side, side), flags=cv2.INTER_NEAREST)
+    return _warped(b, pixels, side), cv2.erode(inside, np.ones((3, 3), np.uint8)) > 0
+
+
+def _warped(b: np.ndarray, pixels: np.ndarray, side: int) -> np.ndarray:
+    import cv2
+
+    return cv2.warpAffine(b, pixels, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def _refined(a: np.ndarray, warped: np.ndarray, inside: np.ndarray, pixels: np.ndarray) -> np.ndarray:

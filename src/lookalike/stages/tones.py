@@ -15,7 +15,7 @@ from functools import cache
 
 import numpy as np
 
-from lookalike.stages.geometry import thumb_matrix
+from lookalike.stages.geometry import thumb_matrix, warped_onto
 
 SAME_TONE = (6.0, 0.1, 0.08)  # brightness (grey levels), log contrast, log vignette: within these, one tone
 OVERLAP_MIN = 1 / 16  # share of the picture both must show to be compared
@@ -29,13 +29,8 @@ def tone_change(a: np.ndarray, b: np.ndarray, matrix: np.ndarray) -> np.ndarray 
     """b's tones against a's (grey pictures, square, of one side, float32; `matrix`: fractions of b's frame →
     fractions of a's) where both show picture: (median difference, log ratio of the 10-90 % spreads, log ratio of
     the edge's brightness ratio to the centre's). None when they overlap too little."""
-    import cv2
-
     side = a.shape[0]
-    pixels = thumb_matrix(np.asarray(matrix, np.float64)[:2], side)
-    warped = cv2.warpAffine(b, pixels, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    inside = cv2.warpAffine(np.ones((side, side), np.uint8), pixels, (side, side), flags=cv2.INTER_NEAREST)
-    inside = cv2.erode(inside, np.ones((3, 3), np.uint8)) > 0
+    warped, inside = warped_onto(b, thumb_matrix(np.asarray(matrix, np.float64)[:2], side), side)
     if inside.sum() < OVERLAP_MIN * side * side:
         return None
     sampled = inside[::STRIDE, ::STRIDE]
@@ -68,12 +63,11 @@ def most_shared_tone(candidates: Sequence[int], images: Sequence[int], onto: Map
     """The candidates of the tone the most of `images` share (`onto[c][i]`: i's frame onto c's; `picture`: an
     image's grey picture): those of another tone are left out, unless as many share theirs."""
 
-    def alike(candidate: int, image: int) -> bool:
-        return same_tone(tone_change(picture(candidate), picture(image), onto[candidate][image]))
-
-    shared = {candidate: sum(alike(candidate, image) for image in images if image != candidate)
+    alike = {(candidate, image): same_tone(tone_change(picture(candidate), picture(image), onto[candidate][image]))
+             for candidate in candidates for image in images if image != candidate}
+    shared = {candidate: sum(alike[candidate, image] for image in images if image != candidate)
               for candidate in candidates}
     most = max(shared.values(), default=0)
     best = [candidate for candidate in candidates if shared[candidate] == most]
     return [candidate for candidate in candidates
-            if candidate in best or (shared[candidate] < most and all(alike(other, candidate) for other in best))]
+            if candidate in best or all(alike[other, candidate] for other in best)]
