@@ -29,13 +29,12 @@ import signal
 import tempfile
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -96,6 +95,7 @@ from lookalike.stages.verify import (
     Match,
     Strictness,
     closest_pairs_first,
+    linked_sets,
     pair_keys,
 )
 from lookalike.stages.walk import FileRecord, FileRecords, Problem, WalkOptions, check_unchanged, walk_into
@@ -619,33 +619,31 @@ class _Scan:
         """Measures at full size, into `images` and the cache, the pictures decoded at a fraction of it that
         the keep rule weighs against a copy they match (`keep.to_measure`): either may be an enlargement of the
         other, or a lossless copy may hold the same pixels."""
-        linked, rows = Linked(len(images)), set()
-        for match in matches:
-            if match.duplicate:
-                linked.join(*matched_rows(match))
-                rows |= set(matched_rows(match))
-        components: dict[int, list[int]] = defaultdict(list)
-        for row in sorted(rows):
-            components[linked.root(row)].append(row)
-        wanted = [component[i] for component in components.values()
+        components = linked_sets(len(images), [matched_rows(match) for match in matches if match.duplicate])
+        wanted = [component[i] for component in components
                   for i in to_measure([images.picture_pixels(row) for row in component],
                                       [int(images.width[row]) for row in component],
                                       [int(images.height[row]) for row in component],
                                       [images.detail[row] is not None for row in component],
                                       [lossless(str(images.format[row]), images.quality[row]) for row in component])]
-        files_of_image = FilesOfImages(image_of_file)
         found = []
         with self._stage(Stage.MEASURES, len(wanted)) as advance:
-            paths = [files[files_of_image[row][0]].path for row in wanted]
-            for position, result in self.options.engine.decode_all(paths, self.options.jobs, self.options.max_pixels,
-                                                                   advance, work=measured_file,
-                                                                   timeout=self.options.timeout):
+            for position, result in self._read_rows(files, image_of_file, wanted, measured_file, advance):
                 if isinstance(result, tuple):
                     row = wanted[position]
                     images.detail[row], images.grain[row], pixel_hash = result
                     images.pixel_hash.put(row, pixel_hash)
                     found.append((images.content_hash[row], *result))
         self.cache.remember_measures(found)
+
+    def _read_rows(self, files: FileRecords, image_of_file: np.ndarray, rows: list[int],
+                   work: Callable[[str, int], Any], advance: _Advance) -> Iterator[tuple[int, Any]]:
+        """(index into `rows`, what `work` made of it) for each image row, read in the workers from its first
+        file, as the answers come."""
+        files_of_image = FilesOfImages(image_of_file)
+        paths = [files[files_of_image[row][0]].path for row in rows]
+        return self.options.engine.decode_all(paths, self.options.jobs, self.options.max_pixels, advance, work=work,
+                                              timeout=self.options.timeout)
 
     def resaves(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable,
                 matches: list[Match | LocalMatch]) -> dict[int, int]:
@@ -663,12 +661,8 @@ class _Scan:
                                                                        ).items() if len(blob) in (0, LATTICE_BYTES)}
         advance.answered(len(known))
         wanted = [row for row in rows if images.content_hash[row] not in known]
-        files_of_image = FilesOfImages(image_of_file)
-        paths = [files[files_of_image[row][0]].path for row in wanted]
         found = {}
-        for position, result in self.options.engine.decode_all(paths, self.options.jobs, self.options.max_pixels,
-                                                               advance, work=lattice_file,
-                                                               timeout=self.options.timeout):
+        for position, result in self._read_rows(files, image_of_file, wanted, lattice_file, advance):
             found[images.content_hash[wanted[position]]] = result.tobytes() if isinstance(result, Lattice) else b""
         self.cache.remember_lattices(found.items())
         blobs = {**known, **found}
@@ -697,13 +691,10 @@ class _Scan:
         rows = list(files_of_image)
         histograms = {}
         with self._stage(Stage.HISTOGRAM, len(rows)) as advance:
-            paths = [files[files_of_image[row][0]].path for row in rows]
-            for position, result in self.options.engine.decode_all(paths, self.options.jobs, self.options.max_pixels,
-                                                                   advance, work=histogram_file,
-                                                                   timeout=self.options.timeout):
+            for position, result in self._read_rows(files, image_of_file, rows, histogram_file, advance):
                 row = rows[position]
                 if isinstance(result, Histogram) and result.content_hash != images.content_hash[row]:
-                    result = Problem(paths[position], "changed while being scanned")
+                    result = Problem(files[files_of_image[row][0]].path, "changed while being scanned")
                 if isinstance(result, Problem):
                     self.problems += [Problem(files[f].path, result.reason) for f in files_of_image[row]]
                 else:

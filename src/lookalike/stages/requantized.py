@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lookalike.stages.images import ImageTable
-from lookalike.stages.verify import Linked
+from lookalike.stages.verify import linked_sets
 from lookalike.stages.walk import open_regular
 
 POSITIONS = ((0, 1), (1, 0), (1, 1), (0, 2), (2, 0), (2, 1), (1, 2), (2, 2), (0, 3), (3, 0))  # low frequencies
@@ -169,14 +169,11 @@ def _left_out_share(copy: Lattice, earlier: np.ndarray) -> float:
 def jpeg_pairs(images: ImageTable, links: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """The pairs of image rows, lower first, of two JPEGs of one size (turned or not) and different qualities
     that `links` (pairs of rows matched) connect, directly or through others: grouping may relate any two."""
-    linked, rows = Linked(len(images)), set()
-    for a, b in links:
-        linked.join(a, b)
-        rows |= {a, b}
     classes: dict[tuple[int, int, int], list[int]] = {}
-    for row in sorted(row for row in rows if images.quality[row] is not None):
-        sides = sorted((int(images.width[row]), int(images.height[row])))
-        classes.setdefault((linked.root(row), *sides), []).append(row)
+    for number, rows in enumerate(linked_sets(len(images), links)):
+        for row in (row for row in rows if images.quality[row] is not None):
+            sides = sorted((int(images.width[row]), int(images.height[row])))
+            classes.setdefault((number, *sides), []).append(row)
     return sorted((min(a, b), max(a, b)) for rows in classes.values() for i, a in enumerate(rows) for b in rows[i + 1:]
                   if images.quality[a] != images.quality[b])
 

@@ -318,6 +318,19 @@ class Linked:
         self.parent[self.root(a)] = self.root(b)
 
 
+def linked_sets(count: int, links: Iterable[tuple[int, int]]) -> list[list[int]]:
+    """The sets of items (of `count`) that `links` (pairs) connect, directly or through others, each ascending,
+    by their first item; an item in no link is in none."""
+    linked, items = Linked(count), set()
+    for a, b in links:
+        linked.join(a, b)
+        items |= {a, b}
+    sets: dict[int, list[int]] = {}
+    for item in sorted(items):
+        sets.setdefault(linked.root(item), []).append(item)
+    return list(sets.values())
+
+
 class Assumed:
     """Links assumed on top of the confirmed ones (`Linked`), which stay as they are."""
 
