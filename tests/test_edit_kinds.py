@@ -175,3 +175,34 @@ def test_a_part_that_slid_a_few_pixels_is_a_different_moment(photos, by):
     slid[60:84, 50:74] = first[60:84, 50 + by:74 + by]
     moment = moment_check(first, slid, np.array([[1.0, 0, 0], [0, 1, 0]]))
     assert moment.moved and not moment.same
+
+
+def _moment_picture(image: Image.Image) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(picture(image))).convert("RGB"))
+
+
+PASTED_NEARBY = {  # a part (left, top, right, bottom) pasted (dx, dy) away; white text of a height: fractions
+    "chelsea": ((0.6, 0.65, 0.8, 0.85), (0.06, 0.0), 0.05),
+    "hubble_deep_field": ((0.3, 0.3, 0.5, 0.5), (-0.05, 0.04), 0.08),
+}
+
+
+@pytest.mark.parametrize("name", PASTED_NEARBY)
+def test_a_part_pasted_nearby_is_moved_where_text_is_laid_over(photos, name):
+    """A part of the picture pasted a few pixels off its place changes blocks that read as laid over (pulled
+    towards white or black, as text is), but their content is found beside their place in the other picture: a
+    next frame. Text written on the same picture is found nowhere: an edit."""
+    image = open_rgb(photos[name])
+    width, height = image.size
+    (left, top, right, bottom), (dx, dy), text = PASTED_NEARBY[name]
+    box = (round(width * left), round(height * top), round(width * right), round(height * bottom))
+    pasted = image.copy()
+    pasted.paste(image.crop(box), (box[0] + round(width * dx), box[1] + round(height * dy)))
+    texted = image.copy()
+    ImageDraw.Draw(texted).text((width * 0.2, height * 0.8), "Summer 2019", fill="white", font_size=height * text)
+    same_place = np.array([[1.0, 0, 0], [0, 1, 0]])
+    first = _moment_picture(image)
+    moved = moment_check(first, _moment_picture(pasted), same_place)
+    overlaid = moment_check(first, _moment_picture(texted), same_place)
+    assert moved.moved and not moved.same
+    assert overlaid.overlaid and overlaid.same

@@ -26,7 +26,7 @@ from lookalike.stages.local_features import Features
 from lookalike.stages.signatures import Box
 from lookalike.stages.verify import Assumed, Linked
 
-MOMENT_RULE = "2"  # named anew whenever `moment_check` may judge a pair otherwise: cached moments are then stale
+MOMENT_RULE = "3"  # named anew whenever `moment_check` may judge a pair otherwise: cached moments are then stale
 MIN_INLIERS = 15
 RATIO = 0.8  # a match is kept when its descriptor is this much closer than the second nearest
 REPROJECTION = 3.0  # pixels of the feature frame an inlier may be off the fitted similarity
@@ -58,6 +58,10 @@ SHIFT_TEXTURE = 0.25  # ... and of its own variance ...
 SHIFT_FLOOR = 4.0  # ... and within twice the pair's median block residual, at least this many grey levels
 SHIFT_AGREE = 2.0  # picture pixels two neighbouring blocks' moves may differ by and be one move
 SHIFTED_BLOCKS = 3  # moved blocks fewer than this are noise
+COPIED_MATCH = 0.75  # normalised correlation at which a changed block is found a few pixels off in the other picture
+COPIED_GAIN = 0.3  # ... this much better than in place ...
+COPIED_BLOCKS = 2  # blocks found moved fewer than this are noise (a letter that looks like the picture beside it)
+COPIED_OWN = 0.1  # ... and this much better than anywhere near it in its own picture (an edge or a stripe is not)
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +321,8 @@ def _count_blocks(a: np.ndarray, b: np.ndarray, residual: np.ndarray, inside: np
     overlaid |= _banded(changed, content, blocks)
     grey_b = b.mean(axis=-1)
     moved = (_moved(grey_b - residual, grey_b, changed.reshape(blocks, blocks), inside)
-             | _shifted(grey_b - residual, grey_b, errors.mean(axis=1), content))
+             | _shifted(grey_b - residual, grey_b, errors.mean(axis=1), content)
+             | _copied(grey_b - residual, grey_b, content & (errors.mean(axis=1) > SHIFT_LEVEL)))
     return Moment(int(content.sum()), int((changed & ~overlaid & ~moved).sum()), int((overlaid & ~moved).sum()),
                   moved=int(moved.sum()))
 
@@ -420,6 +425,50 @@ def _shift(patch: np.ndarray, image: np.ndarray, at: tuple[int, int], floor: flo
     if found < SHIFT_FIT * in_place and found < SHIFT_TEXTURE * own and found < floor ** 2 * template.size:
         return float(rows[best[0], 0]), float(columns[0, best[1]])
     return np.nan, np.nan
+
+
+def _copied(a: np.ndarray, b: np.ndarray, changed: np.ndarray) -> np.ndarray:
+    """Which changed blocks show content the other picture holds a few pixels away (within SHIFT_REACH): a part
+    pasted or shifted from nearby, as the next frame of a shot shows, where an overlay is content found nowhere.
+    A block, with half a block around it, counts when it correlates with the other picture off its place
+    (COPIED_MATCH) far better than in place (COPIED_GAIN) and than with its own picture near it (COPIED_OWN): an
+    edge, a stripe or a flat part is found off its place in any picture. (blocks × blocks) bool, flattened."""
+    side = a.shape[0]
+    block = side // BLOCKS
+    margin = block // 2
+    copied = np.zeros(BLOCKS * BLOCKS, bool)
+    for index in np.flatnonzero(changed):
+        row, column = divmod(int(index), BLOCKS)
+        top, left, size = row * block - margin, column * block - margin, block + 2 * margin
+        if top < 0 or left < 0 or top + size > side or left + size > side:
+            continue
+        for source, target in ((b, a), (a, b)):
+            patch = source[top:top + size, left:left + size]
+            if patch.std() < FLAT_PART:
+                continue
+            in_place, found = _correlations(patch, target, (top, left))
+            if (found >= COPIED_MATCH and found - in_place >= COPIED_GAIN
+                    and found - _correlations(patch, source, (top, left))[1] >= COPIED_OWN):
+                copied[index] = True
+                break
+    return copied if copied.sum() >= COPIED_BLOCKS else np.zeros_like(copied)
+
+
+def _correlations(patch: np.ndarray, image: np.ndarray, at: tuple[int, int]) -> tuple[float, float]:
+    """The normalised correlation of `patch` with `image` at `at`, and the best within SHIFT_REACH pixels of it
+    and at least SHIFT_AWAY off it."""
+    import cv2
+
+    size, side = patch.shape[0], image.shape[0]
+    top, left = max(at[0] - SHIFT_REACH, 0), max(at[1] - SHIFT_REACH, 0)
+    region = np.ascontiguousarray(image[top:min(at[0] + size + SHIFT_REACH, side),
+                                        left:min(at[1] + size + SHIFT_REACH, side)], np.float32)
+    correlation = cv2.matchTemplate(region, np.ascontiguousarray(patch, np.float32), cv2.TM_CCOEFF_NORMED)
+    rows, columns = np.ogrid[top - at[0]:top - at[0] + correlation.shape[0],
+                             left - at[1]:left - at[1] + correlation.shape[1]]
+    in_place = float(correlation[at[0] - top, at[1] - left])
+    correlation[np.hypot(rows, columns) < SHIFT_AWAY] = -1.0
+    return in_place, float(correlation.max())
 
 
 def _found_elsewhere(image: np.ndarray, part: np.ndarray, at: tuple[int, int]) -> bool:
