@@ -321,8 +321,15 @@ def _count_blocks(a: np.ndarray, b: np.ndarray, residual: np.ndarray, inside: np
     overlaid |= _banded(changed, content, blocks)
     grey_b = b.mean(axis=-1)
     moved = (_moved(grey_b - residual, grey_b, changed.reshape(blocks, blocks), inside)
-             | _shifted(grey_b - residual, grey_b, errors.mean(axis=1), content)
-             | _copied(grey_b - residual, grey_b, content & (errors.mean(axis=1) > SHIFT_LEVEL)))
+             | _shifted(grey_b - residual, grey_b, errors.mean(axis=1), content))
+    moment = _moment(content, changed, overlaid, moved)
+    if not moment.same:  # two moments already: no need to look for copied content
+        return moment
+    return _moment(content, changed, overlaid,
+                   moved | _copied(grey_b - residual, grey_b, content & (errors.mean(axis=1) > SHIFT_LEVEL)))
+
+
+def _moment(content: np.ndarray, changed: np.ndarray, overlaid: np.ndarray, moved: np.ndarray) -> Moment:
     return Moment(int(content.sum()), int((changed & ~overlaid & ~moved).sum()), int((overlaid & ~moved).sum()),
                   moved=int(moved.sum()))
 
