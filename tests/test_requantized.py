@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from lookalike.stages.requantized import Lattice, carries, lattice_file
+from lookalike.stages.requantized import PATH_SEPARATOR, Lattice, carries, conversions_file, lattice_file
 
 from .conftest import open_rgb, save
 
@@ -91,3 +91,55 @@ def test_the_original_is_kept_rather_than_its_copies_saved_again_at_a_finer_qual
     assert {Path(m["path"]).name: m["earlier_quality"] for m in group["members"]} == {
         "IMG_0001.jpg": None, "mirrored.jpg": 80, "exported.jpg": 80}
     assert "re-saved from a JPEG of quality 80" in group["reason"]
+
+
+def coefficients_against(jpeg: Path, other: Path):
+    """Where `jpeg`'s coefficients lie around the DCT of `other`'s pixels, as the scan's worker measures it."""
+    [measured] = conversions_file(f"{other}{PATH_SEPARATOR}{jpeg}", 10**9)
+    assert measured is not None
+    return measured
+
+
+def heif_available() -> None:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
+
+def test_a_jpeg_converted_from_a_webp_rounds_its_pixels_and_a_webp_made_from_a_jpeg_does_not(tmp_path, photos):
+    webp = save(open_rgb(photos["chelsea"]), tmp_path / "original.webp", quality=80)
+    converted = resaved(webp, tmp_path / "converted.jpg", quality=90)
+    assert coefficients_against(converted, webp).converted
+
+    jpeg = save(open_rgb(photos["chelsea"]), tmp_path / "original.jpg", quality=90)
+    for quality in (60, 80, 95):
+        made = resaved(jpeg, tmp_path / f"made-{quality}.webp", quality=quality)
+        assert not coefficients_against(jpeg, made).converted, quality
+
+
+def test_a_heic_made_from_a_jpeg_original_leaves_the_jpeg_its_own_source(tmp_path, photos):
+    heif_available()
+    jpeg = save(open_rgb(photos["astronaut"]), tmp_path / "original.jpg", quality=90)
+    for quality in (50, 80, 95):
+        made = resaved(jpeg, tmp_path / f"made-{quality}.heic", quality=quality)
+        assert not coefficients_against(jpeg, made).converted, quality
+
+
+def test_the_webp_original_is_kept_rather_than_a_jpeg_converted_from_it(tmp_path, photos):
+    """A JPEG of quality 90 made from a WebP ranks below it, however fine its own steps, and the report says
+    why; a HEIC made from a JPEG original does not take the JPEG's place."""
+    from lookalike import scan
+    from lookalike.report import to_json
+
+    heif_available()
+    webp = save(open_rgb(photos["chelsea"]), tmp_path / "webp" / "IMG_0002.webp", quality=80)
+    resaved(webp, tmp_path / "webp" / "converted.jpg", quality=90)
+    jpeg = save(open_rgb(photos["astronaut"]), tmp_path / "jpeg" / "IMG_0003.jpg", quality=90)
+    resaved(jpeg, tmp_path / "jpeg" / "made.heic", quality=80)
+    groups = {Path(group["keep"]).parent.name: group for group in to_json(scan([tmp_path]))["groups"]}
+    assert {Path(m["path"]).name: m["converted_from"] for m in groups["webp"]["members"]} == {
+        "IMG_0002.webp": None, "converted.jpg": "WebP"}
+    assert Path(groups["webp"]["keep"]).name == "IMG_0002.webp"
+    assert "was converted from a WebP" in groups["webp"]["reason"]
+    assert Path(groups["jpeg"]["keep"]).name == "IMG_0003.jpg"
+    assert all(m["converted_from"] is None for m in groups["jpeg"]["members"])

@@ -43,6 +43,7 @@ from lookalike.stages.decoded import Decoded
 from lookalike.stages.geometry import MOMENT_RULE, Fit, Moment
 from lookalike.stages.images import DIGEST_BYTES, Digests, ImageRow, picture_from_bytes, thumb_from_bytes
 from lookalike.stages.local_features import Features, search_words, unpack
+from lookalike.stages.requantized import Conversion
 from lookalike.stages.search import Candidates
 from lookalike.stages.verify import Evidence
 from lookalike.stages.walk import FileRecord, FileRecords, shared
@@ -50,12 +51,14 @@ from lookalike.stages.walk import FileRecord, FileRecords, shared
 SIGNATURE_VERSION = "17"
 # Everything but the user's "not duplicates" decisions: emptied when the version changes.
 VERSIONED_TABLES = ("files", "images", "thumbs", "features", "failures", "evidence", "searched", "candidates",
-                    "search_runs", "search_done", "fits", "moments", "lattices")
+                    "search_runs", "search_done", "fits", "moments", "lattices", "conversions")
 CANDIDATE_CHUNK = 65536
 BOX = struct.Struct("4d")  # a `Box` as stored: four float64 in the machine's order
 FIT = struct.Struct("6dqdq")  # a `Fit` as stored: matrix, inliers, angle, second motion (mirrored: in its key)
 MOMENT = struct.Struct("5q")  # a `Moment` as stored: compared, changed, overlaid, aligned, moved
 FITS, MOMENTS = "fits", "moments"  # the local stage's tables: `geometry.fitted`, and the moment checks of fits
+CONVERSIONS = "conversions"  # the resaves stage's: a JPEG's coefficients against another file's (`requantized`)
+CONVERSION = struct.Struct("q2d")  # a `Conversion` as stored: compared, inside, spread
 LOOKUP_CHUNK = 500  # contents looked up at once by has_images and image_rows
 THUMBS_HELD = 1024  # reads held at once by each `_HeldReads`: 12 MB of thumbnails, 48 MB of pictures
 KEYS_PER_QUERY = 32766  # keys per SELECT ... IN (...) at most: the variables SQLite allows since 3.32 (999 before)
@@ -82,6 +85,7 @@ CREATE TABLE IF NOT EXISTS candidates (
 CREATE TABLE IF NOT EXISTS fits (pair BLOB PRIMARY KEY, fit BLOB);
 CREATE TABLE IF NOT EXISTS moments (pair BLOB PRIMARY KEY, moment BLOB);
 CREATE TABLE IF NOT EXISTS lattices (content_hash BLOB PRIMARY KEY, lattice BLOB);
+CREATE TABLE IF NOT EXISTS conversions (pair BLOB PRIMARY KEY, conversion BLOB);
 CREATE TABLE IF NOT EXISTS search_runs (radius INTEGER PRIMARY KEY, contents BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS search_done (
     radius INTEGER, part INTEGER, content_hash BLOB, PRIMARY KEY (radius, part, content_hash));
@@ -344,17 +348,18 @@ class Cache:
                                 ((pair, e.tone, e.detail, BOX.pack(*e.box_b))
                                  for pair, e in found))
 
-    # fits, moments: what the local stage and grouping found for a pair of contents (`local_keys`)
+    # fits, moments, conversions: what the local, resaves and group stages found for a pair of contents
+    # (`local_keys`)
 
     def local(self, table: str, pairs: Sequence[bytes]) -> dict:
-        """The cached values of each pair key of FITS (a `Fit`, or None: none fits) or MOMENTS (a `Moment`) that
-        has one, by key; the others are left out."""
+        """The cached values of each pair key of FITS (a `Fit`, or None: none fits), MOMENTS (a `Moment`) or
+        CONVERSIONS (a `Conversion`, or None: not read) that has one, by key; the others are left out."""
         _, unpacked = _LOCAL_VALUES[table]
         rows = self._rows_by_key(f"SELECT pair, {table[:-1]} FROM {table} WHERE pair", pairs)
         return {pair: unpacked(pair, value) for pair, (value,) in rows.items()}
 
     def has_local(self, table: str) -> bool:
-        """Whether FITS or MOMENTS holds anything (neither does in a new cache)."""
+        """Whether FITS, MOMENTS or CONVERSIONS holds anything (none does in a new cache)."""
         return self.db.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0] == 1
 
     def remember_local(self, table: str, found: Iterable[tuple[bytes, object]]) -> None:
@@ -449,8 +454,17 @@ def _unpacked_moment(_: bytes, value: bytes) -> Moment:
     return Moment(compared, changed, overlaid, bool(aligned), moved)
 
 
+def _packed_conversion(found: Conversion | None) -> bytes | None:
+    return None if found is None else CONVERSION.pack(found.compared, found.inside, found.spread)
+
+
+def _unpacked_conversion(_: bytes, value: bytes | None) -> Conversion | None:
+    return None if value is None else Conversion(*CONVERSION.unpack(value))
+
+
 _LOCAL_VALUES: dict[str, tuple[Callable[[Any], bytes | None], Callable[[bytes, Any], Any]]] = {
-    FITS: (_packed_fit, _unpacked_fit), MOMENTS: (_packed_moment, _unpacked_moment)}
+    FITS: (_packed_fit, _unpacked_fit), MOMENTS: (_packed_moment, _unpacked_moment),
+    CONVERSIONS: (_packed_conversion, _unpacked_conversion)}
 
 
 @dataclass(frozen=True, slots=True)

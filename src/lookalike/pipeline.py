@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from lookalike.cache import (
+    CONVERSIONS,
     FITS,
     KEYS_PER_QUERY,
     MOMENTS,
@@ -76,9 +77,20 @@ from lookalike.stages.histogram import (
     histogram_groups,
 )
 from lookalike.stages.images import Digests, FilesOfImages, ImageTable, RowIndex, table_from_rows, table_of_contents
-from lookalike.stages.keep import Companion, lossless, to_measure
+from lookalike.stages.keep import Companion, Earlier, lossless, to_measure
 from lookalike.stages.measures import measured_file
-from lookalike.stages.requantized import LATTICE_BYTES, Lattice, jpeg_pairs, lattice_file, resaved
+from lookalike.stages.requantized import (
+    JPEGS_A_READ,
+    LATTICE_BYTES,
+    PATH_SEPARATOR,
+    Conversion,
+    Lattice,
+    conversions_file,
+    converted_pairs,
+    jpeg_pairs,
+    lattice_file,
+    resaved,
+)
 from lookalike.stages.search import (
     Candidate,
     Candidates,
@@ -176,7 +188,7 @@ class ScanResult:
     verified: int  # pairs verified by this scan (not answered by the cache)
     fitted: int = 0  # pairs of images whose local features this scan fitted (not answered by the cache)
     companions: dict[str, tuple[Companion, ...]] = field(default_factory=dict)  # of each group member, by path
-    resaved: dict[int, int] = field(default_factory=dict)  # image rows re-saved from another's JPEG: its quality
+    resaved: dict[int, Earlier] = field(default_factory=dict)  # image rows of JPEGs saved from another's file
 
 
 class Progress:
@@ -295,7 +307,7 @@ class _Scan:
             return self.identical_files()
         files, digests = self.readable_files()
         images, image_of_file = self.table(digests)
-        resaved: dict[int, int] = {}
+        resaved: dict[int, Earlier] = {}
         if self.options.method == HISTOGRAM:
             histograms = self.histograms(files, image_of_file, images)
             kept = [f for f in range(len(files)) if int(image_of_file[f]) in histograms]
@@ -641,18 +653,25 @@ class _Scan:
         """(index into `rows`, what `work` made of it) for each image row, read in the workers from its first
         file, as the answers come."""
         files_of_image = FilesOfImages(image_of_file)
-        paths = [files[files_of_image[row][0]].path for row in rows]
-        return self.options.engine.decode_all(paths, self.options.jobs, self.options.max_pixels, advance, work=work,
+        return self._read([files[files_of_image[row][0]].path for row in rows], work, advance)
+
+    def _read(self, items: list[str], work: Callable[[str, int], Any], advance: _Advance,
+              ) -> Iterator[tuple[int, Any]]:
+        return self.options.engine.decode_all(items, self.options.jobs, self.options.max_pixels, advance, work=work,
                                               timeout=self.options.timeout)
 
     def resaves(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable,
-                matches: list[Match | LocalMatch]) -> dict[int, int]:
-        """The image rows of JPEGs re-saved from the JPEG of another they match (`requantized.resaved`)."""
-        pairs = jpeg_pairs(images, [matched_rows(match) for match in matches if match.duplicate])
+                matches: list[Match | LocalMatch]) -> dict[int, Earlier]:
+        """The image rows of JPEGs re-saved from the JPEG of another they match, or converted from its WebP, HEIC
+        or AVIF (`requantized.resaved`)."""
+        links = [matched_rows(match) for match in matches if match.duplicate]
+        pairs, converting = jpeg_pairs(images, links), converted_pairs(images, links)
         rows = sorted({row for pair in pairs for row in pair})
-        with self._stage(Stage.RESAVES, len(rows)) as advance:
+        with self._stage(Stage.RESAVES, len(rows) + len(converting)) as advance:
             lattices = self._lattices(files, image_of_file, images, rows, advance)
-        return resaved(pairs, {row: images.quality[row] for row in rows}, lattices)
+            conversions = self._conversions(files, image_of_file, images, converting, advance)
+        return resaved(pairs, {row: images.quality[row] for row in rows}, lattices, conversions,
+                       {row: str(images.format[row]) for _, row in converting})
 
     def _lattices(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable, rows: list[int],
                   advance: _Advance) -> dict[int, Lattice]:
@@ -668,8 +687,34 @@ class _Scan:
         blobs = {**known, **found}
         return {row: Lattice.frombytes(blob) for row in rows if (blob := blobs[images.content_hash[row]])}
 
+    def _conversions(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable,
+                     pairs: list[tuple[int, int]], advance: _Advance) -> dict[tuple[int, int], Conversion]:
+        """The `Conversion` of each (JPEG row, row) pair that has one: from the cache, or read in the workers and
+        remembered."""
+        keys = local_keys(images.content_hash, np.array(pairs, np.int64).reshape(-1, 2))
+        measured = self.cache.local(CONVERSIONS, keys)
+        advance.answered(len(measured))
+        by_other: dict[int, list[int]] = {}
+        for i, key in enumerate(keys):
+            if key not in measured:
+                by_other.setdefault(pairs[i][1], []).append(i)
+        reads = [wanted[start:start + JPEGS_A_READ] for wanted in by_other.values()
+                 for start in range(0, len(wanted), JPEGS_A_READ)]  # indices into pairs, of one other file each
+        files_of_image = FilesOfImages(image_of_file)
+        path = {row: files[files_of_image[row][0]].path for i in range(len(pairs)) for row in pairs[i]}
+        items = [PATH_SEPARATOR.join([path[pairs[read[0]][1]], *(path[pairs[i][0]] for i in read)]) for read in reads]
+        found = {}
+        for position, results in self._read(items, conversions_file, advance):
+            read = reads[position]
+            advance(len(read) - 1)
+            answers = results if isinstance(results, list) else [None] * len(read)  # a Problem: no evidence
+            found.update((keys[i], answer) for i, answer in zip(read, answers, strict=True))
+        self.cache.remember_local(CONVERSIONS, found.items())
+        measured.update(found)
+        return {pair: measured[key] for pair, key in zip(pairs, keys, strict=True) if measured[key] is not None}
+
     def group(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable,
-              matches: list[Match | LocalMatch], candidates: Candidates, resaved: dict[int, int],
+              matches: list[Match | LocalMatch], candidates: Candidates, resaved: dict[int, Earlier],
               run: RunTasks | None) -> list[Group]:
         self.window_moments = _LocalMemo(self.cache, MOMENTS, images, np.zeros((0, 5), np.int64))
         self.window_moments.read_alone()

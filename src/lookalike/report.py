@@ -131,6 +131,7 @@ def _member_json(member: Member, copy: Scanned) -> dict[str, Any]:
         "pixel_hash": copy.pixel_hash,
         "pixels": copy.picture_pixels,
         "earlier_quality": copy.earlier_quality,
+        "converted_from": copy.converted_from,
         "companions": [{**asdict(companion), "shared_with": list(companion.shared_with)}
                        for companion in copy.companions],
         "box": None,

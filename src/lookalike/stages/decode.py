@@ -202,6 +202,15 @@ def measured_at_full_size(data: bytes, max_pixels: int) -> tuple[float | None, f
     return detail(middle), grain(middle), _pixel_hash(shown)
 
 
+def stored_rgb(data: bytes, max_pixels: int) -> np.ndarray | None:
+    """An image's pixels as stored (not turned upright), (height, width, 3) uint8 RGB as a program saving them
+    again takes them; None over `max_pixels`."""
+    with Image.open(io.BytesIO(data)) as image:
+        if image.width * image.height > max_pixels:
+            return None
+        return np.asarray(_as_rgb(image))
+
+
 def _centre(image: Image.Image) -> Image.Image:
     """The middle of a picture, at most MEASURED_SIDE pixels a side, at its own resolution: what `detail` and
     `grain` measure is per pixel, and the whole of a 12-megapixel picture would cost over a second."""

@@ -37,7 +37,7 @@ from lookalike.stages.geometry import (
     window_matrix,
 )
 from lookalike.stages.images import FilesOfImages, ImageTable, Pictures
-from lookalike.stages.keep import ALL_TIED, FILE_RULES, Companion, Scanned, best_first, file_reason
+from lookalike.stages.keep import ALL_TIED, FILE_RULES, Companion, Earlier, Scanned, best_first, file_reason
 from lookalike.stages.search import Candidate, Candidates, CandidatesByPair
 from lookalike.stages.signatures import (
     ABOVE_CAPTION,
@@ -99,7 +99,7 @@ def build_groups(
     pictures: Pictures | None = None,
     fits: FitMemo | None = None,
     moments: MomentMemo | None = None,
-    resaved: Mapping[int, int] | None = None,
+    resaved: Mapping[int, Earlier] | None = None,
     window_moments: WindowMomentMemo | None = None,
     run: RunTasks | None = None,
 ) -> list[Group]:
@@ -716,11 +716,11 @@ def similar_groups(
 
 def keeper_order(
     files: FileRecords, image_of_file: Sequence[int], images: ImageTable,
-    companions: Mapping[str, tuple[Companion, ...]] | None = None, resaved: Mapping[int, int] | None = None,
+    companions: Mapping[str, tuple[Companion, ...]] | None = None, resaved: Mapping[int, Earlier] | None = None,
 ) -> Callable[[Sequence[int]], list[int]]:
     """A function that puts files (indices into `files`) in keeper order, the best first (`keep.best_first`),
-    weighing each file's `companions` (by path) and the images re-saved from another's JPEG (`resaved`: row ->
-    that one's quality, `requantized.resaved`) when given."""
+    weighing each file's `companions` (by path) and the JPEGs saved from another's file (`resaved`: row -> what
+    it was saved from, `requantized.resaved`) when given."""
     made: dict[int, Scanned] = {}
 
     def order(candidates: Sequence[int]) -> list[int]:
@@ -735,9 +735,10 @@ def keeper_order(
 
 def scanned_in_table(files: FileRecords, file: int, images: ImageTable, image: int,
                      companions: Mapping[str, tuple[Companion, ...]] | None = None,
-                     resaved: Mapping[int, int] | None = None, pictures: dict[int, list] | None = None) -> Scanned:
-    """File `file` as the keeper rule weighs it: its record, its image's row, its companions (by path), the
-    quality of the JPEG it was re-saved from (`resaved`, by row: `requantized`). `pictures` holds what was read
+                     resaved: Mapping[int, Earlier] | None = None, pictures: dict[int, list] | None = None,
+                     ) -> Scanned:
+    """File `file` as the keeper rule weighs it: its record, its image's row, its companions (by path), what it
+    was saved from (`resaved`, by row: `requantized`). `pictures` holds what was read
     of each row already, for the files of a group that share one (reading a row costs 15 us)."""
     picture = None if pictures is None else pictures.get(image)
     if picture is None:
@@ -748,7 +749,9 @@ def scanned_in_table(files: FileRecords, file: int, images: ImageTable, image: i
     weighed = files.weighed(file)
     values[:len(FILE_FIELDS)] = weighed
     values[_COMPANIONS_AT] = companions.get(weighed[0], ()) if companions else ()
-    values[_EARLIER_AT] = resaved.get(image) if resaved else None
+    earlier = resaved.get(image) if resaved else None
+    if earlier is not None:
+        values[_EARLIER_AT], values[_CONVERTED_AT] = earlier.quality, earlier.converted_from
     return Scanned(*values)
 
 
@@ -756,7 +759,7 @@ _SCANNED_FIELDS = [field.name for field in fields(Scanned)]
 FILE_FIELDS = tuple(_SCANNED_FIELDS[:3])  # a Scanned's fields from its file (`FileRecords.weighed`), not its row
 _SCANNED_DEFAULTS = {field.name: field.default for field in fields(Scanned) if field.default is not MISSING}
 _COMPANIONS_AT = _SCANNED_FIELDS.index("companions")
-_EARLIER_AT = _SCANNED_FIELDS.index("earlier_quality")
+_EARLIER_AT, _CONVERTED_AT = _SCANNED_FIELDS.index("earlier_quality"), _SCANNED_FIELDS.index("converted_from")
 
 
 def _picture_in_table(images: ImageTable, image: int) -> list:

@@ -6,8 +6,9 @@ The default rule, used by the scan to choose each group's keeper, prefers in tur
    parts another copy of no more pixels has flat, `decode.grain`) or is marked `derived` (a crop, overlay or
    screenshot of another member) counts as no more than what it was made from;
 2. the least recompressed: the highest JPEG quality (estimated from the quantisation tables); a losslessly
-   stored picture ranks above any JPEG, a WebP, HEIC or AVIF as a JPEG of quality 75, and a lossless file
-   with the same pixels as a lossy one as that one (it was converted from it: nothing lost, nothing gained);
+   stored picture ranks above any JPEG, a WebP, HEIC or AVIF as a JPEG of quality 75, a lossless file with
+   the same pixels as a lossy one as that one (it was converted from it: nothing lost, nothing gained), and a
+   JPEG re-saved from another member's JPEG or converted from its WebP, HEIC or AVIF just below that one;
 3. the camera's metadata (date taken, camera, GPS position), then companions (sidecars, Live Photo motion);
 4. the oldest file (a copy is made after its original), then the largest, then the first path.
 
@@ -60,6 +61,14 @@ class Companion:
 
 
 @dataclass(frozen=True, slots=True)
+class Earlier:
+    """What a JPEG was saved from, as its coefficients show (`requantized`)."""
+
+    quality: int | None = None  # the lowest quality of another member's JPEG whose coarser table it carries
+    converted_from: str | None = None  # the format of another member's lossy file whose pixels it rounds
+
+
+@dataclass(frozen=True, slots=True)
 class Scanned:
     """A file as the scan saw it: enough to recognise it later, to rank it, and to carry what belongs with it."""
 
@@ -81,6 +90,7 @@ class Scanned:
     grain: float | None = None  # see `decode.grain`
     pixel_hash: str = ""  # hex hash of the decoded pixels; "" unknown
     earlier_quality: int | None = None  # a JPEG re-saved from another's at this quality (`requantized`)
+    converted_from: str | None = None  # a JPEG converted from another's file of this format (`requantized`)
 
     @property
     def picture_pixels(self) -> int:
@@ -213,8 +223,10 @@ def _qualities(files: Sequence[Scanned]) -> list:
 
 
 def _quality(file: Scanned) -> float:
-    if file.earlier_quality is not None:  # no better than what it was made from: just below it
-        return 0.5 - min(file.earlier_quality, file.quality or LOSSLESS_QUALITY)
+    converted = LOSSY_CODEC_QUALITY if file.converted_from is not None else None
+    earlier = min((rank for rank in (file.earlier_quality, converted) if rank is not None), default=None)
+    if earlier is not None:  # no better than what it was made from: just below it
+        return 0.5 - min(earlier, file.quality or LOSSLESS_QUALITY)
     if file.quality is not None:
         return -file.quality
     return -(LOSSLESS_QUALITY if lossless(file.format, file.quality) else LOSSY_CODEC_QUALITY)
@@ -367,6 +379,9 @@ def _reason(criterion: str, kept: Scanned, other: Scanned, files: Sequence[Scann
         if other.earlier_quality is not None:
             return (f"least recompressed (JPEG quality {kept.quality}; the other, of quality {other.quality}, "
                     f"was re-saved from a JPEG of quality {other.earlier_quality})")
+        if other.converted_from is not None:
+            return (f"least recompressed ({_stored(kept)}; the other, JPEG quality {other.quality}, was converted "
+                    f"from a {other.converted_from})")
         if kept.format == other.format and kept.quality is not None and other.quality is not None:
             return f"least recompressed ({kept.format} quality {kept.quality} against {other.quality})"
         return f"least recompressed ({_stored(kept)} against {_stored(other)})"
@@ -394,4 +409,4 @@ def scanned_of_member(member: dict[str, Any]) -> Scanned:
                    member.get("gps"), tuple(Companion(**{**c, "shared_with": tuple(c.get("shared_with", ()))})
                                             for c in member.get("companions", ())),
                    grain=member.get("grain"), pixel_hash=str(member.get("pixel_hash", "")),
-                   earlier_quality=member.get("earlier_quality"))
+                   earlier_quality=member.get("earlier_quality"), converted_from=member.get("converted_from"))

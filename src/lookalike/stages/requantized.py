@@ -1,4 +1,5 @@
-"""Re-saved JPEGs: which JPEG copy was decoded from another JPEG and saved again at a finer quality.
+"""Re-saved JPEGs: which JPEG copy was decoded from another JPEG and saved again at a finer quality, or
+converted from a WebP, HEIC or AVIF copy.
 
 A JPEG's luminance coefficients are multiples of its quantisation table's steps. When a JPEG is decoded and
 saved again with finer steps, its coefficients stay near multiples of the earlier, coarser steps too: the
@@ -7,13 +8,21 @@ JPEG with that table (or from one of its quality) and holds no more than that on
 A copy mirrored or turned moves the earlier blocks off its own grid, by its sides' remainders of 8 pixels: the
 DCT of blocks on that shifted grid still clusters at multiples of the earlier steps, blurred by the new save.
 
+A JPEG converted from a lossy file of another codec holds that file's pixels rounded to its own steps: the DCT of
+the other file's luminance lies within half a step of the JPEG's coefficients, spread evenly over that half. A
+lossy file made from the JPEG lies close to the JPEG's coefficients too, but bunched near them (the JPEG's
+lattice outlasts a fine save) or spread beyond half a step (a coarse one): neither reads as a conversion.
+
 Guarantees:
 - evidence is looked for only between JPEGs of one picture size whose earlier blocks fall on their own grid or
   on one shifted as a mirror or a turn shifts it (re-saved, mirrored, turned, text laid on): a copy shifted
   otherwise (a band added above, a crop) shows none and is ranked as before; so does a copy whose own steps
   are no finer;
-- `lattice_file` (a worker function for `pool.decode_all`) reads one JPEG; everything else is NumPy; a file it
-  cannot read gives no evidence and no error: the scan read it once already.
+- a conversion is looked for only between a JPEG and a WebP, HEIC or AVIF of one stored size, matched, up to
+  PARTNERS of them a JPEG, of thumbnails within THUMB_CLOSE: a turned, resized or filtered copy shows none;
+- `lattice_file` and `conversions_file` (worker functions for `pool.decode_all`) read one JPEG, or a file and
+  JPEGs; everything else is NumPy; a file they cannot read gives no evidence and no error: the scan
+  read it once already.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lookalike.stages.images import ImageTable
+from lookalike.stages.keep import LOSSY_CODEC_QUALITY, LOSSY_CODECS, Earlier
 from lookalike.stages.verify import linked_sets
 from lookalike.stages.walk import open_regular
 
@@ -42,8 +52,21 @@ LATTICE_MAX_PIXELS = 50_000_000  # a larger JPEG is not decoded at full size for
 _TABLE_END = 8 * 8 * 2  # bytes of a stored lattice: its table as uint16, its counts as int32, then its periodicity
 _COUNTS_END = _TABLE_END + len(POSITIONS) * STEPS * 4
 LATTICE_BYTES = _COUNTS_END + SHIFTS * len(POSITIONS) * (PERIODIC_STEPS + 1) * 2
+CONVERTED_INSIDE = 0.94  # a JPEG converted from another file: this share of its coefficients within half a step
+# of the other's (dev split: 0.946 to 1 when converted; 0.93 at most for a copy made alongside, of quality >= 75)
+CONVERTED_SPREAD = 0.3  # ... of which this share beyond a quarter step: rounding spreads them evenly (0.5); a
+# lossy copy made from the JPEG bunches them near its lattice (0.23 at most on the dev split)
+CONVERTED_COMPARED = 1000  # coefficients compared at least: fewer tell nothing
+CONVERTED_BLOCKS = 16384  # blocks compared at most, spread over the picture
+PARTNERS = 4  # lossy files a JPEG is compared with at most: those of the closest thumbnails
+THUMB_CLOSE = 1.5  # ... within this mean difference of their thumbnails' grey levels (converted: 0.1 to 1.2 on
+# the dev split; a filtered copy's, 2 and up)
+PATH_SEPARATOR = "\0"  # between the paths of a `conversions_file` item: no path holds it
+JPEGS_A_READ = 8  # JPEGs compared with one other file in one `conversions_file` item at most
 _DCT = np.array([[np.sqrt((1 if u == 0 else 2) / 8) * np.cos((2 * x + 1) * u * np.pi / 16) for x in range(8)]
                  for u in range(8)], np.float32)
+_DCT_2D = np.kron(_DCT, _DCT)  # a flattened block's 2-D DCT, rows then columns
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +91,40 @@ class Lattice:
         return cls(table, counts.astype(np.int64), periodicity.astype(np.float32))
 
 
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """How a JPEG's coefficients lie around another file's: of `compared` (AC, of at least one step, where the
+    step is 2 or more), the share within half a step of the other's DCT (`inside`), and of those the share
+    beyond a quarter step (`spread`)."""
+
+    compared: int
+    inside: float
+    spread: float
+
+    @property
+    def converted(self) -> bool:
+        """Whether the JPEG was converted from the other file."""
+        return (self.compared >= CONVERTED_COMPARED and self.inside >= CONVERTED_INSIDE
+                and self.spread >= CONVERTED_SPREAD)
+
+
 def lattice_file(path: str, max_pixels: int) -> Lattice | None:
     """The `Lattice` of the JPEG at `path`, from its luminance decoded at full size; None for a file that is no
     longer such a JPEG or is too large (a worker function for `pool.decode_all`: the scanning process never
     loads Pillow). Nothing is reported: without it the file is only ranked as before."""
+    read = _jpeg_luma(path, max_pixels)
+    if read is None:
+        return None
+    luma, table = read
+    periodicity = np.zeros((SHIFTS, len(POSITIONS), PERIODIC_STEPS + 1), np.float32)
+    for shift, (right, down) in enumerate(_shifts(luma.shape[1], luma.shape[0])):
+        periodicity[shift] = _periodicity(_coefficients(luma[down:, right:], SAMPLED_BLOCKS))
+    return Lattice(table, _counts(_coefficients(luma), table), periodicity)
+
+
+def _jpeg_luma(path: str, max_pixels: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The luminance of the JPEG at `path` as its decoder reads it (not converted to RGB and back), and its
+    luminance table; None when it is no JPEG, too large or unreadable."""
     from PIL import Image
 
     try:
@@ -79,15 +132,47 @@ def lattice_file(path: str, max_pixels: int) -> Lattice | None:
             tables = getattr(image, "quantization", None)
             if not tables or image.width * image.height > min(max_pixels, LATTICE_MAX_PIXELS):
                 return None
-            image.draft("YCbCr", image.size)  # the decoder's own luminance, not converted to RGB and back
-            luma = np.asarray(image.getchannel(0), np.float32)
-            table = np.asarray(tables[0], np.float64).reshape(8, 8)
+            image.draft("YCbCr", image.size)
+            return np.asarray(image.getchannel(0), np.float32), np.asarray(tables[0], np.float64).reshape(8, 8)
     except Exception:  # no evidence from this file; the scan goes on
         return None
-    periodicity = np.zeros((SHIFTS, len(POSITIONS), PERIODIC_STEPS + 1), np.float32)
-    for shift, (right, down) in enumerate(_shifts(luma.shape[1], luma.shape[0])):
-        periodicity[shift] = _periodicity(_coefficients(luma[down:, right:], SAMPLED_BLOCKS))
-    return Lattice(table, _counts(_coefficients(luma), table), periodicity)
+
+
+def conversions_file(item: str, max_pixels: int) -> list[Conversion | None]:
+    """The `Conversion` of each JPEG against another file, read at full size as stored: `item` holds the other
+    file's path, then the JPEGs', joined by PATH_SEPARATOR (a worker function for `pool.decode_all`: the other
+    file is decoded once). None for a JPEG when either cannot be read, or their sizes differ."""
+    from lookalike.stages.decode import stored_rgb
+
+    other_path, *jpeg_paths = item.split(PATH_SEPARATOR)
+    try:
+        with open_regular(other_path) as handle:
+            other = stored_rgb(handle.read(), min(max_pixels, LATTICE_MAX_PIXELS))
+    except Exception:  # no evidence from this file; the scan goes on
+        return [None] * len(jpeg_paths)
+    if other is None:
+        return [None] * len(jpeg_paths)
+    # the luminance as libjpeg takes it, of the sampled blocks only: a whole picture's costs more than the rest
+    theirs = _dct(np.rint(_blocks(other, CONVERTED_BLOCKS).astype(np.float32) @ _LUMA))
+    found = []
+    for path in jpeg_paths:
+        jpeg = _jpeg_luma(path, max_pixels)
+        found.append(None if jpeg is None or jpeg[0].shape != other.shape[:2]
+                     else conversion(_coefficients(jpeg[0], CONVERTED_BLOCKS), theirs, jpeg[1]))
+    return found
+
+
+def conversion(ours: np.ndarray, theirs: np.ndarray, table: np.ndarray) -> Conversion:
+    """Where a JPEG's coefficients (`ours`, blocks × 8 × 8) lie against the DCT of the same blocks of another
+    picture's luminance (`theirs`), in steps of the JPEG's luminance `table`."""
+    steps = table.reshape(64)
+    ours, theirs = np.rint(ours.reshape(-1, 64) / steps), theirs.reshape(-1, 64) / steps
+    compared = (np.abs(ours) >= 1) & (steps >= 2)
+    compared[:, 0] = False
+    offsets = np.abs(theirs - ours)[compared]
+    inside = offsets <= 0.5
+    return Conversion(len(offsets), float(inside.mean()) if len(offsets) else 0.0,
+                      float((offsets[inside] > 0.25).mean()) if inside.any() else 0.0)
 
 
 def _shifts(width: int, height: int) -> list[tuple[int, int]]:
@@ -100,12 +185,23 @@ def _shifts(width: int, height: int) -> list[tuple[int, int]]:
 def _coefficients(luma: np.ndarray, most: int | None = None) -> np.ndarray:
     """(blocks, 8, 8): the DCT of each whole 8 × 8 block of the luminance, as the JPEG's encoder took it; of
     `most` blocks spread over it at most."""
-    rows, columns = luma.shape[0] // 8 * 8, luma.shape[1] // 8 * 8
-    blocks = (luma[:rows, :columns] - 128).reshape(rows // 8, 8, columns // 8, 8).transpose(0, 2, 1, 3)
-    blocks = blocks.reshape(-1, 8, 8)
+    return _dct(_blocks(luma, most))
+
+
+def _blocks(plane: np.ndarray, most: int | None = None) -> np.ndarray:
+    """(blocks, 8, 8, ...): each whole 8 × 8 block of `plane` (rows, columns, ...), row by row; of `most` blocks
+    spread over it at most (the same ones for any plane of its size)."""
+    rows, columns, rest = plane.shape[0] // 8, plane.shape[1] // 8, plane.shape[2:]
+    blocks = plane[:rows * 8, :columns * 8].reshape(rows, 8, columns, 8, *rest).swapaxes(1, 2)
+    blocks = blocks.reshape(rows * columns, 8, 8, *rest)
     if most is not None and len(blocks) > most:
         blocks = blocks[np.linspace(0, len(blocks) - 1, most).astype(np.int64)]
-    return np.matmul(np.matmul(_DCT, blocks), _DCT.T)  # the same sums as einsum("ux,bxy,vy->buv"), 10 times faster
+    return blocks
+
+
+def _dct(blocks: np.ndarray) -> np.ndarray:
+    """The DCT of each of (blocks, 8, 8) luminance blocks, as a JPEG's encoder takes it (level-shifted)."""
+    return ((blocks.reshape(-1, 64) - np.float32(128)) @ _DCT_2D.T).reshape(-1, 8, 8)  # one matrix product
 
 
 def _periodicity(coefficients: np.ndarray) -> np.ndarray:
@@ -178,14 +274,46 @@ def jpeg_pairs(images: ImageTable, links: Iterable[tuple[int, int]]) -> list[tup
                   if images.quality[a] != images.quality[b])
 
 
+def converted_pairs(images: ImageTable, links: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(JPEG row, row) of a JPEG that ranks no lower than a lossy file of another codec (LOSSY_CODECS) and such a
+    file of its stored size that `links` connect, directly or through others, whose thumbnails are within
+    THUMB_CLOSE: up to PARTNERS a JPEG, the closest first."""
+    pairs = []
+    for rows in linked_sets(len(images), links):
+        by_size: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
+        for row in rows:
+            jpeg = (images.quality[row] or 0) >= LOSSY_CODEC_QUALITY
+            if jpeg or str(images.format[row]).upper() in LOSSY_CODECS:
+                by_size.setdefault((int(images.width[row]), int(images.height[row])), ([], []))[not jpeg].append(row)
+        for jpegs, others in by_size.values():
+            if not others:
+                continue
+            lumas = {row: _thumb_luma(images, row) for row in (*jpegs, *others)}
+            for row in jpegs:
+                apart = np.array([np.abs(lumas[row] - lumas[other]).mean() for other in others])
+                pairs += [(row, others[i]) for i in np.argsort(apart, kind="stable")[:PARTNERS]
+                          if apart[i] <= THUMB_CLOSE]
+    return pairs
+
+
+def _thumb_luma(images: ImageTable, row: int) -> np.ndarray:
+    return images.thumbs[row].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+
+
 def resaved(pairs: Iterable[tuple[int, int]], qualities: Mapping[int, int], lattices: Mapping[int, Lattice],
-            ) -> dict[int, int]:
-    """Of the images in `pairs` (rows, two JPEGs each), those re-saved from the other of a pair: row -> the
-    lowest quality of a JPEG whose table it carries."""
-    found: dict[int, int] = {}
+            conversions: Mapping[tuple[int, int], Conversion], formats: Mapping[int, str]) -> dict[int, Earlier]:
+    """Of the images in `pairs` (rows, two JPEGs each) and in `conversions` (JPEG row, row of another codec),
+    those re-saved from the other of a pair: row -> the lowest quality of a JPEG whose table it carries, the
+    format of a file it was converted from."""
+    found: dict[int, Earlier] = {}
     for a, b in pairs:
         finer, coarser = (a, b) if qualities[a] > qualities[b] else (b, a)
         if qualities[finer] > qualities[coarser] and finer in lattices and coarser in lattices \
                 and carries(lattices[finer], lattices[coarser].table):
-            found[finer] = min(qualities[coarser], found.get(finer, qualities[coarser]))
+            earlier = found.get(finer, Earlier())
+            quality = min(qualities[coarser], earlier.quality or qualities[coarser])
+            found[finer] = Earlier(quality, earlier.converted_from)
+    for (jpeg, other), measured in sorted(conversions.items()):
+        if measured.converted and found.get(jpeg, Earlier()).converted_from is None:
+            found[jpeg] = Earlier(found.get(jpeg, Earlier()).quality, formats[other])
     return found
