@@ -24,6 +24,11 @@ def scanned(path: Path, mtime_ns: int) -> Scanned:
                    gps=decoded.gps, grain=decoded.grain, pixel_hash=decoded.pixel_hash.hex())
 
 
+def noised(picture: Image.Image, sigma: float, seed: int) -> Image.Image:
+    noise = np.random.default_rng(seed).normal(0, sigma, (picture.height, picture.width, 1))
+    return Image.fromarray(np.clip(np.asarray(picture, np.float64) + noise, 0, 255).astype(np.uint8))
+
+
 def test_an_enlargement_by_a_third_loses_to_its_original_and_a_crop_is_not_one(tmp_path, photos):
     picture = open_rgb(photos["coffee"])
     width, height = picture.size
@@ -42,13 +47,30 @@ def test_an_enlargement_by_a_third_loses_to_its_original_and_a_crop_is_not_one(t
 
 def test_a_copy_with_noise_added_loses_to_its_original(tmp_path, photos):
     picture = open_rgb(photos["astronaut"])
-    noise = np.random.default_rng(0).normal(0, 12, (picture.height, picture.width, 1))
-    noisy = Image.fromarray(np.clip(np.asarray(picture, np.float64) + noise, 0, 255).astype(np.uint8))
-    files = [scanned(save(noisy, tmp_path / "noisy.jpg", quality=95), 1),
+    files = [scanned(save(noised(picture, 12, 0), tmp_path / "noisy.jpg", quality=95), 1),
              scanned(save(picture, tmp_path / "original.jpg", quality=90), 2)]
     assert grainy(files) == [True, False]
     assert best_first(files)[0] == 1
     assert "noise added" in keeper_reason(files, 1)
+
+
+def test_smoothed_copies_do_not_make_a_grainy_original_look_noisy(tmp_path, photos):
+    """A photo with a camera's grain beside a blurred copy, one saved at quality 25 and one framed in white, which
+    have little: the original and its faithful copy are no noisier than each other, only the copy with noise
+    added is."""
+    from PIL import ImageFilter, ImageOps
+
+    picture = noised(open_rgb(photos["coffee"]), 5, 0)
+    copies = {"original.jpg": (picture, 90), "mirrored.jpg": (ImageOps.mirror(picture), 90),
+              "blurred.jpg": (picture.filter(ImageFilter.GaussianBlur(2)), 90), "coarse.jpg": (picture, 25),
+              "framed.jpg": (ImageOps.expand(picture, 40, (255, 255, 255)), 90),
+              "noisy.jpg": (noised(picture, 20, 1), 95)}
+    files = [scanned(save(image, tmp_path / name, quality=quality), number)
+             for number, (name, (image, quality)) in enumerate(copies.items())]
+    assert dict(zip(copies, grainy(files), strict=True)) == {
+        "original.jpg": False, "mirrored.jpg": False, "blurred.jpg": False, "coarse.jpg": False,
+        "framed.jpg": False, "noisy.jpg": True}
+    assert Path(files[best_first(files)[0]].path).name == "original.jpg"
 
 
 def test_a_lossless_conversion_of_a_jpeg_ranks_as_the_jpeg_and_the_older_stays(tmp_path, photos):
