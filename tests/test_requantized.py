@@ -70,6 +70,16 @@ def test_a_mirror_or_a_turn_of_a_photo_of_odd_sides_carries_it_on_a_shifted_grid
     assert not carries(lattice(original), coarser.table)
 
 
+def test_a_photo_turned_half_round_carries_it_on_the_grid_shifted_both_ways(tmp_path, photos):
+    """301 × 211 pixels, turned 180°: each earlier block straddles four of the copy's, and its lattice shows
+    about half as strongly as a mirror's."""
+    original = save(open_rgb(photos["chelsea"]).crop((0, 0, 301, 211)), tmp_path / "original.jpg", quality=85)
+    turned = resaved(original, tmp_path / "turned.jpg", lambda image: image.transpose(Image.Transpose.ROTATE_180),
+                     quality=90)
+    assert carries(lattice(turned), lattice(original).table)
+    assert not carries(lattice(original), lattice(resaved(original, tmp_path / "coarser.jpg", quality=60)).table)
+
+
 def test_what_is_not_a_jpeg_has_no_lattice(tmp_path, photos):
     png = save(open_rgb(photos["coffee"]), tmp_path / "coffee.png")
     assert not isinstance(lattice_file(str(png), 10**9), Lattice)

@@ -45,6 +45,9 @@ EXPECTED_MIN = 20  # ... and at least this many coefficients were expected there
 COARSER = 1.05  # an earlier step must be this much coarser than the copy's own to leave any multiple out
 PERIODIC = 0.1  # ... or, on a shifted grid, when its coefficients' mean cosine of the earlier steps is above this
 # (a photo saved once: 0.01 at most; copies mirrored or turned after one save: 0.16 to 0.57, on the dev split)
+PERIODIC_ACROSS = 0.05  # ... on the grid shifted both ways (last of the SHIFTS), where an earlier block straddles
+# four of the copy's, not two, and its lattice outlasts the new save half as well (dev: turned 180 degrees 0.072 to
+# 0.6; not re-saved 0.037 at most)
 PERIODIC_STEPS = 40  # steps up to this are looked at on shifted grids: coarser ones are left out
 SHIFTS = 3  # shifted grids: by the width's remainder, the height's, or both
 SAMPLED_BLOCKS = 4096  # blocks of a shifted grid looked at, spread over the picture
@@ -177,7 +180,8 @@ def conversion(ours: np.ndarray, theirs: np.ndarray, table: np.ndarray) -> Conve
 
 def _shifts(width: int, height: int) -> list[tuple[int, int]]:
     """Where a mirror or a turn puts an earlier save's blocks on a grid of `width` × `height` pixels: shifted
-    right by the width's remainder of 8, down by the height's, or both (the unshifted grid left out)."""
+    right by the width's remainder of 8, down by the height's, or both (the unshifted grid left out: the grid
+    shifted both ways is the last, or none)."""
     return [(right, down) for right, down in ((width % 8, 0), (0, height % 8), (width % 8, height % 8))
             if right or down]
 
@@ -229,19 +233,22 @@ def _counts(coefficients: np.ndarray, table: np.ndarray) -> np.ndarray:
 def carries(copy: Lattice, earlier: np.ndarray) -> bool:
     """Whether `copy`'s coefficients lie on the coarser lattice of the `earlier` table, as it is or transposed
     (a quarter turn moves each block's frequencies across its diagonal), on its own grid or a shifted one."""
-    return any(_left_out_share(copy, table) < CARRIED or _shifted_periodicity(copy, table) > PERIODIC
+    return any(_left_out_share(copy, table) < CARRIED or bool((_shifted_periodicity(copy, table) > _PERIODIC).any())
                for table in (earlier, earlier.T))
 
 
-def _shifted_periodicity(copy: Lattice, earlier: np.ndarray) -> float:
-    """The highest, over the shifted grids, mean at POSITIONS of the periodicity of `earlier`'s steps there,
-    where a step is coarser than the copy's own (finer, it would not outlast the new save)."""
+_PERIODIC = np.array([PERIODIC] * (SHIFTS - 1) + [PERIODIC_ACROSS])  # of each shifted grid (`_shifts`)
+
+
+def _shifted_periodicity(copy: Lattice, earlier: np.ndarray) -> np.ndarray:
+    """On each shifted grid, the mean at POSITIONS of the periodicity of `earlier`'s steps there, where a step is
+    coarser than the copy's own (finer, it would not outlast the new save)."""
     usable = [(row, int(earlier[u, v])) for row, (u, v) in enumerate(POSITIONS)
               if copy.table[u, v] * COARSER < earlier[u, v] <= PERIODIC_STEPS and earlier[u, v] >= 3]
     if not usable:
-        return 0.0
+        return np.zeros(SHIFTS)
     rows, steps = np.array([row for row, _ in usable]), np.array([step for _, step in usable])
-    return float(copy.periodicity[:, rows, steps].mean(axis=1).max())
+    return copy.periodicity[:, rows, steps].mean(axis=1)
 
 
 def _left_out_share(copy: Lattice, earlier: np.ndarray) -> float:
