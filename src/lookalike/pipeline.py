@@ -701,7 +701,7 @@ class _Scan:
         reads = [wanted[start:start + JPEGS_A_READ] for wanted in by_other.values()
                  for start in range(0, len(wanted), JPEGS_A_READ)]  # indices into pairs, of one other file each
         files_of_image = FilesOfImages(image_of_file)
-        path = {row: files[files_of_image[row][0]].path for i in range(len(pairs)) for row in pairs[i]}
+        path = {row: files[files_of_image[row][0]].path for read in reads for i in read for row in pairs[i]}
         items = [PATH_SEPARATOR.join([path[pairs[read[0]][1]], *(path[pairs[i][0]] for i in read)]) for read in reads]
         found = {}
         for position, results in self._read(items, conversions_file, advance):

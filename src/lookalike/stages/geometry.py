@@ -410,22 +410,19 @@ def _shift(patch: np.ndarray, image: np.ndarray, at: tuple[int, int], floor: flo
     `_shifted` tells it; NaNs when it did not."""
     import cv2
 
-    size, side = patch.shape[0], image.shape[0]
-    top, left = max(at[0] - SHIFT_REACH, 0), max(at[1] - SHIFT_REACH, 0)
-    region = np.ascontiguousarray(image[top:min(at[0] + size + SHIFT_REACH, side),
-                                        left:min(at[1] + size + SHIFT_REACH, side)], np.float32)
+    size = patch.shape[0]
     template = np.ascontiguousarray(patch, np.float32)
     own = float(template.var()) * template.size
     if own < FLAT_PART ** 2 * template.size:
         return np.nan, np.nan
+    region, rows, columns = _near(image, at, size)
     # the squared difference of the patch and each window, both less their means: |p|^2 + |w|^2 - 2 p.w
     cross = cv2.matchTemplate(region, template, cv2.TM_CCOEFF)
     height, width = cross.shape
     sums, squares = (cv2.boxFilter(values, -1, (size, size), normalize=False, anchor=(0, 0),
                                    borderType=cv2.BORDER_CONSTANT)[:height, :width] for values in (region, region ** 2))
     differences = own + squares - sums ** 2 / template.size - 2 * cross
-    rows, columns = np.ogrid[top - at[0]:top - at[0] + height, left - at[1]:left - at[1] + width]
-    in_place = float(differences[at[0] - top, at[1] - left])
+    in_place = float(differences[-rows[0, 0], -columns[0, 0]])
     differences[np.hypot(rows, columns) < SHIFT_AWAY] = np.inf
     best = np.unravel_index(int(np.argmin(differences)), differences.shape)
     found = float(differences[best])
@@ -466,16 +463,22 @@ def _correlations(patch: np.ndarray, image: np.ndarray, at: tuple[int, int]) -> 
     and at least SHIFT_AWAY off it."""
     import cv2
 
-    size, side = patch.shape[0], image.shape[0]
-    top, left = max(at[0] - SHIFT_REACH, 0), max(at[1] - SHIFT_REACH, 0)
-    region = np.ascontiguousarray(image[top:min(at[0] + size + SHIFT_REACH, side),
-                                        left:min(at[1] + size + SHIFT_REACH, side)], np.float32)
+    region, rows, columns = _near(image, at, patch.shape[0])
     correlation = cv2.matchTemplate(region, np.ascontiguousarray(patch, np.float32), cv2.TM_CCOEFF_NORMED)
-    rows, columns = np.ogrid[top - at[0]:top - at[0] + correlation.shape[0],
-                             left - at[1]:left - at[1] + correlation.shape[1]]
-    in_place = float(correlation[at[0] - top, at[1] - left])
+    in_place = float(correlation[-rows[0, 0], -columns[0, 0]])
     correlation[np.hypot(rows, columns) < SHIFT_AWAY] = -1.0
     return in_place, float(correlation.max())
+
+
+def _near(image: np.ndarray, at: tuple[int, int], size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The part of `image` a patch of `size` pixels taken from `at` is looked for in (within SHIFT_REACH pixels,
+    float32), and the offsets from `at`, rows and columns, of each place `cv2.matchTemplate` tries in it."""
+    side = image.shape[0]
+    top, left = max(at[0] - SHIFT_REACH, 0), max(at[1] - SHIFT_REACH, 0)
+    bottom, right = min(at[0] + size + SHIFT_REACH, side), min(at[1] + size + SHIFT_REACH, side)
+    region = np.ascontiguousarray(image[top:bottom, left:right], np.float32)
+    rows, columns = np.ogrid[top - at[0]:bottom - size + 1 - at[0], left - at[1]:right - size + 1 - at[1]]
+    return region, rows, columns
 
 
 def _found_elsewhere(image: np.ndarray, part: np.ndarray, at: tuple[int, int]) -> bool:
