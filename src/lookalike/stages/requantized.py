@@ -35,6 +35,7 @@ import numpy as np
 
 from lookalike.stages.images import ImageTable
 from lookalike.stages.keep import LOSSY_CODEC_QUALITY, LOSSY_CODECS, Earlier
+from lookalike.stages.signatures import grey
 from lookalike.stages.verify import linked_sets
 from lookalike.stages.walk import open_regular
 
@@ -69,7 +70,6 @@ JPEGS_A_READ = 8  # JPEGs compared with one other file in one `conversions_file`
 _DCT = np.array([[np.sqrt((1 if u == 0 else 2) / 8) * np.cos((2 * x + 1) * u * np.pi / 16) for x in range(8)]
                  for u in range(8)], np.float32)
 _DCT_2D = np.kron(_DCT, _DCT)  # a flattened block's 2-D DCT, rows then columns
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +156,7 @@ def conversions_file(item: str, max_pixels: int) -> list[Conversion | None]:
     if other is None:
         return [None] * len(jpeg_paths)
     # the luminance as libjpeg takes it, of the sampled blocks only: a whole picture's costs more than the rest
-    theirs = _dct(np.rint(_blocks(other, CONVERTED_BLOCKS).astype(np.float32) @ _LUMA))
+    theirs = _dct(np.rint(grey(_blocks(other, CONVERTED_BLOCKS))))
     found = []
     for path in jpeg_paths:
         jpeg = _jpeg_luma(path, max_pixels)
@@ -295,16 +295,12 @@ def converted_pairs(images: ImageTable, links: Iterable[tuple[int, int]]) -> lis
         for jpegs, others in by_size.values():
             if not others:
                 continue
-            lumas = {row: _thumb_luma(images, row) for row in (*jpegs, *others)}
+            lumas = {row: grey(images.thumbs[row]) for row in (*jpegs, *others)}
             for row in jpegs:
                 apart = np.array([np.abs(lumas[row] - lumas[other]).mean() for other in others])
                 pairs += [(row, others[i]) for i in np.argsort(apart, kind="stable")[:PARTNERS]
                           if apart[i] <= THUMB_CLOSE]
     return pairs
-
-
-def _thumb_luma(images: ImageTable, row: int) -> np.ndarray:
-    return images.thumbs[row].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def resaved(pairs: Iterable[tuple[int, int]], qualities: Mapping[int, int], lattices: Mapping[int, Lattice],

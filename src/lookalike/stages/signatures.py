@@ -94,7 +94,7 @@ def window_box(window: int, content_box: Box) -> Box:
 
 
 def grey(thumbs: np.ndarray) -> np.ndarray:
-    """(N, S, S, 3) uint8 RGB → (N, S, S) float32 luma (ITU-R 601, as Pillow's "L")."""
+    """(..., 3) uint8 RGB → (...) float32 luma (ITU-R 601, as Pillow's "L")."""
     return thumbs.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
