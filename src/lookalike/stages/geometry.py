@@ -189,7 +189,7 @@ class Moment:
     changed: int  # blocks whose content changed (not an overlay)
     overlaid: int  # blocks changed by an overlay: text, a logo, a band
     aligned: bool = True  # False when the two hardly overlap once aligned: nothing could be compared
-    moved: int = 0  # changed blocks showing what the other picture shows elsewhere: something moved
+    moved: int = 0  # blocks showing what the other picture shows elsewhere, looked for only in one moment otherwise
 
     @property
     def same(self) -> bool:
@@ -319,11 +319,14 @@ def _count_blocks(a: np.ndarray, b: np.ndarray, residual: np.ndarray, inside: np
     over, under = (colours_a, colours_b) if overlay_first else (colours_b, colours_a)
     overlaid[changed] = _overlaid(over[changed], under[changed], errors[changed])
     overlaid |= _banded(changed, content, blocks)
+    moment = _moment(content, changed, overlaid, np.zeros_like(changed))
+    if not moment.same:  # two moments already, whatever moved: no need to look for moves
+        return moment
     grey_b = b.mean(axis=-1)
     moved = (_moved(grey_b - residual, grey_b, changed.reshape(blocks, blocks), inside)
              | _shifted(grey_b - residual, grey_b, errors.mean(axis=1), content))
     moment = _moment(content, changed, overlaid, moved)
-    if not moment.same:  # two moments already: no need to look for copied content
+    if not moment.same:
         return moment
     return _moment(content, changed, overlaid,
                    moved | _copied(grey_b - residual, grey_b, content & (errors.mean(axis=1) > SHIFT_LEVEL)))
