@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -86,6 +87,19 @@ def test_a_copy_linked_only_through_another_is_verified_against_the_keeper_direc
     assert "brighter" in group.members[2].relation  # described from the keeper, not through the resized copy
 
 
+class Known:
+    """Relations as `_promoted` asks for them, `relation(keeper, image)`; none shows another moment."""
+
+    def __init__(self, relation: Callable[[int, int], tuple | None]) -> None:
+        self.relation = relation
+
+    def __call__(self, keeper: int, image: int) -> tuple | None:
+        return self.relation(keeper, image)
+
+    def two_moments(self, keeper: int, image: int) -> bool:
+        return False
+
+
 def jpeg(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=90)
@@ -109,7 +123,7 @@ def test_a_copy_showing_the_whole_picture_hands_the_keeper_to_the_file_the_rule_
     mirrored = (NEAR, "mirrored", 2, (0.0, 0.0, 1.0, 1.0), ((-1.0, 0.0, 1.0), (0.0, 1.0, 0.0)))
     known = {(1, 0): mirrored, (0, 1): mirrored, (1, 2): crop_of_copy}
     scene = grey_picture(open_rgb(photos["chelsea"]))
-    keeper, related = _promoted(1, {0: mirrored, 2: crop_of_copy}, lambda a, b: known.get((a, b)),
+    keeper, related = _promoted(1, {0: mirrored, 2: crop_of_copy}, Known(lambda a, b: known.get((a, b))),
                                 FilesOfImages([0, 1, 2]), lambda files: sorted(files), lambda image: scene)
     assert keeper == 0 and related[1] == mirrored
     match, words, _, box, matrix = related[2]
@@ -125,8 +139,8 @@ def test_a_keeper_the_rule_prefers_is_not_handed_to_a_part_of_its_picture(photos
 
     crop = (NEAR, "cropped to 25 % (top left)", 6, (0.0, 0.0, 0.5, 0.5), ((0.5, 0.0, 0.0), (0.0, 0.5, 0.0)))
     scene = grey_picture(open_rgb(photos["chelsea"]))
-    keeper, related = _promoted(1, {0: crop}, lambda a, b: None, FilesOfImages([0, 1]), lambda files: sorted(files),
-                                lambda image: scene)
+    keeper, related = _promoted(1, {0: crop}, Known(lambda a, b: None), FilesOfImages([0, 1]),
+                                lambda files: sorted(files), lambda image: scene)
     assert keeper == 1 and related == {0: crop}
 
 
@@ -157,7 +171,7 @@ def test_a_captioned_keeper_hands_its_place_to_the_picture_it_adds_a_band_to(pho
     crop_in_captioned = (NEAR, "cropped to 41 % (top left)", 5, (0.0, 0.0, 0.5, 0.82), ((0.5, 0, 0), (0, 0.82, 0)))
     known = {(0, 1): captioned_over_photo, (0, 2): crop_in_photo}
     most_pixels_first = lambda files: sorted(files, key=lambda f: (f != 1, f))  # noqa: E731 (the captioned copy)
-    keeper, related = _promoted(1, {0: photo_in_captioned, 2: crop_in_captioned}, lambda a, b: known.get((a, b)),
+    keeper, related = _promoted(1, {0: photo_in_captioned, 2: crop_in_captioned}, Known(lambda a, b: known.get((a, b))),
                                 FilesOfImages([0, 1, 2]), most_pixels_first, pictures.__getitem__)
     assert keeper == 0
     assert related == {1: captioned_over_photo, 2: crop_in_photo}
@@ -199,7 +213,7 @@ def test_the_photo_is_kept_from_a_framed_copy_of_its_captioned_copy(photos):
                   2: (NEAR, "caption added", 3, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1 / 0.82, 0)))}
     most_pixels_first = lambda files: sorted(files, key=lambda f: (f != 1, f != 2, f))  # noqa: E731
     keeper, related = _promoted(1, {0: photo_in_framed, 2: captioned_in_framed},
-                                lambda a, b: from_photo.get(b) if a == 0 else None,
+                                Known(lambda a, b: from_photo.get(b) if a == 0 else None),
                                 FilesOfImages([0, 1, 2]), most_pixels_first, pictures.__getitem__)
     assert keeper == 0
     assert related == from_photo
@@ -217,8 +231,8 @@ def test_a_filtered_copy_hands_the_keeper_to_the_original_whose_tones_the_others
     pictures = {0: grey_picture(filtered), 1: grey_picture(photo), 2: grey_picture(photo.resize((200, 150)))}
     whole = (NEAR, "recompressed", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
     rule = lambda files: sorted(files)  # noqa: E731 (the filtered copy first)
-    keeper, related = _promoted(0, {1: whole, 2: whole}, lambda a, b: whole, FilesOfImages([0, 1, 2]), rule,
+    keeper, related = _promoted(0, {1: whole, 2: whole}, Known(lambda a, b: whole), FilesOfImages([0, 1, 2]), rule,
                                 pictures.__getitem__)
     assert keeper == 1 and set(related) == {0, 2}
-    keeper, _ = _promoted(0, {1: whole}, lambda a, b: whole, FilesOfImages([0, 1]), rule, pictures.__getitem__)
+    keeper, _ = _promoted(0, {1: whole}, Known(lambda a, b: whole), FilesOfImages([0, 1]), rule, pictures.__getitem__)
     assert keeper == 0

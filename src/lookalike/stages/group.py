@@ -375,7 +375,8 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     or the one a cropped keeper was cut from; not a copy with a border the container test missed), once the
     images that only add around another's picture (a band, a border, a screen's interface: `_containers`) are
     left out: a copy that matched more members than its original does is then kept as a member of it. Members
-    the new keeper does not match directly are related through the old one. `picture`: an image's grey picture
+    the new keeper does not match directly are related through the old one, but for those it shows a part of
+    its picture moved in, which leave the group. `picture`: an image's grey picture
     (`_DirectMatches.grey_picture`). A set of more than PROMOTED_MOST images keeps its keeper."""
     images = [keeper, *related]
     if len(images) > PROMOTED_MOST:
@@ -399,8 +400,12 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
         return keeper, related
     handed = {keeper: back}
     for image, relation in related.items():
-        if image != best:
-            handed[image] = relations(best, image) or _through(relation, back)
+        if image == best:
+            continue
+        direct = relations(best, image)
+        if direct is None and relations.two_moments(best, image):
+            continue  # another moment, which a coarser copy hid from the old keeper: left for another group
+        handed[image] = direct or _through(relation, back)
     return best, handed
 
 
@@ -509,9 +514,18 @@ class _Relations:
     def __init__(self, links: dict[int, dict[int, Match | LocalMatch]], direct: _DirectMatches,
                  apart: Set[tuple[int, int]]) -> None:
         self.links, self.direct, self.apart = links, direct, apart
-        self.known: dict[tuple[int, int], Relation | None] = {}
+        self.known: dict[tuple[int, int], Relation | object | None] = {}
 
     def __call__(self, keeper: int, image: int) -> Relation | None:
+        found = self._known(keeper, image)
+        return None if found is _TWO_MOMENTS else found
+
+    def two_moments(self, keeper: int, image: int) -> bool:
+        """Whether the image, aligned on the keeper, shows a part of its picture moved: another moment, not
+        merely no match."""
+        return self._known(keeper, image) is _TWO_MOMENTS
+
+    def _known(self, keeper: int, image: int) -> Relation | object | None:
         if (min(keeper, image), max(keeper, image)) in self.apart:
             return None
         if (keeper, image) not in self.known:
@@ -546,9 +560,13 @@ class _Relations:
         return True
 
 
+_TWO_MOMENTS = object()  # what `_relate` answers for an image that shows a part of the keeper's picture moved
+
+
 def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMatch]],
-            direct: _DirectMatches) -> Relation | None:
-    """(match, relation, distance) of `image` to `keeper`, or None when they are not the same picture."""
+            direct: _DirectMatches) -> Relation | object | None:
+    """(match, relation, distance) of `image` to `keeper`; None when nothing shows them the same picture,
+    _TWO_MOMENTS when their fit or moment check finds a part of the picture moved: two moments of it."""
     images = direct.images
     if images.pixel_hash[keeper] == images.pixel_hash[image]:
         return SAME_PIXELS, describe_same_pixels(images, keeper, image), 0, None, None
@@ -558,11 +576,13 @@ def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMat
         to_keeper, distance = _window_to_keeper(images, keeper, match), match.candidate.distance
         return NEAR, describe_edit(images, keeper, match), distance, frame_box(to_keeper), _rows(to_keeper)
     fitted = direct.local_fit(keeper, image)
-    if fitted is None or fitted.two_moments:
+    if fitted is None:
         return None
+    if fitted.two_moments:
+        return _TWO_MOMENTS
     moment = direct.same_moment(keeper, image, fitted)
     if not moment.same:
-        return None
+        return _TWO_MOMENTS if moment.moved else None
     to_keeper = _fitted_to_keeper(fitted)
     return (NEAR, describe_fit(images, keeper, image, fitted, moment), _hash_distance(images, keeper, image),
             frame_box(to_keeper), _rows(to_keeper))
