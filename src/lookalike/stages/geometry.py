@@ -26,7 +26,7 @@ from lookalike.stages.local_features import Features
 from lookalike.stages.signatures import Box
 from lookalike.stages.verify import Assumed, Linked
 
-MOMENT_RULE = "3"  # named anew whenever `moment_check` may judge a pair otherwise: cached moments are then stale
+MOMENT_RULE = "4"  # named anew whenever `moment_check` may judge a pair otherwise: cached moments are then stale
 MIN_INLIERS = 15
 RATIO = 0.8  # a match is kept when its descriptor is this much closer than the second nearest
 REPROJECTION = 3.0  # pixels of the feature frame an inlier may be off the fitted similarity
