@@ -29,6 +29,7 @@ from lookalike.stages.geometry import (
     MomentTask,
     RunTasks,
     Task,
+    channel_mean,
     fit_task,
     frame_box,
     frame_extent,
@@ -224,8 +225,8 @@ class _DirectMatches:
             if len(self.greys) >= GREYS_HELD:  # grouping goes a set of copies at a time: the oldest is done with
                 del self.greys[next(iter(self.greys))]
             picture = self.pictures[image] if self.pictures is not None else None
-            self.greys[image] = (self.images.thumbs[image] if picture is None else picture).astype(
-                np.float32).mean(axis=2)
+            self.greys[image] = channel_mean((self.images.thumbs[image] if picture is None else picture).astype(
+                np.float32))
         return self.greys[image]
 
     def worked_out(self, memo: MutableMapping, key: tuple, make: Callable[[], Task]) -> Any:
