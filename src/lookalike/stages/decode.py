@@ -239,13 +239,16 @@ def grain(image: Image.Image) -> float | None:
     pixels, of the mean absolute Laplacian of the grey image (grey levels). A photo's sky or wall is nearly flat;
     noise added to a copy lies on them too, so the copy's grain is far above its original's (`keep`). None for a
     picture too small to say."""
+    import cv2  # in the workers, which find features with it too
+
     grey = np.asarray(image.convert("L"), np.float32)
-    laplacian = np.abs(4 * grey[1:-1, 1:-1] - grey[:-2, 1:-1] - grey[2:, 1:-1] - grey[1:-1, :-2] - grey[1:-1, 2:]) / 4
+    # the 4-neighbour Laplacian, inside the border, and its block means, by OpenCV: NumPy's took twice as long
+    laplacian = np.abs(cv2.Laplacian(grey, cv2.CV_32F, ksize=1, borderType=cv2.BORDER_CONSTANT))[1:-1, 1:-1] / 4
     rows, columns = (side // GRAIN_BLOCK for side in laplacian.shape)
     if min(rows, columns) < 2:
         return None
-    blocks = laplacian[:rows * GRAIN_BLOCK, :columns * GRAIN_BLOCK].reshape(rows, GRAIN_BLOCK, columns, GRAIN_BLOCK)
-    blocks = blocks.mean(axis=(1, 3))
+    blocks = cv2.resize(laplacian[:rows * GRAIN_BLOCK, :columns * GRAIN_BLOCK], (columns, rows),
+                        interpolation=cv2.INTER_AREA)
     return round(float(np.quantile(blocks, GRAIN_SHARE)), 3)
 
 
