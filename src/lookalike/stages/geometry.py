@@ -94,7 +94,12 @@ _UNIT_CORNERS = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float64)
 
 def frame_box(matrix: np.ndarray) -> Box:
     """The bounding box of a frame carried by `matrix` into another, clipped to that frame, in its fractions."""
-    left, top, right, bottom = (min(max(side, 0.0), 1.0) for side in frame_extent(matrix))
+    return clipped(frame_extent(matrix))
+
+
+def clipped(extent: Box) -> Box:
+    """A box (`frame_extent`) clipped to the frame it is in."""
+    left, top, right, bottom = (min(max(side, 0.0), 1.0) for side in extent)
     return left, top, right, bottom
 
 

@@ -30,6 +30,7 @@ from lookalike.stages.geometry import (
     RunTasks,
     Task,
     channel_mean,
+    clipped,
     fit_task,
     frame_box,
     frame_extent,
@@ -387,8 +388,10 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     from_keeper = {image: np.linalg.inv(matrix) for image, matrix in to_keeper.items()}
     onto = {image: {other: from_keeper[image] @ matrix for other, matrix in to_keeper.items()}
             for image in images}  # each image's frame: every other's onto it
-    inner = [image for image in images if image not in _containers(images, onto, picture)]
-    held = {image: sum(_within(frame_extent(onto[image][other]), WHOLE_BOX) for other in inner) for image in inner}
+    extents = {image: {other: frame_extent(matrix) for other, matrix in frames.items()}
+               for image, frames in onto.items()}  # once: the container test weighs each against all others
+    inner = [image for image in images if image not in _containers(images, extents, picture)]
+    held = {image: sum(_within(extents[image][other], WHOLE_BOX) for other in inner) for image in inner}
     most = max(held.values(), default=0)
     if not inner or (len(inner) > 1 and most < 2):  # no frame holds another's
         return keeper, related
@@ -413,13 +416,13 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
 PROMOTED_MOST = 200  # images of a set weighed pair by pair for its keeper
 
 
-def _containers(images: Sequence[int], onto: Mapping[int, Mapping[int, np.ndarray]],
+def _containers(images: Sequence[int], extents: Mapping[int, Mapping[int, Box]],
                 picture: Callable[[int], np.ndarray]) -> set[int]:
     """The images that only add around another's picture, which lies inside their frame (`_adds_around`);
-    `onto[image][other]` carries other's frame onto image's."""
+    `extents[image][other]` is other's frame carried onto image's (`frame_extent`)."""
     return {image for image in images
-            if any(other != image and _within(frame_extent(onto[image][other]), WHOLE_BOX)
-                   and _adds_around(picture(image), frame_box(onto[image][other]), onto[image], image, other)
+            if any(other != image and _within(extents[image][other], WHOLE_BOX)
+                   and _adds_around(picture(image), clipped(extents[image][other]), extents[image], image, other)
                    for other in images)}
 
 
@@ -443,16 +446,15 @@ def _within(inner: Box, outer: Box) -> bool:
             and outer[2] >= inner[2] - WHOLE_MARGIN and outer[3] >= inner[3] - WHOLE_MARGIN)
 
 
-def _adds_around(grey: np.ndarray, box: Box, to_image: Mapping[int, np.ndarray], image: int, inner: int) -> bool:
+def _adds_around(grey: np.ndarray, box: Box, in_image: Mapping[int, Box], image: int, inner: int) -> bool:
     """Whether an image (its `grey` picture) is the picture at `box` with something added around it (a caption
     band, a border, a screen's interface): most of its pixels outside the box are one colour, and the group's
-    other copies inside its frame (`to_image`: their frames onto the image's; `inner`: the one at `box`) mostly
-    show nothing there either. Where they do, it is scene, of which the copy at `box` is a crop; a copy whose
+    other copies inside its frame (`in_image`: their frames' extents in the image's; `inner`: the one at `box`)
+    mostly show nothing there either. Where they do, it is scene, of which the copy at `box` is a crop; a copy whose
     frame holds more than the image's shows nothing of the image's own."""
     if _area(box) >= ADDED_AREA:
         return False
-    others = [frame for other, matrix in to_image.items()
-              if other not in (image, inner) and _within(frame := frame_extent(matrix), WHOLE_BOX)]
+    others = [frame for other, frame in in_image.items() if other not in (image, inner) and _within(frame, WHOLE_BOX)]
     if others and 2 * sum(not _within(other, box) for other in others) >= len(others):
         return False
     rows, columns = grey.shape
