@@ -165,15 +165,13 @@ def test_a_small_part_that_moved_is_a_different_moment(tmp_path, photos, name, m
     assert report["groups"] == []
 
 
-@pytest.mark.parametrize(("name", "move"), [("chelsea", "lower left part moved"),
-                                            ("astronaut", "centre part moved right")])
-def test_a_next_frame_only_a_thumbnail_matches_stays_out_of_the_group(tmp_path, photos, name, move):
+def test_a_next_frame_only_a_thumbnail_matches_stays_out_of_the_group(tmp_path, photos):
     """A 48-pixel thumbnail of the photo is too small to show the part that moved, so it matches the next frame
-    too; the photo shows the move. The photo keeps the thumbnail, and the next frame is not brought in through
-    it: what the finest picture shows moved is not undone by a coarser one."""
-    image = open_rgb(photos[name])
+    too; the photo shows the part a few pixels off its place. The photo keeps the thumbnail, and the next frame
+    is not brought in through it: what the finest picture shows moved is not undone by a coarser one."""
+    image = open_rgb(photos["astronaut"])
     image.save(tmp_path / "photo.png")
-    (left, top, right, bottom), (dx, dy) = SMALL_MOVES[move]
+    (left, top, right, bottom), (dx, dy) = SMALL_MOVES["centre part moved right"]
     width, height = image.size
     box = (round(width * left), round(height * top), round(width * right), round(height * bottom))
     moved = image.copy()

@@ -55,7 +55,7 @@ VERSIONED_TABLES = ("files", "images", "thumbs", "features", "failures", "eviden
 CANDIDATE_CHUNK = 65536
 BOX = struct.Struct("4d")  # a `Box` as stored: four float64 in the machine's order
 FIT = struct.Struct("6dqdq")  # a `Fit` as stored: matrix, inliers, angle, second motion (mirrored: in its key)
-MOMENT = struct.Struct("5q")  # a `Moment` as stored: compared, changed, overlaid, aligned, moved
+MOMENT = struct.Struct("6q")  # a `Moment` as stored: compared, changed, overlaid, aligned, moved, slid
 FITS, MOMENTS = "fits", "moments"  # the local stage's tables: `geometry.fitted`, and the moment checks of fits
 CONVERSIONS = "conversions"  # the resaves stage's: a JPEG's coefficients against another file's (`requantized`)
 CONVERSION = struct.Struct("q2d")  # a `Conversion` as stored: compared, inside, spread
@@ -446,12 +446,12 @@ def _unpacked_fit(pair: bytes, value: bytes | None) -> Fit | None:
 
 
 def _packed_moment(moment: Moment) -> bytes:
-    return MOMENT.pack(moment.compared, moment.changed, moment.overlaid, moment.aligned, moment.moved)
+    return MOMENT.pack(moment.compared, moment.changed, moment.overlaid, moment.aligned, moment.moved, moment.slid)
 
 
 def _unpacked_moment(_: bytes, value: bytes) -> Moment:
-    compared, changed, overlaid, aligned, moved = MOMENT.unpack(value)
-    return Moment(compared, changed, overlaid, bool(aligned), moved)
+    compared, changed, overlaid, aligned, moved, slid = MOMENT.unpack(value)
+    return Moment(compared, changed, overlaid, bool(aligned), moved, slid)
 
 
 def _packed_conversion(found: Conversion | None) -> bytes | None:

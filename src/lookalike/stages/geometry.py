@@ -26,7 +26,7 @@ from lookalike.stages.local_features import Features
 from lookalike.stages.signatures import Box
 from lookalike.stages.verify import Assumed, Linked
 
-MOMENT_RULE = "4"  # named anew whenever `moment_check` may judge a pair otherwise: cached moments are then stale
+MOMENT_RULE = "5"  # named anew whenever `moment_check` may judge a pair otherwise: cached moments are then stale
 MIN_INLIERS = 15
 RATIO = 0.8  # a match is kept when its descriptor is this much closer than the second nearest
 REPROJECTION = 3.0  # pixels of the feature frame an inlier may be off the fitted similarity
@@ -195,6 +195,7 @@ class Moment:
     overlaid: int  # blocks changed by an overlay: text, a logo, a band
     aligned: bool = True  # False when the two hardly overlap once aligned: nothing could be compared
     moved: int = 0  # blocks showing what the other picture shows elsewhere, looked for only in one moment otherwise
+    slid: int = 0  # of those, the blocks found a few pixels off their place (not as a part found far away)
 
     @property
     def same(self) -> bool:
@@ -335,18 +336,19 @@ def _count_blocks(a: np.ndarray, b: np.ndarray, residual: np.ndarray, inside: np
     moment = _moment(content, changed, overlaid, np.zeros_like(changed))
     if not moment.same:  # two moments already, whatever moved: no need to look for moves
         return moment
-    moved = (_moved(grey_b - residual, grey_b, changed.reshape(blocks, blocks), inside)
-             | _shifted(grey_b - residual, grey_b, errors.mean(axis=1), content))
-    moment = _moment(content, changed, overlaid, moved)
+    slid = _shifted(grey_b - residual, grey_b, errors.mean(axis=1), content)
+    moved = _moved(grey_b - residual, grey_b, changed.reshape(blocks, blocks), inside) | slid
+    moment = _moment(content, changed, overlaid, moved, slid)
     if not moment.same:
         return moment
-    return _moment(content, changed, overlaid,
-                   moved | _copied(grey_b - residual, grey_b, content & (errors.mean(axis=1) > SHIFT_LEVEL)))
+    slid |= _copied(grey_b - residual, grey_b, content & (errors.mean(axis=1) > SHIFT_LEVEL))
+    return _moment(content, changed, overlaid, moved | slid, slid)
 
 
-def _moment(content: np.ndarray, changed: np.ndarray, overlaid: np.ndarray, moved: np.ndarray) -> Moment:
+def _moment(content: np.ndarray, changed: np.ndarray, overlaid: np.ndarray, moved: np.ndarray,
+            slid: np.ndarray | None = None) -> Moment:
     return Moment(int(content.sum()), int((changed & ~overlaid & ~moved).sum()), int((overlaid & ~moved).sum()),
-                  moved=int(moved.sum()))
+                  moved=int(moved.sum()), slid=0 if slid is None else int(slid.sum()))
 
 
 def _banded(changed: np.ndarray, content: np.ndarray, blocks: int) -> np.ndarray:

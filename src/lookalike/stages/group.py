@@ -378,7 +378,7 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     images that only add around another's picture (a band, a border, a screen's interface: `_containers`) are
     left out: a copy that matched more members than its original does is then kept as a member of it. Members
     the new keeper does not match directly are related through the old one, but for those it shows a part of
-    its picture moved in, which leave the group. `picture`: an image's grey picture
+    its picture slid in (`_Relations.two_moments`), which leave the group. `picture`: an image's grey picture
     (`_DirectMatches.grey_picture`). A set of more than PROMOTED_MOST images keeps its keeper."""
     images = [keeper, *related]
     if len(images) > PROMOTED_MOST:
@@ -524,8 +524,8 @@ class _Relations:
         return None if found is _TWO_MOMENTS else found
 
     def two_moments(self, keeper: int, image: int) -> bool:
-        """Whether the image, aligned on the keeper, shows a part of its picture moved: another moment, not
-        merely no match."""
+        """Whether the image, aligned on the keeper, shows a part of its picture a few pixels off its place:
+        another moment, not merely no match."""
         return self._known(keeper, image) is _TWO_MOMENTS
 
     def _known(self, keeper: int, image: int) -> Relation | object | None:
@@ -569,7 +569,8 @@ _TWO_MOMENTS = object()  # what `_relate` answers for an image that shows a part
 def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMatch]],
             direct: _DirectMatches) -> Relation | object | None:
     """(match, relation, distance) of `image` to `keeper`; None when nothing shows them the same picture,
-    _TWO_MOMENTS when their fit or moment check finds a part of the picture moved: two moments of it."""
+    _TWO_MOMENTS when their fit finds a second motion, or their moment check a part of the picture slid a few
+    pixels (`Moment.slid`): two moments of it."""
     images = direct.images
     if images.pixel_hash[keeper] == images.pixel_hash[image]:
         return SAME_PIXELS, describe_same_pixels(images, keeper, image), 0, None, None
@@ -585,7 +586,7 @@ def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMat
         return _TWO_MOMENTS
     moment = direct.same_moment(keeper, image, fitted)
     if not moment.same:
-        return _TWO_MOMENTS if moment.moved else None
+        return _TWO_MOMENTS if moment.slid else None
     to_keeper = _fitted_to_keeper(fitted)
     return (NEAR, describe_fit(images, keeper, image, fitted, moment), _hash_distance(images, keeper, image),
             frame_box(to_keeper), _rows(to_keeper))
