@@ -351,7 +351,7 @@ def _split_at_keepers(
         related = {image: relation for image in sorted(remaining)
                    if (relation := relations(keeper_image, image)) is not None}
         keeper_image, related = _promoted(keeper_image, related, relations, files_of_image, rank,
-                                          direct.grey_picture)
+                                          direct.grey_picture, direct.images.thumbs.__getitem__)
         remaining -= related.keys() | {keeper_image}
         members = list(_identical_members(rank(files_of_image[keeper_image])))
         for image, relation in sorted(related.items()):
@@ -369,14 +369,15 @@ WHOLE_MARGIN = 0.02  # a box this close to the whole frame, on every side, shows
 
 def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, files_of_image: FilesOfImages,
               rank: Callable[[Sequence[int]], list[int]], picture: Callable[[int], np.ndarray],
-              ) -> tuple[int, dict[int, Relation]]:
+              colour: Callable[[int], np.ndarray]) -> tuple[int, dict[int, Relation]]:
     """The keeper and its members' relations, the keeper handed to the image the keep rule prefers among those
     that hold the most of the others' frames (re-saved, resized, turned, with noise or a filter: the original,
     or the one a cropped keeper was cut from; not a copy with a border the container test missed), once the
     images that only add around another's picture (a band, a border, a screen's interface: `_containers`) are
     left out: a copy that matched more members than its original does is then kept as a member of it. Members
     the new keeper does not match directly are related through the old one. `picture`: an image's grey picture
-    (`_DirectMatches.grey_picture`). A set of more than PROMOTED_MOST images keeps its keeper."""
+    (`_DirectMatches.grey_picture`), `colour`: its RGB thumbnail. A set of more than PROMOTED_MOST images keeps
+    its keeper."""
     images = [keeper, *related]
     if len(images) > PROMOTED_MOST:
         return keeper, related
@@ -392,7 +393,7 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
         return keeper, related
     candidates = [image for image in inner if held[image] == most]
     if len(candidates) > 1:  # a filtered copy of the original's frame does not hold more than the original
-        candidates = most_shared_tone(candidates, images, onto, picture)
+        candidates = most_shared_tone(candidates, images, onto, picture, colour)
     best = _best_image_order(candidates, files_of_image, rank)[0]
     back = None if best == keeper else relations(best, keeper)
     if back is None:
