@@ -257,3 +257,37 @@ def test_a_copy_saturated_or_faded_hands_the_keeper_to_the_original_whose_colour
         keeper, related = _promoted(0, {1: whole, 2: whole}, lambda a, b: whole, FilesOfImages([0, 1, 2]), rule,
                                     *pictures)
         assert keeper == 1 and set(related) == {0, 2}
+
+
+def test_the_original_is_kept_when_only_its_copy_with_text_matched_it_from_its_side(photos):
+    """Text laid over a copy (image 0) can read as a changed moment from the original's side (1) and as an
+    overlay from the copy's: the copy, which matched it, hands the keeper to the original the rule prefers, and
+    is related to it by their alignment alone."""
+    from PIL import ImageDraw
+
+    from lookalike.stages.group import NEAR, _promoted
+    from lookalike.stages.images import FilesOfImages
+
+    photo = open_rgb(photos["chelsea"])
+    texted = photo.copy()
+    ImageDraw.Draw(texted).text((10, 10), "WHEN THE KEEPER IS A MEME", fill=(255, 255, 255))
+    pictures = seen({0: texted, 1: photo, 2: photo.resize((200, 150))})
+    whole = (NEAR, "text or overlay added", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
+    from_the_original = {(1, 2): whole}
+
+    def relations(keeper: int, image: int, confirmed: bool = False):
+        return whole if confirmed else from_the_original.get((keeper, image))
+
+    rule = lambda files: sorted(files, key=lambda f: f != 1)  # noqa: E731 (the original first)
+    keeper, related = _promoted(0, {1: whole, 2: whole}, relations, FilesOfImages([0, 1, 2]), rule, *pictures)
+    assert keeper == 1 and related == {0: whole, 2: whole}
+
+
+def test_a_pair_matched_one_way_is_not_one_moment_the_other_way_when_something_moved():
+    from lookalike.stages.geometry import Moment
+    from lookalike.stages.group import _accepted
+
+    overlay_read_as_change = Moment(compared=250, changed=8, overlaid=2)
+    assert not _accepted(overlay_read_as_change, confirmed=False)
+    assert _accepted(overlay_read_as_change, confirmed=True)
+    assert not _accepted(Moment(compared=118, changed=0, overlaid=0, moved=6), confirmed=True)  # a next frame

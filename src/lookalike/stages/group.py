@@ -375,7 +375,9 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     or the one a cropped keeper was cut from; not a copy with a border the container test missed), once the
     images that only add around another's picture (a band, a border, a screen's interface: `_containers`) are
     left out: a copy that matched more members than its original does is then kept as a member of it. Members
-    the new keeper does not match directly are related through the old one. `picture`: an image's grey picture
+    the new keeper does not match directly are related through the old one; the old one itself, which the new
+    one matched from its side, is related to it even where the moment check seen from the new one doubts it
+    (text laid over one copy reads differently from either side). `picture`: an image's grey picture
     (`_DirectMatches.grey_picture`), `colour`: its RGB thumbnail. A set of more than PROMOTED_MOST images keeps
     its keeper."""
     images = [keeper, *related]
@@ -395,7 +397,7 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     if len(candidates) > 1:  # a filtered copy of the original's frame does not hold more than the original
         candidates = most_shared_tone(candidates, images, onto, picture, colour)
     best = _best_image_order(candidates, files_of_image, rank)[0]
-    back = None if best == keeper else relations(best, keeper)
+    back = None if best == keeper else relations(best, keeper) or relations(best, keeper, confirmed=True)
     if back is None:
         return keeper, related
     handed = {keeper: back}
@@ -510,14 +512,15 @@ class _Relations:
     def __init__(self, links: dict[int, dict[int, Match | LocalMatch]], direct: _DirectMatches,
                  apart: Set[tuple[int, int]]) -> None:
         self.links, self.direct, self.apart = links, direct, apart
-        self.known: dict[tuple[int, int], Relation | None] = {}
+        self.known: dict[tuple[int, int, bool], Relation | None] = {}
 
-    def __call__(self, keeper: int, image: int) -> Relation | None:
+    def __call__(self, keeper: int, image: int, confirmed: bool = False) -> Relation | None:
+        """`_relate` of the pair; `confirmed`: the pair's moment is known to be one (checked the other way)."""
         if (min(keeper, image), max(keeper, image)) in self.apart:
             return None
-        if (keeper, image) not in self.known:
-            self.known[keeper, image] = _relate(keeper, image, self.links, self.direct)
-        return self.known[keeper, image]
+        if (keeper, image, confirmed) not in self.known:
+            self.known[keeper, image, confirmed] = _relate(keeper, image, self.links, self.direct, confirmed)
+        return self.known[keeper, image, confirmed]
 
     def ahead(self, pairs: Iterable[tuple[int, int]]) -> None:
         """Work out the relations of these (keeper, image) pairs, each as far as what is known takes it, the
@@ -548,25 +551,32 @@ class _Relations:
 
 
 def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMatch]],
-            direct: _DirectMatches) -> Relation | None:
-    """(match, relation, distance) of `image` to `keeper`, or None when they are not the same picture."""
+            direct: _DirectMatches, confirmed: bool = False) -> Relation | None:
+    """(match, relation, distance) of `image` to `keeper`, or None when they are not the same picture; a pair
+    `confirmed` one moment (the other way round) is unless something moved (`_accepted`)."""
     images = direct.images
     if images.pixel_hash[keeper] == images.pixel_hash[image]:
         return SAME_PIXELS, describe_same_pixels(images, keeper, image), 0, None, None
     link = links.get(keeper, {}).get(image)
     match = link if isinstance(link, Match) else direct.match(keeper, image) if link is None else None
-    if match is not None and _window_moment(direct, match).same:
+    if match is not None and _accepted(_window_moment(direct, match), confirmed):
         to_keeper, distance = _window_to_keeper(images, keeper, match), match.candidate.distance
         return NEAR, describe_edit(images, keeper, match), distance, frame_box(to_keeper), _rows(to_keeper)
     fitted = direct.local_fit(keeper, image)
     if fitted is None or fitted.two_moments:
         return None
     moment = direct.same_moment(keeper, image, fitted)
-    if not moment.same:
+    if not _accepted(moment, confirmed):
         return None
     to_keeper = _fitted_to_keeper(fitted)
     return (NEAR, describe_fit(images, keeper, image, fitted, moment), _hash_distance(images, keeper, image),
             frame_box(to_keeper), _rows(to_keeper))
+
+
+def _accepted(moment: Moment, confirmed: bool) -> bool:
+    """Whether a pair's moment check lets it be one picture: it passes, or the pair is `confirmed` one moment the
+    other way round and nothing moved (an overlay's blocks may read as changed from one side, a move does not)."""
+    return moment.same or (confirmed and moment.aligned and not moment.moved)
 
 
 WindowMomentMemo = MutableMapping[tuple[int, ...], Moment]  # by rows a and b, orientation, window of a, of b
