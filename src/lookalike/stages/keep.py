@@ -7,8 +7,10 @@ The default rule, used by the scan to choose each group's keeper, prefers in tur
    screenshot of another member) counts as no more than what it was made from;
 2. the least recompressed: the highest JPEG quality (estimated from the quantisation tables); a losslessly
    stored picture ranks above any JPEG, a WebP, HEIC or AVIF as a JPEG of quality 75, a lossless file with
-   the same pixels as a lossy one as that one (it was converted from it: nothing lost, nothing gained), and a
-   JPEG re-saved from another member's JPEG or converted from its WebP, HEIC or AVIF just below that one;
+   the same pixels as a lossy one as that one (it was converted from it: nothing lost, nothing gained), a
+   JPEG re-saved from another member's JPEG or converted from its WebP, HEIC or AVIF just below that one,
+   and a WebP, HEIC or AVIF that may have been saved from a member's JPEG of its size just below the lowest
+   such (`requantized.saved_from_jpegs`);
 3. the camera's metadata (date taken, camera, GPS position), then companions (sidecars, Live Photo motion);
 4. the oldest file (a copy is made after its original), then the largest, then the first path.
 
@@ -89,7 +91,8 @@ class Scanned:
     derived: bool = False  # a crop, overlay or screenshot of another member (a relation flag)
     grain: float | None = None  # see `decode.grain`
     pixel_hash: str = ""  # hex hash of the decoded pixels; "" unknown
-    earlier_quality: int | None = None  # a JPEG re-saved from another's at this quality (`requantized`)
+    earlier_quality: int | None = None  # re-saved (a JPEG) or saved (a WebP, HEIC, AVIF) from another's JPEG of this
+    # quality, at the lowest (`requantized`)
     converted_from: str | None = None  # a JPEG converted from another's file of this format (`requantized`)
 
     @property
@@ -221,13 +224,12 @@ def _qualities(files: Sequence[Scanned]) -> list:
 
 
 def _quality(file: Scanned) -> float:
+    own = file.quality or (LOSSLESS_QUALITY if lossless(file.format, file.quality) else LOSSY_CODEC_QUALITY)
     converted = LOSSY_CODEC_QUALITY if file.converted_from is not None else None
     earlier = min((rank for rank in (file.earlier_quality, converted) if rank is not None), default=None)
-    if earlier is not None:  # no better than what it was made from: just below it
-        return 0.5 - min(earlier, file.quality or LOSSLESS_QUALITY)
-    if file.quality is not None:
-        return -file.quality
-    return -(LOSSLESS_QUALITY if lossless(file.format, file.quality) else LOSSY_CODEC_QUALITY)
+    if earlier is not None:  # no better than what it was made from, nor than its own: just below it
+        return 0.5 - min(earlier, own)
+    return -own
 
 
 def lossless(format_name: str, quality: int | None) -> bool:
@@ -374,6 +376,9 @@ def _reason(criterion: str, kept: Scanned, other: Scanned, files: Sequence[Scann
             return "the original: copies with as many pixels have noise added (grain where it is flat)"
         return f"most pixels of picture ({kept.picture_pixels:,} against {other.picture_pixels:,})"
     if criterion == "best-quality":
+        if other.earlier_quality is not None and other.quality is None:
+            return (f"least recompressed ({_stored(kept)}; the other, a {other.format}, holds no more than a JPEG of "
+                    f"its size of quality {other.earlier_quality}, which it may have been saved from)")
         if other.earlier_quality is not None:
             return (f"least recompressed (JPEG quality {kept.quality}; the other, of quality {other.quality}, "
                     f"was re-saved from a JPEG of quality {other.earlier_quality})")
