@@ -116,34 +116,43 @@ def _each(key: Callable[[Scanned], object]) -> KeepRule:
 def enlargements(files: Sequence[Scanned]) -> list[bool]:
     """Whether each file is an enlargement of another of about its shape (ENLARGED_ASPECT: a crop's detail a
     pixel is that of the part it keeps): ENLARGED_AREA to ENLARGED_MAX_AREA times its pixels, and less detail
-    than ENLARGED_DETAIL times the other's over the area ratio ** DETAIL_PER_AREA. Files sorted by pixels, with a
-    sliding maximum of detail × pixels ** DETAIL_PER_AREA of those in range for each band of shapes, so that a
-    group of thousands is not compared pair by pair."""
+    than ENLARGED_DETAIL times the other's over the area ratio ** DETAIL_PER_AREA; for a file with grain, not of
+    one whose flattest parts are perfectly flat (grain 0: a screen's interface, a border), whose lettering and
+    edges are no detail of the picture. Files sorted by pixels, with a sliding maximum of detail × pixels **
+    DETAIL_PER_AREA of those in range for each band of shapes, so that a group of thousands is not compared pair
+    by pair."""
     order = sorted(range(len(files)), key=lambda i: files[i].picture_pixels)
     weighed = [None if file.detail is None else file.detail * file.picture_pixels ** DETAIL_PER_AREA
                for file in files]
     shape = [_shape(file.width, file.height) for file in files]
+    textured = [file.grain is not None and file.grain > 0 for file in files]
     found = [False] * len(files)
-    windows: defaultdict[int, deque[int]] = defaultdict(deque)  # by shape: files, their weighed details decreasing
+    windows: defaultdict[tuple[bool, int], deque[int]] = defaultdict(deque)  # by (of a textured file, shape):
+    # files, their weighed details decreasing
     added = 0
     for i in order:
         pixels = files[i].picture_pixels
         while added < len(order) and files[order[added]].picture_pixels * ENLARGED_AREA <= pixels:
             j = order[added]
             if weighed[j] is not None:
-                window = windows[shape[j]]
-                while window and weighed[window[-1]] <= weighed[j]:
-                    window.pop()
-                window.append(j)
+                for of_textured in (False, True) if files[j].grain != 0 else (False,):
+                    _push(windows[of_textured, shape[j]], j, weighed)
             added += 1
         most = 0.0
         for band in (shape[i] - 1, shape[i], shape[i] + 1):
-            window = windows[band]
+            window = windows[textured[i], band]
             while window and files[window[0]].picture_pixels * ENLARGED_MAX_AREA < pixels:
                 window.popleft()
             most = max(most, weighed[window[0]] if window else 0.0)
         found[i] = weighed[i] is not None and weighed[i] < ENLARGED_DETAIL * most
     return found
+
+
+def _push(window: deque[int], j: int, weighed: Sequence[float | None]) -> None:
+    """File j into a sliding-maximum window of weighed details, those it outweighs dropped."""
+    while window and weighed[window[-1]] <= weighed[j]:
+        window.pop()
+    window.append(j)
 
 
 def to_measure(pixels: Sequence[int], widths: Sequence[int], heights: Sequence[int], measured: Sequence[bool],
