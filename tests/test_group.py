@@ -291,3 +291,21 @@ def test_a_pair_matched_one_way_is_not_one_moment_the_other_way_when_something_m
     assert not _accepted(overlay_read_as_change, confirmed=False)
     assert _accepted(overlay_read_as_change, confirmed=True)
     assert not _accepted(Moment(compared=118, changed=0, overlaid=0, moved=6), confirmed=True)  # a next frame
+
+
+def test_a_copy_preferred_by_the_rule_that_does_not_relate_back_is_passed_over_for_the_original(photos):
+    """The keeper (0, a smaller copy) matched a look-alike taken in (2, which the rule prefers) and the original
+    (1): the look-alike does not relate back to the keeper, so the keeper's place goes to the original."""
+    from lookalike.stages.group import NEAR, _promoted
+    from lookalike.stages.images import FilesOfImages
+
+    photo = open_rgb(photos["chelsea"])
+    pictures = seen({0: photo.resize((200, 150)), 1: photo, 2: photo.transpose(Image.Transpose.FLIP_LEFT_RIGHT)})
+    whole = (NEAR, "recompressed", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
+
+    def relations(keeper: int, image: int, confirmed: bool = False):
+        return None if keeper == 2 else whole
+
+    rule = lambda files: sorted(files, key=lambda f: (f != 2, f != 1))  # noqa: E731 (the look-alike first)
+    keeper, related = _promoted(0, {1: whole, 2: whole}, relations, FilesOfImages([0, 1, 2]), rule, *pictures)
+    assert keeper == 1 and related == {0: whole, 2: whole}

@@ -374,7 +374,8 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     that hold the most of the others' frames (re-saved, resized, turned, with noise or a filter: the original,
     or the one a cropped keeper was cut from; not a copy with a border the container test missed), once the
     images that only add around another's picture (a band, a border, a screen's interface: `_containers`) are
-    left out: a copy that matched more members than its original does is then kept as a member of it. Members
+    left out: a copy that matched more members than its original does is then kept as a member of it; one of
+    them that does not relate back to the keeper is passed over for the next. Members
     the new keeper does not match directly are related through the old one; the old one itself, which the new
     one matched from its side, is related to it even where the moment check seen from the new one doubts it
     (text laid over one copy reads differently from either side). `picture`: an image's grey picture
@@ -396,8 +397,7 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     candidates = [image for image in inner if held[image] == most]
     if len(candidates) > 1:  # a filtered copy of the original's frame does not hold more than the original
         candidates = most_shared_tone(candidates, images, onto, picture, colour)
-    best = _best_image_order(candidates, files_of_image, rank)[0]
-    back = None if best == keeper else relations(best, keeper) or relations(best, keeper, confirmed=True)
+    best, back = _related_back(_best_image_order(candidates, files_of_image, rank), keeper, relations)
     if back is None:
         return keeper, related
     handed = {keeper: back}
@@ -408,6 +408,18 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
 
 
 PROMOTED_MOST = 200  # images of a set weighed pair by pair for its keeper
+
+
+def _related_back(ranked: Sequence[int], keeper: int, relations: _Relations) -> tuple[int, Relation | None]:
+    """The first of `ranked` that is the keeper, or that relates back to it (a copy the keeper matched may not
+    be one moment with it, seen from its side: a next frame taken in), and that relation (None: the keeper)."""
+    for best in ranked:
+        if best == keeper:
+            break
+        back = relations(best, keeper) or relations(best, keeper, confirmed=True)
+        if back is not None:
+            return best, back
+    return keeper, None
 
 
 def _containers(images: Sequence[int], onto: Mapping[int, Mapping[int, np.ndarray]],
