@@ -309,3 +309,20 @@ def test_a_copy_preferred_by_the_rule_that_does_not_relate_back_is_passed_over_f
     rule = lambda files: sorted(files, key=lambda f: (f != 2, f != 1))  # noqa: E731 (the look-alike first)
     keeper, related = _promoted(0, {1: whole, 2: whole}, relations, FilesOfImages([0, 1, 2]), rule, *pictures)
     assert keeper == 1 and related == {0: whole, 2: whole}
+
+
+def test_a_copy_filtered_too_slightly_to_change_its_tone_band_is_passed_over_for_the_original(photos):
+    """A copy a little brighter and flatter (image 0, which the rule prefers) still shares the bands of one tone
+    with the original (1) and its resized copy (2), but lies farther from either than they lie from each
+    other: the original is kept."""
+    from lookalike.stages.group import NEAR, _promoted
+    from lookalike.stages.images import FilesOfImages
+
+    photo = open_rgb(photos["chelsea"])
+    filtered = ImageEnhance.Contrast(ImageEnhance.Brightness(photo).enhance(1.05)).enhance(0.93)
+    pictures = seen({0: filtered, 1: photo, 2: photo.resize((200, 150))})
+    whole = (NEAR, "recompressed", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
+    rule = lambda files: sorted(files)  # noqa: E731 (the filtered copy first)
+    keeper, related = _promoted(0, {1: whole, 2: whole}, lambda a, b: whole, FilesOfImages([0, 1, 2]), rule,
+                                *pictures)
+    assert keeper == 1 and set(related) == {0, 2}

@@ -11,6 +11,7 @@ region means, so that a caption band or text laid over part of the picture moves
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 
@@ -26,6 +27,8 @@ DARK = 8.0  # grey levels added before ratios of brightness: a black corner is n
 STRIDE = 2  # one pixel in this many, each way, weighs the quantiles: as telling, a quarter of the work
 SAME_COLOUR = 0.15  # log ratio of colourfulness within which two copies are of one colour (dev split: copies
 # made without a filter 0.12 at most, a coarse re-save's; saturation filters 0.25 and up)
+TONE_NEAR = 0.5  # bands' widths: a candidate whose nearest tone is this much farther than another's was filtered
+# (dev split: a faithful copy of the original 0.06 from it; a brightened copy 0.72 from its nearest)
 COLOURLESS = 2.0  # added before ratios of colourfulness: a nearly grey picture is not infinitely more colourful
 
 
@@ -85,18 +88,32 @@ def same_colour(change: float | None) -> bool:
 def most_shared_tone(candidates: Sequence[int], images: Sequence[int], onto: Mapping[int, Mapping[int, np.ndarray]],
                      picture: Callable[[int], np.ndarray], colour: Callable[[int], np.ndarray]) -> list[int]:
     """The candidates of the tone the most of `images` share (`onto[c][i]`: i's frame onto c's; `picture`: an
-    image's grey picture, `colour` its RGB one): those of another tone are left out, unless as many share theirs."""
+    image's grey picture, `colour` its RGB one): those of another tone are left out, unless as many share theirs;
+    so are those whose nearest tone among the images lies TONE_NEAR farther than another's (a filter too slight
+    to leave the bands of one tone still moves a copy away from all the others, which keep theirs)."""
 
-    def alike_to(candidate: int, image: int) -> bool:
+    def changes(candidate: int, image: int) -> tuple[np.ndarray | None, float | None]:
         matrix = onto[candidate][image]
-        return (same_tone(tone_change(picture(candidate), picture(image), matrix))
-                and same_colour(colour_change(colour(candidate), colour(image), matrix)))
+        return (tone_change(picture(candidate), picture(image), matrix),
+                colour_change(colour(candidate), colour(image), matrix))
 
-    alike = {(candidate, image): alike_to(candidate, image)
+    found = {(candidate, image): changes(candidate, image)
              for candidate in candidates for image in images if image != candidate}
+    alike = {pair: same_tone(tone) and same_colour(shade) for pair, (tone, shade) in found.items()}
     shared = {candidate: sum(alike[candidate, image] for image in images if image != candidate)
               for candidate in candidates}
     most = max(shared.values(), default=0)
     best = [candidate for candidate in candidates if shared[candidate] == most]
-    return [candidate for candidate in candidates
+    kept = [candidate for candidate in candidates
             if candidate in best or all(alike[other, candidate] for other in best)]
+    nearest = {candidate: min((_apart(*found[candidate, image]) for image in images if image != candidate),
+                              default=math.inf) for candidate in kept}
+    closest = min(nearest.values(), default=math.inf)
+    return [candidate for candidate in kept if nearest[candidate] <= closest + TONE_NEAR]
+
+
+def _apart(tone: np.ndarray | None, shade: float | None) -> float:
+    """How far two copies' tones lie apart, in the widths of one tone's bands (SAME_TONE, SAME_COLOUR)."""
+    if tone is None or shade is None:
+        return math.inf
+    return float(max(np.max(np.abs(tone) / np.array(SAME_TONE)), abs(shade) / SAME_COLOUR))
