@@ -88,13 +88,15 @@ def test_a_copy_linked_only_through_another_is_verified_against_the_keeper_direc
 
 
 class Known:
-    """Relations as `_promoted` asks for them, `relation(keeper, image)`; none shows another moment."""
+    """Relations as `_promoted` asks for them, `relation(keeper, image)`, and `confirmed(keeper, image)` where
+    the pair is known one moment the other way round; none shows another moment."""
 
-    def __init__(self, relation: Callable[[int, int], tuple | None]) -> None:
-        self.relation = relation
+    def __init__(self, relation: Callable[[int, int], tuple | None],
+                 confirmed: Callable[[int, int], tuple | None] | None = None) -> None:
+        self.relation, self.confirmed = relation, confirmed or relation
 
-    def __call__(self, keeper: int, image: int) -> tuple | None:
-        return self.relation(keeper, image)
+    def __call__(self, keeper: int, image: int, confirmed: bool = False) -> tuple | None:
+        return (self.confirmed if confirmed else self.relation)(keeper, image)
 
     def two_moments(self, keeper: int, image: int) -> bool:
         return False
@@ -111,6 +113,17 @@ def grey_picture(image: Image.Image, side: int = 128) -> np.ndarray:
     return np.asarray(image.convert("L").resize((side, side), Image.Resampling.BILINEAR), np.float32)
 
 
+def thumbnail(image: Image.Image, side: int = 64) -> np.ndarray:
+    """A picture as the image table's thumbnail holds it: squashed to a square, RGB."""
+    return np.asarray(image.convert("RGB").resize((side, side), Image.Resampling.BILINEAR))
+
+
+def seen(images: dict[int, Image.Image]) -> tuple[Callable[[int], np.ndarray], Callable[[int], np.ndarray]]:
+    """Each image's grey picture and its thumbnail, as `_promoted` weighs them, by row."""
+    greys, thumbs = ({row: made(image) for row, image in images.items()} for made in (grey_picture, thumbnail))
+    return greys.__getitem__, thumbs.__getitem__
+
+
 def test_a_copy_showing_the_whole_picture_hands_the_keeper_to_the_file_the_rule_prefers(photos):
     """The most-matched image is a re-saved copy (image 1) of the original (image 0), which the keep rule
     prefers: the original is kept, the copy is its member, and a crop that matched only the copy is related
@@ -122,9 +135,11 @@ def test_a_copy_showing_the_whole_picture_hands_the_keeper_to_the_file_the_rule_
                     ((0.5, 0.0, 0.0), (0.0, 0.5, 0.0)))
     mirrored = (NEAR, "mirrored", 2, (0.0, 0.0, 1.0, 1.0), ((-1.0, 0.0, 1.0), (0.0, 1.0, 0.0)))
     known = {(1, 0): mirrored, (0, 1): mirrored, (1, 2): crop_of_copy}
-    scene = grey_picture(open_rgb(photos["chelsea"]))
+    photo = open_rgb(photos["chelsea"])
+    scene, colour = grey_picture(photo), thumbnail(photo)
     keeper, related = _promoted(1, {0: mirrored, 2: crop_of_copy}, Known(lambda a, b: known.get((a, b))),
-                                FilesOfImages([0, 1, 2]), lambda files: sorted(files), lambda image: scene)
+                                FilesOfImages([0, 1, 2]), lambda files: sorted(files), lambda image: scene,
+                                lambda image: colour)
     assert keeper == 0 and related[1] == mirrored
     match, words, _, box, matrix = related[2]
     assert match == NEAR
@@ -138,9 +153,10 @@ def test_a_keeper_the_rule_prefers_is_not_handed_to_a_part_of_its_picture(photos
     from lookalike.stages.images import FilesOfImages
 
     crop = (NEAR, "cropped to 25 % (top left)", 6, (0.0, 0.0, 0.5, 0.5), ((0.5, 0.0, 0.0), (0.0, 0.5, 0.0)))
-    scene = grey_picture(open_rgb(photos["chelsea"]))
+    photo = open_rgb(photos["chelsea"])
+    scene, colour = grey_picture(photo), thumbnail(photo)
     keeper, related = _promoted(1, {0: crop}, Known(lambda a, b: None), FilesOfImages([0, 1]),
-                                lambda files: sorted(files), lambda image: scene)
+                                lambda files: sorted(files), lambda image: scene, lambda image: colour)
     assert keeper == 1 and related == {0: crop}
 
 
@@ -163,8 +179,8 @@ def test_a_captioned_keeper_hands_its_place_to_the_picture_it_adds_a_band_to(pho
     from lookalike.stages.images import FilesOfImages
 
     photo = open_rgb(photos["chelsea"])
-    pictures = {0: grey_picture(photo), 1: grey_picture(with_band(photo, 0.18, (52, 201, 113))),
-                2: grey_picture(photo.crop((0, 0, photo.width // 2, photo.height)))}
+    pictures = seen({0: photo, 1: with_band(photo, 0.18, (52, 201, 113)),
+                     2: photo.crop((0, 0, photo.width // 2, photo.height))})
     photo_in_captioned = (NEAR, "cropped to 82 % (top)", 3, (0.0, 0.0, 1.0, 0.82), ((1.0, 0, 0), (0, 0.82, 0)))
     captioned_over_photo = (NEAR, "caption added", 3, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1 / 0.82, 0)))
     crop_in_photo = (NEAR, "cropped to 50 % (left)", 5, (0.0, 0.0, 0.5, 1.0), ((0.5, 0, 0), (0, 1.0, 0)))
@@ -172,7 +188,7 @@ def test_a_captioned_keeper_hands_its_place_to_the_picture_it_adds_a_band_to(pho
     known = {(0, 1): captioned_over_photo, (0, 2): crop_in_photo}
     most_pixels_first = lambda files: sorted(files, key=lambda f: (f != 1, f))  # noqa: E731 (the captioned copy)
     keeper, related = _promoted(1, {0: photo_in_captioned, 2: crop_in_captioned}, Known(lambda a, b: known.get((a, b))),
-                                FilesOfImages([0, 1, 2]), most_pixels_first, pictures.__getitem__)
+                                FilesOfImages([0, 1, 2]), most_pixels_first, *pictures)
     assert keeper == 0
     assert related == {1: captioned_over_photo, 2: crop_in_photo}
 
@@ -203,7 +219,7 @@ def test_the_photo_is_kept_from_a_framed_copy_of_its_captioned_copy(photos):
     captioned = with_band(photo, 0.18, (52, 201, 113))
     framed = Image.new("RGB", (captioned.width + 60, captioned.height + 60), (240, 240, 240))
     framed.paste(captioned, (30, 30))
-    pictures = {0: grey_picture(photo), 1: grey_picture(framed), 2: grey_picture(captioned)}
+    pictures = seen({0: photo, 1: framed, 2: captioned})
     x, y = 30 / framed.width, 30 / framed.height  # where the captioned copy starts in the framed one
     w, h = captioned.width / framed.width, captioned.height / framed.height
     captioned_in_framed = (NEAR, "cropped", 4, (x, y, x + w, y + h), ((w, 0, x), (0, h, y)))
@@ -214,7 +230,7 @@ def test_the_photo_is_kept_from_a_framed_copy_of_its_captioned_copy(photos):
     most_pixels_first = lambda files: sorted(files, key=lambda f: (f != 1, f != 2, f))  # noqa: E731
     keeper, related = _promoted(1, {0: photo_in_framed, 2: captioned_in_framed},
                                 Known(lambda a, b: from_photo.get(b) if a == 0 else None),
-                                FilesOfImages([0, 1, 2]), most_pixels_first, pictures.__getitem__)
+                                FilesOfImages([0, 1, 2]), most_pixels_first, *pictures)
     assert keeper == 0
     assert related == from_photo
 
@@ -228,11 +244,96 @@ def test_a_filtered_copy_hands_the_keeper_to_the_original_whose_tones_the_others
 
     photo = open_rgb(photos["chelsea"])
     filtered = ImageEnhance.Contrast(ImageEnhance.Brightness(photo).enhance(1.25)).enhance(1.3)
-    pictures = {0: grey_picture(filtered), 1: grey_picture(photo), 2: grey_picture(photo.resize((200, 150)))}
+    pictures = seen({0: filtered, 1: photo, 2: photo.resize((200, 150))})
     whole = (NEAR, "recompressed", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
     rule = lambda files: sorted(files)  # noqa: E731 (the filtered copy first)
     keeper, related = _promoted(0, {1: whole, 2: whole}, Known(lambda a, b: whole), FilesOfImages([0, 1, 2]), rule,
-                                pictures.__getitem__)
+                                *pictures)
     assert keeper == 1 and set(related) == {0, 2}
-    keeper, _ = _promoted(0, {1: whole}, Known(lambda a, b: whole), FilesOfImages([0, 1]), rule, pictures.__getitem__)
+    keeper, _ = _promoted(0, {1: whole}, Known(lambda a, b: whole), FilesOfImages([0, 1]), rule, *pictures)
     assert keeper == 0
+
+
+def test_a_copy_saturated_or_faded_hands_the_keeper_to_the_original_whose_colours_the_others_share(photos):
+    """A change of saturation keeps the grey picture, so only colour tells the filtered copy (image 0, which the
+    keep rule prefers) from the original (1), whose colours a coarsely re-saved copy (2) shares."""
+    from lookalike.stages.group import NEAR, _promoted
+    from lookalike.stages.images import FilesOfImages
+
+    photo = open_rgb(photos["chelsea"])
+    coarse = io.BytesIO()
+    photo.save(coarse, "JPEG", quality=30)
+    with Image.open(coarse) as decoded:
+        resaved = decoded.convert("RGB")
+    whole = (NEAR, "recompressed", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
+    rule = lambda files: sorted(files)  # noqa: E731 (the filtered copy first)
+    for factor in (1.4, 0.6):
+        pictures = seen({0: ImageEnhance.Color(photo).enhance(factor), 1: photo, 2: resaved})
+        keeper, related = _promoted(0, {1: whole, 2: whole}, Known(lambda a, b: whole), FilesOfImages([0, 1, 2]), rule,
+                                    *pictures)
+        assert keeper == 1 and set(related) == {0, 2}
+
+
+def test_the_original_is_kept_when_only_its_copy_with_text_matched_it_from_its_side(photos):
+    """Text laid over a copy (image 0) can read as a changed moment from the original's side (1) and as an
+    overlay from the copy's: the copy, which matched it, hands the keeper to the original the rule prefers, and
+    is related to it by their alignment alone."""
+    from PIL import ImageDraw
+
+    from lookalike.stages.group import NEAR, _promoted
+    from lookalike.stages.images import FilesOfImages
+
+    photo = open_rgb(photos["chelsea"])
+    texted = photo.copy()
+    ImageDraw.Draw(texted).text((10, 10), "WHEN THE KEEPER IS A MEME", fill=(255, 255, 255))
+    pictures = seen({0: texted, 1: photo, 2: photo.resize((200, 150))})
+    whole = (NEAR, "text or overlay added", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
+    from_the_original = {(1, 2): whole}
+
+    relations = Known(lambda a, b: from_the_original.get((a, b)), confirmed=lambda a, b: whole)
+    rule = lambda files: sorted(files, key=lambda f: f != 1)  # noqa: E731 (the original first)
+    keeper, related = _promoted(0, {1: whole, 2: whole}, relations, FilesOfImages([0, 1, 2]), rule, *pictures)
+    assert keeper == 1 and related == {0: whole, 2: whole}
+
+
+def test_a_pair_matched_one_way_is_not_one_moment_the_other_way_when_something_moved():
+    from lookalike.stages.geometry import Moment
+    from lookalike.stages.group import _accepted
+
+    overlay_read_as_change = Moment(compared=250, changed=8, overlaid=2)
+    assert not _accepted(overlay_read_as_change, confirmed=False)
+    assert _accepted(overlay_read_as_change, confirmed=True)
+    assert not _accepted(Moment(compared=118, changed=0, overlaid=0, moved=6), confirmed=True)  # a next frame
+
+
+def test_a_copy_preferred_by_the_rule_that_does_not_relate_back_is_passed_over_for_the_original(photos):
+    """The keeper (0, a smaller copy) matched a look-alike taken in (2, which the rule prefers) and the original
+    (1): the look-alike does not relate back to the keeper, so the keeper's place goes to the original."""
+    from lookalike.stages.group import NEAR, _promoted
+    from lookalike.stages.images import FilesOfImages
+
+    photo = open_rgb(photos["chelsea"])
+    pictures = seen({0: photo.resize((200, 150)), 1: photo, 2: photo.transpose(Image.Transpose.FLIP_LEFT_RIGHT)})
+    whole = (NEAR, "recompressed", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
+
+    relations = Known(lambda a, b: None if a == 2 else whole)
+    rule = lambda files: sorted(files, key=lambda f: (f != 2, f != 1))  # noqa: E731 (the look-alike first)
+    keeper, related = _promoted(0, {1: whole, 2: whole}, relations, FilesOfImages([0, 1, 2]), rule, *pictures)
+    assert keeper == 1 and related == {0: whole, 2: whole}
+
+
+def test_a_copy_filtered_too_slightly_to_change_its_tone_band_is_passed_over_for_the_original(photos):
+    """A copy a little brighter and flatter (image 0, which the rule prefers) still shares the bands of one tone
+    with the original (1) and its resized copy (2), but lies farther from either than they lie from each
+    other: the original is kept."""
+    from lookalike.stages.group import NEAR, _promoted
+    from lookalike.stages.images import FilesOfImages
+
+    photo = open_rgb(photos["chelsea"])
+    filtered = ImageEnhance.Contrast(ImageEnhance.Brightness(photo).enhance(1.05)).enhance(0.93)
+    pictures = seen({0: filtered, 1: photo, 2: photo.resize((200, 150))})
+    whole = (NEAR, "recompressed", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
+    rule = lambda files: sorted(files)  # noqa: E731 (the filtered copy first)
+    keeper, related = _promoted(0, {1: whole, 2: whole}, Known(lambda a, b: whole), FilesOfImages([0, 1, 2]), rule,
+                                *pictures)
+    assert keeper == 1 and set(related) == {0, 2}

@@ -1,5 +1,6 @@
 """The default keep rule on real photos decoded by the real decoder: an enlargement, a copy with noise added
-and a lossless conversion of a JPEG each lose to the original, and a crop is no enlargement's source."""
+and a lossless conversion of a JPEG each lose to the original, and a crop or a screenshot is no enlargement's
+source."""
 
 from __future__ import annotations
 
@@ -137,3 +138,21 @@ def test_a_lossless_original_is_kept_over_a_jpeg_made_from_it_and_the_reason_nam
              scanned(save(picture, tmp_path / "original.png"), 2)]
     assert best_first(files)[0] == 1
     assert keeper_reason(files, 1) == "least recompressed (a PNG against JPEG quality 80)"
+def test_a_screenshot_of_a_photo_is_no_evidence_that_the_photo_is_an_enlargement(tmp_path, photos):
+    """A screenshot holds the photo smaller, among a screen's flat interface and sharp lettering, whose detail
+    is not the photo's: the photo, with more pixels, is not an enlargement of it."""
+    from PIL import ImageDraw
+
+    picture = open_rgb(photos["coffee"])
+    width, height = picture.size
+    screen = Image.new("RGB", (width * 9 // 10, height * 9 // 10), (246, 246, 246))
+    smaller = picture.resize((width * 9 // 20, height * 9 // 20), Image.Resampling.LANCZOS)
+    screen.paste(smaller, (width // 5, height // 5))
+    draw = ImageDraw.Draw(screen)
+    for line in range(0, height * 9 // 10, 14):
+        draw.text((6, line), "Photos  Albums  Shared  Search  Edit  Share", fill=(20, 20, 20))
+    original = scanned(save(picture, tmp_path / "original.png"), 2)
+    screenshot = scanned(save(screen, tmp_path / "screenshot.png"), 1)
+    assert screenshot.grain == 0 and original.grain > 0
+    assert enlargements([original, screenshot]) == [False, False]
+    assert best_first([screenshot, original])[0] == 1

@@ -153,3 +153,76 @@ def test_the_webp_original_is_kept_rather_than_a_jpeg_converted_from_it(tmp_path
     assert "was converted from a WebP" in groups["webp"]["reason"]
     assert Path(groups["jpeg"]["keep"]).name == "IMG_0003.jpg"
     assert all(m["converted_from"] is None for m in groups["jpeg"]["members"])
+
+
+def test_a_webp_made_from_a_coarse_jpeg_lies_apart_from_it_and_a_fine_heic_bunches_near_it(tmp_path, photos):
+    """Neither was converted to the JPEG; the WebP's pixels lie close to it, but not within half its steps; the
+    fine HEIC's lie bunched near its coefficients."""
+    heif_available()
+    jpeg = save(open_rgb(photos["chelsea"]), tmp_path / "original.jpg", quality=60)
+    webp = coefficients_against(jpeg, resaved(jpeg, tmp_path / "made.webp", quality=80))
+    assert webp.apart and not webp.converted and not webp.bunched
+    heic = coefficients_against(jpeg, resaved(jpeg, tmp_path / "made.heic", quality=95))
+    assert heic.bunched and not heic.converted
+
+
+def test_a_coarse_jpeg_original_is_kept_rather_than_a_webp_or_heic_made_from_it(tmp_path, photos):
+    """A WebP or HEIC of the JPEG's size that it was not converted from may have been saved from it and ranks
+    below it, though a lossy codec's file otherwise ranks as a JPEG of quality 75; a WebP original keeps its
+    place from a JPEG of quality 40 converted from it."""
+    from lookalike import scan
+    from lookalike.report import to_json
+
+    heif_available()
+    jpeg = save(open_rgb(photos["astronaut"]), tmp_path / "jpeg" / "IMG_0004.jpg", quality=60)
+    resaved(jpeg, tmp_path / "jpeg" / "made.webp", quality=80)
+    resaved(jpeg, tmp_path / "jpeg" / "made.heic", quality=90)
+    webp = save(open_rgb(photos["chelsea"]), tmp_path / "webp" / "IMG_0005.webp", quality=80)
+    resaved(webp, tmp_path / "webp" / "converted.jpg", quality=40)
+    groups = {Path(group["keep"]).parent.name: group for group in to_json(scan([tmp_path]))["groups"]}
+    assert Path(groups["jpeg"]["keep"]).name == "IMG_0004.jpg"
+    assert {Path(m["path"]).name: m["earlier_quality"] for m in groups["jpeg"]["members"]} == {
+        "IMG_0004.jpg": None, "made.webp": 60, "made.heic": 60}
+    assert "may have been saved from" in groups["jpeg"]["reason"]
+    assert Path(groups["webp"]["keep"]).name == "IMG_0005.webp"
+    assert {Path(m["path"]).name: m["converted_from"] for m in groups["webp"]["members"]} == {
+        "IMG_0005.webp": None, "converted.jpg": "WebP"}
+
+
+def test_a_webp_copy_of_a_webp_original_is_not_ranked_above_it_by_a_fine_jpeg_converted_from_the_original(
+        tmp_path, photos):
+    """The JPEG of quality 92 was converted from the WebP original, not from the WebP copy with a date stamp,
+    which lies close to it and so may have been saved from it: that ranks the copy no higher than its own codec
+    does, just below the original."""
+    from lookalike import scan
+    from lookalike.report import to_json
+
+    picture = open_rgb(photos["chelsea"])
+    webp = save(picture, tmp_path / "IMG_0006.webp", quality=80)
+    resaved(webp, tmp_path / "converted.jpg", quality=92)
+
+    def stamped(image: Image.Image) -> Image.Image:
+        ImageDraw.Draw(image).text((8, image.height - 16), "2019-07-14", fill=(255, 160, 0))
+        return image
+
+    resaved(webp, tmp_path / "stamped.webp", stamped, quality=80)
+    [group] = to_json(scan([tmp_path]))["groups"]
+    assert Path(group["keep"]).name == "IMG_0006.webp"
+    assert {Path(m["path"]).name: m["converted_from"] for m in group["members"]} == {
+        "IMG_0006.webp": None, "converted.jpg": "WebP", "stamped.webp": None}
+
+
+def test_a_jpeg_converted_from_a_copy_does_not_make_the_webp_original_look_saved_from_it(tmp_path, photos):
+    """The JPEG was converted from a HEIC copy of the WebP original: it lies close to the original without being
+    converted from it, but a JPEG made from another member tells of no original, and the older WebP stays."""
+    from lookalike import scan
+    from lookalike.report import to_json
+
+    heif_available()
+    webp = save(open_rgb(photos["chelsea"]), tmp_path / "IMG_0007.webp", quality=80)
+    heic = resaved(webp, tmp_path / "copy.heic", quality=90)
+    resaved(heic, tmp_path / "from the copy.jpg", quality=90)
+    [group] = to_json(scan([tmp_path]))["groups"]
+    assert {Path(m["path"]).name: (m["earlier_quality"], m["converted_from"]) for m in group["members"]} == {
+        "IMG_0007.webp": (None, None), "copy.heic": (None, None), "from the copy.jpg": (None, "HEIC")}
+    assert Path(group["keep"]).name == "IMG_0007.webp"

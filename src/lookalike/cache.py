@@ -48,7 +48,7 @@ from lookalike.stages.search import Candidates
 from lookalike.stages.verify import Evidence
 from lookalike.stages.walk import FileRecord, FileRecords, shared
 
-SIGNATURE_VERSION = "17"
+SIGNATURE_VERSION = "18"
 # Everything but the user's "not duplicates" decisions: emptied when the version changes.
 VERSIONED_TABLES = ("files", "images", "thumbs", "features", "failures", "evidence", "searched", "candidates",
                     "search_runs", "search_done", "fits", "moments", "lattices", "conversions")
@@ -58,7 +58,7 @@ FIT = struct.Struct("6dqdq")  # a `Fit` as stored: matrix, inliers, angle, secon
 MOMENT = struct.Struct("6q")  # a `Moment` as stored: compared, changed, overlaid, aligned, moved, slid
 FITS, MOMENTS = "fits", "moments"  # the local stage's tables: `geometry.fitted`, and the moment checks of fits
 CONVERSIONS = "conversions"  # the resaves stage's: a JPEG's coefficients against another file's (`requantized`)
-CONVERSION = struct.Struct("q2d")  # a `Conversion` as stored: compared, inside, spread
+CONVERSION = struct.Struct("q3d")  # a `Conversion` as stored: compared, inside, spread, distance
 LOOKUP_CHUNK = 500  # contents looked up at once by has_images and image_rows
 THUMBS_HELD = 1024  # reads held at once by each `_HeldReads`: 12 MB of thumbnails, 48 MB of pictures
 KEYS_PER_QUERY = 32766  # keys per SELECT ... IN (...) at most: the variables SQLite allows since 3.32 (999 before)
@@ -455,7 +455,7 @@ def _unpacked_moment(_: bytes, value: bytes) -> Moment:
 
 
 def _packed_conversion(found: Conversion | None) -> bytes | None:
-    return None if found is None else CONVERSION.pack(found.compared, found.inside, found.spread)
+    return None if found is None else CONVERSION.pack(found.compared, found.inside, found.spread, found.distance)
 
 
 def _unpacked_conversion(_: bytes, value: bytes | None) -> Conversion | None:

@@ -670,7 +670,8 @@ class _Scan:
         with self._stage(Stage.RESAVES, len(rows) + len(converting)) as advance:
             lattices = self._lattices(files, image_of_file, images, rows, advance)
             conversions = self._conversions(files, image_of_file, images, converting, advance)
-        return resaved(pairs, {row: images.quality[row] for row in rows}, lattices, conversions,
+        jpegs = {*rows, *(jpeg for jpeg, _ in converting)}
+        return resaved(pairs, {row: images.quality[row] for row in jpegs}, lattices, conversions,
                        {row: str(images.format[row]) for _, row in converting})
 
     def _lattices(self, files: FileRecords, image_of_file: np.ndarray, images: ImageTable, rows: list[int],

@@ -353,7 +353,7 @@ def _split_at_keepers(
         related = {image: relation for image in sorted(remaining)
                    if (relation := relations(keeper_image, image)) is not None}
         keeper_image, related = _promoted(keeper_image, related, relations, files_of_image, rank,
-                                          direct.grey_picture)
+                                          direct.grey_picture, direct.images.thumbs.__getitem__)
         remaining -= related.keys() | {keeper_image}
         members = list(_identical_members(rank(files_of_image[keeper_image])))
         for image, relation in sorted(related.items()):
@@ -371,15 +371,18 @@ WHOLE_MARGIN = 0.02  # a box this close to the whole frame, on every side, shows
 
 def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, files_of_image: FilesOfImages,
               rank: Callable[[Sequence[int]], list[int]], picture: Callable[[int], np.ndarray],
-              ) -> tuple[int, dict[int, Relation]]:
+              colour: Callable[[int], np.ndarray]) -> tuple[int, dict[int, Relation]]:
     """The keeper and its members' relations, the keeper handed to the image the keep rule prefers among those
     that hold the most of the others' frames (re-saved, resized, turned, with noise or a filter: the original,
     or the one a cropped keeper was cut from; not a copy with a border the container test missed), once the
     images that only add around another's picture (a band, a border, a screen's interface: `_containers`) are
-    left out: a copy that matched more members than its original does is then kept as a member of it. Members
-    the new keeper does not match directly are related through the old one, but for those it shows a part of
-    its picture slid in (`_Relations.two_moments`), which leave the group. `picture`: an image's grey picture
-    (`_DirectMatches.grey_picture`). A set of more than PROMOTED_MOST images keeps its keeper."""
+    left out: a copy that matched more members than its original does is then kept as a member of it; one of
+    them that does not relate back to the keeper is passed over for the next. Members the new keeper does not
+    match directly are related through the old one, but for those it shows a part of its picture slid in
+    (`_Relations.two_moments`), which leave the group; the old one itself, which the new one matched from its
+    side, is related to it even where the moment check seen from the new one doubts it (text laid over one copy
+    reads differently from either side). `picture`: an image's grey picture (`_DirectMatches.grey_picture`),
+    `colour`: its RGB thumbnail. A set of more than PROMOTED_MOST images keeps its keeper."""
     images = [keeper, *related]
     if len(images) > PROMOTED_MOST:
         return keeper, related
@@ -397,9 +400,8 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
         return keeper, related
     candidates = [image for image in inner if held[image] == most]
     if len(candidates) > 1:  # a filtered copy of the original's frame does not hold more than the original
-        candidates = most_shared_tone(candidates, images, onto, picture)
-    best = _best_image_order(candidates, files_of_image, rank)[0]
-    back = None if best == keeper else relations(best, keeper)
+        candidates = most_shared_tone(candidates, images, onto, picture, colour)
+    best, back = _related_back(_best_image_order(candidates, files_of_image, rank), keeper, relations)
     if back is None:
         return keeper, related
     handed = {keeper: back}
@@ -414,6 +416,18 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
 
 
 PROMOTED_MOST = 200  # images of a set weighed pair by pair for its keeper
+
+
+def _related_back(ranked: Sequence[int], keeper: int, relations: _Relations) -> tuple[int, Relation | None]:
+    """The first of `ranked` that is the keeper, or that relates back to it (a copy the keeper matched may not
+    be one moment with it, seen from its side: a next frame taken in), and that relation (None: the keeper)."""
+    for best in ranked:
+        if best == keeper:
+            break
+        back = relations(best, keeper) or relations(best, keeper, confirmed=True)
+        if back is not None:
+            return best, back
+    return keeper, None
 
 
 def _containers(images: Sequence[int], extents: Mapping[int, Mapping[int, Box]],
@@ -517,23 +531,24 @@ class _Relations:
     def __init__(self, links: dict[int, dict[int, Match | LocalMatch]], direct: _DirectMatches,
                  apart: Set[tuple[int, int]]) -> None:
         self.links, self.direct, self.apart = links, direct, apart
-        self.known: dict[tuple[int, int], Relation | object | None] = {}
+        self.known: dict[tuple[int, int, bool], Relation | object | None] = {}
 
-    def __call__(self, keeper: int, image: int) -> Relation | None:
-        found = self._known(keeper, image)
+    def __call__(self, keeper: int, image: int, confirmed: bool = False) -> Relation | None:
+        """`_relate` of the pair; `confirmed`: the pair's moment is known to be one (checked the other way)."""
+        found = self._known(keeper, image, confirmed)
         return None if found is _TWO_MOMENTS else found
 
     def two_moments(self, keeper: int, image: int) -> bool:
         """Whether the image, aligned on the keeper, shows a part of its picture a few pixels off its place:
         another moment, not merely no match."""
-        return self._known(keeper, image) is _TWO_MOMENTS
+        return self._known(keeper, image, False) is _TWO_MOMENTS
 
-    def _known(self, keeper: int, image: int) -> Relation | object | None:
+    def _known(self, keeper: int, image: int, confirmed: bool) -> Relation | object | None:
         if (min(keeper, image), max(keeper, image)) in self.apart:
             return None
-        if (keeper, image) not in self.known:
-            self.known[keeper, image] = _relate(keeper, image, self.links, self.direct)
-        return self.known[keeper, image]
+        if (keeper, image, confirmed) not in self.known:
+            self.known[keeper, image, confirmed] = _relate(keeper, image, self.links, self.direct, confirmed)
+        return self.known[keeper, image, confirmed]
 
     def ahead(self, pairs: Iterable[tuple[int, int]]) -> None:
         """Work out the relations of these (keeper, image) pairs, each as far as what is known takes it, the
@@ -567,16 +582,17 @@ _TWO_MOMENTS = object()  # what `_relate` answers for an image that shows a part
 
 
 def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMatch]],
-            direct: _DirectMatches) -> Relation | object | None:
+            direct: _DirectMatches, confirmed: bool = False) -> Relation | object | None:
     """(match, relation, distance) of `image` to `keeper`; None when nothing shows them the same picture,
     _TWO_MOMENTS when their fit finds a second motion, or their moment check a part of the picture slid a few
-    pixels (`Moment.slid`): two moments of it."""
+    pixels (`Moment.slid`): two moments of it. A pair `confirmed` one moment (the other way round) is one unless
+    something moved (`_accepted`)."""
     images = direct.images
     if images.pixel_hash[keeper] == images.pixel_hash[image]:
         return SAME_PIXELS, describe_same_pixels(images, keeper, image), 0, None, None
     link = links.get(keeper, {}).get(image)
     match = link if isinstance(link, Match) else direct.match(keeper, image) if link is None else None
-    if match is not None and _window_moment(direct, match).same:
+    if match is not None and _accepted(_window_moment(direct, match), confirmed):
         to_keeper, distance = _window_to_keeper(images, keeper, match), match.candidate.distance
         return NEAR, describe_edit(images, keeper, match), distance, frame_box(to_keeper), _rows(to_keeper)
     fitted = direct.local_fit(keeper, image)
@@ -585,11 +601,17 @@ def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMat
     if fitted.two_moments:
         return _TWO_MOMENTS
     moment = direct.same_moment(keeper, image, fitted)
-    if not moment.same:
+    if not _accepted(moment, confirmed):
         return _TWO_MOMENTS if moment.slid else None
     to_keeper = _fitted_to_keeper(fitted)
     return (NEAR, describe_fit(images, keeper, image, fitted, moment), _hash_distance(images, keeper, image),
             frame_box(to_keeper), _rows(to_keeper))
+
+
+def _accepted(moment: Moment, confirmed: bool) -> bool:
+    """Whether a pair's moment check lets it be one picture: it passes, or the pair is `confirmed` one moment the
+    other way round and nothing moved (an overlay's blocks may read as changed from one side, a move does not)."""
+    return moment.same or (confirmed and moment.aligned and not moment.moved)
 
 
 WindowMomentMemo = MutableMapping[tuple[int, ...], Moment]  # by rows a and b, orientation, window of a, of b

@@ -7,8 +7,10 @@ The default rule, used by the scan to choose each group's keeper, prefers in tur
    screenshot of another member) counts as no more than what it was made from;
 2. the least recompressed: the highest JPEG quality (estimated from the quantisation tables); a losslessly
    stored picture ranks above any JPEG, a WebP, HEIC or AVIF as a JPEG of quality 75, a lossless file with
-   the same pixels as a lossy one as that one (it was converted from it: nothing lost, nothing gained), and a
-   JPEG re-saved from another member's JPEG or converted from its WebP, HEIC or AVIF just below that one;
+   the same pixels as a lossy one as that one (it was converted from it: nothing lost, nothing gained), a
+   JPEG re-saved from another member's JPEG or converted from its WebP, HEIC or AVIF just below that one,
+   and a WebP, HEIC or AVIF that may have been saved from a member's JPEG of its size just below the lowest
+   such (`requantized.saved_from_jpegs`);
 3. the camera's metadata (date taken, camera, GPS position), then companions (sidecars, Live Photo motion);
 4. the oldest file (a copy is made after its original), then the largest, then the first path.
 
@@ -89,7 +91,8 @@ class Scanned:
     derived: bool = False  # a crop, overlay or screenshot of another member (a relation flag)
     grain: float | None = None  # see `decode.grain`
     pixel_hash: str = ""  # hex hash of the decoded pixels; "" unknown
-    earlier_quality: int | None = None  # a JPEG re-saved from another's at this quality (`requantized`)
+    earlier_quality: int | None = None  # re-saved (a JPEG) or saved (a WebP, HEIC, AVIF) from another's JPEG of this
+    # quality, at the lowest (`requantized`)
     converted_from: str | None = None  # a JPEG converted from another's file of this format (`requantized`)
 
     @property
@@ -113,34 +116,43 @@ def _each(key: Callable[[Scanned], object]) -> KeepRule:
 def enlargements(files: Sequence[Scanned]) -> list[bool]:
     """Whether each file is an enlargement of another of about its shape (ENLARGED_ASPECT: a crop's detail a
     pixel is that of the part it keeps): ENLARGED_AREA to ENLARGED_MAX_AREA times its pixels, and less detail
-    than ENLARGED_DETAIL times the other's over the area ratio ** DETAIL_PER_AREA. Files sorted by pixels, with a
-    sliding maximum of detail × pixels ** DETAIL_PER_AREA of those in range for each band of shapes, so that a
-    group of thousands is not compared pair by pair."""
+    than ENLARGED_DETAIL times the other's over the area ratio ** DETAIL_PER_AREA; for a file with grain, not of
+    one whose flattest parts are perfectly flat (grain 0: a screen's interface, a border), whose lettering and
+    edges are no detail of the picture. Files sorted by pixels, with a sliding maximum of detail × pixels **
+    DETAIL_PER_AREA of those in range for each band of shapes, so that a group of thousands is not compared pair
+    by pair."""
     order = sorted(range(len(files)), key=lambda i: files[i].picture_pixels)
     weighed = [None if file.detail is None else file.detail * file.picture_pixels ** DETAIL_PER_AREA
                for file in files]
     shape = [_shape(file.width, file.height) for file in files]
+    textured = [file.grain is not None and file.grain > 0 for file in files]
     found = [False] * len(files)
-    windows: defaultdict[int, deque[int]] = defaultdict(deque)  # by shape: files, their weighed details decreasing
+    windows: defaultdict[tuple[bool, int], deque[int]] = defaultdict(deque)  # by (of a textured file, shape):
+    # files, their weighed details decreasing
     added = 0
     for i in order:
         pixels = files[i].picture_pixels
         while added < len(order) and files[order[added]].picture_pixels * ENLARGED_AREA <= pixels:
             j = order[added]
             if weighed[j] is not None:
-                window = windows[shape[j]]
-                while window and weighed[window[-1]] <= weighed[j]:
-                    window.pop()
-                window.append(j)
+                for of_textured in (False, True) if files[j].grain != 0 else (False,):
+                    _push(windows[of_textured, shape[j]], j, weighed)
             added += 1
         most = 0.0
         for band in (shape[i] - 1, shape[i], shape[i] + 1):
-            window = windows[band]
+            window = windows[textured[i], band]
             while window and files[window[0]].picture_pixels * ENLARGED_MAX_AREA < pixels:
                 window.popleft()
             most = max(most, weighed[window[0]] if window else 0.0)
         found[i] = weighed[i] is not None and weighed[i] < ENLARGED_DETAIL * most
     return found
+
+
+def _push(window: deque[int], j: int, weighed: Sequence[float | None]) -> None:
+    """File j into a sliding-maximum window of weighed details, those it outweighs dropped."""
+    while window and weighed[window[-1]] <= weighed[j]:
+        window.pop()
+    window.append(j)
 
 
 def to_measure(pixels: Sequence[int], widths: Sequence[int], heights: Sequence[int], measured: Sequence[bool],
@@ -221,13 +233,12 @@ def _qualities(files: Sequence[Scanned]) -> list:
 
 
 def _quality(file: Scanned) -> float:
+    own = file.quality or (LOSSLESS_QUALITY if lossless(file.format, file.quality) else LOSSY_CODEC_QUALITY)
     converted = LOSSY_CODEC_QUALITY if file.converted_from is not None else None
     earlier = min((rank for rank in (file.earlier_quality, converted) if rank is not None), default=None)
-    if earlier is not None:  # no better than what it was made from: just below it
-        return 0.5 - min(earlier, file.quality or LOSSLESS_QUALITY)
-    if file.quality is not None:
-        return -file.quality
-    return -(LOSSLESS_QUALITY if lossless(file.format, file.quality) else LOSSY_CODEC_QUALITY)
+    if earlier is not None:  # no better than what it was made from, nor than its own: just below it
+        return 0.5 - min(earlier, own)
+    return -own
 
 
 def lossless(format_name: str, quality: int | None) -> bool:
@@ -374,6 +385,9 @@ def _reason(criterion: str, kept: Scanned, other: Scanned, files: Sequence[Scann
             return "the original: copies with as many pixels have noise added (grain where it is flat)"
         return f"most pixels of picture ({kept.picture_pixels:,} against {other.picture_pixels:,})"
     if criterion == "best-quality":
+        if other.earlier_quality is not None and other.quality is None:
+            return (f"least recompressed ({_stored(kept)}; the other, a {other.format}, holds no more than a JPEG of "
+                    f"its size of quality {other.earlier_quality}, which it may have been saved from)")
         if other.earlier_quality is not None:
             return (f"least recompressed (JPEG quality {kept.quality}; the other, of quality {other.quality}, "
                     f"was re-saved from a JPEG of quality {other.earlier_quality})")

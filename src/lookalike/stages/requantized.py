@@ -1,5 +1,5 @@
 """Re-saved JPEGs: which JPEG copy was decoded from another JPEG and saved again at a finer quality, or
-converted from a WebP, HEIC or AVIF copy.
+converted from a WebP, HEIC or AVIF copy; and which such copy was saved from a JPEG.
 
 A JPEG's luminance coefficients are multiples of its quantisation table's steps. When a JPEG is decoded and
 saved again with finer steps, its coefficients stay near multiples of the earlier, coarser steps too: the
@@ -11,7 +11,9 @@ DCT of blocks on that shifted grid still clusters at multiples of the earlier st
 A JPEG converted from a lossy file of another codec holds that file's pixels rounded to its own steps: the DCT of
 the other file's luminance lies within half a step of the JPEG's coefficients, spread evenly over that half. A
 lossy file made from the JPEG lies close to the JPEG's coefficients too, but bunched near them (the JPEG's
-lattice outlasts a fine save) or spread beyond half a step (a coarse one): neither reads as a conversion.
+lattice outlasts a fine save) or spread beyond half a step (a coarse one): neither reads as a conversion. A
+lossy file bunched near a JPEG's lattice was saved from it; one that no JPEG of its size was converted from, and
+that close ones were not converted from either, may have been saved from any of them, and holds no more.
 
 Guarantees:
 - evidence is looked for only between JPEGs of one picture size whose earlier blocks fall on their own grid or
@@ -19,7 +21,8 @@ Guarantees:
   otherwise (a band added above, a crop) shows none and is ranked as before; so does a copy whose own steps
   are no finer;
 - a conversion is looked for only between a JPEG and a WebP, HEIC or AVIF of one stored size, matched, up to
-  PARTNERS of them a JPEG, of thumbnails within THUMB_CLOSE: a turned, resized or filtered copy shows none;
+  PARTNERS of them a JPEG, of thumbnails within THUMB_CLOSE: a turned, resized or filtered copy shows none; a
+  lossy file that a JPEG was converted from is ranked below none but those it is bunched near;
 - `lattice_file` and `conversions_file` (worker functions for `pool.decode_all`) read one JPEG, or a file and
   JPEGs; everything else is NumPy; a file they cannot read gives no evidence and no error: the scan
   read it once already.
@@ -28,13 +31,13 @@ Guarantees:
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 
 import numpy as np
 
 from lookalike.stages.images import ImageTable
-from lookalike.stages.keep import LOSSY_CODEC_QUALITY, LOSSY_CODECS, Earlier
+from lookalike.stages.keep import LOSSY_CODECS, Earlier
 from lookalike.stages.signatures import grey
 from lookalike.stages.verify import linked_sets
 from lookalike.stages.walk import open_regular
@@ -61,6 +64,8 @@ CONVERTED_INSIDE = 0.94  # a JPEG converted from another file: this share of its
 CONVERTED_SPREAD = 0.3  # ... of which this share beyond a quarter step: rounding spreads them evenly (0.5); a
 # lossy copy made from the JPEG bunches them near its lattice (0.23 at most on the dev split)
 CONVERTED_COMPARED = 1000  # coefficients compared at least: fewer tell nothing
+MADE_FROM_DISTANCE = 8.0  # a lossy file this close (RMS grey levels) to a JPEG not converted from it may have been
+# saved from it (dev split: saved from a JPEG 2 to 4.7, copies edited on top up to 7.9; other edits 12 and up)
 CONVERTED_BLOCKS = 16384  # blocks compared at most, spread over the picture
 PARTNERS = 4  # lossy files a JPEG is compared with at most: those of the closest thumbnails
 THUMB_CLOSE = 1.5  # ... within this mean difference of their thumbnails' grey levels (converted: 0.1 to 1.2 on
@@ -98,17 +103,33 @@ class Lattice:
 class Conversion:
     """How a JPEG's coefficients lie around another file's: of `compared` (AC, of at least one step, where the
     step is 2 or more), the share within half a step of the other's DCT (`inside`), and of those the share
-    beyond a quarter step (`spread`)."""
+    beyond a quarter step (`spread`); and the RMS difference of the two (`distance`, grey levels)."""
 
     compared: int
     inside: float
     spread: float
+    distance: float
 
     @property
     def converted(self) -> bool:
-        """Whether the JPEG was converted from the other file."""
-        return (self.compared >= CONVERTED_COMPARED and self.inside >= CONVERTED_INSIDE
-                and self.spread >= CONVERTED_SPREAD)
+        """Whether the JPEG was converted from the other file: its coefficients round the other's."""
+        return self._within_half_steps and self.spread >= CONVERTED_SPREAD
+
+    @property
+    def bunched(self) -> bool:
+        """Whether the other file was saved from the JPEG: close to its coefficients, bunched near them."""
+        return self._within_half_steps and self.spread < CONVERTED_SPREAD
+
+    @property
+    def _within_half_steps(self) -> bool:
+        return self.compared >= CONVERTED_COMPARED and self.inside >= CONVERTED_INSIDE
+
+    @property
+    def apart(self) -> bool:
+        """Whether the JPEG was not converted from the other file, though close to it: either may have been
+        saved from the other, or both from a third."""
+        return (self.compared >= CONVERTED_COMPARED and self.inside < CONVERTED_INSIDE
+                and self.distance <= MADE_FROM_DISTANCE)
 
 
 def lattice_file(path: str, max_pixels: int) -> Lattice | None:
@@ -172,10 +193,12 @@ def conversion(ours: np.ndarray, theirs: np.ndarray, table: np.ndarray) -> Conve
     ours, theirs = np.rint(ours.reshape(-1, 64) / steps), theirs.reshape(-1, 64) / steps
     compared = (np.abs(ours) >= 1) & (steps >= 2)
     compared[:, 0] = False
-    offsets = np.abs(theirs - ours)[compared]
+    apart = theirs - ours
+    offsets = np.abs(apart)[compared]
     inside = offsets <= 0.5
+    distance = float(np.sqrt(np.mean(np.square(apart * steps)))) if len(apart) else 0.0  # orthonormal: pixels'
     return Conversion(len(offsets), float(inside.mean()) if len(offsets) else 0.0,
-                      float((offsets[inside] > 0.25).mean()) if inside.any() else 0.0)
+                      float((offsets[inside] > 0.25).mean()) if inside.any() else 0.0, distance)
 
 
 def _shifts(width: int, height: int) -> list[tuple[int, int]]:
@@ -282,14 +305,14 @@ def jpeg_pairs(images: ImageTable, links: Iterable[tuple[int, int]]) -> list[tup
 
 
 def converted_pairs(images: ImageTable, links: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """(JPEG row, row) of a JPEG that ranks no lower than a lossy file of another codec (LOSSY_CODECS) and such a
-    file of its stored size that `links` connect, directly or through others, whose thumbnails are within
-    THUMB_CLOSE: up to PARTNERS a JPEG, the closest first."""
+    """(JPEG row, row) of a JPEG and a lossy file of another codec (LOSSY_CODECS) of its stored size that `links`
+    connect, directly or through others, whose thumbnails are within THUMB_CLOSE: up to PARTNERS a JPEG, the
+    closest first."""
     pairs = []
     for rows in linked_sets(len(images), links):
         by_size: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
         for row in rows:
-            jpeg = (images.quality[row] or 0) >= LOSSY_CODEC_QUALITY
+            jpeg = images.quality[row] is not None
             if jpeg or str(images.format[row]).upper() in LOSSY_CODECS:
                 by_size.setdefault((int(images.width[row]), int(images.height[row])), ([], []))[not jpeg].append(row)
         for jpegs, others in by_size.values():
@@ -306,8 +329,9 @@ def converted_pairs(images: ImageTable, links: Iterable[tuple[int, int]]) -> lis
 def resaved(pairs: Iterable[tuple[int, int]], qualities: Mapping[int, int], lattices: Mapping[int, Lattice],
             conversions: Mapping[tuple[int, int], Conversion], formats: Mapping[int, str]) -> dict[int, Earlier]:
     """Of the images in `pairs` (rows, two JPEGs each) and in `conversions` (JPEG row, row of another codec),
-    those re-saved from the other of a pair: row -> the lowest quality of a JPEG whose table it carries, the
-    format of a file it was converted from."""
+    those re-saved from the other of a pair: row -> the lowest quality of a JPEG whose table it carries or that
+    it may have been saved from (`saved_from_jpegs`), the format of a file it was converted from. `qualities`
+    holds those of the JPEGs of both."""
     found: dict[int, Earlier] = {}
     for a, b in pairs:
         finer, coarser = (a, b) if qualities[a] > qualities[b] else (b, a)
@@ -319,4 +343,25 @@ def resaved(pairs: Iterable[tuple[int, int]], qualities: Mapping[int, int], latt
     for (jpeg, other), measured in sorted(conversions.items()):
         if measured.converted and found.get(jpeg, Earlier()).converted_from is None:
             found[jpeg] = Earlier(found.get(jpeg, Earlier()).quality, formats[other])
+    for other, quality in saved_from_jpegs(conversions, qualities, set(found)).items():
+        found[other] = Earlier(quality)
+    return found
+
+
+def saved_from_jpegs(conversions: Mapping[tuple[int, int], Conversion], qualities: Mapping[int, int],
+                     derived: Set[int]) -> dict[int, int]:
+    """Lossy files of another codec (rows) -> the lowest quality of the JPEGs (`conversions`' partners of it) it
+    may have been saved from: those it is bunched near, or, when no JPEG was converted from it, also the close
+    ones that were not (`Conversion.apart`); but none of the `derived` JPEGs, re-saved or converted from another
+    member's file, which tell of no original."""
+    partners: dict[int, list[tuple[int, Conversion]]] = {}
+    for (jpeg, other), measured in conversions.items():
+        partners.setdefault(other, []).append((jpeg, measured))
+    found = {}
+    for other, measured in partners.items():
+        original = any(conversion.converted for _, conversion in measured)  # a JPEG was made from it
+        sources = [qualities[jpeg] for jpeg, conversion in measured if jpeg not in derived
+                   and (conversion.bunched or (conversion.apart and not original))]
+        if sources:
+            found[other] = min(sources)
     return found
