@@ -235,22 +235,27 @@ def test_the_photo_is_kept_from_a_framed_copy_of_its_captioned_copy(photos):
     assert related == from_photo
 
 
+def kept_among(photo: Image.Image, filtered: Image.Image, resized: bool = True) -> tuple[int, dict]:
+    """`_promoted`'s keeper and members among a filtered copy (image 0, which the keep rule prefers), the photo
+    (1) and, when `resized`, a resized copy of it (2), each showing the whole frame of the others."""
+    from lookalike.stages.group import NEAR, _promoted
+    from lookalike.stages.images import FilesOfImages
+
+    images = {0: filtered, 1: photo, **({2: photo.resize((200, 150))} if resized else {})}
+    whole = (NEAR, "recompressed", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
+    return _promoted(0, {image: whole for image in images if image}, Known(lambda a, b: whole),
+                     FilesOfImages(list(images)), lambda files: sorted(files), *seen(images))
+
+
 def test_a_filtered_copy_hands_the_keeper_to_the_original_whose_tones_the_others_share(photos):
     """A brighter copy with more contrast (image 0) that the keep rule prefers (re-saved more finely, say) shows
     the original's whole frame, as the original (1) and a re-saved copy (2) do: 1 and 2 share their tones and
     0 shares them with none, so the original is kept. With no other copy to tell, the rule decides."""
-    from lookalike.stages.group import NEAR, _promoted
-    from lookalike.stages.images import FilesOfImages
-
     photo = open_rgb(photos["chelsea"])
     filtered = ImageEnhance.Contrast(ImageEnhance.Brightness(photo).enhance(1.25)).enhance(1.3)
-    pictures = seen({0: filtered, 1: photo, 2: photo.resize((200, 150))})
-    whole = (NEAR, "recompressed", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
-    rule = lambda files: sorted(files)  # noqa: E731 (the filtered copy first)
-    keeper, related = _promoted(0, {1: whole, 2: whole}, Known(lambda a, b: whole), FilesOfImages([0, 1, 2]), rule,
-                                *pictures)
+    keeper, related = kept_among(photo, filtered)
     assert keeper == 1 and set(related) == {0, 2}
-    keeper, _ = _promoted(0, {1: whole}, Known(lambda a, b: whole), FilesOfImages([0, 1]), rule, *pictures)
+    keeper, _ = kept_among(photo, filtered, resized=False)
     assert keeper == 0
 
 
@@ -326,14 +331,7 @@ def test_a_copy_filtered_too_slightly_to_change_its_tone_band_is_passed_over_for
     """A copy a little brighter and flatter (image 0, which the rule prefers) still shares the bands of one tone
     with the original (1) and its resized copy (2), but lies farther from either than they lie from each
     other: the original is kept."""
-    from lookalike.stages.group import NEAR, _promoted
-    from lookalike.stages.images import FilesOfImages
-
     photo = open_rgb(photos["chelsea"])
-    filtered = ImageEnhance.Contrast(ImageEnhance.Brightness(photo).enhance(1.05)).enhance(0.93)
-    pictures = seen({0: filtered, 1: photo, 2: photo.resize((200, 150))})
-    whole = (NEAR, "recompressed", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
-    rule = lambda files: sorted(files)  # noqa: E731 (the filtered copy first)
-    keeper, related = _promoted(0, {1: whole, 2: whole}, Known(lambda a, b: whole), FilesOfImages([0, 1, 2]), rule,
-                                *pictures)
+    slightly = ImageEnhance.Contrast(ImageEnhance.Brightness(photo).enhance(1.05)).enhance(0.93)
+    keeper, related = kept_among(photo, slightly)
     assert keeper == 1 and set(related) == {0, 2}
