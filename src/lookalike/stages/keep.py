@@ -193,13 +193,19 @@ def grainy(files: Sequence[Scanned]) -> list[bool]:
     """Whether each file has noise added: grain above GRAIN_RATIO times, plus GRAIN_MARGIN, the typical grain (the
     lower median) of the files with no more pixels. A smaller copy has, if anything, more grain a pixel than its
     original; a blurred or coarsely saved copy, or one whose flat parts are an added border, has less, and the
-    median is not moved by a few of them."""
-    found = []
-    for file in files:
-        grains = sorted(other.grain for other in files if other.grain is not None
-                        and other.picture_pixels <= file.picture_pixels * (1 + SAME_SIZE))
+    median is not moved by a few of them. Files by pixels, the grains of those up to each kept sorted as they come:
+    a group of thousands is not sorted once a file."""
+    order = sorted(range(len(files)), key=lambda i: files[i].picture_pixels)
+    found = [False] * len(files)
+    grains: list[float] = []  # of the files with no more pixels than the one weighed, sorted
+    start = 0
+    for i in order:
+        while start < len(order) and files[order[start]].picture_pixels <= files[i].picture_pixels * (1 + SAME_SIZE):
+            if (grain := files[order[start]].grain) is not None:
+                bisect.insort(grains, grain)
+            start += 1
         typical = grains[(len(grains) - 1) // 2] if grains else math.inf
-        found.append(file.grain is not None and file.grain > GRAIN_RATIO * typical + GRAIN_MARGIN)
+        found[i] = files[i].grain is not None and files[i].grain > GRAIN_RATIO * typical + GRAIN_MARGIN
     return found
 
 
