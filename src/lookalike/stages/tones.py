@@ -17,7 +17,7 @@ from functools import cache
 
 import numpy as np
 
-from lookalike.stages.geometry import thumb_matrix, warped_onto
+from lookalike.stages.geometry import channel_mean, thumb_matrix, warped_onto
 
 SAME_TONE = (6.0, 0.1, 0.08)  # brightness (grey levels), log contrast, log vignette: within these, one tone
 OVERLAP_MIN = 1 / 16  # share of the picture both must show to be compared
@@ -78,7 +78,7 @@ def colour_change(a: np.ndarray, b: np.ndarray, matrix: np.ndarray) -> float | N
 def colourfulness(picture: np.ndarray) -> np.ndarray:
     """Each pixel's mean distance of its channels from their mean (0 where it is grey), as float32."""
     channels = picture.astype(np.float32)
-    return np.abs(channels - channels.mean(axis=2, keepdims=True)).mean(axis=2)
+    return channel_mean(np.abs(channels - channel_mean(channels)[..., None]))
 
 
 def same_colour(change: float | None) -> bool:
