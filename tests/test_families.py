@@ -81,6 +81,29 @@ def in_a_phone_screenshot(image: Image.Image) -> Image.Image:  # the photo fills
     return screen
 
 
+def in_a_tall_screenshot(image: Image.Image) -> Image.Image:  # 85 % of a 9:19.5 screen's width, light interface
+    screen_w = image.width
+    screen_h = round(screen_w * 19.5 / 9)
+    photo = image.resize((round(screen_w * 0.85), round(image.height * screen_w * 0.85 / image.width)),
+                         Image.Resampling.LANCZOS)
+    screen = Image.new("RGB", (screen_w, screen_h), (250, 250, 250))
+    draw = ImageDraw.Draw(screen)
+    draw.rectangle((0, 0, screen_w, screen_h * 0.04), fill=(235, 235, 240))
+    draw.text((screen_w * 0.04, screen_h * 0.01), "14:05", fill=(20, 20, 20), font_size=screen_h * 0.02)
+    draw.text((screen_w * 0.04, screen_h * 0.07), "Shared album", fill=(20, 20, 20), font_size=screen_h * 0.03)
+    top = round(screen_h * 0.15)
+    screen.paste(photo, (round(screen_w * 0.03), top))
+    for line in range(6):
+        y = top + photo.height + screen_h * (0.03 + 0.035 * line)
+        draw.text((screen_w * 0.04, y), "Liked by Sam and 12 others " * (1 + line % 2), fill=(60, 60, 60),
+                  font_size=screen_h * 0.018)
+    return screen
+
+
+def framed(width: float, colour: tuple[int, int, int]) -> Edit:
+    return lambda image: ImageOps.expand(image, border=round(image.width * width), fill=colour)
+
+
 def straightened(degrees: float) -> Edit:
     def edit(image: Image.Image) -> Image.Image:
         turned = image.rotate(degrees, Image.Resampling.BICUBIC)
@@ -149,7 +172,10 @@ FAMILIES = [
     family("a semi-transparent logo", "rocket", logo),
     family("an uneven coloured frame", "astronaut", uneven_frame),
     family("inside a phone screenshot", "chelsea", in_a_phone_screenshot),
+    family("inside a tall screenshot, a quarter of it", "astronaut", in_a_tall_screenshot),
     family("straightened by 6°", "coffee", straightened(6)),
+    family("straightened by 5°, then framed", "chelsea", combined(straightened(5), framed(0.05, (40, 170, 180)))),
+    family("cropped, then framed", "astronaut", combined(crop(0.1, 0.2, 0.8, 0.9), framed(0.04, (230, 200, 40)))),
     family("straightened by -2°", "astronaut", straightened(-2)),
     family("a warm tint and a vignette", "chelsea", tint_and_vignette),
     family("strong noise", "astronaut", strong_noise),

@@ -23,10 +23,10 @@ from typing import Any, TypeVar
 import numpy as np
 
 from lookalike.stages.local_features import Features
-from lookalike.stages.signatures import Box
+from lookalike.stages.signatures import WHOLE_BOX, Box, content_boxes
 from lookalike.stages.verify import Assumed, Linked
 
-MOMENT_RULE = "5"  # named anew whenever `moment_check` may judge a pair otherwise: cached moments are then stale
+MOMENT_RULE = "6"  # named anew whenever `moment_check` may judge a pair otherwise: cached moments are then stale
 MIN_INLIERS = 15
 RATIO = 0.8  # a match is kept when its descriptor is this much closer than the second nearest
 REPROJECTION = 3.0  # pixels of the feature frame an inlier may be off the fitted similarity
@@ -208,7 +208,8 @@ def moment_check(thumb_a: np.ndarray, thumb_b: np.ndarray, matrix: np.ndarray, c
     (fractions of b's frame → fractions of a's, as `Fit.matrix`) and count the blocks that changed, b's changes
     laid over a's picture as overlays. The larger picture is warped onto the smaller, whose own pixels hold the
     detail both have. `coarsest`: pixels of the smaller image per picture pixel; below 1 (an image smaller than
-    its picture) both are blurred to it."""
+    its picture) both are blurred to it. A flat border round either picture (`content_boxes`, of the grey
+    picture) is not compared: a copy cropped and framed shows the border where its original shows picture."""
     side = thumb_a.shape[0]
     pixels = thumb_matrix(matrix, side)
     scale = _scale(pixels)
@@ -233,7 +234,10 @@ def _aligned_moment(thumb_a: np.ndarray, thumb_b: np.ndarray, pixels: np.ndarray
     if coarsest < 0.9:  # an enlarged thumbnail has none of the detail the other's has
         sigma = 0.6 * (1 / max(coarsest, 0.1) - 1)
         a, b = cv2.GaussianBlur(a, (0, 0), sigma), cv2.GaussianBlur(b, (0, 0), sigma)
-    warped, inside = warped_onto(b, pixels, side)
+    framed = content_boxes(np.round(channel_mean(np.stack([thumb_a, thumb_b]).astype(np.float32)))[..., None]
+                           .astype(np.uint8))  # grey: a JPEG's chroma smears a coloured border
+    warped, inside = warped_onto(b, pixels, side, framed[1])
+    inside &= _box_mask(framed[0], side)  # a border shows nothing of the picture: it is no evidence either way
     if inside.sum() < 4 * (side // BLOCKS) ** 2:
         return Moment(0, 0, 0, aligned=False)
     pixels = _refined(a, warped, inside, pixels)
@@ -247,13 +251,22 @@ def channel_mean(colours: np.ndarray) -> np.ndarray:
     return (colours[..., 0] + colours[..., 1] + colours[..., 2]) / 3
 
 
-def warped_onto(b: np.ndarray, pixels: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
-    """Picture b warped by `pixels` onto a picture of `side` pixels a side, and where it shows b's picture (a
-    pixel in from b's edges, where resampling blends in what lies beyond them)."""
+def warped_onto(b: np.ndarray, pixels: np.ndarray, side: int, box: Box = WHOLE_BOX) -> tuple[np.ndarray, np.ndarray]:
+    """Picture b warped by `pixels` onto a picture of `side` pixels a side, and where it shows b's picture inside
+    `box` (fractions of b's frame; a pixel in from its edges, where resampling blends in what lies beyond them)."""
     import cv2
 
-    inside = cv2.warpAffine(np.ones((side, side), np.uint8), pixels, (side, side), flags=cv2.INTER_NEAREST)
+    shown = _box_mask(box, b.shape[0]).astype(np.uint8)
+    inside = cv2.warpAffine(shown, pixels, (side, side), flags=cv2.INTER_NEAREST)
     return _warped(b, pixels, side), cv2.erode(inside, np.ones((3, 3), np.uint8)) > 0
+
+
+def _box_mask(box: Box, side: int) -> np.ndarray:
+    """(side, side) bool: the pixels of a square picture inside `box` (fractions of its frame)."""
+    left, top, right, bottom = (round(float(edge) * side) for edge in box)
+    mask = np.zeros((side, side), bool)
+    mask[top:bottom, left:right] = True
+    return mask
 
 
 def _warped(b: np.ndarray, pixels: np.ndarray, side: int) -> np.ndarray:
