@@ -12,9 +12,10 @@ from PIL import Image, ImageDraw, ImageFilter
 import lookalike
 from lookalike.pipeline import ScanOptions
 from lookalike.stages.geometry import MIN_INLIERS, fit, frame_box
-from lookalike.stages.local_features import extract, unpack
+from lookalike.stages.local_features import extract, search_words, surround_box, unpack
 
 from .conftest import open_rgb
+from .test_families import in_a_tall_screenshot
 
 
 def crop_top_right(image: Image.Image) -> Image.Image:  # 62 % of the width, 70 % of the height: 43 % of it
@@ -109,6 +110,37 @@ def test_a_part_that_moved_shows_as_a_second_motion_of_the_features(photos, name
     original = unpack(extract(image))
     assert fit(original, unpack(extract(as_jpeg(moved, 90)))).two_moments
     assert not fit(original, unpack(extract(as_jpeg(image, 60)))).two_moments
+
+
+@pytest.mark.parametrize("name", ["astronaut", "chelsea", "coffee", "rocket"])
+def test_a_picture_inside_an_interface_has_features_of_its_own(photos, name):
+    """A photo shown across most of a phone's screen, a fifth of it, is found inside the interface, and its features
+    found there, at the resolution its original's are: the screenshot queries with many of the words its
+    original is indexed by (the frame's own features share 0 to 5), and they fit where the photo is shown,
+    upright and mirrored."""
+    original = open_rgb(photos[name])
+    shot = in_a_tall_screenshot(original)
+    height = 0.85 * original.height / original.width * 9 / 19.5
+    shown, mirror_shown = (0.03, 0.15, 0.88, 0.15 + height), (0.12, 0.15, 0.97, 0.15 + height)
+    grey = shot.convert("L")
+    grey.thumbnail((320, 320))
+    assert surround_box(np.asarray(grey)) == pytest.approx(shown, abs=0.02)
+    indexed, _, _ = search_words(extract(original))
+    _, queries, _ = search_words(blob := extract(shot))
+    assert len(np.intersect1d(np.frombuffer(indexed, np.uint32), np.frombuffer(queries, np.uint32))) >= 20
+    upright = fit(unpack(blob), unpack(extract(original)))
+    assert frame_box(upright.matrix) == pytest.approx(shown, abs=0.02)
+    mirrored = fit(unpack(blob, mirrored=True), unpack(extract(original.transpose(Image.Transpose.FLIP_LEFT_RIGHT))),
+                   mirrored=True)
+    assert frame_box(mirrored.matrix) == pytest.approx(mirror_shown, abs=0.02)
+
+
+def test_a_photo_has_no_surround(photos):
+    """A photo's edge has no one colour along most of it: its features are the frame's alone."""
+    for name in ("astronaut", "chelsea", "coffee", "coins", "rocket"):
+        grey = open_rgb(photos[name]).convert("L")
+        grey.thumbnail((320, 320))
+        assert surround_box(np.asarray(grey)) is None, name
 
 
 def as_jpeg(image: Image.Image, quality: int) -> Image.Image:

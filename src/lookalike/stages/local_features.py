@@ -8,7 +8,8 @@ image: the mirror image gets descriptors of its own, at the same corners mirrore
 
 Guarantees: `extract` is deterministic; `unpack(extract(image), mirrored)` gives at most FEATURES points in
 fractions of the frame (x of the width, y of the height) of the image or its mirror image, strongest first, with
-their descriptors; `words` gives each descriptor's visual words, the keys of the inverted index (`feature_search`).
+their descriptors, then at most FEATURES more inside `surround_box`; `words` gives each descriptor's visual
+words, the keys of the inverted index (`feature_search`).
 """
 
 from __future__ import annotations
@@ -49,17 +50,76 @@ class Features:
 
 
 def extract(image: Image.Image) -> bytes:
-    """The features of an upright RGB image and of its mirror image, packed (`unpack` reads them)."""
+    """The features of an upright RGB image and of its mirror image, packed (`unpack` reads them): those of the
+    frame, then, when the picture sits inside an interface or a border (`surround_box`), those of that box at
+    the frame's resolution, where the picture's corners are found as its original shows them."""
     from PIL import Image
 
-    small = image.convert("L")
+    grey_image = image.convert("L")
+    small = grey_image.copy()
     small.thumbnail((FEATURE_SIDE, FEATURE_SIDE), Image.Resampling.BILINEAR)
     grey = np.asarray(small)
     height, width = grey.shape
+    parts = _features(grey)
+    box = surround_box(grey)
+    if box is not None:
+        left, top, right, bottom = box
+        inside = grey_image.crop((round(left * image.width), round(top * image.height),
+                                  round(right * image.width), round(bottom * image.height)))
+        inside.thumbnail((FEATURE_SIDE, FEATURE_SIDE), Image.Resampling.BILINEAR)
+        scale = np.array([(right - left) * width / inside.width, (bottom - top) * height / inside.height])
+        for part, ([points], [descriptors]), x in zip(parts, _features(np.asarray(inside)), (left, 1 - right),
+                                                      strict=True):  # the mirror image's box: mirrored
+            part[0].append((points + 0.5) * scale - 0.5 + np.array([x * width, top * height]))
+            part[1].append(descriptors)
+    packed = [(np.round(np.maximum(np.concatenate(points), 0) * _POSITION_SCALE).astype(np.uint16),
+               np.concatenate(descriptors)) for points, descriptors in parts]
+    header = _HEADER.pack(width, height, len(packed[0][0]), len(packed[1][0]))
+    return header + b"".join(points.tobytes() + descriptors.tobytes() for points, descriptors in packed)
+
+
+def _features(grey: np.ndarray) -> list[tuple[list[np.ndarray], list[np.ndarray]]]:
+    """The strongest features of a grey image and of its mirror image: [points (N, 2) in pixels], [descriptors]."""
     keypoints, descriptors = _strongest(*_detector().detectAndCompute(grey, None))
-    parts = [_packed(keypoints, descriptors), _packed(*_mirrored(grey, keypoints))]
-    header = _HEADER.pack(width, height, len(parts[0][0]), len(parts[1][0]))
-    return header + b"".join(points.tobytes() + descriptors.tobytes() for points, descriptors in parts)
+    return [([_positions(found)], [described]) for found, described in
+            ((keypoints, descriptors), _mirrored(grey, keypoints))]
+
+
+SURROUND_SHARE = 0.5  # a row or column with this share of the surround's colour or more is interface, not picture
+SURROUND_LEVEL = 10  # grey levels a pixel may be off the surround's colour and be of it
+SURROUND_EDGE = 0.3  # share of the frame's edge pixels that must be of one colour for a surround
+SMALLEST_BOX = 0.15  # of the frame's width and of its height, at least
+LARGEST_BOX = 0.9  # of the frame's area, at most: beyond it the frame's own features see the picture well
+
+
+def surround_box(grey: np.ndarray) -> tuple[float, float, float, float] | None:
+    """The box (left, top, right, bottom, fractions of the frame) of a picture shown inside a flat surround with
+    things on it (a screenshot's interface, a border, a caption band): the longest run of rows where the
+    surround's colour, the commonest on the frame's edge, is rare, then the same for columns inside those rows;
+    None when there is no such surround or the box is most of the frame."""
+    height, width = grey.shape
+    edge = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    counts = np.bincount(edge, minlength=256)
+    colour = int(np.argmax(counts))
+    if counts[colour] < SURROUND_EDGE * len(edge):
+        return None
+    of_surround = np.abs(grey.astype(np.int16) - colour) <= SURROUND_LEVEL
+    top, bottom = _longest_run(of_surround.mean(axis=1) < SURROUND_SHARE)
+    left, right = _longest_run(of_surround[top:bottom].mean(axis=0) < SURROUND_SHARE)
+    box = (left / width, top / height, right / width, bottom / height)
+    if min(box[2] - box[0], box[3] - box[1]) < SMALLEST_BOX or (box[2] - box[0]) * (box[3] - box[1]) > LARGEST_BOX:
+        return None
+    return box
+
+
+def _longest_run(flags: np.ndarray) -> tuple[int, int]:
+    """The start and end (exclusive) of the longest run of Trues; (0, 0) for none."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
+    starts, ends = edges[::2], edges[1::2]
+    if not len(starts):
+        return 0, 0
+    longest = int(np.argmax(ends - starts))
+    return int(starts[longest]), int(ends[longest])
 
 
 def _strongest(keypoints: Sequence[cv2.KeyPoint], descriptors: np.ndarray | None) -> tuple[list, np.ndarray]:
@@ -83,10 +143,9 @@ def _mirrored(grey: np.ndarray, keypoints: list) -> tuple[list, np.ndarray]:
     return _strongest(*_detector().compute(np.ascontiguousarray(grey[:, ::-1]), turned))
 
 
-def _packed(keypoints: list, descriptors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 2) uint16 positions in 1/64 pixel and (N, 32) descriptors."""
-    points = np.array([point.pt for point in keypoints], np.float32).reshape(-1, 2) * _POSITION_SCALE
-    return np.round(points).astype(np.uint16), descriptors
+def _positions(keypoints: list) -> np.ndarray:
+    """(N, 2) float32 positions in pixels."""
+    return np.array([point.pt for point in keypoints], np.float32).reshape(-1, 2)
 
 
 @cache
