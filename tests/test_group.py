@@ -101,6 +101,9 @@ class Known:
     def two_moments(self, keeper: int, image: int) -> bool:
         return False
 
+    def seen_finer(self, keeper: int, image: int, through: tuple) -> bool:
+        return False
+
 
 def jpeg(image: Image.Image) -> bytes:
     out = io.BytesIO()

@@ -124,6 +124,12 @@ def _overlap(matrix: np.ndarray) -> float:
     return float(area)
 
 
+def compared_share(matrix: np.ndarray) -> float:
+    """The share of the smaller of two pictures that both show, aligned by `matrix` (one frame onto the other):
+    how much of the pictures a moment check compares."""
+    return min(_overlap(matrix), _overlap(inverted(matrix)))
+
+
 def fit(a: Features, b: Features, mirrored: bool = False) -> Fit | None:
     """The similarity that carries b's matched features onto a's, or None when fewer than MIN_INLIERS agree.
     `a` is the image's own features, or its mirror image's when `mirrored`."""

@@ -31,6 +31,7 @@ from lookalike.stages.geometry import (
     Task,
     channel_mean,
     clipped,
+    compared_share,
     fit_task,
     frame_box,
     frame_extent,
@@ -379,10 +380,11 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     left out: a copy that matched more members than its original does is then kept as a member of it; one of
     them that does not relate back to the keeper is passed over for the next. Members the new keeper does not
     match directly are related through the old one, but for those it shows a part of its picture slid in
-    (`_Relations.two_moments`), which leave the group; the old one itself, which the new one matched from its
-    side, is related to it even where the moment check seen from the new one doubts it (text laid over one copy
-    reads differently from either side). `picture`: an image's grey picture (`_DirectMatches.grey_picture`),
-    `colour`: its RGB thumbnail. A set of more than PROMOTED_MOST images keeps its keeper."""
+    (`_Relations.two_moments`) or compares more closely than the old one did (`_Relations.seen_finer`): they leave the
+    group; the old one itself, which the new one matched from its side, is related to it even where the moment
+    check seen from the new one doubts it (text laid over one copy reads differently from either side).
+    `picture`: an image's grey picture (`_DirectMatches.grey_picture`), `colour`: its RGB thumbnail. A set of
+    more than PROMOTED_MOST images keeps its keeper."""
     images = [keeper, *related]
     if len(images) > PROMOTED_MOST:
         return keeper, related
@@ -409,7 +411,7 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
         if image == best:
             continue
         direct = relations(best, image)
-        if direct is None and relations.two_moments(best, image):
+        if direct is None and (relations.two_moments(best, image) or relations.seen_finer(best, image, relation)):
             continue  # another moment, which a coarser copy hid from the old keeper: left for another group
         handed[image] = direct or _through(relation, back)
     return best, handed
@@ -543,6 +545,13 @@ class _Relations:
         another moment, not merely no match."""
         return self._known(keeper, image, False) is _TWO_MOMENTS
 
+    def seen_finer(self, keeper: int, image: int, through: Relation) -> bool:
+        """Whether the keeper, fitted to an image it does not relate, compares FINER times more of their
+        pictures than the copy the image is related to by `through` did: a copy that shows the picture small (a
+        screenshot, a thumbnail) cannot see what a next frame changed, and the keeper looked closer."""
+        fitted = self.direct.local_fit(keeper, image)
+        return fitted is not None and compared_share(fitted.matrix) >= FINER * compared_share(_matrix(through)[:2])
+
     def _known(self, keeper: int, image: int, confirmed: bool) -> Relation | object | None:
         if (min(keeper, image), max(keeper, image)) in self.apart:
             return None
@@ -578,6 +587,7 @@ class _Relations:
         return True
 
 
+FINER = 1.5  # times the share of two pictures a comparison sees that makes it the better judge of a pair
 _TWO_MOMENTS = object()  # what `_relate` answers for an image that shows a part of the keeper's picture moved
 
 
