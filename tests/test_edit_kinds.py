@@ -184,6 +184,28 @@ def test_a_next_frame_only_a_thumbnail_matches_stays_out_of_the_group(tmp_path, 
         ["photo.png", "small.jpg"]]
 
 
+@pytest.mark.parametrize("name", ["chelsea", "astronaut"])
+@pytest.mark.parametrize("move", SMALL_MOVES)
+def test_a_next_frame_only_a_screenshot_matches_stays_out_of_the_group(tmp_path, photos, name, move):
+    """A phone screenshot shows the photo on a fifth of its screen, too small to show the part that moved, so it
+    matches the next frame too; the photo, compared with the next frame on all of its picture, does not. The
+    photo keeps the screenshot, and the next frame is not brought in through it."""
+    from .test_families import in_a_tall_screenshot
+
+    image = open_rgb(photos[name])
+    image.save(tmp_path / "photo.png")
+    (left, top, right, bottom), (dx, dy) = SMALL_MOVES[move]
+    width, height = image.size
+    box = (round(width * left), round(height * top), round(width * right), round(height * bottom))
+    moved = image.copy()
+    moved.paste(image.crop(box), (box[0] + round(width * dx), box[1] + round(height * dy)))
+    moved.save(tmp_path / "next.jpg", quality=90)
+    in_a_tall_screenshot(image).save(tmp_path / "screenshot.jpg", quality=90)
+    report = lookalike.to_json(lookalike.scan([tmp_path], ScanOptions(cache=None, jobs=1)))
+    assert [[Path(m["path"]).name for m in group["members"]] for group in report["groups"]] == [
+        ["photo.png", "screenshot.jpg"]]
+
+
 @pytest.mark.parametrize("by", [3, 8])
 def test_a_part_that_slid_a_few_pixels_is_a_different_moment(photos, by):
     """On the moment check's picture, a part of the cat slid sideways by a few pixels: it changes too little for
