@@ -136,11 +136,13 @@ def test_a_picture_inside_an_interface_has_features_of_its_own(photos, name):
 
 
 def test_a_photo_has_no_surround(photos):
-    """A photo's edge has no one colour along most of it: its features are the frame's alone."""
+    """A photo's edge has no one colour along most of it, and a blank frame shows no picture: their features
+    are the frame's alone."""
     for name in ("astronaut", "chelsea", "coffee", "coins", "rocket"):
         grey = open_rgb(photos[name]).convert("L")
         grey.thumbnail((320, 320))
         assert surround_box(np.asarray(grey)) is None, name
+    assert surround_box(np.full((240, 320), 255, np.uint8)) is None
 
 
 def as_jpeg(image: Image.Image, quality: int) -> Image.Image:

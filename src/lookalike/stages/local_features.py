@@ -105,9 +105,11 @@ def surround_box(grey: np.ndarray) -> tuple[float, float, float, float] | None:
         return None
     of_surround = np.abs(grey.astype(np.int16) - colour) <= SURROUND_LEVEL
     top, bottom = _longest_run(of_surround.mean(axis=1) < SURROUND_SHARE)
+    if bottom - top < SMALLEST_BOX * height:
+        return None
     left, right = _longest_run(of_surround[top:bottom].mean(axis=0) < SURROUND_SHARE)
     box = (left / width, top / height, right / width, bottom / height)
-    if min(box[2] - box[0], box[3] - box[1]) < SMALLEST_BOX or (box[2] - box[0]) * (box[3] - box[1]) > LARGEST_BOX:
+    if box[2] - box[0] < SMALLEST_BOX or (box[2] - box[0]) * (box[3] - box[1]) > LARGEST_BOX:
         return None
     return box
 
