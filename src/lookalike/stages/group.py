@@ -547,10 +547,12 @@ class _Relations:
 
     def seen_finer(self, keeper: int, image: int, through: Relation) -> bool:
         """Whether the keeper, fitted to an image it does not relate, compares FINER times more of their
-        pictures than the copy the image is related to by `through` did: a copy that shows the picture small (a
-        screenshot, a thumbnail) cannot see what a next frame changed, and the keeper looked closer."""
+        pictures than the copy the image is related to by `through` did, and the image, as keeper, does not relate
+        it either (text laid over one reads differently from either side): a copy that shows the picture small
+        (a screenshot, a thumbnail) cannot see what a next frame changed, and the keeper looked closer."""
         fitted = self.direct.local_fit(keeper, image)
-        return fitted is not None and compared_share(fitted.matrix) >= FINER * compared_share(_matrix(through)[:2])
+        return (fitted is not None and compared_share(fitted.matrix) >= FINER * compared_share(_matrix(through)[:2])
+                and self(image, keeper) is None)
 
     def _known(self, keeper: int, image: int, confirmed: bool) -> Relation | object | None:
         if (min(keeper, image), max(keeper, image)) in self.apart:
