@@ -22,11 +22,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from lookalike.stages.local_features import Features
+from lookalike.stages.local_features import Features, surround_box
 from lookalike.stages.signatures import WHOLE_BOX, Box, content_boxes
 from lookalike.stages.verify import Assumed, Linked
 
-MOMENT_RULE = "6"  # named anew whenever `moment_check` may judge a pair otherwise: cached moments are then stale
+MOMENT_RULE = "7"  # named anew whenever `moment_check` may judge a pair otherwise: cached moments are then stale
 MIN_INLIERS = 15
 RATIO = 0.8  # a match is kept when its descriptor is this much closer than the second nearest
 REPROJECTION = 3.0  # pixels of the feature frame an inlier may be off the fitted similarity
@@ -58,6 +58,8 @@ SHIFT_TEXTURE = 0.25  # ... and of its own variance ...
 SHIFT_FLOOR = 4.0  # ... and within twice the pair's median block residual, at least this many grey levels
 SHIFT_AGREE = 2.0  # picture pixels two neighbouring blocks' moves may differ by and be one move
 SHIFTED_BLOCKS = 3  # moved blocks fewer than this are noise
+SURROUND_AROUND = 0.8  # share of a surround of the surround's colour for the moment check to leave it out (a
+# photo with a flat ground has a surround box too, across what a next frame changed)
 COPIED_MATCH = 0.75  # normalised correlation at which a changed block is found a few pixels off in the other picture
 COPIED_GAIN = 0.3  # ... this much better than in place ...
 COPIED_BLOCKS = 2  # blocks found moved fewer than this are noise (a letter that looks like the picture beside it)
@@ -240,8 +242,7 @@ def _aligned_moment(thumb_a: np.ndarray, thumb_b: np.ndarray, pixels: np.ndarray
     if coarsest < 0.9:  # an enlarged thumbnail has none of the detail the other's has
         sigma = 0.6 * (1 / max(coarsest, 0.1) - 1)
         a, b = cv2.GaussianBlur(a, (0, 0), sigma), cv2.GaussianBlur(b, (0, 0), sigma)
-    framed = content_boxes(np.round(channel_mean(np.stack([thumb_a, thumb_b]).astype(np.float32)))[..., None]
-                           .astype(np.uint8))  # grey: a JPEG's chroma smears a coloured border
+    framed = _shown_boxes(np.stack([thumb_a, thumb_b]))
     warped, inside = warped_onto(b, pixels, side, framed[1])
     inside &= _box_mask(framed[0], side)  # a border shows nothing of the picture: it is no evidence either way
     if inside.sum() < 4 * (side // BLOCKS) ** 2:
@@ -265,6 +266,22 @@ def warped_onto(b: np.ndarray, pixels: np.ndarray, side: int, box: Box = WHOLE_B
     shown = _box_mask(box, b.shape[0]).astype(np.uint8)
     inside = cv2.warpAffine(shown, pixels, (side, side), flags=cv2.INTER_NEAREST)
     return _warped(b, pixels, side), cv2.erode(inside, np.ones((3, 3), np.uint8)) > 0
+
+
+def _shown_boxes(pictures: np.ndarray) -> list[Box]:
+    """Where each of two pictures (2, S, S, 3) shows its picture: inside any flat border (`content_boxes`, of the
+    grey picture: a JPEG's chroma smears a coloured border) and any interface around it (`surround_box`), unless
+    both have one: two screenshots may be fitted by their interfaces, which then must be compared."""
+    grey = np.round(channel_mean(pictures.astype(np.float32))).astype(np.uint8)
+    surrounds = [surround_box(picture, SURROUND_AROUND) for picture in grey]
+    if all(surrounds):
+        surrounds = [None, None]
+    boxes = []
+    for border, surround in zip(content_boxes(grey[..., None]).tolist(), surrounds, strict=True):
+        surround = surround or WHOLE_BOX
+        boxes.append((max(border[0], surround[0]), max(border[1], surround[1]),
+                      min(border[2], surround[2]), min(border[3], surround[3])))
+    return boxes
 
 
 def _box_mask(box: Box, side: int) -> np.ndarray:

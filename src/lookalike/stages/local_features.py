@@ -92,11 +92,12 @@ SMALLEST_BOX = 0.15  # of the frame's width and of its height, at least
 LARGEST_BOX = 0.9  # of the frame's area, at most: beyond it the frame's own features see the picture well
 
 
-def surround_box(grey: np.ndarray) -> tuple[float, float, float, float] | None:
+def surround_box(grey: np.ndarray, outside: float = 0.0) -> tuple[float, float, float, float] | None:
     """The box (left, top, right, bottom, fractions of the frame) of a picture shown inside a flat surround with
     things on it (a screenshot's interface, a border, a caption band): the longest run of rows where the
     surround's colour, the commonest on the frame's edge, is rare, then the same for columns inside those rows;
-    None when there is no such surround or the box is most of the frame."""
+    None when there is no such surround, the box is most of the frame, or less than `outside` of what lies
+    outside it is of the surround's colour."""
     height, width = grey.shape
     edge = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     counts = np.bincount(edge, minlength=256)
@@ -111,6 +112,11 @@ def surround_box(grey: np.ndarray) -> tuple[float, float, float, float] | None:
     box = (left / width, top / height, right / width, bottom / height)
     if box[2] - box[0] < SMALLEST_BOX or (box[2] - box[0]) * (box[3] - box[1]) > LARGEST_BOX:
         return None
+    if outside:
+        around = np.ones_like(of_surround)
+        around[top:bottom, left:right] = False
+        if of_surround[around].mean() < outside:
+            return None
     return box
 
 
