@@ -148,6 +148,16 @@ SMALL_MOVES = {  # a part of 4 % of the frame (left, top, right, bottom) moved b
 }
 
 
+def next_frame(image: Image.Image, move: str) -> Image.Image:
+    """The image with one of SMALL_MOVES' parts pasted where it moved to."""
+    (left, top, right, bottom), (dx, dy) = SMALL_MOVES[move]
+    width, height = image.size
+    box = (round(width * left), round(height * top), round(width * right), round(height * bottom))
+    moved = image.copy()
+    moved.paste(image.crop(box), (box[0] + round(width * dx), box[1] + round(height * dy)))
+    return moved
+
+
 @pytest.mark.parametrize("move", SMALL_MOVES)
 @pytest.mark.parametrize("name", ["chelsea", "astronaut", "coffee", "coins"])
 def test_a_small_part_that_moved_is_a_different_moment(tmp_path, photos, name, move):
@@ -155,12 +165,7 @@ def test_a_small_part_that_moved_is_a_different_moment(tmp_path, photos, name, m
     changed part shows is found elsewhere in the other frame, so it moved rather than being laid over."""
     image = open_rgb(photos[name])
     image.save(tmp_path / "first.png")
-    (left, top, right, bottom), (dx, dy) = SMALL_MOVES[move]
-    width, height = image.size
-    box = (round(width * left), round(height * top), round(width * right), round(height * bottom))
-    moved = image.copy()
-    moved.paste(image.crop(box), (box[0] + round(width * dx), box[1] + round(height * dy)))
-    moved.save(tmp_path / "next.jpg", quality=90)
+    next_frame(image, move).save(tmp_path / "next.jpg", quality=90)
     report = lookalike.to_json(lookalike.scan([tmp_path], ScanOptions(cache=None, jobs=1)))
     assert report["groups"] == []
 
@@ -171,12 +176,7 @@ def test_a_next_frame_only_a_thumbnail_matches_stays_out_of_the_group(tmp_path, 
     is not brought in through it: what the finest picture shows moved is not undone by a coarser one."""
     image = open_rgb(photos["astronaut"])
     image.save(tmp_path / "photo.png")
-    (left, top, right, bottom), (dx, dy) = SMALL_MOVES["centre part moved right"]
-    width, height = image.size
-    box = (round(width * left), round(height * top), round(width * right), round(height * bottom))
-    moved = image.copy()
-    moved.paste(image.crop(box), (box[0] + round(width * dx), box[1] + round(height * dy)))
-    moved.save(tmp_path / "next.jpg", quality=90)
+    next_frame(image, "centre part moved right").save(tmp_path / "next.jpg", quality=90)
     image.thumbnail((48, 48))
     image.save(tmp_path / "small.jpg", quality=90)
     report = lookalike.to_json(lookalike.scan([tmp_path], ScanOptions(cache=None, jobs=1)))
@@ -194,12 +194,7 @@ def test_a_next_frame_only_a_screenshot_matches_stays_out_of_the_group(tmp_path,
 
     image = open_rgb(photos[name])
     image.save(tmp_path / "photo.png")
-    (left, top, right, bottom), (dx, dy) = SMALL_MOVES[move]
-    width, height = image.size
-    box = (round(width * left), round(height * top), round(width * right), round(height * bottom))
-    moved = image.copy()
-    moved.paste(image.crop(box), (box[0] + round(width * dx), box[1] + round(height * dy)))
-    moved.save(tmp_path / "next.jpg", quality=90)
+    next_frame(image, move).save(tmp_path / "next.jpg", quality=90)
     in_a_tall_screenshot(image).save(tmp_path / "screenshot.jpg", quality=90)
     report = lookalike.to_json(lookalike.scan([tmp_path], ScanOptions(cache=None, jobs=1)))
     assert [[Path(m["path"]).name for m in group["members"]] for group in report["groups"]] == [
