@@ -216,8 +216,8 @@ def moment_check(thumb_a: np.ndarray, thumb_b: np.ndarray, matrix: np.ndarray, c
     (fractions of b's frame → fractions of a's, as `Fit.matrix`) and count the blocks that changed, b's changes
     laid over a's picture as overlays. The larger picture is warped onto the smaller, whose own pixels hold the
     detail both have. `coarsest`: pixels of the smaller image per picture pixel; below 1 (an image smaller than
-    its picture) both are blurred to it. A flat border round either picture (`content_boxes`, of the grey
-    picture) is not compared: a copy cropped and framed shows the border where its original shows picture."""
+    its picture) both are blurred to it. A flat border or an interface round either picture (`_shown_boxes`) is
+    not compared: a copy cropped and framed, or shown in a screenshot, has it where its original has picture."""
     side = thumb_a.shape[0]
     pixels = thumb_matrix(matrix, side)
     scale = _scale(pixels)
@@ -244,7 +244,7 @@ def _aligned_moment(thumb_a: np.ndarray, thumb_b: np.ndarray, pixels: np.ndarray
         a, b = cv2.GaussianBlur(a, (0, 0), sigma), cv2.GaussianBlur(b, (0, 0), sigma)
     framed = _shown_boxes(np.stack([thumb_a, thumb_b]))
     warped, inside = warped_onto(b, pixels, side, framed[1])
-    inside &= _box_mask(framed[0], side)  # a border shows nothing of the picture: it is no evidence either way
+    inside &= _box_mask(framed[0], side)  # a border or an interface is no evidence either way
     if inside.sum() < 4 * (side // BLOCKS) ** 2:
         return Moment(0, 0, 0, aligned=False)
     pixels = _refined(a, warped, inside, pixels)
