@@ -353,9 +353,15 @@ def _split_at_keepers(
         relations.ahead((keeper_image, image) for image in sorted(remaining))
         related = {image: relation for image in sorted(remaining)
                    if (relation := relations(keeper_image, image)) is not None}
+        first = keeper_image
         keeper_image, related = _promoted(keeper_image, related, relations, files_of_image, rank,
                                           direct.grey_picture, direct.images.thumbs.__getitem__)
         remaining -= related.keys() | {keeper_image}
+        if keeper_image != first:  # the keeper handed on may match images the first one did not
+            relations.ahead((keeper_image, image) for image in sorted(remaining))
+            related |= {image: relation for image in sorted(remaining)
+                        if (relation := relations(keeper_image, image)) is not None}
+            remaining -= related.keys()
         members = list(_identical_members(rank(files_of_image[keeper_image])))
         for image, relation in sorted(related.items()):
             members += [Member(f, *relation) for f in sorted(files_of_image[image])]
