@@ -63,26 +63,36 @@ def extract(image: Image.Image) -> bytes:
     parts = _features(grey)
     box = surround_box(grey)
     if box is not None:
-        left, top, right, bottom = box
-        inside = grey_image.crop((round(left * image.width), round(top * image.height),
-                                  round(right * image.width), round(bottom * image.height)))
-        inside.thumbnail((FEATURE_SIDE, FEATURE_SIDE), Image.Resampling.BILINEAR)
-        scale = np.array([(right - left) * width / inside.width, (bottom - top) * height / inside.height])
-        for part, ([points], [descriptors]), x in zip(parts, _features(np.asarray(inside)), (left, 1 - right),
-                                                      strict=True):  # the mirror image's box: mirrored
-            part[0].append((points + 0.5) * scale - 0.5 + np.array([x * width, top * height]))
-            part[1].append(descriptors)
-    packed = [(np.round(np.maximum(np.concatenate(points), 0) * _POSITION_SCALE).astype(np.uint16),
-               np.concatenate(descriptors)) for points, descriptors in parts]
+        inside = _box_features(grey_image, box, grey.shape)
+        parts = [(np.concatenate([points, more_points]), np.concatenate([descriptors, more]))
+                 for (points, descriptors), (more_points, more) in zip(parts, inside, strict=True)]
+    packed = [(np.round(np.maximum(points, 0) * _POSITION_SCALE).astype(np.uint16), descriptors)
+              for points, descriptors in parts]
     header = _HEADER.pack(width, height, len(packed[0][0]), len(packed[1][0]))
     return header + b"".join(points.tobytes() + descriptors.tobytes() for points, descriptors in packed)
 
 
-def _features(grey: np.ndarray) -> list[tuple[list[np.ndarray], list[np.ndarray]]]:
-    """The strongest features of a grey image and of its mirror image: [points (N, 2) in pixels], [descriptors]."""
+def _features(grey: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The strongest features of a grey image and of its mirror image: points (N, 2) in pixels, descriptors."""
     keypoints, descriptors = _strongest(*_detector().detectAndCompute(grey, None))
-    return [([_positions(found)], [described]) for found, described in
+    return [(_positions(found), described) for found, described in
             ((keypoints, descriptors), _mirrored(grey, keypoints))]
+
+
+def _box_features(grey_image: Image.Image, box: tuple[float, float, float, float],
+                  shape: tuple[int, int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`_features` of `box` of a grey image at FEATURE_SIDE, their points in pixels of the frame's feature image
+    of `shape` (rows, columns); the mirror image's in the box mirrored."""
+    from PIL import Image
+
+    left, top, right, bottom = box
+    inside = grey_image.crop((round(left * grey_image.width), round(top * grey_image.height),
+                              round(right * grey_image.width), round(bottom * grey_image.height)))
+    inside.thumbnail((FEATURE_SIDE, FEATURE_SIDE), Image.Resampling.BILINEAR)
+    height, width = shape
+    scale = np.array([(right - left) * width / inside.width, (bottom - top) * height / inside.height])
+    return [((points + 0.5) * scale - 0.5 + np.array([x * width, top * height]), descriptors)
+            for (points, descriptors), x in zip(_features(np.asarray(inside)), (left, 1 - right), strict=True)]
 
 
 SURROUND_SHARE = 0.5  # a row or column with this share of the surround's colour or more is interface, not picture
