@@ -350,17 +350,13 @@ def _split_at_keepers(
     while remaining:
         keeper_image = _best_keeper(remaining, relations, files_of_image, rank)
         remaining.discard(keeper_image)
-        relations.ahead((keeper_image, image) for image in sorted(remaining))
-        related = {image: relation for image in sorted(remaining)
-                   if (relation := relations(keeper_image, image)) is not None}
+        related = relations.of(keeper_image, remaining)
         first = keeper_image
         keeper_image, related = _promoted(keeper_image, related, relations, files_of_image, rank,
                                           direct.grey_picture, direct.images.thumbs.__getitem__)
         remaining -= related.keys() | {keeper_image}
         if keeper_image != first:  # the keeper handed on may match images the first one did not
-            relations.ahead((keeper_image, image) for image in sorted(remaining))
-            related |= {image: relation for image in sorted(remaining)
-                        if (relation := relations(keeper_image, image)) is not None}
+            related |= relations.of(keeper_image, remaining)
             remaining -= related.keys()
         members = list(_identical_members(rank(files_of_image[keeper_image])))
         for image, relation in sorted(related.items()):
@@ -517,8 +513,7 @@ def _best_keeper(remaining: set[int], relations: _Relations, files_of_image: Fil
     linked = sorted(ranked[1:], key=lambda image: -len(relations.links.get(image, {}).keys() & remaining))
     best, most = ranked[0], -1
     for image in [ranked[0], *linked[:KEEPER_TRIES - 1]]:
-        relations.ahead((image, other) for other in images if other != image)
-        matched = sum(relations(image, other) is not None for other in images if other != image)
+        matched = len(relations.of(image, [other for other in images if other != image]))
         if matched > most or (matched == most and ranked.index(image) < ranked.index(best)):
             best, most = image, matched
         if image == ranked[0] and matched == len(images) - 1:
@@ -545,6 +540,12 @@ class _Relations:
         """`_relate` of the pair; `confirmed`: the pair's moment is known to be one (checked the other way)."""
         found = self._known(keeper, image, confirmed)
         return None if found is _TWO_MOMENTS else found
+
+    def of(self, keeper: int, images: Iterable[int]) -> dict[int, Relation]:
+        """The relations of the images (in sorted order) that relate to the keeper, worked out together (`ahead`)."""
+        images = sorted(images)
+        self.ahead((keeper, image) for image in images)
+        return {image: relation for image in images if (relation := self(keeper, image)) is not None}
 
     def two_moments(self, keeper: int, image: int) -> bool:
         """Whether the image, aligned on the keeper, shows a part of its picture a few pixels off its place:
