@@ -13,6 +13,7 @@ import lookalike
 from lookalike.pipeline import ScanOptions
 from lookalike.stages.geometry import MIN_INLIERS, fit, frame_box
 from lookalike.stages.local_features import extract, search_words, surround_box, unpack
+from lookalike.stages.search_kernels import two_nearest
 
 from .conftest import open_rgb
 from .test_families import in_a_tall_screenshot
@@ -162,6 +163,20 @@ def test_a_mirrored_crop_fits_the_mirror_image_features(photos, name):
     found_on_its_own = fit(unpack(extract(mirror_image)), copy)
     assert fitted.inliers >= 0.8 * found_on_its_own.inliers >= MIN_INLIERS
     assert frame_box(fitted.matrix) == pytest.approx((0.38, 0.0, 1.0, 0.7), abs=0.02)
+
+
+@pytest.mark.parametrize(("name", "other"), [("astronaut", "chelsea"), ("coffee", "coffee"), ("coins", "astronaut")])
+def test_each_descriptors_two_nearest_are_those_opencv_finds(photos, name, other):
+    """`fit`'s matching: each descriptor's nearest and second nearest of the other image's, by Hamming distance,
+    as OpenCV's batchDistance finds them, for a copy and for two different photos."""
+    import cv2
+
+    queries = unpack(extract(as_jpeg(crop_top_right(open_rgb(photos[name])), 70))).descriptors
+    found = unpack(extract(open_rgb(photos[other])), mirrored=True).descriptors
+    distances, nearest = two_nearest(np.ascontiguousarray(queries).view(np.uint64), found.view(np.uint64))
+    expected, expected_nearest = cv2.batchDistance(queries, found, cv2.CV_32S, normType=cv2.NORM_HAMMING, K=2)
+    assert len(queries) > 100 and (distances == expected).all()
+    assert (nearest[:, 0] == expected_nearest[:, 0]).all()
 
 
 def test_fits_and_moment_checks_on_worker_processes_group_as_in_one_process(tmp_path, photos):

@@ -22,8 +22,8 @@ from multiprocessing.process import BaseProcess
 
 from lookalike.platform.platforms import start_method
 
-PRELOADED = ["lookalike.stages.decode", "lookalike.engines.pool", "cv2"]  # the decoders, their own loop, and
-# OpenCV, which `local_features` imports only where features are found (the scanning process reads them without it)
+PRELOADED = ["lookalike.stages.decode", "lookalike.engines.pool", "cv2", "numba"]  # the decoders, their own loop,
+# and what only workers import where they find features (OpenCV) and fit them (numba, for `geometry.fit`)
 
 
 def worker_context(deaf: bool = False) -> BaseContext:

@@ -1,5 +1,6 @@
-"""The compiled inner loops of the search stage (numba), kept apart so that importing `lookalike.stages.search`, and
-so every command, does not pay numba's import: they are loaded on the first search.
+"""The compiled inner loops of the searches (numba): hashes near each other (the search stage) and each descriptor's
+nearest descriptors (`geometry.fit`). Kept apart so that importing `lookalike.stages.search`, and so every command,
+does not pay numba's import: they are loaded on the first search or fit.
 
 Guarantees: each function does exactly what its docstring says, on the arrays `search` gives it; the kernels
 release the GIL so `search` runs them on one thread per core.
@@ -37,6 +38,28 @@ def _popcount(x: np.uint64) -> np.int64:
     x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
     x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
     return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@numba.njit(nogil=True, cache=True)
+def two_nearest(queries: np.ndarray, found: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distances, indices), (n, 2) int32 each: the Hamming distances of each of the n `queries` to its nearest
+    and second nearest of `found` and their rows (the first of equals nearest; -1 and 2**30 where `found` has
+    fewer than two), as OpenCV's batchDistance(K=2) gives them; descriptors are 256 bits, 4 uint64 a row."""
+    distances = np.full((len(queries), 2), 1 << 30, dtype=np.int32)
+    indices = np.full((len(queries), 2), -1, dtype=np.int32)
+    for i in range(len(queries)):
+        q0, q1, q2, q3 = queries[i, 0], queries[i, 1], queries[i, 2], queries[i, 3]
+        first, second, first_at, second_at = 1 << 30, 1 << 30, -1, -1
+        for j in range(len(found)):
+            distance = (_popcount(q0 ^ found[j, 0]) + _popcount(q1 ^ found[j, 1])
+                        + _popcount(q2 ^ found[j, 2]) + _popcount(q3 ^ found[j, 3]))
+            if distance < second:
+                if distance < first:
+                    second, second_at, first, first_at = first, first_at, distance, j
+                else:
+                    second, second_at = distance, j
+        distances[i, 0], distances[i, 1], indices[i, 0], indices[i, 1] = first, second, first_at, second_at
+    return distances, indices
 
 
 @numba.njit(nogil=True, cache=True)
