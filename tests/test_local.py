@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 import lookalike
 from lookalike.pipeline import ScanOptions
@@ -163,6 +163,19 @@ def test_a_mirrored_crop_fits_the_mirror_image_features(photos, name):
     found_on_its_own = fit(unpack(extract(mirror_image)), copy)
     assert fitted.inliers >= 0.8 * found_on_its_own.inliers >= MIN_INLIERS
     assert frame_box(fitted.matrix) == pytest.approx((0.38, 0.0, 1.0, 0.7), abs=0.02)
+
+
+@pytest.mark.parametrize("name", ["astronaut", "chelsea", "coffee", "coins", "rocket"])
+def test_a_thumbnail_turned_and_framed_fits_its_original(photos, name):
+    """A thumbnail 64 pixels a side has too few pixels for ORB's patches: it is enlarged to find features, and
+    fits its original at the scales the original shows them."""
+    original = open_rgb(photos[name])
+    thumb = original.copy()
+    thumb.thumbnail((64, 64), Image.Resampling.LANCZOS)
+    thumb = ImageOps.expand(thumb.rotate(90, expand=True), border=6, fill=(255, 255, 255))
+    fitted = fit(unpack(extract(original)), unpack(extract(as_jpeg(thumb, 85))))
+    assert fitted.inliers >= MIN_INLIERS
+    assert fitted.angle == pytest.approx(90, abs=3)
 
 
 @pytest.mark.parametrize(("name", "other"), [("astronaut", "chelsea"), ("coffee", "coffee"), ("coins", "astronaut")])

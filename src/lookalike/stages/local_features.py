@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     import cv2
     from PIL import Image
 
-FEATURE_SIDE = 320  # pixels on the longer side of the grey image features are found on
+FEATURE_SIDE = 320  # pixels on the longer side of the grey image features are found on, at most
+ENLARGED_UNDER = FEATURE_SIDE // 2  # pixels on the longer side under which an image is enlarged to FEATURE_SIDE
 FEATURES = 384  # at most, per orientation
 INDEXED = 128  # the strongest features of an image whose words go into the inverted index (queries: all)
 WORD_BITS = 24  # bits of a descriptor one visual word is made of
@@ -53,12 +54,8 @@ def extract(image: Image.Image) -> bytes:
     """The features of an upright RGB image and of its mirror image, packed (`unpack` reads them): those of the
     frame, then, when the picture sits inside an interface or a border (`surround_box`), those of that box at
     the frame's resolution, where the picture's corners are found as its original shows them."""
-    from PIL import Image
-
     grey_image = image.convert("L")
-    small = grey_image.copy()
-    small.thumbnail((FEATURE_SIDE, FEATURE_SIDE), Image.Resampling.BILINEAR)
-    grey = np.asarray(small)
+    grey = np.asarray(_feature_image(grey_image))
     height, width = grey.shape
     parts = _features(grey)
     box = surround_box(grey)
@@ -72,6 +69,21 @@ def extract(image: Image.Image) -> bytes:
     return header + b"".join(points.tobytes() + descriptors.tobytes() for points, descriptors in packed)
 
 
+def _feature_image(grey: Image.Image) -> Image.Image:
+    """A grey image at most FEATURE_SIDE pixels a side; one under ENLARGED_UNDER enlarged to FEATURE_SIDE, as
+    ORB's patches and border leave a thumbnail of 100 pixels a few corners, none at the scales its original
+    shows them (a larger one keeps its pixels: a crop of a small photo matches it at the same scale)."""
+    from PIL import Image
+
+    if max(grey.size) >= ENLARGED_UNDER:
+        small = grey.copy()
+        small.thumbnail((FEATURE_SIDE, FEATURE_SIDE), Image.Resampling.BILINEAR)
+        return small
+    scale = FEATURE_SIDE / max(grey.size)
+    return grey.resize((max(1, round(grey.width * scale)), max(1, round(grey.height * scale))),
+                       Image.Resampling.BICUBIC)
+
+
 def _features(grey: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """The strongest features of a grey image and of its mirror image: points (N, 2) in pixels, descriptors."""
     keypoints, descriptors = _strongest(*_detector().detectAndCompute(grey, None))
@@ -83,12 +95,10 @@ def _box_features(grey_image: Image.Image, box: tuple[float, float, float, float
                   shape: tuple[int, int]) -> list[tuple[np.ndarray, np.ndarray]]:
     """`_features` of `box` of a grey image at FEATURE_SIDE, their points in pixels of the frame's feature image
     of `shape` (rows, columns); the mirror image's in the box mirrored."""
-    from PIL import Image
-
     left, top, right, bottom = box
     inside = grey_image.crop((round(left * grey_image.width), round(top * grey_image.height),
                               round(right * grey_image.width), round(bottom * grey_image.height)))
-    inside.thumbnail((FEATURE_SIDE, FEATURE_SIDE), Image.Resampling.BILINEAR)
+    inside = _feature_image(inside)
     height, width = shape
     scale = np.array([(right - left) * width / inside.width, (bottom - top) * height / inside.height])
     return [((points + 0.5) * scale - 0.5 + np.array([x * width, top * height]), descriptors)
