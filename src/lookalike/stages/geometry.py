@@ -26,7 +26,7 @@ from lookalike.stages.local_features import Features, surround_box
 from lookalike.stages.signatures import WHOLE_BOX, Box, content_boxes
 from lookalike.stages.verify import Assumed, Linked
 
-MOMENT_RULE = "7"  # named anew whenever `moment_check` may judge a pair otherwise: cached moments are then stale
+MOMENT_RULE = "8"  # named anew whenever `moment_check` may judge a pair otherwise: cached moments are then stale
 MIN_INLIERS = 15
 RATIO = 0.8  # a match is kept when its descriptor is this much closer than the second nearest
 REPROJECTION = 3.0  # pixels of the feature frame an inlier may be off the fitted similarity
@@ -374,12 +374,14 @@ def _count_blocks(a: np.ndarray, b: np.ndarray, residual: np.ndarray, inside: np
     overlaid = np.zeros(len(changed), bool)
     over, under = (colours_a, colours_b) if overlay_first else (colours_b, colours_a)
     overlaid[changed] = _overlaid(over[changed], under[changed], errors[changed])
-    overlaid |= _banded(changed, content, blocks)
+    banded = _banded(changed, content, blocks)
+    overlaid |= banded
     moment = _moment(content, changed, overlaid, np.zeros_like(changed))
     if not moment.same:  # two moments already, whatever moved: no need to look for moves
         return moment
     slid = _shifted(grey_b - residual, grey_b, errors.mean(axis=1), content)
-    moved = _moved(grey_b - residual, grey_b, changed.reshape(blocks, blocks), inside) | slid
+    # a band across the picture is an edit, whose letters look like each other: not a part that moved
+    moved = _moved(grey_b - residual, grey_b, (changed & ~banded).reshape(blocks, blocks), inside) | slid
     moment = _moment(content, changed, overlaid, moved, slid)
     if not moment.same:
         return moment
