@@ -7,6 +7,9 @@ Inputs, built on the first run and reused (the corpus must be fetched first:
 - `collection/`: one flat folder of real photos from the corpus in the formats a library holds: 12 MP JPEGs
   (corpus photos enlarged to 4000×3000, as a phone writes them), the corpus JPEGs and WebPs as they are, PNGs
   and HEICs converted from corpus photos, and edited copies (resized, recompressed) of some;
+- `phone/`: 12 MP JPEGs as a phone writes them, corpus photos enlarged to 4000×3000 with a sensor's noise (about
+  2.5 MB each, where the collection's enlarged ones are half a megabyte), a fifth of them with an edited copy: a
+  floor that costs what a real photo's decoding costs (`--phone-only`: its rounds alone);
 - `collection-and-negatives/`: those files and the negative of each, in its format: twice the files, for the
   same cold / floor at twice the size (DOUBLED_ROUNDS rounds);
 - `tiny/`: 100,000 generated 32×32 PNGs (random coarse colours and noise, all different): not photos, but
@@ -38,7 +41,7 @@ whether both found the same groups.
 "Cold" means an empty lookalike cache, not an empty OS page cache: the collection is read once before the first
 method, so every method reads files the OS has cached. lookalike runs as `pip install .` leaves it, its bytecode
 compiled (`compile_lookalike`). Each run's table is written to benchmarks/speed/KIND-DATE.txt too (speed, bytes,
-interruptions, start-methods, million; none for --quick): the README and the manual quote those files.
+interruptions, start-methods, phone, million; none for --quick): the README and the manual quote those files.
 """
 
 from __future__ import annotations
@@ -87,6 +90,8 @@ COLD_ROUNDS = 15  # of the floor and a cold scan: the ratio is the median round'
 DOUBLED_ROUNDS = 5  # of the floor and a cold scan of the photos and their negatives: twice the files, so the
 # start-up and the stages after the last decode weigh half as much, and costs that come with more files show
 # (numba's 0.5 s load did, at 960 files, before d5429e5)
+PHONE_ROUNDS = 5  # of the floor and a cold scan of the phone-size JPEGs
+PHONE_NOISE = 4.0  # grey levels of a sensor's noise on the phone-size JPEGs (a phone's 12 MP JPEG is 2-5 MB)
 START_METHOD_ROUNDS = 9  # of a cold scan under forkserver and one under spawn, alternately first
 BYTES_ROUNDS = 5  # of `--method bytes`, jdupes and rmlint: few, since the times are not what this benchmark is for
 INTERRUPTIONS = 5  # scans stopped by each signal, per collection
@@ -101,6 +106,7 @@ class Sizes:
     pngs: int = 60
     heics: int = 40
     edited: int = 40
+    phone: int = 60
     tiny: int = 100_000
     files: int = 100_000
     small_files: int = 20_000
@@ -108,7 +114,7 @@ class Sizes:
     hashes: int = 1_000_000
 
 
-QUICK = Sizes(large_jpegs=4, small_jpegs=20, webps=20, pngs=6, heics=4, edited=6, tiny=5_000, files=5_000,
+QUICK = Sizes(large_jpegs=4, small_jpegs=20, webps=20, pngs=6, heics=4, edited=6, phone=5, tiny=5_000, files=5_000,
               small_files=2_000, original_subset=20, hashes=100_000)
 
 
@@ -197,6 +203,23 @@ def build_collection(folder: Path, sizes: Sizes) -> None:
     (folder / ".complete").touch()
 
 
+def build_phone(folder: Path, sizes: Sizes) -> None:
+    """`sizes.phone` phone-size JPEGs of corpus photos (the last ones: not the collection's large JPEGs), and an
+    edited copy of every fifth."""
+    if (folder / ".complete").exists():
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    jpegs = [p for p in corpus_photos() if p.suffix.lower() in (".jpg", ".jpeg")][-sizes.phone:]
+    tasks = [("phone", p, folder / f"phone-{i:04d}.jpg") for i, p in enumerate(jpegs)]
+    tasks += [(edit, folder / f"phone-{i:04d}.jpg", folder / f"phone-{i:04d}-{edit}.jpg")
+              for i in range(0, len(jpegs), 5) for edit in ["resized" if i % 10 else "recompressed"]]
+    with multiprocessing.Pool() as pool:
+        pool.starmap(_make_file, [task for task in tasks if task[0] == "phone"], chunksize=2)
+        pool.starmap(_make_file, [task for task in tasks if task[0] != "phone"], chunksize=2)
+    (folder / ".complete").touch()
+
+
 def _make_file(kind: str, source: Path, target: Path) -> None:
     if kind == "copy":
         shutil.copyfile(source, target)
@@ -205,6 +228,11 @@ def _make_file(kind: str, source: Path, target: Path) -> None:
         image = opened.convert("RGB")
     if kind == "large":
         image.resize((4000, 3000), Image.Resampling.LANCZOS).save(target, quality=90)
+    elif kind == "phone":
+        pixels = np.asarray(image.resize((4000, 3000), Image.Resampling.LANCZOS), np.float32)
+        pixels += np.random.default_rng(int.from_bytes(target.name.encode()) % 2**32).normal(
+            0, PHONE_NOISE, pixels.shape).astype(np.float32)
+        Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(target, quality=92)
     elif kind == "png":
         image.save(target)
     elif kind == "heic":
@@ -635,6 +663,14 @@ def megabytes_in(folder: Path) -> float:
     return sum(path.stat().st_size for path in folder.iterdir()) / 1e6
 
 
+def phone_rounds(phone: Path, work: Path, jobs: int) -> list[tuple[str, str, str, str]]:
+    """The floor and cold scans of the phone-size JPEGs, as table rows."""
+    floors, colds, ratio, report = cold_rounds(phone, work / "phone-cache.sqlite", jobs, PHONE_ROUNDS)
+    print(f"cold stages, phone-size JPEGs: {stage_line(report)}", flush=True)
+    return cold_rows(floors, colds, ratio, f"{files_in(phone)} phone-size JPEGs (12 MP, a sensor's noise), "
+                     f"{megabytes_in(phone):.0f} MB", jobs)
+
+
 def cold_rows(floors: list[Measured], colds: list[Measured], ratio: float, what: str,
               jobs: int) -> list[tuple[str, str, str, str]]:
     return [(f"decode floor ({jobs} processes, DCT-scaled JPEG)", what,
@@ -661,6 +697,11 @@ def main() -> None:
         print_table(start_method_rounds(collection, work / "collection-cache.sqlite", args.jobs), args.jobs,
                     results_file(args, "start-methods"))
         return
+    phone = work / "phone"
+    build_phone(phone, sizes)
+    if args.phone_only:
+        print_table(phone_rounds(phone, work, args.jobs), args.jobs, results_file(args, "phone"))
+        return
     build_files(work / "files", sizes.files)
     bytes_record = None if args.quick else HERE / f"bytes-{time.strftime('%Y-%m-%d', time.gmtime())}.txt"
     if args.bytes_only:
@@ -686,6 +727,7 @@ def main() -> None:
     if args.cold_only:
         return
     rows += cold_rows(floors, colds, ratio, what, args.jobs)
+    rows += phone_rounds(phone, work, args.jobs)
     rows += start_method_rounds(collection, cache, args.jobs)
     print(f"cold stages: {stage_line(report)}", flush=True)
     warm, report = lookalike_scan(collection, cache, args.jobs)
@@ -820,6 +862,8 @@ def arguments() -> argparse.Namespace:
                         help="also measure a re-scan of 1,000,000 files (4 GB of inputs; half an hour the first time)")
     parser.add_argument("--million-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--cold-only", action="store_true", help="only the rounds of the decode floor and cold scans")
+    parser.add_argument("--phone-only", action="store_true",
+                        help="only the rounds of the decode floor and cold scans of the phone-size JPEGs")
     parser.add_argument("--start-methods-only", action="store_true",
                         help="only the rounds of cold scans with the workers forked from the forkserver and spawned")
     parser.add_argument("--bytes-only", action="store_true",
