@@ -48,7 +48,7 @@ from lookalike.stages.search import Candidates
 from lookalike.stages.verify import Evidence
 from lookalike.stages.walk import FileRecord, FileRecords, shared
 
-SIGNATURE_VERSION = "20"
+SIGNATURE_VERSION = "21"
 # Everything but the user's "not duplicates" decisions: emptied when the version changes.
 VERSIONED_TABLES = ("files", "images", "thumbs", "features", "failures", "evidence", "searched", "candidates",
                     "search_runs", "search_done", "fits", "moments", "lattices", "conversions")

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from PIL import Image
 
 FEATURE_SIDE = 320  # pixels on the longer side of the grey image features are found on, at most
-ENLARGED_UNDER = FEATURE_SIDE // 2  # pixels on the longer side under which an image is enlarged to FEATURE_SIDE
+ENLARGED_UNDER = FEATURE_SIDE // 2  # pixels on the longer side under which an image is enlarged to FEATURE_SIDE ...
+ENLARGED_FROM = 64  # ... down to this: two of ORB's 31-pixel patches, less than which holds no corners to enlarge
 FEATURES = 384  # at most, per orientation
 INDEXED = 128  # the strongest features of an image whose words go into the inverted index (queries: all)
 WORD_BITS = 24  # bits of a descriptor one visual word is made of
@@ -70,12 +71,13 @@ def extract(image: Image.Image) -> bytes:
 
 
 def _feature_image(grey: Image.Image) -> Image.Image:
-    """A grey image at most FEATURE_SIDE pixels a side; one under ENLARGED_UNDER enlarged to FEATURE_SIDE, as
-    ORB's patches and border leave a thumbnail of 100 pixels a few corners, none at the scales its original
-    shows them (a larger one keeps its pixels: a crop of a small photo matches it at the same scale)."""
+    """A grey image at most FEATURE_SIDE pixels a side; one from ENLARGED_FROM to ENLARGED_UNDER enlarged to
+    FEATURE_SIDE, as ORB's patches and border leave a thumbnail of 100 pixels a few corners, none at the scales
+    its original shows them (a larger one keeps its pixels: a crop of a small photo matches it at the same scale;
+    an icon's enlarged blur would give 10 kB of features that match nothing)."""
     from PIL import Image
 
-    if max(grey.size) >= ENLARGED_UNDER:
+    if not ENLARGED_FROM <= max(grey.size) < ENLARGED_UNDER:
         small = grey.copy()
         small.thumbnail((FEATURE_SIDE, FEATURE_SIDE), Image.Resampling.BILINEAR)
         return small
