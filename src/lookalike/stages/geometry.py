@@ -142,7 +142,7 @@ def fit(a: Features, b: Features, mirrored: bool = False) -> Fit | None:
     from lookalike.stages.search_kernels import two_nearest
 
     # each of b's descriptors' two nearest of a's (a third of the time of OpenCV's batchDistance, its same answer)
-    distances, nearest = two_nearest(_words(b.descriptors), _words(a.descriptors))
+    distances, nearest = two_nearest(_as_words64(b.descriptors), _as_words64(a.descriptors))
     good = np.flatnonzero(distances[:, 0] < RATIO * distances[:, 1])  # the nearest is then the only one so near
     if len(good) < MIN_INLIERS:
         return None
@@ -163,7 +163,8 @@ def fit(a: Features, b: Features, mirrored: bool = False) -> Fit | None:
     return Fit(matrix, mirrored, int(inliers.sum()), angle, moved)
 
 
-def _words(descriptors: np.ndarray) -> np.ndarray:
+def _as_words64(descriptors: np.ndarray) -> np.ndarray:
+    """Descriptors (N, 32) uint8 as rows of 4 uint64, as `two_nearest` takes them."""
     return np.ascontiguousarray(descriptors).view(np.uint64)
 
 

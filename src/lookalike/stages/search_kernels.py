@@ -2,7 +2,7 @@
 nearest descriptors (`geometry.fit`). Kept apart so that importing `lookalike.stages.search`, and so every command,
 does not pay numba's import: they are loaded on the first search or fit.
 
-Guarantees: each function does exactly what its docstring says, on the arrays `search` gives it; the kernels
+Guarantees: each function does exactly what its docstring says, on the arrays its caller gives it; the kernels
 release the GIL so `search` runs them on one thread per core.
 """
 
