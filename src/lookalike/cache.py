@@ -274,13 +274,14 @@ class Cache:
         row = self.db.execute("SELECT picture FROM features WHERE content_hash = ?", (content_hash,)).fetchone()
         return picture_from_bytes(row[0]) if row is not None and row[0] else None
 
-    def words(self, content_hashes: Sequence[bytes]) -> Iterator[tuple[bytes, bytes, bytes]]:
-        """Each image's `local_features.search_words` (uint32 bytes), in the order given."""
+    def words(self, content_hashes: Sequence[bytes], queried: bool = False) -> Iterator[tuple[bytes, ...]]:
+        """Each image's indexed words of `local_features.search_words` (uint32 bytes), as a 1-tuple, or when
+        `queried` the two it queries with, in the order given."""
+        columns = "query_words, mirrored_words" if queried else "words"
         for start in range(0, len(content_hashes), LOOKUP_CHUNK):
             chunk = content_hashes[start:start + LOOKUP_CHUNK]
-            rows = self._rows_by_key("SELECT content_hash, words, query_words, mirrored_words FROM features "
-                                     "WHERE content_hash", chunk)
-            yield from (rows.get(digest, (b"", b"", b"")) for digest in chunk)
+            rows = self._rows_by_key(f"SELECT content_hash, {columns} FROM features WHERE content_hash", chunk)
+            yield from (rows.get(digest, (b"",) * (1 + queried)) for digest in chunk)
 
     # searched, candidates: what searches at a radius found, so that the next one need search only what is new
 

@@ -608,12 +608,14 @@ class _Scan:
         """Pairs of images that share local features, fitted, but for those the matches link already."""
         self.features_of = CachedFeatures(self.cache, images.content_hash)
         with self._stage(Stage.LOCAL, len(images)) as advance:
-            indexed, queries, mirrored = [], [], []
-            for index_words, query_words, mirror in self.cache.words(images.content_hash.tolist()):
-                indexed.append(np.frombuffer(index_words, np.uint32))
-                queries.append(np.frombuffer(query_words, np.uint32))
-                mirrored.append(np.frombuffer(mirror, np.uint32))
-            candidates = local_candidates(indexed, queries, mirrored)
+            contents = images.content_hash.tolist()
+            indexed = [np.frombuffer(words, np.uint32) for words, in self.cache.words(contents)]
+
+            def queried(start: int, stop: int) -> list[tuple[np.ndarray, np.ndarray]]:
+                return [(np.frombuffer(upright, np.uint32), np.frombuffer(mirror, np.uint32))
+                        for upright, mirror in self.cache.words(contents[start:stop], queried=True)]
+
+            candidates = local_candidates(indexed, queried)
             linked = Linked(len(images))
             for match in matches:
                 if match.duplicate:

@@ -4,15 +4,16 @@ Each image is indexed by the words of its strongest local features (`local_featu
 an image, or its mirror image, with the words of all its features, and votes for every indexed image that holds
 one of them; a pair with MIN_VOTES votes or more is a candidate, at most TOP_PER_IMAGE a query, most votes first.
 Words held by more than MAX_POSTING images (textures every photo has: grass, sky, noise) vote for nothing. The
-index is sorted arrays (4 bytes a word and 4 an image), and queries are voted QUERY_CHUNK images at a time, so
-memory grows with the number of images, not with the number of pairs.
+index is sorted arrays (4 bytes a word and 4 an image), and queries are read and voted QUERY_CHUNK images at a
+time (an image queries with three times the words it indexes), so memory grows with the number of images and
+their indexed words, not with the number of pairs.
 
 Guarantees: deterministic; each (a, b, mirrored) is given once, with a < b when not mirrored, in sorted order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -22,19 +23,20 @@ MAX_POSTING = 32
 QUERY_CHUNK = 4096
 
 
-def local_candidates(words: Sequence[np.ndarray], query_words: Sequence[np.ndarray],
-                     mirrored_words: Sequence[np.ndarray]) -> np.ndarray:
+Queried = Callable[[int, int], Sequence[tuple[np.ndarray, np.ndarray]]]  # images start to stop: the words each
+# and its mirror image query with
+
+
+def local_candidates(words: Sequence[np.ndarray], queried: Queried) -> np.ndarray:
     """(k, 3) int64 rows (a, b, mirrored): image a (its mirror image when mirrored) may show part of image b's
-    picture or b part of a's; `words[i]` are image i's indexed sorted uint32 words, `query_words[i]` and
-    `mirrored_words[i]` those it and its mirror image query with."""
-    index_words, index_images = _flattened(words)
-    order = np.argsort(index_words, kind="stable")
-    keys, counts = np.unique(index_words, return_counts=True)
-    index = _Index(keys, np.cumsum(counts) - counts, counts, index_images[order])
+    picture or b part of a's; `words[i]` are image i's indexed sorted uint32 words, `queried(start, stop)` the
+    words that images start to stop and their mirror images query with."""
+    index = _Index.of(words)
     found = [np.zeros((0, 3), np.int64)]
-    for mirrored, queries in ((False, query_words), (True, mirrored_words)):
-        for start in range(0, len(queries), QUERY_CHUNK):
-            found.append(index.voted(queries[start:start + QUERY_CHUNK], start, mirrored))
+    for start in range(0, len(words), QUERY_CHUNK):
+        chunk = queried(start, min(start + QUERY_CHUNK, len(words)))
+        for mirrored in (False, True):
+            found.append(index.voted([query[mirrored] for query in chunk], start, mirrored))
     return np.unique(np.concatenate(found), axis=0)
 
 
@@ -49,6 +51,22 @@ class _Index:
 
     def __init__(self, keys: np.ndarray, starts: np.ndarray, counts: np.ndarray, postings: np.ndarray) -> None:
         self.keys, self.starts, self.counts, self.postings = keys, starts, counts, postings
+
+    @staticmethod
+    def of(words: Sequence[np.ndarray]) -> _Index:
+        """The index of each image's words, sorted as one array of (word, image) codes, 8 bytes a posting while
+        it is built, and kept in 4-byte arrays but for the runs' starts past 2**32 postings."""
+        index_words, index_images = _flattened(words)
+        codes = index_words.astype(np.uint64) << np.uint64(32) | index_images.astype(np.uint64)
+        del index_words, index_images
+        codes.sort()
+        sorted_words, postings = (codes >> np.uint64(32)).astype(np.uint32), codes.astype(np.uint32).view(np.int32)
+        del codes
+        first = np.ones(len(sorted_words), bool)
+        first[1:] = sorted_words[1:] != sorted_words[:-1]
+        starts = np.flatnonzero(first).astype(np.uint32 if len(postings) < 2 ** 32 else np.int64)
+        counts = np.diff(starts, append=len(postings)).astype(np.int32)
+        return _Index(sorted_words[starts], starts, counts, postings)
 
     def voted(self, chunk: Sequence[np.ndarray], start: int, mirrored: bool) -> np.ndarray:
         """The candidates of one chunk of queries (images start, start + 1, ...)."""
