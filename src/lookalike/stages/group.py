@@ -51,6 +51,7 @@ from lookalike.stages.signatures import (
     WHOLE_BOX,
     WINDOWS,
     Box,
+    content_boxes,
     orient,
     resample,
     window_box,
@@ -377,7 +378,8 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
               colour: Callable[[int], np.ndarray]) -> tuple[int, dict[int, Relation]]:
     """The keeper and its members' relations, the keeper handed to the image the keep rule prefers among those
     that hold the most of the others' frames (re-saved, resized, turned, with noise or a filter: the original,
-    or the one a cropped keeper was cut from; not a copy with a border the container test missed), once the
+    or the one a cropped keeper was cut from; not a copy with a border the container test missed, nor a copy
+    straightened and framed round: `_holds`), once the
     images that only add around another's picture (a band, a border, a screen's interface: `_containers`) are
     left out: a copy that matched more members than its original does is then kept as a member of it; one of
     them that does not relate back to the keeper is passed over for the next. Members the new keeper does not
@@ -398,7 +400,7 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     extents = {image: {other: frame_extent(matrix) for other, matrix in frames.items()}
                for image, frames in onto.items()}  # once: the container test weighs each against all others
     inner = [image for image in images if image not in _containers(images, extents, picture)]
-    held = {image: sum(_within(extents[image][other], WHOLE_BOX) for other in inner) for image in inner}
+    held = {image: sum(_holds(image, other, onto, extents, picture) for other in inner) for image in inner}
     most = max(held.values(), default=0)
     if not inner or (len(inner) > 1 and most < 2):  # no frame holds another's
         return keeper, related
@@ -448,6 +450,40 @@ ADDED_SHARE = 0.45  # a frame whose pixels around another's picture are mostly o
 ADDED_TONE = 4  # grey levels from that colour: a band, a bar or a frame with text on it, not scene
 ADDED_AREA = 0.98  # ... when that picture leaves at least this much of the frame around it
 ADDED_MARGIN = 1  # pixels of the moment check's picture left out along the box's edges (resampled, blended)
+
+
+def _holds(image: int, other: int, onto: Mapping[int, Mapping[int, np.ndarray]],
+           extents: Mapping[int, Mapping[int, Box]], picture: Callable[[int], np.ndarray]) -> bool:
+    """Whether the image's frame holds the other's; not a frame turned a little against it (straightened) that
+    its own picture, inside any flat border, lies within: a copy straightened, cut from the other's frame and
+    framed round spans that frame with its border alone."""
+    if not _within(extents[image][other], WHOLE_BOX):
+        return False
+    if not _tilted(onto[image][other]):
+        return True
+    return not _within(frame_extent(onto[other][image] @ _box_matrix(_shown_box(picture(image)))), WHOLE_BOX)
+
+
+TILTED = 0.012  # the tangent of the least turn (0.7 degrees) that tells a straightened copy (`describe_fit`)
+
+
+def _tilted(matrix: np.ndarray) -> bool:
+    """Whether a matrix between two frames (fractions) turns one against the other other than by quarter turns:
+    the tangent of its turn, whatever the frames' shapes, is the root of its skew entries' product over its
+    diagonal ones' (or the other way round for a quarter turn)."""
+    diagonal, skew = abs(matrix[0, 0] * matrix[1, 1]), abs(matrix[0, 1] * matrix[1, 0])
+    return bool(min(diagonal, skew) > TILTED ** 2 * max(diagonal, skew))
+
+
+def _shown_box(grey: np.ndarray) -> Box:
+    """Where a grey picture shows picture: inside any flat border (`content_boxes`)."""
+    left, top, right, bottom = content_boxes(np.round(grey).astype(np.uint8)[None, :, :, None])[0].tolist()
+    return left, top, right, bottom
+
+
+def _box_matrix(box: Box) -> np.ndarray:
+    """The (3, 3) matrix carrying fractions of a box onto fractions of the frame it is in."""
+    return np.array([[box[2] - box[0], 0, box[0]], [0, box[3] - box[1], box[1]], [0, 0, 1]])
 
 
 def _matrix(relation: Relation) -> np.ndarray:
