@@ -338,3 +338,27 @@ def test_a_copy_filtered_too_slightly_to_change_its_tone_band_is_passed_over_for
     slightly = ImageEnhance.Contrast(ImageEnhance.Brightness(photo).enhance(1.05)).enhance(0.93)
     keeper, related = kept_among(photo, slightly)
     assert keeper == 1 and set(related) == {0, 2}
+
+
+def test_a_preferred_copy_that_relates_back_only_through_another_copy_is_kept_with_the_keeper_through_it(photos):
+    """The keeper (0, a screenshot, say) matched the original (1, which the rule prefers) and a mirrored copy (2),
+    but the original does not find it from its side, and the mirrored copy does: the original is kept, and the
+    old keeper is related to it through the mirrored copy, its frame carried onto the original's."""
+    from lookalike.stages.group import NEAR, _promoted
+    from lookalike.stages.images import FilesOfImages
+
+    photo = open_rgb(photos["chelsea"])
+    pictures = seen({0: photo.resize((200, 150)), 1: photo, 2: photo.transpose(Image.Transpose.FLIP_LEFT_RIGHT)})
+    whole = (NEAR, "resized to 44 %", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
+    mirrored = (NEAR, "mirrored", 2, (0.0, 0.0, 1.0, 1.0), ((-1.0, 0, 1.0), (0, 1.0, 0)))
+    known = {(0, 1): whole, (0, 2): mirrored, (2, 0): mirrored, (1, 2): mirrored, (2, 1): mirrored}
+
+    relations = Known(lambda a, b: known.get((a, b)))
+    rule = lambda files: sorted(files, key=lambda f: (f != 1, f != 2))  # noqa: E731 (the original, then the mirror)
+    keeper, related = _promoted(0, {1: whole, 2: mirrored}, relations, FilesOfImages([0, 1, 2]), rule, *pictures)
+    assert keeper == 1 and set(related) == {0, 2}
+    assert related[2] == mirrored
+    match, words, _, box, matrix = related[0]
+    assert match == NEAR and words == "mirrored, of a copy (mirrored)" and box == (0.0, 0.0, 1.0, 1.0)
+    assert np.array(matrix) == pytest.approx(np.array([[1.0, 0, 0], [0, 1.0, 0]]))  # mirrored twice: as it was
+

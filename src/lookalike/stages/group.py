@@ -11,6 +11,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence, Set
 from dataclasses import MISSING, dataclass, field, fields
@@ -382,7 +383,8 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     straightened and framed round: `_holds`), once the
     images that only add around another's picture (a band, a border, a screen's interface: `_containers`) are
     left out: a copy that matched more members than its original does is then kept as a member of it; one of
-    them that does not relate back to the keeper is passed over for the next. Members the new keeper does not
+    them that does not relate back to the keeper, directly or through another of them, is passed over for the
+    next. Members the new keeper does not
     match directly are related through the old one, but for those it shows a part of its picture slid in
     (`_Relations.two_moments`) or compares more closely than the old one did (`_Relations.seen_finer`): they leave the
     group; the old one itself, which the new one matched from its side, is related to it even where the moment
@@ -426,14 +428,23 @@ PROMOTED_MOST = 200  # images of a set weighed pair by pair for its keeper
 
 def _related_back(ranked: Sequence[int], keeper: int, relations: _Relations) -> tuple[int, Relation | None]:
     """The first of `ranked` that is the keeper, or that relates back to it (a copy the keeper matched may not
-    be one moment with it, seen from its side: a next frame taken in), and that relation (None: the keeper)."""
-    for best in ranked:
-        if best == keeper:
-            break
-        back = relations(best, keeper) or relations(best, keeper, confirmed=True)
-        if back is not None:
-            return best, back
+    be one moment with it, seen from its side: a next frame taken in) directly or through another of `ranked`
+    that does and that it relates to (a copy shown small in a screenshot may be found only in its own
+    handedness), and that relation (None: the keeper)."""
+    before = list(itertools.takewhile(lambda image: image != keeper, ranked))
+    for best in before:
+        if _back(relations, best, keeper) is not None:
+            return best, _back(relations, best, keeper)
+        for via in before:
+            if via != best and _back(relations, via, keeper) is not None \
+                    and (to_via := relations(best, via)) is not None:
+                return best, _through(_back(relations, via, keeper), to_via)
     return keeper, None
+
+
+def _back(relations: _Relations, image: int, keeper: int) -> Relation | None:
+    """The image's relation to the keeper that matched it, seen from its side (`_related_back`)."""
+    return relations(image, keeper) or relations(image, keeper, confirmed=True)
 
 
 def _containers(images: Sequence[int], extents: Mapping[int, Mapping[int, Box]],
