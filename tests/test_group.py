@@ -89,14 +89,20 @@ def test_a_copy_linked_only_through_another_is_verified_against_the_keeper_direc
 
 class Known:
     """Relations as `_promoted` asks for them, `relation(keeper, image)`, and `confirmed(keeper, image)` where
-    the pair is known one moment the other way round; none shows another moment."""
+    the pair is known one moment the other way round, `filtered(keeper, image)` where the image is also a filtered
+    copy; none shows another moment."""
 
     def __init__(self, relation: Callable[[int, int], tuple | None],
-                 confirmed: Callable[[int, int], tuple | None] | None = None) -> None:
+                 confirmed: Callable[[int, int], tuple | None] | None = None,
+                 filtered: Callable[[int, int], tuple | None] | None = None) -> None:
         self.relation, self.confirmed = relation, confirmed or relation
+        self.filtered = filtered or self.confirmed  # where the image is a filtered copy (`group.FILTERED`)
 
-    def __call__(self, keeper: int, image: int, confirmed: bool = False) -> tuple | None:
-        return (self.confirmed if confirmed else self.relation)(keeper, image)
+    def __call__(self, keeper: int, image: int, confirmed: int = 0) -> tuple | None:
+        from lookalike.stages.group import FILTERED
+
+        return (self.filtered if confirmed == FILTERED else self.confirmed if confirmed else self.relation)(
+            keeper, image)
 
     def two_moments(self, keeper: int, image: int) -> bool:
         return False
@@ -362,3 +368,31 @@ def test_a_preferred_copy_that_relates_back_only_through_another_copy_is_kept_wi
     assert match == NEAR and words == "mirrored, of a copy (mirrored)" and box == (0.0, 0.0, 1.0, 1.0)
     assert np.array(matrix) == pytest.approx(np.array([[1.0, 0, 0], [0, 1.0, 0]]))  # mirrored twice: as it was
 
+
+def vignetted(image: Image.Image, strength: float) -> Image.Image:
+    """The image darkened towards its corners, by `strength` of its brightness at them."""
+    width, height = image.size
+    rows, columns = np.mgrid[0:height, 0:width]
+    radius = np.hypot((columns - width / 2) / (width / 2), (rows - height / 2) / (height / 2)) / np.sqrt(2)
+    shade = 1 - strength * radius ** 2
+    return Image.fromarray(np.clip(np.asarray(image, np.float64) * shade[..., None], 0, 255).astype(np.uint8))
+
+
+def test_a_vignetted_keeper_hands_its_place_to_the_original_that_sees_its_edges_as_moved(photos):
+    """The keeper (0) is a copy darkened towards its corners, which the original (1) and a resized copy (2)
+    match from its side; seen from theirs, its darkened edges read as parts of the picture found elsewhere, but
+    none a few pixels off: a filter, not another moment. The original, whose tones the other copy shares, is
+    kept, and the vignetted copy is its member."""
+    from lookalike.stages.group import NEAR, _promoted
+    from lookalike.stages.images import FilesOfImages
+
+    photo = open_rgb(photos["chelsea"])
+    pictures = seen({0: vignetted(photo, 0.7), 1: photo, 2: photo.resize((200, 150))})
+    whole = (NEAR, "recompressed", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
+    darker = (NEAR, "darker", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
+    from_the_keeper = {(0, 1): whole, (0, 2): whole, (1, 2): whole, (2, 1): whole}
+    relations = Known(lambda a, b: from_the_keeper.get((a, b)), confirmed=lambda a, b: from_the_keeper.get((a, b)),
+                      filtered=lambda a, b: darker if b == 0 else from_the_keeper.get((a, b)))
+    rule = lambda files: sorted(files, key=lambda f: f != 1)  # noqa: E731 (the original first)
+    keeper, related = _promoted(0, {1: whole, 2: whole}, relations, FilesOfImages([0, 1, 2]), rule, *pictures)
+    assert keeper == 1 and related == {0: darker, 2: whole}

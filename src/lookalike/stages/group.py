@@ -388,7 +388,8 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     match directly are related through the old one, but for those it shows a part of its picture slid in
     (`_Relations.two_moments`) or compares more closely than the old one did (`_Relations.seen_finer`): they leave the
     group; the old one itself, which the new one matched from its side, is related to it even where the moment
-    check seen from the new one doubts it (text laid over one copy reads differently from either side).
+    check seen from the new one doubts it (text laid over one copy reads differently from either side; a keeper
+    of another tone than the copies holding as much, filtered, may read as parts moved).
     `picture`: an image's grey picture (`_DirectMatches.grey_picture`), `colour`: its RGB thumbnail. A set of
     more than PROMOTED_MOST images keeps its keeper."""
     images = [keeper, *related]
@@ -406,10 +407,12 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     most = max(held.values(), default=0)
     if not inner or (len(inner) > 1 and most < 2):  # no frame holds another's
         return keeper, related
-    candidates = [image for image in inner if held[image] == most]
-    if len(candidates) > 1:  # a filtered copy of the original's frame does not hold more than the original
-        candidates = most_shared_tone(candidates, images, onto, picture, colour)
-    best, back = _related_back(_best_image_order(candidates, files_of_image, rank), keeper, relations)
+    holding = [image for image in inner if held[image] == most]
+    candidates = holding
+    if len(holding) > 1:  # a filtered copy of the original's frame does not hold more than the original
+        candidates = most_shared_tone(holding, images, onto, picture, colour)
+    filtered = keeper in holding and keeper not in candidates
+    best, back = _related_back(_best_image_order(candidates, files_of_image, rank), keeper, relations, filtered)
     if back is None:
         return keeper, related
     handed = {keeper: back}
@@ -426,25 +429,26 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
 PROMOTED_MOST = 200  # images of a set weighed pair by pair for its keeper
 
 
-def _related_back(ranked: Sequence[int], keeper: int, relations: _Relations) -> tuple[int, Relation | None]:
+def _related_back(ranked: Sequence[int], keeper: int, relations: _Relations,
+                  filtered: bool = False) -> tuple[int, Relation | None]:
     """The first of `ranked` that is the keeper, or that relates back to it (a copy the keeper matched may not
     be one moment with it, seen from its side: a next frame taken in) directly or through another of `ranked`
     that does and that it relates to (a copy shown small in a screenshot may be found only in its own
-    handedness), and that relation (None: the keeper)."""
+    handedness), and that relation (None: the keeper). `filtered`: the keeper is a copy of another tone."""
     before = list(itertools.takewhile(lambda image: image != keeper, ranked))
     for best in before:
-        if _back(relations, best, keeper) is not None:
-            return best, _back(relations, best, keeper)
+        if (back := _back(relations, best, keeper, filtered)) is not None:
+            return best, back
         for via in before:
-            if via != best and _back(relations, via, keeper) is not None \
+            if via != best and (back := _back(relations, via, keeper, filtered)) is not None \
                     and (to_via := relations(best, via)) is not None:
-                return best, _through(_back(relations, via, keeper), to_via)
+                return best, _through(back, to_via)
     return keeper, None
 
 
-def _back(relations: _Relations, image: int, keeper: int) -> Relation | None:
+def _back(relations: _Relations, image: int, keeper: int, filtered: bool) -> Relation | None:
     """The image's relation to the keeper that matched it, seen from its side (`_related_back`)."""
-    return relations(image, keeper) or relations(image, keeper, confirmed=True)
+    return relations(image, keeper) or relations(image, keeper, confirmed=FILTERED if filtered else ONE_WAY)
 
 
 def _containers(images: Sequence[int], extents: Mapping[int, Mapping[int, Box]],
@@ -575,6 +579,11 @@ def _best_image_order(images: Sequence[int], files_of_image: FilesOfImages,
     return list(dict.fromkeys(image_of[f] for f in rank(list(image_of))))
 
 
+ALONE, ONE_WAY, FILTERED = 0, 1, 2  # how a pair is known one moment: by its own check; matched the other way
+# round (then nothing may have moved); that, and the image a copy filtered, whose changed tones may read as parts
+# moved far (then nothing may have slid a few pixels)
+
+
 class _Relations:
     """`_relate` of ordered pairs of images, each worked out once; None for pairs a person said are apart."""
 
@@ -583,8 +592,8 @@ class _Relations:
         self.links, self.direct, self.apart = links, direct, apart
         self.known: dict[tuple[int, int, bool], Relation | object | None] = {}
 
-    def __call__(self, keeper: int, image: int, confirmed: bool = False) -> Relation | None:
-        """`_relate` of the pair; `confirmed`: the pair's moment is known to be one (checked the other way)."""
+    def __call__(self, keeper: int, image: int, confirmed: int = ALONE) -> Relation | None:
+        """`_relate` of the pair; `confirmed`: how the pair's moment is known to be one (`_accepted`)."""
         found = self._known(keeper, image, confirmed)
         return None if found is _TWO_MOMENTS else found
 
@@ -608,7 +617,7 @@ class _Relations:
         return (fitted is not None and compared_share(fitted.matrix) >= FINER * compared_share(_matrix(through)[:2])
                 and self(image, keeper) is None)
 
-    def _known(self, keeper: int, image: int, confirmed: bool) -> Relation | object | None:
+    def _known(self, keeper: int, image: int, confirmed: int) -> Relation | object | None:
         if (min(keeper, image), max(keeper, image)) in self.apart:
             return None
         if (keeper, image, confirmed) not in self.known:
@@ -648,7 +657,7 @@ _TWO_MOMENTS = object()  # what `_relate` answers for an image that shows a part
 
 
 def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMatch]],
-            direct: _DirectMatches, confirmed: bool = False) -> Relation | object | None:
+            direct: _DirectMatches, confirmed: int = ALONE) -> Relation | object | None:
     """(match, relation, distance) of `image` to `keeper`; None when nothing shows them the same picture,
     _TWO_MOMENTS when their fit finds a second motion, or their moment check a part of the picture slid a few
     pixels (`Moment.slid`): two moments of it. A pair `confirmed` one moment (the other way round) is one unless
@@ -674,10 +683,13 @@ def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMat
             frame_box(to_keeper), _rows(to_keeper))
 
 
-def _accepted(moment: Moment, confirmed: bool) -> bool:
+def _accepted(moment: Moment, confirmed: int) -> bool:
     """Whether a pair's moment check lets it be one picture: it passes, or the pair is `confirmed` one moment the
-    other way round and nothing moved (an overlay's blocks may read as changed from one side, a move does not)."""
-    return moment.same or (confirmed and moment.aligned and not moment.moved)
+    other way round and nothing moved (an overlay's blocks may read as changed from one side, a move does not),
+    or, the image a filtered copy, nothing slid."""
+    if moment.same:
+        return True
+    return bool(confirmed) and moment.aligned and not (moment.slid if confirmed == FILTERED else moment.moved)
 
 
 WindowMomentMemo = MutableMapping[tuple[int, ...], Moment]  # by rows a and b, orientation, window of a, of b
