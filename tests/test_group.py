@@ -127,10 +127,11 @@ def thumbnail(image: Image.Image, side: int = 64) -> np.ndarray:
     return np.asarray(image.convert("RGB").resize((side, side), Image.Resampling.BILINEAR))
 
 
-def seen(images: dict[int, Image.Image]) -> tuple[Callable[[int], np.ndarray], Callable[[int], np.ndarray]]:
-    """Each image's grey picture and its thumbnail, as `_promoted` weighs them, by row."""
+def seen(images: dict[int, Image.Image]) -> tuple[Callable[[int], np.ndarray], Callable[[int], np.ndarray],
+                                                 Callable[[int], tuple[int, int]]]:
+    """Each image's grey picture, its thumbnail and its size, as `_promoted` weighs them, by row."""
     greys, thumbs = ({row: made(image) for row, image in images.items()} for made in (grey_picture, thumbnail))
-    return greys.__getitem__, thumbs.__getitem__
+    return greys.__getitem__, thumbs.__getitem__, lambda row: images[row].size
 
 
 def test_a_copy_showing_the_whole_picture_hands_the_keeper_to_the_file_the_rule_prefers(photos):
@@ -148,7 +149,7 @@ def test_a_copy_showing_the_whole_picture_hands_the_keeper_to_the_file_the_rule_
     scene, colour = grey_picture(photo), thumbnail(photo)
     keeper, related = _promoted(1, {0: mirrored, 2: crop_of_copy}, Known(lambda a, b: known.get((a, b))),
                                 FilesOfImages([0, 1, 2]), lambda files: sorted(files), lambda image: scene,
-                                lambda image: colour)
+                                lambda image: colour, lambda image: photo.size)
     assert keeper == 0 and related[1] == mirrored
     match, words, _, box, matrix = related[2]
     assert match == NEAR
@@ -165,7 +166,8 @@ def test_a_keeper_the_rule_prefers_is_not_handed_to_a_part_of_its_picture(photos
     photo = open_rgb(photos["chelsea"])
     scene, colour = grey_picture(photo), thumbnail(photo)
     keeper, related = _promoted(1, {0: crop}, Known(lambda a, b: None), FilesOfImages([0, 1]),
-                                lambda files: sorted(files), lambda image: scene, lambda image: colour)
+                                lambda files: sorted(files), lambda image: scene, lambda image: colour,
+                                lambda image: photo.size)
     assert keeper == 1 and related == {0: crop}
 
 
@@ -396,3 +398,20 @@ def test_a_vignetted_keeper_hands_its_place_to_the_original_that_sees_its_edges_
     rule = lambda files: sorted(files, key=lambda f: f != 1)  # noqa: E731 (the original first)
     keeper, related = _promoted(0, {1: whole, 2: whole}, relations, FilesOfImages([0, 1, 2]), rule, *pictures)
     assert keeper == 1 and related == {0: darker, 2: whole}
+
+
+def test_a_copy_stretched_one_way_hands_the_keeper_to_the_original_whose_shape_the_others_share(photos):
+    """A copy made taller (image 0: more pixels, which the rule prefers) shows the whole frame of the original
+    (1), as a resized (2) and a re-saved copy (3) do: those three are of one shape, the taller one of another,
+    so the original is kept."""
+    from lookalike.stages.group import NEAR, _promoted
+    from lookalike.stages.images import FilesOfImages
+
+    photo = open_rgb(photos["chelsea"])
+    images = {0: photo.resize((photo.width, photo.height * 6 // 5), Image.Resampling.LANCZOS), 1: photo,
+              2: photo.resize((photo.width * 2 // 3, photo.height * 2 // 3), Image.Resampling.LANCZOS), 3: photo}
+    whole = (NEAR, "recompressed", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
+    rule = lambda files: sorted(files)  # noqa: E731 (the taller copy first)
+    keeper, related = _promoted(0, {1: whole, 2: whole, 3: whole}, Known(lambda a, b: whole),
+                                FilesOfImages([0, 1, 2, 3]), rule, *seen(images))
+    assert keeper == 1 and set(related) == {0, 2, 3}

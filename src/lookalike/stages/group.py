@@ -223,6 +223,10 @@ class _DirectMatches:
                 return picture_a, picture_b
         return self.images.thumbs[a], self.images.thumbs[b]
 
+    def size(self, image: int) -> tuple[int, int]:
+        """The image's width and height in pixels."""
+        return int(self.images.width[image]), int(self.images.height[image])
+
     def grey_picture(self, image: int) -> np.ndarray:
         """The image's picture for the moment check (its thumbnail when it has none), grey, as float32."""
         if image not in self.greys:
@@ -355,7 +359,7 @@ def _split_at_keepers(
         related = relations.of(keeper_image, remaining)
         first = keeper_image
         keeper_image, related = _promoted(keeper_image, related, relations, files_of_image, rank,
-                                          direct.grey_picture, direct.images.thumbs.__getitem__)
+                                          direct.grey_picture, direct.images.thumbs.__getitem__, direct.size)
         remaining -= related.keys() | {keeper_image}
         if keeper_image != first:  # the keeper handed on may match images the first one did not
             related |= relations.of(keeper_image, remaining)
@@ -376,7 +380,8 @@ WHOLE_MARGIN = 0.02  # a box this close to the whole frame, on every side, shows
 
 def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, files_of_image: FilesOfImages,
               rank: Callable[[Sequence[int]], list[int]], picture: Callable[[int], np.ndarray],
-              colour: Callable[[int], np.ndarray]) -> tuple[int, dict[int, Relation]]:
+              colour: Callable[[int], np.ndarray], size: Callable[[int], tuple[int, int]],
+              ) -> tuple[int, dict[int, Relation]]:
     """The keeper and its members' relations, the keeper handed to the image the keep rule prefers among those
     that hold the most of the others' frames (re-saved, resized, turned, with noise or a filter: the original,
     or the one a cropped keeper was cut from; not a copy with a border the container test missed, nor a copy
@@ -390,7 +395,9 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     group; the old one itself, which the new one matched from its side, is related to it even where the moment
     check seen from the new one doubts it (text laid over one copy reads differently from either side; a keeper
     of another tone than the copies holding as much, filtered, may read as parts moved).
-    `picture`: an image's grey picture (`_DirectMatches.grey_picture`), `colour`: its RGB thumbnail. A set of
+    A copy stretched one way is passed over for those of the shape most of them share (`_most_shared_shape`).
+    `picture`: an image's grey picture (`_DirectMatches.grey_picture`), `colour`: its RGB thumbnail, `size`: its
+    width and height in pixels. A set of
     more than PROMOTED_MOST images keeps its keeper."""
     images = [keeper, *related]
     if len(images) > PROMOTED_MOST:
@@ -408,10 +415,11 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     if not inner or (len(inner) > 1 and most < 2):  # no frame holds another's
         return keeper, related
     holding = [image for image in inner if held[image] == most]
-    candidates = holding
+    toned = holding
     if len(holding) > 1:  # a filtered copy of the original's frame does not hold more than the original
-        candidates = most_shared_tone(holding, images, onto, picture, colour)
-    filtered = keeper in holding and keeper not in candidates
+        toned = most_shared_tone(holding, images, onto, picture, colour)
+    filtered = keeper in holding and keeper not in toned
+    candidates = _most_shared_shape(toned, size)
     best, back = _related_back(_best_image_order(candidates, files_of_image, rank), keeper, relations, filtered)
     if back is None:
         return keeper, related
@@ -427,6 +435,17 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
 
 
 PROMOTED_MOST = 200  # images of a set weighed pair by pair for its keeper
+SAME_SHAPE = 1.06  # frames whose shapes (longer side over shorter) differ by less than this factor are alike
+
+
+def _most_shared_shape(candidates: Sequence[int], size: Callable[[int], tuple[int, int]]) -> list[int]:
+    """The candidates of the shape (turned or not) the most of them share (`size`: an image's width and height):
+    each shows the others' whole frame, so one of another shape was stretched one way."""
+    shapes = {candidate: max(size(candidate)) / max(min(size(candidate)), 1) for candidate in candidates}
+    alike = {candidate: sum(max(shape, other) <= SAME_SHAPE * min(shape, other) for other in shapes.values())
+             for candidate, shape in shapes.items()}
+    most = max(alike.values(), default=0)
+    return [candidate for candidate in candidates if alike[candidate] == most]
 
 
 def _related_back(ranked: Sequence[int], keeper: int, relations: _Relations,
