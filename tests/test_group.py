@@ -89,14 +89,20 @@ def test_a_copy_linked_only_through_another_is_verified_against_the_keeper_direc
 
 class Known:
     """Relations as `_promoted` asks for them, `relation(keeper, image)`, and `confirmed(keeper, image)` where
-    the pair is known one moment the other way round; none shows another moment."""
+    the pair is known one moment the other way round, `filtered(keeper, image)` where the image is also a filtered
+    copy; none shows another moment."""
 
     def __init__(self, relation: Callable[[int, int], tuple | None],
-                 confirmed: Callable[[int, int], tuple | None] | None = None) -> None:
+                 confirmed: Callable[[int, int], tuple | None] | None = None,
+                 filtered: Callable[[int, int], tuple | None] | None = None) -> None:
         self.relation, self.confirmed = relation, confirmed or relation
+        self.filtered = filtered or self.confirmed  # where the image is a filtered copy (`group.FILTERED`)
 
-    def __call__(self, keeper: int, image: int, confirmed: bool = False) -> tuple | None:
-        return (self.confirmed if confirmed else self.relation)(keeper, image)
+    def __call__(self, keeper: int, image: int, confirmed: int = 0) -> tuple | None:
+        from lookalike.stages.group import FILTERED
+
+        return (self.filtered if confirmed == FILTERED else self.confirmed if confirmed else self.relation)(
+            keeper, image)
 
     def two_moments(self, keeper: int, image: int) -> bool:
         return False
@@ -121,10 +127,11 @@ def thumbnail(image: Image.Image, side: int = 64) -> np.ndarray:
     return np.asarray(image.convert("RGB").resize((side, side), Image.Resampling.BILINEAR))
 
 
-def seen(images: dict[int, Image.Image]) -> tuple[Callable[[int], np.ndarray], Callable[[int], np.ndarray]]:
-    """Each image's grey picture and its thumbnail, as `_promoted` weighs them, by row."""
+def seen(images: dict[int, Image.Image]) -> tuple[Callable[[int], np.ndarray], Callable[[int], np.ndarray],
+                                                 Callable[[int], tuple[int, int]]]:
+    """Each image's grey picture, its thumbnail and its size, as `_promoted` weighs them, by row."""
     greys, thumbs = ({row: made(image) for row, image in images.items()} for made in (grey_picture, thumbnail))
-    return greys.__getitem__, thumbs.__getitem__
+    return greys.__getitem__, thumbs.__getitem__, lambda row: images[row].size
 
 
 def test_a_copy_showing_the_whole_picture_hands_the_keeper_to_the_file_the_rule_prefers(photos):
@@ -142,7 +149,7 @@ def test_a_copy_showing_the_whole_picture_hands_the_keeper_to_the_file_the_rule_
     scene, colour = grey_picture(photo), thumbnail(photo)
     keeper, related = _promoted(1, {0: mirrored, 2: crop_of_copy}, Known(lambda a, b: known.get((a, b))),
                                 FilesOfImages([0, 1, 2]), lambda files: sorted(files), lambda image: scene,
-                                lambda image: colour)
+                                lambda image: colour, lambda image: photo.size)
     assert keeper == 0 and related[1] == mirrored
     match, words, _, box, matrix = related[2]
     assert match == NEAR
@@ -159,7 +166,8 @@ def test_a_keeper_the_rule_prefers_is_not_handed_to_a_part_of_its_picture(photos
     photo = open_rgb(photos["chelsea"])
     scene, colour = grey_picture(photo), thumbnail(photo)
     keeper, related = _promoted(1, {0: crop}, Known(lambda a, b: None), FilesOfImages([0, 1]),
-                                lambda files: sorted(files), lambda image: scene, lambda image: colour)
+                                lambda files: sorted(files), lambda image: scene, lambda image: colour,
+                                lambda image: photo.size)
     assert keeper == 1 and related == {0: crop}
 
 
@@ -338,3 +346,72 @@ def test_a_copy_filtered_too_slightly_to_change_its_tone_band_is_passed_over_for
     slightly = ImageEnhance.Contrast(ImageEnhance.Brightness(photo).enhance(1.05)).enhance(0.93)
     keeper, related = kept_among(photo, slightly)
     assert keeper == 1 and set(related) == {0, 2}
+
+
+def test_a_preferred_copy_that_relates_back_only_through_another_copy_is_kept_with_the_keeper_through_it(photos):
+    """The keeper (0, a screenshot, say) matched the original (1, which the rule prefers) and a mirrored copy (2),
+    but the original does not find it from its side, and the mirrored copy does: the original is kept, and the
+    old keeper is related to it through the mirrored copy, its frame carried onto the original's."""
+    from lookalike.stages.group import NEAR, _promoted
+    from lookalike.stages.images import FilesOfImages
+
+    photo = open_rgb(photos["chelsea"])
+    pictures = seen({0: photo.resize((200, 150)), 1: photo, 2: photo.transpose(Image.Transpose.FLIP_LEFT_RIGHT)})
+    whole = (NEAR, "resized to 44 %", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
+    mirrored = (NEAR, "mirrored", 2, (0.0, 0.0, 1.0, 1.0), ((-1.0, 0, 1.0), (0, 1.0, 0)))
+    known = {(0, 1): whole, (0, 2): mirrored, (2, 0): mirrored, (1, 2): mirrored, (2, 1): mirrored}
+
+    relations = Known(lambda a, b: known.get((a, b)))
+    rule = lambda files: sorted(files, key=lambda f: (f != 1, f != 2))  # noqa: E731 (the original, then the mirror)
+    keeper, related = _promoted(0, {1: whole, 2: mirrored}, relations, FilesOfImages([0, 1, 2]), rule, *pictures)
+    assert keeper == 1 and set(related) == {0, 2}
+    assert related[2] == mirrored
+    match, words, _, box, matrix = related[0]
+    assert match == NEAR and words == "mirrored, of a copy (mirrored)" and box == (0.0, 0.0, 1.0, 1.0)
+    assert np.array(matrix) == pytest.approx(np.array([[1.0, 0, 0], [0, 1.0, 0]]))  # mirrored twice: as it was
+
+
+def vignetted(image: Image.Image, strength: float) -> Image.Image:
+    """The image darkened towards its corners, by `strength` of its brightness at them."""
+    width, height = image.size
+    rows, columns = np.mgrid[0:height, 0:width]
+    radius = np.hypot((columns - width / 2) / (width / 2), (rows - height / 2) / (height / 2)) / np.sqrt(2)
+    shade = 1 - strength * radius ** 2
+    return Image.fromarray(np.clip(np.asarray(image, np.float64) * shade[..., None], 0, 255).astype(np.uint8))
+
+
+def test_a_vignetted_keeper_hands_its_place_to_the_original_that_sees_its_edges_as_moved(photos):
+    """The keeper (0) is a copy darkened towards its corners, which the original (1) and a resized copy (2)
+    match from its side; seen from theirs, its darkened edges read as parts of the picture found elsewhere, but
+    none a few pixels off: a filter, not another moment. The original, whose tones the other copy shares, is
+    kept, and the vignetted copy is its member."""
+    from lookalike.stages.group import NEAR, _promoted
+    from lookalike.stages.images import FilesOfImages
+
+    photo = open_rgb(photos["chelsea"])
+    pictures = seen({0: vignetted(photo, 0.7), 1: photo, 2: photo.resize((200, 150))})
+    whole = (NEAR, "recompressed", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
+    darker = (NEAR, "darker", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
+    from_the_keeper = {(0, 1): whole, (0, 2): whole, (1, 2): whole, (2, 1): whole}
+    relations = Known(lambda a, b: from_the_keeper.get((a, b)), confirmed=lambda a, b: from_the_keeper.get((a, b)),
+                      filtered=lambda a, b: darker if b == 0 else from_the_keeper.get((a, b)))
+    rule = lambda files: sorted(files, key=lambda f: f != 1)  # noqa: E731 (the original first)
+    keeper, related = _promoted(0, {1: whole, 2: whole}, relations, FilesOfImages([0, 1, 2]), rule, *pictures)
+    assert keeper == 1 and related == {0: darker, 2: whole}
+
+
+def test_a_copy_stretched_one_way_hands_the_keeper_to_the_original_whose_shape_the_others_share(photos):
+    """A copy made taller (image 0: more pixels, which the rule prefers) shows the whole frame of the original
+    (1), as a resized (2) and a re-saved copy (3) do: those three are of one shape, the taller one of another,
+    so the original is kept."""
+    from lookalike.stages.group import NEAR, _promoted
+    from lookalike.stages.images import FilesOfImages
+
+    photo = open_rgb(photos["chelsea"])
+    images = {0: photo.resize((photo.width, photo.height * 6 // 5), Image.Resampling.LANCZOS), 1: photo,
+              2: photo.resize((photo.width * 2 // 3, photo.height * 2 // 3), Image.Resampling.LANCZOS), 3: photo}
+    whole = (NEAR, "recompressed", 2, (0.0, 0.0, 1.0, 1.0), ((1.0, 0, 0), (0, 1.0, 0)))
+    rule = lambda files: sorted(files)  # noqa: E731 (the taller copy first)
+    keeper, related = _promoted(0, {1: whole, 2: whole, 3: whole}, Known(lambda a, b: whole),
+                                FilesOfImages([0, 1, 2, 3]), rule, *seen(images))
+    assert keeper == 1 and set(related) == {0, 2, 3}

@@ -156,3 +156,40 @@ def test_a_screenshot_of_a_photo_is_no_evidence_that_the_photo_is_an_enlargement
     assert screenshot.grain == 0 and original.grain > 0
     assert enlargements([original, screenshot]) == [False, False]
     assert best_first([screenshot, original])[0] == 1
+
+
+def straightened(picture: Image.Image, degrees: float, border: int, colour: tuple[int, int, int]) -> Image.Image:
+    """The picture turned a little, cut to the part the turn leaves whole, enlarged by a third and framed."""
+    width, height = picture.size
+    turned = picture.rotate(degrees, Image.Resampling.BICUBIC)
+    kept = 1 / (abs(np.cos(np.radians(degrees))) + abs(np.sin(np.radians(degrees))) * max(width, height) / min(
+        width, height))
+    inner_w, inner_h = round(width * kept), round(height * kept)
+    left, top = (width - inner_w) // 2, (height - inner_h) // 2
+    cut = turned.crop((left, top, left + inner_w, top + inner_h)).resize((inner_w * 4 // 3, inner_h * 4 // 3),
+                                                                        Image.Resampling.LANCZOS)
+    framed = Image.new("RGB", (cut.width + 2 * border, cut.height + 2 * border), colour)
+    framed.paste(cut, (border, border))
+    return framed
+
+
+def test_the_photo_is_kept_rather_than_its_straightened_copy_framed_round_its_frame(tmp_path, photos):
+    """A copy straightened, enlarged and framed has the most pixels, and its frame, border and all, spans the
+    photo's frame and every copy's: but its picture, inside the frame, is the turned middle of the photo's. The
+    photo, whose picture holds every copy's picture, is kept."""
+    from lookalike import scan
+
+    picture = open_rgb(photos["chelsea"])
+    width, height = picture.size
+    copies = {"straightened.jpg": straightened(picture, 3, 24, (40, 200, 90)),
+              "resaved.jpg": picture,
+              "smaller.jpg": picture.resize((width * 7 // 10, height * 7 // 10), Image.Resampling.LANCZOS),
+              "cropped.jpg": picture.crop((0, 0, width * 3 // 5, height))}
+    save(picture, tmp_path / "original.jpg", quality=92)
+    for name, image in copies.items():
+        save(image, tmp_path / name, quality=80)
+    result = scan([tmp_path])
+    [group] = result.groups
+    members = {Path(result.files[m.file].path).name for m in group.members}
+    assert Path(result.files[group.keeper].path).name == "original.jpg"
+    assert members == {"original.jpg", *copies}

@@ -11,6 +11,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence, Set
 from dataclasses import MISSING, dataclass, field, fields
@@ -51,6 +52,7 @@ from lookalike.stages.signatures import (
     WHOLE_BOX,
     WINDOWS,
     Box,
+    content_boxes,
     orient,
     resample,
     window_box,
@@ -221,6 +223,10 @@ class _DirectMatches:
                 return picture_a, picture_b
         return self.images.thumbs[a], self.images.thumbs[b]
 
+    def size(self, image: int) -> tuple[int, int]:
+        """The image's width and height in pixels."""
+        return int(self.images.width[image]), int(self.images.height[image])
+
     def grey_picture(self, image: int) -> np.ndarray:
         """The image's picture for the moment check (its thumbnail when it has none), grey, as float32."""
         if image not in self.greys:
@@ -353,7 +359,7 @@ def _split_at_keepers(
         related = relations.of(keeper_image, remaining)
         first = keeper_image
         keeper_image, related = _promoted(keeper_image, related, relations, files_of_image, rank,
-                                          direct.grey_picture, direct.images.thumbs.__getitem__)
+                                          direct.grey_picture, direct.images.thumbs.__getitem__, direct.size)
         remaining -= related.keys() | {keeper_image}
         if keeper_image != first:  # the keeper handed on may match images the first one did not
             related |= relations.of(keeper_image, remaining)
@@ -374,18 +380,24 @@ WHOLE_MARGIN = 0.02  # a box this close to the whole frame, on every side, shows
 
 def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, files_of_image: FilesOfImages,
               rank: Callable[[Sequence[int]], list[int]], picture: Callable[[int], np.ndarray],
-              colour: Callable[[int], np.ndarray]) -> tuple[int, dict[int, Relation]]:
+              colour: Callable[[int], np.ndarray], size: Callable[[int], tuple[int, int]],
+              ) -> tuple[int, dict[int, Relation]]:
     """The keeper and its members' relations, the keeper handed to the image the keep rule prefers among those
     that hold the most of the others' frames (re-saved, resized, turned, with noise or a filter: the original,
-    or the one a cropped keeper was cut from; not a copy with a border the container test missed), once the
+    or the one a cropped keeper was cut from; not a copy with a border the container test missed, nor a copy
+    straightened and framed round: `_holds`), once the
     images that only add around another's picture (a band, a border, a screen's interface: `_containers`) are
     left out: a copy that matched more members than its original does is then kept as a member of it; one of
-    them that does not relate back to the keeper is passed over for the next. Members the new keeper does not
+    them that does not relate back to the keeper, directly or through another of them, is passed over for the
+    next. Members the new keeper does not
     match directly are related through the old one, but for those it shows a part of its picture slid in
     (`_Relations.two_moments`) or compares more closely than the old one did (`_Relations.seen_finer`): they leave the
     group; the old one itself, which the new one matched from its side, is related to it even where the moment
-    check seen from the new one doubts it (text laid over one copy reads differently from either side).
-    `picture`: an image's grey picture (`_DirectMatches.grey_picture`), `colour`: its RGB thumbnail. A set of
+    check seen from the new one doubts it (text laid over one copy reads differently from either side; a keeper
+    of another tone than the copies holding as much, filtered, may read as parts moved).
+    A copy stretched one way is passed over for those of the shape most of them share (`_most_shared_shape`).
+    `picture`: an image's grey picture (`_DirectMatches.grey_picture`), `colour`: its RGB thumbnail, `size`: its
+    width and height in pixels. A set of
     more than PROMOTED_MOST images keeps its keeper."""
     images = [keeper, *related]
     if len(images) > PROMOTED_MOST:
@@ -398,14 +410,17 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
     extents = {image: {other: frame_extent(matrix) for other, matrix in frames.items()}
                for image, frames in onto.items()}  # once: the container test weighs each against all others
     inner = [image for image in images if image not in _containers(images, extents, picture)]
-    held = {image: sum(_within(extents[image][other], WHOLE_BOX) for other in inner) for image in inner}
+    held = {image: sum(_holds(image, other, onto, extents, picture) for other in inner) for image in inner}
     most = max(held.values(), default=0)
     if not inner or (len(inner) > 1 and most < 2):  # no frame holds another's
         return keeper, related
-    candidates = [image for image in inner if held[image] == most]
-    if len(candidates) > 1:  # a filtered copy of the original's frame does not hold more than the original
-        candidates = most_shared_tone(candidates, images, onto, picture, colour)
-    best, back = _related_back(_best_image_order(candidates, files_of_image, rank), keeper, relations)
+    holding = [image for image in inner if held[image] == most]
+    toned = holding
+    if len(holding) > 1:  # a filtered copy of the original's frame does not hold more than the original
+        toned = most_shared_tone(holding, images, onto, picture, colour)
+    filtered = keeper in holding and keeper not in toned
+    candidates = _most_shared_shape(toned, size)
+    best, back = _related_back(_best_image_order(candidates, files_of_image, rank), keeper, relations, filtered)
     if back is None:
         return keeper, related
     handed = {keeper: back}
@@ -420,18 +435,39 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
 
 
 PROMOTED_MOST = 200  # images of a set weighed pair by pair for its keeper
+SAME_SHAPE = 1.06  # frames whose shapes (longer side over shorter) differ by less than this factor are alike
 
 
-def _related_back(ranked: Sequence[int], keeper: int, relations: _Relations) -> tuple[int, Relation | None]:
+def _most_shared_shape(candidates: Sequence[int], size: Callable[[int], tuple[int, int]]) -> list[int]:
+    """The candidates of the shape (turned or not) the most of them share (`size`: an image's width and height):
+    each shows the others' whole frame, so one of another shape was stretched one way."""
+    shapes = {candidate: max(size(candidate)) / max(min(size(candidate)), 1) for candidate in candidates}
+    alike = {candidate: sum(max(shape, other) <= SAME_SHAPE * min(shape, other) for other in shapes.values())
+             for candidate, shape in shapes.items()}
+    most = max(alike.values(), default=0)
+    return [candidate for candidate in candidates if alike[candidate] == most]
+
+
+def _related_back(ranked: Sequence[int], keeper: int, relations: _Relations,
+                  filtered: bool = False) -> tuple[int, Relation | None]:
     """The first of `ranked` that is the keeper, or that relates back to it (a copy the keeper matched may not
-    be one moment with it, seen from its side: a next frame taken in), and that relation (None: the keeper)."""
-    for best in ranked:
-        if best == keeper:
-            break
-        back = relations(best, keeper) or relations(best, keeper, confirmed=True)
-        if back is not None:
+    be one moment with it, seen from its side: a next frame taken in) directly or through another of `ranked`
+    that does and that it relates to (a copy shown small in a screenshot may be found only in its own
+    handedness), and that relation (None: the keeper). `filtered`: the keeper is a copy of another tone."""
+    before = list(itertools.takewhile(lambda image: image != keeper, ranked))
+    for best in before:
+        if (back := _back(relations, best, keeper, filtered)) is not None:
             return best, back
+        for via in before:
+            if via != best and (back := _back(relations, via, keeper, filtered)) is not None \
+                    and (to_via := relations(best, via)) is not None:
+                return best, _through(back, to_via)
     return keeper, None
+
+
+def _back(relations: _Relations, image: int, keeper: int, filtered: bool) -> Relation | None:
+    """The image's relation to the keeper that matched it, seen from its side (`_related_back`)."""
+    return relations(image, keeper) or relations(image, keeper, confirmed=FILTERED if filtered else ONE_WAY)
 
 
 def _containers(images: Sequence[int], extents: Mapping[int, Mapping[int, Box]],
@@ -448,6 +484,40 @@ ADDED_SHARE = 0.45  # a frame whose pixels around another's picture are mostly o
 ADDED_TONE = 4  # grey levels from that colour: a band, a bar or a frame with text on it, not scene
 ADDED_AREA = 0.98  # ... when that picture leaves at least this much of the frame around it
 ADDED_MARGIN = 1  # pixels of the moment check's picture left out along the box's edges (resampled, blended)
+
+
+def _holds(image: int, other: int, onto: Mapping[int, Mapping[int, np.ndarray]],
+           extents: Mapping[int, Mapping[int, Box]], picture: Callable[[int], np.ndarray]) -> bool:
+    """Whether the image's frame holds the other's; not a frame turned a little against it (straightened) that
+    its own picture, inside any flat border, lies within: a copy straightened, cut from the other's frame and
+    framed round spans that frame with its border alone."""
+    if not _within(extents[image][other], WHOLE_BOX):
+        return False
+    if not _tilted(onto[image][other]):
+        return True
+    return not _within(frame_extent(onto[other][image] @ _box_matrix(_shown_box(picture(image)))), WHOLE_BOX)
+
+
+TILTED = 0.012  # the tangent of the least turn (0.7 degrees) that tells a straightened copy (`describe_fit`)
+
+
+def _tilted(matrix: np.ndarray) -> bool:
+    """Whether a matrix between two frames (fractions) turns one against the other other than by quarter turns:
+    the tangent of its turn, whatever the frames' shapes, is the root of its skew entries' product over its
+    diagonal ones' (or the other way round for a quarter turn)."""
+    diagonal, skew = abs(matrix[0, 0] * matrix[1, 1]), abs(matrix[0, 1] * matrix[1, 0])
+    return bool(min(diagonal, skew) > TILTED ** 2 * max(diagonal, skew))
+
+
+def _shown_box(grey: np.ndarray) -> Box:
+    """Where a grey picture shows picture: inside any flat border (`content_boxes`)."""
+    left, top, right, bottom = content_boxes(np.round(grey).astype(np.uint8)[None, :, :, None])[0].tolist()
+    return left, top, right, bottom
+
+
+def _box_matrix(box: Box) -> np.ndarray:
+    """The (3, 3) matrix carrying fractions of a box onto fractions of the frame it is in."""
+    return np.array([[box[2] - box[0], 0, box[0]], [0, box[3] - box[1], box[1]], [0, 0, 1]])
 
 
 def _matrix(relation: Relation) -> np.ndarray:
@@ -528,6 +598,11 @@ def _best_image_order(images: Sequence[int], files_of_image: FilesOfImages,
     return list(dict.fromkeys(image_of[f] for f in rank(list(image_of))))
 
 
+ALONE, ONE_WAY, FILTERED = 0, 1, 2  # how a pair is known one moment: by its own check; matched the other way
+# round (then nothing may have moved); that, and the image a copy filtered, whose changed tones may read as parts
+# moved far (then nothing may have slid a few pixels)
+
+
 class _Relations:
     """`_relate` of ordered pairs of images, each worked out once; None for pairs a person said are apart."""
 
@@ -536,8 +611,8 @@ class _Relations:
         self.links, self.direct, self.apart = links, direct, apart
         self.known: dict[tuple[int, int, bool], Relation | object | None] = {}
 
-    def __call__(self, keeper: int, image: int, confirmed: bool = False) -> Relation | None:
-        """`_relate` of the pair; `confirmed`: the pair's moment is known to be one (checked the other way)."""
+    def __call__(self, keeper: int, image: int, confirmed: int = ALONE) -> Relation | None:
+        """`_relate` of the pair; `confirmed`: how the pair's moment is known to be one (`_accepted`)."""
         found = self._known(keeper, image, confirmed)
         return None if found is _TWO_MOMENTS else found
 
@@ -561,7 +636,7 @@ class _Relations:
         return (fitted is not None and compared_share(fitted.matrix) >= FINER * compared_share(_matrix(through)[:2])
                 and self(image, keeper) is None)
 
-    def _known(self, keeper: int, image: int, confirmed: bool) -> Relation | object | None:
+    def _known(self, keeper: int, image: int, confirmed: int) -> Relation | object | None:
         if (min(keeper, image), max(keeper, image)) in self.apart:
             return None
         if (keeper, image, confirmed) not in self.known:
@@ -601,7 +676,7 @@ _TWO_MOMENTS = object()  # what `_relate` answers for an image that shows a part
 
 
 def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMatch]],
-            direct: _DirectMatches, confirmed: bool = False) -> Relation | object | None:
+            direct: _DirectMatches, confirmed: int = ALONE) -> Relation | object | None:
     """(match, relation, distance) of `image` to `keeper`; None when nothing shows them the same picture,
     _TWO_MOMENTS when their fit finds a second motion, or their moment check a part of the picture slid a few
     pixels (`Moment.slid`): two moments of it. A pair `confirmed` one moment (the other way round) is one unless
@@ -627,10 +702,13 @@ def _relate(keeper: int, image: int, links: dict[int, dict[int, Match | LocalMat
             frame_box(to_keeper), _rows(to_keeper))
 
 
-def _accepted(moment: Moment, confirmed: bool) -> bool:
+def _accepted(moment: Moment, confirmed: int) -> bool:
     """Whether a pair's moment check lets it be one picture: it passes, or the pair is `confirmed` one moment the
-    other way round and nothing moved (an overlay's blocks may read as changed from one side, a move does not)."""
-    return moment.same or (confirmed and moment.aligned and not moment.moved)
+    other way round and nothing moved (an overlay's blocks may read as changed from one side, a move does not),
+    or, the image a filtered copy, nothing slid."""
+    if moment.same:
+        return True
+    return bool(confirmed) and moment.aligned and not (moment.slid if confirmed == FILTERED else moment.moved)
 
 
 WindowMomentMemo = MutableMapping[tuple[int, ...], Moment]  # by rows a and b, orientation, window of a, of b
