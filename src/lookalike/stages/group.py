@@ -382,23 +382,20 @@ def _promoted(keeper: int, related: dict[int, Relation], relations: _Relations, 
               rank: Callable[[Sequence[int]], list[int]], picture: Callable[[int], np.ndarray],
               colour: Callable[[int], np.ndarray], size: Callable[[int], tuple[int, int]],
               ) -> tuple[int, dict[int, Relation]]:
-    """The keeper and its members' relations, the keeper handed to the image the keep rule prefers among those
-    that hold the most of the others' frames (re-saved, resized, turned, with noise or a filter: the original,
-    or the one a cropped keeper was cut from; not a copy with a border the container test missed, nor a copy
-    straightened and framed round: `_holds`), once the
-    images that only add around another's picture (a band, a border, a screen's interface: `_containers`) are
-    left out: a copy that matched more members than its original does is then kept as a member of it; one of
-    them that does not relate back to the keeper, directly or through another of them, is passed over for the
-    next. Members the new keeper does not
-    match directly are related through the old one, but for those it shows a part of its picture slid in
-    (`_Relations.two_moments`) or compares more closely than the old one did (`_Relations.seen_finer`): they leave the
-    group; the old one itself, which the new one matched from its side, is related to it even where the moment
-    check seen from the new one doubts it (text laid over one copy reads differently from either side; a keeper
-    of another tone than the copies holding as much, filtered, may read as parts moved).
-    A copy stretched one way is passed over for those of the shape most of them share (`_most_shared_shape`).
-    `picture`: an image's grey picture (`_DirectMatches.grey_picture`), `colour`: its RGB thumbnail, `size`: its
-    width and height in pixels. A set of
-    more than PROMOTED_MOST images keeps its keeper."""
+    """The keeper and its members' relations, the keeper handed to the image the keep rule prefers among those that
+    hold the most of the others' frames (re-saved, resized, turned, with noise or a filter: the original, or the one
+    a cropped keeper was cut from; not a copy with a border the container test missed, nor a copy straightened and
+    framed round: `_holds`), once the images that only add around another's picture (a band, a border, a screen's
+    interface: `_containers`) are left out: a copy that matched more members than its original does is then kept as
+    a member of it; one of them that does not relate back to the keeper, directly or through another of them, is
+    passed over for the next. Members the new keeper does not match directly are related through the old one, but
+    for those it shows a part of its picture slid in (`_Relations.two_moments`) or compares more closely than the
+    old one did (`_Relations.seen_finer`): they leave the group; the old one itself, which the new one matched from
+    its side, is related to it even where the moment check seen from the new one doubts it (text laid over one copy
+    reads differently from either side; a keeper of another tone than the copies holding as much, filtered, may read
+    as parts moved). A copy stretched one way is passed over for those of the shape most of them share
+    (`_most_shared_shape`). `picture`: an image's grey picture (`_DirectMatches.grey_picture`), `colour`: its RGB
+    thumbnail, `size`: its width and height in pixels. A set of more than PROMOTED_MOST images keeps its keeper."""
     images = [keeper, *related]
     if len(images) > PROMOTED_MOST:
         return keeper, related
@@ -609,7 +606,7 @@ class _Relations:
     def __init__(self, links: dict[int, dict[int, Match | LocalMatch]], direct: _DirectMatches,
                  apart: Set[tuple[int, int]]) -> None:
         self.links, self.direct, self.apart = links, direct, apart
-        self.known: dict[tuple[int, int, bool], Relation | object | None] = {}
+        self.known: dict[tuple[int, int, int], Relation | object | None] = {}
 
     def __call__(self, keeper: int, image: int, confirmed: int = ALONE) -> Relation | None:
         """`_relate` of the pair; `confirmed`: how the pair's moment is known to be one (`_accepted`)."""
