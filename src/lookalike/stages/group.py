@@ -492,7 +492,8 @@ def _holds(image: int, other: int, onto: Mapping[int, Mapping[int, np.ndarray]],
         return False
     if not _tilted(onto[image][other]):
         return True
-    return not _within(frame_extent(onto[other][image] @ _box_matrix(_shown_box(picture(image)))), WHOLE_BOX)
+    shown = np.vstack([window_matrix(_shown_box(picture(image)), WHOLE_BOX), [0, 0, 1]])  # its picture's box
+    return not _within(frame_extent(onto[other][image] @ shown), WHOLE_BOX)
 
 
 TILTED = 0.012  # the tangent of the least turn (0.7 degrees) that tells a straightened copy (`describe_fit`)
@@ -510,11 +511,6 @@ def _shown_box(grey: np.ndarray) -> Box:
     """Where a grey picture shows picture: inside any flat border (`content_boxes`)."""
     left, top, right, bottom = content_boxes(np.round(grey).astype(np.uint8)[None, :, :, None])[0].tolist()
     return left, top, right, bottom
-
-
-def _box_matrix(box: Box) -> np.ndarray:
-    """The (3, 3) matrix carrying fractions of a box onto fractions of the frame it is in."""
-    return np.array([[box[2] - box[0], 0, box[0]], [0, box[3] - box[1], box[1]], [0, 0, 1]])
 
 
 def _matrix(relation: Relation) -> np.ndarray:

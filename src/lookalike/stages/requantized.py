@@ -219,7 +219,7 @@ def _coefficients(luma: np.ndarray, most: int | None = None) -> np.ndarray:
 def _low_frequencies(luma: np.ndarray) -> np.ndarray:
     """(blocks, len(POSITIONS)): the DCT coefficients at POSITIONS of each whole 8 × 8 block of the luminance, as
     `_coefficients` has them; the others, not counted, would cost six times as much."""
-    return (_blocks(luma).reshape(-1, 64) - np.float32(128)) @ _DCT_2D[_POSITION_ROWS].T
+    return _level_shifted(_blocks(luma)) @ _DCT_2D[_POSITION_ROWS].T
 
 
 def _blocks(plane: np.ndarray, most: int | None = None) -> np.ndarray:
@@ -235,7 +235,12 @@ def _blocks(plane: np.ndarray, most: int | None = None) -> np.ndarray:
 
 def _dct(blocks: np.ndarray) -> np.ndarray:
     """The DCT of each of (blocks, 8, 8) luminance blocks, as a JPEG's encoder takes it (level-shifted)."""
-    return ((blocks.reshape(-1, 64) - np.float32(128)) @ _DCT_2D.T).reshape(-1, 8, 8)  # one matrix product
+    return (_level_shifted(blocks) @ _DCT_2D.T).reshape(-1, 8, 8)  # one matrix product
+
+
+def _level_shifted(blocks: np.ndarray) -> np.ndarray:
+    """(blocks, 64): each 8 × 8 block flattened, less 128, as a JPEG's encoder takes it before its DCT."""
+    return blocks.reshape(-1, 64) - np.float32(128)
 
 
 def _periodicity(coefficients: np.ndarray) -> np.ndarray:
